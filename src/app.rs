@@ -1,0 +1,425 @@
+//! The commands: wiring settings, catalogue, plan, runner and reports together. `main.rs` calls
+//! [`main`]; the lab example and the tests call [`scan`] inside their own runtime.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::Catalog;
+use crate::cli::{CatalogArgs, Cli, Command, Format, InitArgs, Lang, ListFormat, ScanArgs};
+use crate::error::ConfigError;
+use crate::outcome::CheckResult;
+use crate::plan;
+use crate::probe::dns::{AuthoritativeOpts, Resolver, ResolverOpts};
+use crate::probe::{DEFAULT_QUERY_TIMEOUT, ProbeCx};
+use crate::report::{self, Exit, Report, RunInfo, Summary, TenantInfo, Tool, Vantage};
+use crate::runner::{self, RunOptions};
+use crate::settings::{self, Env, Settings};
+
+/// Runs a parsed command line and returns the exit code.
+pub fn main(cli: Cli) -> Exit {
+    // One crypto provider for the whole process (ring; see Cargo.toml). Installing twice is
+    // harmless, hence the ignored result.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let env = env_from_process();
+    match cli.command {
+        Command::Scan(args) => {
+            let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return Exit::Usage;
+                }
+            };
+            rt.block_on(scan(*args, env))
+        }
+        Command::Checks(a) => report_usage(list_checks(&a)),
+        Command::Responsibilities(a) => report_usage(list_responsibilities(&a, &env)),
+        Command::Init(a) => report_usage(init(&a)),
+    }
+}
+
+fn report_usage(r: Result<(), ConfigError>) -> Exit {
+    match r {
+        Ok(()) => Exit::Ready,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Usage
+        }
+    }
+}
+
+/// The environment of this process.
+pub fn env_from_process() -> Env {
+    Env {
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        lang: std::env::var("LC_ALL")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| std::env::var("LANG").ok()),
+        stdout_tty: std::io::stdout().is_terminal(),
+        stderr_tty: std::io::stderr().is_terminal(),
+    }
+}
+
+fn load_catalog(dir: Option<&Path>) -> Result<Catalog, ConfigError> {
+    match dir {
+        Some(d) => Catalog::from_dir(d),
+        None => Catalog::embedded(),
+    }
+}
+
+fn init_tracing(verbosity: i8) {
+    let level = match verbosity {
+        i8::MIN..=-1 => "error",
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("tenant_ready={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Everything validated before the first packet is sent.
+struct Prepared {
+    settings: Settings,
+    catalog: Catalog,
+    tasks: Vec<plan::Task>,
+}
+
+fn prepare(args: &ScanArgs, env: &Env) -> Result<Prepared, ConfigError> {
+    let config = match &args.config {
+        Some(p) => Some(p.clone()),
+        None if args.domains.is_empty() && Path::new("tenant.toml").is_file() => {
+            Some(PathBuf::from("tenant.toml"))
+        }
+        None => None,
+    };
+    let file = config.as_deref().map(settings::load_file).transpose()?;
+    let settings = Settings::resolve(args, file.as_ref(), env)?;
+    let catalog = load_catalog(settings.checks_dir.as_deref())?;
+    let tasks = plan::plan(&catalog, &settings)?;
+    let outputs = settings
+        .output
+        .iter()
+        .chain(settings.reports.iter().map(|(_, p)| p));
+    for p in outputs {
+        prepare_output(p)?;
+    }
+    Ok(Prepared {
+        settings,
+        catalog,
+        tasks,
+    })
+}
+
+/// Refuses a report path we could not write to, before scanning (and creates its directory).
+fn prepare_output(path: &Path) -> Result<(), ConfigError> {
+    if path.is_dir() {
+        return Err(ConfigError::Usage(format!(
+            "report path {} is a directory; give a file name",
+            path.display()
+        )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| ConfigError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Runs a scan and writes its reports; returns the exit code.
+pub async fn scan(args: ScanArgs, env: Env) -> Exit {
+    let p = match prepare(&args, &env) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let s = &p.settings;
+    init_tracing(s.verbosity);
+    let query_timeout = s.timeout.min(DEFAULT_QUERY_TIMEOUT);
+    let resolver = match Resolver::new(&ResolverOpts {
+        nameservers: s.nameservers.clone(),
+        timeout: query_timeout,
+        cache: true,
+        // Several checks share one connection per server; keep hickory from refusing them.
+        max_in_flight: s.concurrency.get().saturating_mul(4).max(64),
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e} (use --nameserver to choose a resolver)");
+            return Exit::Usage;
+        }
+    };
+    let resolvers = resolver.describe().to_vec();
+    let cx = ProbeCx {
+        resolver,
+        authoritative: AuthoritativeOpts {
+            port: s.authoritative_port,
+            timeout: query_timeout,
+        },
+    };
+    let cancel = CancellationToken::new();
+    let ctrl_c = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: finishing the report with what has been determined so far");
+                cancel.cancel();
+            }
+        })
+    };
+    let bar = progress_bar(s.progress, p.tasks.len());
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let results = runner::run(
+        p.tasks,
+        cx,
+        RunOptions {
+            concurrency: s.concurrency,
+            timeout: s.timeout,
+            budget: s.budget,
+        },
+        cancel,
+        |r: &CheckResult| {
+            bar.inc(1);
+            bar.set_message(format!("{} {}", r.check, r.subject));
+        },
+    )
+    .await;
+    bar.finish_and_clear();
+    ctrl_c.abort();
+    let report = build_report(&p.catalog, s, results, started, clock.elapsed(), resolvers);
+    match write_reports(&report, s) {
+        Ok(()) => report::exit_code(&report.summary),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Usage
+        }
+    }
+}
+
+/// Builds the report model.
+pub fn build_report(
+    catalog: &Catalog,
+    s: &Settings,
+    results: Vec<CheckResult>,
+    started: SystemTime,
+    elapsed: std::time::Duration,
+    resolvers: Vec<String>,
+) -> Report {
+    Report {
+        schema_version: report::SCHEMA_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        run: RunInfo {
+            started_at: report::rfc3339(started),
+            finished_at: report::rfc3339(started + elapsed),
+            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            vantage: Vantage::local(),
+            resolvers,
+        },
+        tenant: TenantInfo {
+            name: s.tenant_name.clone(),
+            domains: s.domains.iter().map(|d| d.name.to_string()).collect(),
+        },
+        summary: Summary::of(&results, s.fail_on),
+        responsibilities: report::responsibilities(catalog, &results),
+        results,
+    }
+}
+
+fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn render(report: &Report, format: Format, s: &Settings) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    match format {
+        Format::Human => report::human::render(
+            report,
+            report::human::HumanOptions {
+                color: s.color && s.output.is_none(),
+                lang: s.lang,
+                quiet: s.verbosity < 0,
+            },
+            &mut buf,
+        )?,
+        Format::Json => report::json::render(report, &mut buf)?,
+        Format::Markdown => report::markdown::render(report, &mut buf)?,
+        Format::Junit => report::junit::render(report, &mut buf)?,
+    }
+    Ok(buf)
+}
+
+fn write_reports(report: &Report, s: &Settings) -> Result<(), ConfigError> {
+    let io_err = |path: &Path, source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    for (fmt, path) in &s.reports {
+        let bytes = render(report, *fmt, s).map_err(|e| io_err(path, e))?;
+        report::write_atomic(path, &bytes).map_err(|e| io_err(path, e))?;
+    }
+    let bytes = render(report, s.format, s).map_err(|e| io_err(Path::new("-"), e))?;
+    match &s.output {
+        Some(path) => report::write_atomic(path, &bytes).map_err(|e| io_err(path, e))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(io_err(Path::new("stdout"), e));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print(text: &str) -> Result<(), ConfigError> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(ConfigError::Read {
+            path: "stdout".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
+    let c = load_catalog(a.checks.as_deref())?;
+    if a.format == ListFormat::Json {
+        let rows: Vec<serde_json::Value> = c
+            .checks
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "id": k.id, "kind": k.probe.kind(), "responsibility": k.responsibility,
+                    "severity": k.severity, "services": k.services, "clouds": k.clouds,
+                    "title": k.title, "docs": k.docs, "file": k.file,
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&rows).unwrap_or_default();
+        return print(&format!("{text}\n"));
+    }
+    let w = c.checks.iter().map(|k| k.id.len()).max().unwrap_or(2);
+    let mut text = format!(
+        "{:<w$}  {:<18}  {:<8}  {:<28}  TITLE\n",
+        "ID", "KIND", "SEVERITY", "RESPONSIBILITY"
+    );
+    for k in &c.checks {
+        text.push_str(&format!(
+            "{:<w$}  {:<18}  {:<8}  {:<28}  {}\n",
+            k.id,
+            k.probe.kind(),
+            k.severity.as_str(),
+            k.responsibility,
+            k.title
+        ));
+    }
+    text.push_str(&format!("\n{} checks from {}\n", c.checks.len(), c.source));
+    print(&text)
+}
+
+fn list_responsibilities(a: &CatalogArgs, env: &Env) -> Result<(), ConfigError> {
+    let c = load_catalog(a.checks.as_deref())?;
+    let lang = a.lang.unwrap_or(match &env.lang {
+        Some(l) if l.starts_with("ko") => Lang::Ko,
+        _ => Lang::En,
+    });
+    let coverage = |id: &str| -> Vec<&str> {
+        c.checks
+            .iter()
+            .filter(|k| k.responsibility == id)
+            .map(|k| k.id.as_str())
+            .collect()
+    };
+    if a.format == ListFormat::Json {
+        let rows: Vec<serde_json::Value> = c
+            .responsibilities
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "seed_ref": r.seed_ref, "phase": r.phase, "parent": r.parent,
+                    "title": r.title, "title_ko": r.title_ko, "automated": r.automated,
+                    "checks": coverage(&r.id),
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&rows).unwrap_or_default();
+        return print(&format!("{text}\n"));
+    }
+    let w = c.responsibilities.iter().map(|r| r.id.len()).max().unwrap_or(2);
+    let mut text = format!("{:<w$}  {:<9}  {:<9}  TITLE / CHECKS\n", "ID", "SEED", "COVERAGE");
+    for r in &c.responsibilities {
+        let checks = coverage(&r.id);
+        let cov = if !checks.is_empty() {
+            "automated"
+        } else if r.automated {
+            "planned"
+        } else {
+            "manual"
+        };
+        let t = if lang == Lang::Ko { &r.title_ko } else { &r.title };
+        text.push_str(&format!("{:<w$}  {:<9}  {:<9}  {t}\n", r.id, r.seed_ref, cov));
+        if !checks.is_empty() {
+            text.push_str(&format!("{:<w$}  {:<9}  {:<9}  checks: {}\n", "", "", "", checks.join(", ")));
+        }
+    }
+    let automated = c.responsibilities.iter().filter(|r| !coverage(&r.id).is_empty()).count();
+    text.push_str(&format!(
+        "\n{} responsibilities; {automated} covered by checks, the rest are on the manual checklist\n",
+        c.responsibilities.len()
+    ));
+    print(&text)
+}
+
+/// The starter file `tenant-ready init` writes.
+pub const STARTER_TOML: &str = include_str!("../examples/tenant.example.toml");
+
+fn init(a: &InitArgs) -> Result<(), ConfigError> {
+    if a.output.exists() && !a.force {
+        return Err(ConfigError::Usage(format!(
+            "{} already exists; use --force to overwrite it",
+            a.output.display()
+        )));
+    }
+    report::write_atomic(&a.output, STARTER_TOML.as_bytes()).map_err(|source| ConfigError::Read {
+        path: a.output.clone(),
+        source,
+    })?;
+    eprintln!(
+        "wrote {}: edit the domains, then run `tenant-ready scan --config {}`",
+        a.output.display(),
+        a.output.display()
+    );
+    Ok(())
+}

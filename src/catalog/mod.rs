@@ -1,0 +1,268 @@
+//! The catalogues: check definitions (`checks/*.toml`), the responsibility list
+//! (`checks/responsibilities.toml`) and per-cloud values (`checks/clouds.toml`). They are embedded in
+//! the binary and can be replaced with `--checks DIR`.
+//!
+//! Loading is strict (`deny_unknown_fields` everywhere) and followed by [`validate`], so a shipped
+//! or user-supplied definition that is wrong fails at start-up with the file, check id and field,
+//! never halfway through a scan.
+
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::ConfigError;
+use crate::outcome::Severity;
+use crate::probe::ProbeSpec;
+use crate::tenant::{Cloud, Service};
+
+/// The check files shipped in the binary, in report order.
+pub const EMBEDDED_CHECKS: &[(&str, &str)] = &[("dns.toml", include_str!("../../checks/dns.toml"))];
+/// The shipped responsibility catalogue.
+pub const EMBEDDED_RESPONSIBILITIES: &str = include_str!("../../checks/responsibilities.toml");
+/// The shipped per-cloud values.
+pub const EMBEDDED_CLOUDS: &str = include_str!("../../checks/clouds.toml");
+
+/// One check definition.
+#[derive(Clone, Debug)]
+pub struct CheckDef {
+    /// Stable dotted id (`dns.mx`).
+    pub id: String,
+    /// One line for people.
+    pub title: String,
+    /// Responsibility id it serves.
+    pub responsibility: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Only for domains with one of these services (empty = always).
+    pub services: Vec<Service>,
+    /// Only for these clouds (empty = all).
+    pub clouds: Vec<Cloud>,
+    /// What to do about a problem (may contain `{templates}`).
+    pub remediation: String,
+    /// Documentation link.
+    pub docs: Option<String>,
+    /// Per-check timeout overriding `--timeout`.
+    pub timeout: Option<Duration>,
+    /// How to probe.
+    pub probe: ProbeSpec,
+    /// File it came from (for messages).
+    pub file: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckFile {
+    check: Vec<RawCheck>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    id: String,
+    title: String,
+    responsibility: String,
+    severity: Severity,
+    #[serde(default)]
+    services: Vec<Service>,
+    #[serde(default)]
+    clouds: Vec<Cloud>,
+    remediation: String,
+    docs: Option<String>,
+    timeout: Option<String>,
+    probe: ProbeSpec,
+}
+
+/// One responsibility (a line of the seed).
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Responsibility {
+    /// `<phase>.<slug>`.
+    pub id: String,
+    /// `3694a-NNN`, the seed line.
+    pub seed_ref: String,
+    /// `general`, `initiate`, `assess`, `remediate`, `enable`.
+    pub phase: String,
+    /// The line this one is a sub-bullet of.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// English text.
+    pub title: String,
+    /// Korean text (the seed's ko-KR line).
+    pub title_ko: String,
+    /// Whether tenant-ready verifies it.
+    pub automated: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResponsibilityFile {
+    responsibility: Vec<Responsibility>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloudFile {
+    cloud: BTreeMap<Cloud, BTreeMap<String, OneOrMany>>,
+}
+
+/// Everything loaded and validated.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    /// Checks, in file then definition order.
+    pub checks: Vec<CheckDef>,
+    /// Responsibilities, in seed order.
+    pub responsibilities: Vec<Responsibility>,
+    /// Cloud → key → values.
+    pub clouds: BTreeMap<Cloud, BTreeMap<String, Vec<String>>>,
+    /// Where the definitions came from (`embedded` or the directory).
+    pub source: String,
+}
+
+/// The phases in seed order.
+pub const PHASES: [&str; 5] = ["general", "initiate", "assess", "remediate", "enable"];
+
+fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+impl Catalog {
+    /// The embedded catalogue.
+    pub fn embedded() -> Result<Self, ConfigError> {
+        let files: Vec<(PathBuf, String)> = EMBEDDED_CHECKS
+            .iter()
+            .map(|(name, text)| (Path::new("checks").join(name), (*text).to_owned()))
+            .collect();
+        Self::from_parts(
+            &files,
+            (Path::new("checks/responsibilities.toml"), EMBEDDED_RESPONSIBILITIES),
+            (Path::new("checks/clouds.toml"), EMBEDDED_CLOUDS),
+            "embedded".into(),
+        )
+    }
+
+    /// Loads from a directory: every `*.toml` except `responsibilities.toml` and `clouds.toml` is a
+    /// check file; those two are taken from the directory when present, else the embedded ones.
+    pub fn from_dir(dir: &Path) -> Result<Self, ConfigError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        let mut files = Vec::new();
+        let (mut resp, mut clouds) = (None, None);
+        for p in paths {
+            let text = read(&p)?;
+            match p.file_name().and_then(|n| n.to_str()) {
+                Some("responsibilities.toml") => resp = Some((p, text)),
+                Some("clouds.toml") => clouds = Some((p, text)),
+                _ => files.push((p, text)),
+            }
+        }
+        if files.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: dir.to_owned(),
+                message: "no check files (*.toml) in this directory".into(),
+            });
+        }
+        let resp = resp.unwrap_or_else(|| {
+            ("checks/responsibilities.toml".into(), EMBEDDED_RESPONSIBILITIES.to_owned())
+        });
+        let clouds =
+            clouds.unwrap_or_else(|| ("checks/clouds.toml".into(), EMBEDDED_CLOUDS.to_owned()));
+        Self::from_parts(
+            &files,
+            (&resp.0, &resp.1),
+            (&clouds.0, &clouds.1),
+            dir.display().to_string(),
+        )
+    }
+
+    fn from_parts(
+        files: &[(PathBuf, String)],
+        responsibilities: (&Path, &str),
+        clouds: (&Path, &str),
+        source: String,
+    ) -> Result<Self, ConfigError> {
+        let resp: ResponsibilityFile = parse_toml(responsibilities.0, responsibilities.1)?;
+        let cloud_file: CloudFile = parse_toml(clouds.0, clouds.1)?;
+        let clouds_map = cloud_file
+            .cloud
+            .into_iter()
+            .map(|(c, kv)| {
+                let kv = kv
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            OneOrMany::One(s) => vec![s],
+                            OneOrMany::Many(v) => v,
+                        };
+                        (k, v)
+                    })
+                    .collect();
+                (c, kv)
+            })
+            .collect();
+        let mut checks = Vec::new();
+        for (path, text) in files {
+            let file: CheckFile = parse_toml(path, text)?;
+            for raw in file.check {
+                let timeout = match raw.timeout.as_deref() {
+                    None => None,
+                    Some(t) => Some(humantime::parse_duration(t).map_err(|e| ConfigError::Invalid {
+                        path: path.clone(),
+                        message: format!("check {}: field timeout: `{t}` is not a duration ({e})", raw.id),
+                    })?),
+                };
+                checks.push(CheckDef {
+                    id: raw.id,
+                    title: raw.title,
+                    responsibility: raw.responsibility,
+                    severity: raw.severity,
+                    services: raw.services,
+                    clouds: raw.clouds,
+                    remediation: raw.remediation,
+                    docs: raw.docs,
+                    timeout,
+                    probe: raw.probe,
+                    file: path.display().to_string(),
+                });
+            }
+        }
+        let catalog = Self {
+            checks,
+            responsibilities: resp.responsibility,
+            clouds: clouds_map,
+            source,
+        };
+        validate::validate(&catalog, responsibilities.0, clouds.0)?;
+        Ok(catalog)
+    }
+
+    /// The responsibility with this id.
+    pub fn responsibility(&self, id: &str) -> Option<&Responsibility> {
+        self.responsibilities.iter().find(|r| r.id == id)
+    }
+}

@@ -1,0 +1,188 @@
+//! The command line (DESIGN.md §3), as raw clap types. Every value that layers with `tenant.toml`
+//! is an `Option` with no clap default, so "not given" stays distinguishable from "given the
+//! default"; defaults live in [`crate::settings`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Microsoft 365 onboarding readiness scanner.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tenant-ready",
+    version,
+    about = "Checks the DNS records, certificates and network a Microsoft 365 (FastTrack) onboarding needs, and maps every result to the customer responsibility it serves.",
+    after_help = "Exit codes: 0 ready · 1 not ready (a check failed, or warned with --fail-on warn) · 2 usage or configuration error · 3 inconclusive (no failure, but a check could not be determined)."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan domains (from the arguments or tenant.toml) and report readiness.
+    Scan(Box<ScanArgs>),
+    /// List the check catalogue (id, kind, responsibility, severity).
+    Checks(CatalogArgs),
+    /// List the responsibility catalogue with check coverage.
+    Responsibilities(CatalogArgs),
+    /// Write a commented starter tenant.toml.
+    Init(InitArgs),
+}
+
+/// `tenant-ready scan`.
+#[derive(Debug, Default, Args)]
+pub struct ScanArgs {
+    /// Domains to scan (default: the [[domain]] entries of the configuration).
+    #[arg(value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+    /// The tenant description (default: ./tenant.toml when no DOMAIN is given and it exists).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ask these resolvers instead of the system's (repeatable; default port 53).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub nameserver: Vec<String>,
+    /// Port used when asking a zone's authoritative servers directly (default 53; for lab set-ups).
+    #[arg(long, value_name = "PORT")]
+    pub authoritative_port: Option<u16>,
+    /// Extra trust anchors (PEM) for staging/lab certificates.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// What goes to stdout.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the --format report to PATH instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Extra report in the same run, e.g. json=out/report.json (repeatable).
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub report: Vec<String>,
+    /// Run only checks whose id matches (glob, repeatable), e.g. 'dns.*'.
+    #[arg(long, value_name = "PATTERN")]
+    pub only: Vec<String>,
+    /// Skip checks whose id matches (glob, repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub skip: Vec<String>,
+    /// Which results make the verdict "not ready" (default fail).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Time limit per check, e.g. 500ms, 5s (default 5s).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Time limit for the whole run; unfinished checks become errors.
+    #[arg(long, value_name = "DURATION")]
+    pub budget: Option<String>,
+    /// Checks running at once (default 256).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Language of the human report (default from LANG).
+    #[arg(long, value_enum)]
+    pub lang: Option<Lang>,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Colour in the human report (default auto; NO_COLOR is honoured).
+    #[arg(long, value_enum)]
+    pub color: Option<ColorChoice>,
+    /// More log output on stderr (repeatable).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less output: only problems in the human report.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+    /// Use check definitions from DIR instead of the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub checks: Option<PathBuf>,
+    /// A saved Microsoft 365 endpoint web-service JSON (network checks).
+    #[arg(long, value_name = "FILE")]
+    pub endpoints: Option<PathBuf>,
+}
+
+/// `tenant-ready checks` / `responsibilities`.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Use check definitions from DIR instead of the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub checks: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ListFormat,
+    /// Language of titles.
+    #[arg(long, value_enum)]
+    pub lang: Option<Lang>,
+}
+
+/// `tenant-ready init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write.
+    #[arg(long, short, default_value = "tenant.toml")]
+    pub output: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Terminal report grouped by responsibility.
+    Human,
+    /// The JSON export (DESIGN.md §6).
+    Json,
+    /// Markdown for wiki pages and pull requests.
+    Markdown,
+    /// JUnit XML for CI test tabs.
+    Junit,
+}
+
+impl Format {
+    /// Parses `json`, `junit`… (for `--report FORMAT=PATH`).
+    pub fn parse(s: &str) -> Option<Self> {
+        <Self as ValueEnum>::from_str(s, true).ok()
+    }
+}
+
+/// Output of the list commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned table.
+    Human,
+    /// JSON array.
+    Json,
+}
+
+/// `--fail-on`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Only failures make the run not ready.
+    #[default]
+    Fail,
+    /// Warnings too.
+    Warn,
+}
+
+/// `--lang`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// Korean (responsibility titles from the seed's ko-KR text).
+    Ko,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is unset.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}

@@ -1,0 +1,268 @@
+//! A small authoritative DNS server on hickory-proto messages, over UDP and TCP on one port.
+//!
+//! It serves the simulated staging tenant of the offline demo, the integration tests and the
+//! benchmark. Besides answering correctly from zone files (NXDOMAIN vs NODATA with the SOA, CNAMEs,
+//! truncation when a UDP answer exceeds the client's payload size), it can misbehave on purpose:
+//! delay every answer, never answer, answer everything (or chosen names) with an error code,
+//! truncate UDP answers, or run without TCP — the failures a scanner meets in real networks.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::serialize::txt::Parser;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinHandle;
+
+use crate::pattern::normalize_name;
+
+/// Records by owner name and type, plus the zone apexes with their SOA.
+#[derive(Clone, Debug, Default)]
+pub struct Zones {
+    names: HashMap<String, BTreeMap<RecordType, Vec<Record>>>,
+    apexes: Vec<(String, Record)>,
+}
+
+/// A zone file that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("zone {origin}: {message}")]
+pub struct ZoneError {
+    origin: String,
+    message: String,
+}
+
+impl Zones {
+    /// Adds a zone in master-file syntax (`@ 3600 IN MX 0 host.`…). It must have an SOA.
+    pub fn add_zone(&mut self, origin: &str, text: &str) -> Result<(), ZoneError> {
+        let err = |message: String| ZoneError {
+            origin: origin.to_owned(),
+            message,
+        };
+        let name = Name::from_ascii(origin).map_err(|e| err(e.to_string()))?;
+        let (_, sets) = Parser::new(text, None, Some(name))
+            .parse()
+            .map_err(|e| err(e.to_string()))?;
+        let apex = normalize_name(origin);
+        let mut soa = None;
+        for (_, set) in sets {
+            for r in set.records_without_rrsigs() {
+                let owner = normalize_name(&r.name.to_ascii());
+                if r.record_type() == RecordType::SOA && owner == apex {
+                    soa = Some(r.clone());
+                }
+                self.names
+                    .entry(owner)
+                    .or_default()
+                    .entry(r.record_type())
+                    .or_default()
+                    .push(r.clone());
+            }
+        }
+        let soa = soa.ok_or_else(|| err("no SOA record at the apex".into()))?;
+        self.apexes.push((apex, soa));
+        // Longest apex first, so the closest enclosing zone wins.
+        self.apexes.sort_by_key(|(a, _)| std::cmp::Reverse(a.len()));
+        Ok(())
+    }
+
+    fn zone_of(&self, name: &str) -> Option<&(String, Record)> {
+        self.apexes
+            .iter()
+            .find(|(apex, _)| name == apex || name.ends_with(&format!(".{apex}")))
+    }
+
+    fn name_or_descendant_exists(&self, name: &str) -> bool {
+        let suffix = format!(".{name}");
+        self.names.contains_key(name) || self.names.keys().any(|k| k.ends_with(&suffix))
+    }
+}
+
+/// How the server behaves.
+#[derive(Clone, Debug, Default)]
+pub struct Behaviour {
+    /// Added before every answer (a slow or distant server).
+    pub delay: Duration,
+    /// Never answer anything.
+    pub silent: bool,
+    /// Answer every query with this code.
+    pub rcode: Option<ResponseCode>,
+    /// Answer queries for these names (normalised) with a code.
+    pub rcode_for: HashMap<String, ResponseCode>,
+    /// Never answer queries for these names.
+    pub silent_for: HashSet<String>,
+    /// Truncate every UDP answer (the client must retry over TCP).
+    pub truncate_udp: bool,
+    /// Do not listen on TCP.
+    pub no_tcp: bool,
+    /// Answer without the AA bit (a lame server).
+    pub not_authoritative: bool,
+}
+
+struct Shared {
+    zones: Zones,
+    behaviour: Behaviour,
+    queries: AtomicU64,
+}
+
+/// A running server; it stops when dropped.
+pub struct DnsServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl DnsServer {
+    /// Starts a server on `bind` (port 0 picks a free port; TCP uses the same port).
+    pub async fn start(bind: SocketAddr, zones: Zones, behaviour: Behaviour) -> std::io::Result<Self> {
+        let udp = UdpSocket::bind(bind).await?;
+        let addr = udp.local_addr()?;
+        let shared = Arc::new(Shared {
+            zones,
+            behaviour,
+            queries: AtomicU64::new(0),
+        });
+        let mut tasks = vec![tokio::spawn(serve_udp(Arc::new(udp), Arc::clone(&shared)))];
+        if !shared.behaviour.no_tcp {
+            let tcp = TcpListener::bind(addr).await?;
+            tasks.push(tokio::spawn(serve_tcp(tcp, Arc::clone(&shared))));
+        }
+        Ok(Self { addr, shared, tasks })
+    }
+
+    /// The address (UDP and TCP).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queries received so far.
+    pub fn queries(&self) -> u64 {
+        self.shared.queries.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn serve_udp(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
+            continue;
+        };
+        let packet = buf[..n].to_vec();
+        let (sock, shared) = (Arc::clone(&sock), Arc::clone(&shared));
+        tokio::spawn(async move {
+            if let Some(resp) = answer(&shared, &packet, true).await {
+                let _ = sock.send_to(&resp, peer).await;
+            }
+        });
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            loop {
+                let mut len = [0u8; 2];
+                if stream.read_exact(&mut len).await.is_err() {
+                    return;
+                }
+                let mut packet = vec![0u8; usize::from(u16::from_be_bytes(len))];
+                if stream.read_exact(&mut packet).await.is_err() {
+                    return;
+                }
+                let Some(resp) = answer(&shared, &packet, false).await else {
+                    continue;
+                };
+                let Ok(n) = u16::try_from(resp.len()) else { return };
+                if stream.write_all(&n.to_be_bytes()).await.is_err()
+                    || stream.write_all(&resp).await.is_err()
+                {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+async fn answer(shared: &Shared, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
+    shared.queries.fetch_add(1, Ordering::Relaxed);
+    let b = &shared.behaviour;
+    let req = Message::from_vec(packet).ok()?;
+    if req.metadata.message_type != MessageType::Query {
+        return None;
+    }
+    let qname = req.queries.first().map(|q| normalize_name(&q.name().to_ascii()));
+    if b.silent || qname.as_ref().is_some_and(|n| b.silent_for.contains(n)) {
+        return None;
+    }
+    if !b.delay.is_zero() {
+        tokio::time::sleep(b.delay).await;
+    }
+    let mut resp = respond(shared, &req);
+    if udp {
+        let limit = req.edns.as_ref().map_or(512, |e| usize::from(e.max_payload().max(512)));
+        let bytes = resp.to_vec().ok()?;
+        if b.truncate_udp || bytes.len() > limit {
+            resp = resp.truncate();
+        } else {
+            return Some(bytes);
+        }
+    }
+    resp.to_vec().ok()
+}
+
+fn respond(shared: &Shared, req: &Message) -> Message {
+    let b = &shared.behaviour;
+    let mut resp = Message::response(req.metadata.id, OpCode::Query);
+    resp.metadata.recursion_desired = req.metadata.recursion_desired;
+    let Some(q) = req.queries.first() else {
+        resp.metadata.response_code = ResponseCode::FormErr;
+        return resp;
+    };
+    resp.add_query(q.clone());
+    let name = normalize_name(&q.name().to_ascii());
+    if let Some(code) = b.rcode.or_else(|| b.rcode_for.get(&name).copied()) {
+        resp.metadata.response_code = code;
+        return resp;
+    }
+    let Some((_, soa)) = shared.zones.zone_of(&name) else {
+        resp.metadata.response_code = ResponseCode::Refused;
+        return resp;
+    };
+    resp.metadata.authoritative = !b.not_authoritative;
+    let qtype = q.query_type();
+    match shared.zones.names.get(&name) {
+        Some(types) => {
+            if let Some(records) = types.get(&qtype) {
+                resp.add_answers(records.iter().cloned());
+            } else if let Some(cname) = types.get(&RecordType::CNAME) {
+                // The client follows the alias with a new query.
+                resp.add_answers(cname.iter().cloned());
+            } else {
+                resp.add_authority(soa.clone());
+            }
+        }
+        None => {
+            if !shared.zones.name_or_descendant_exists(&name) {
+                resp.metadata.response_code = ResponseCode::NXDomain;
+            }
+            resp.add_authority(soa.clone());
+        }
+    }
+    resp
+}

@@ -1,0 +1,200 @@
+//! The result vocabulary shared by probes, the runner and the reports: [`Status`], [`Severity`],
+//! [`Judgement`] (what a pure judge decides) and [`CheckResult`] (one row of the report).
+//!
+//! Everything here is plain data (`Clone + Serialize`): errors are turned into [`ErrorInfo`] at the
+//! runner boundary so results can be copied, compared and written without carrying sockets or
+//! non-`Clone` error types around.
+
+use serde::{Deserialize, Serialize};
+
+/// The verdict of one result (DESIGN.md §5).
+///
+/// `error` means the scanner could not find out (resolver unreachable, timeout, bug); the target
+/// misbehaving (NXDOMAIN, wrong record) is a `fail`, never an `error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Not applicable to this subject, or not run.
+    Skip,
+    /// Meets the expectation.
+    Pass,
+    /// Works, but should be improved.
+    Warn,
+    /// Could not be determined.
+    Error,
+    /// Does not meet the expectation.
+    Fail,
+}
+
+impl Status {
+    /// Every status, in report order.
+    pub const ALL: [Self; 5] = [Self::Pass, Self::Warn, Self::Fail, Self::Error, Self::Skip];
+
+    /// The lower-case name used in JSON, JUnit and the terminal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Warn => "warn",
+            Self::Fail => "fail",
+            Self::Error => "error",
+            Self::Skip => "skip",
+        }
+    }
+
+    /// How much attention the status needs when several are rolled up into one (a responsibility,
+    /// a summary): fail > error > warn > pass > skip.
+    pub fn weight(self) -> u8 {
+        match self {
+            Self::Skip => 0,
+            Self::Pass => 1,
+            Self::Warn => 2,
+            Self::Error => 3,
+            Self::Fail => 4,
+        }
+    }
+
+    /// The worse of two statuses by [`Status::weight`].
+    #[must_use]
+    pub fn worst(self, other: Self) -> Self {
+        if other.weight() > self.weight() { other } else { self }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How much a failing check matters for the onboarding. Informational: it orders problems in the
+/// reports but does not change the status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Blocks the onboarding step.
+    Critical,
+    /// Breaks a feature for users.
+    Major,
+    /// Degrades a feature or is needed only in some set-ups.
+    Minor,
+    /// Advice only.
+    Info,
+}
+
+impl Severity {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Critical => "critical",
+            Self::Major => "major",
+            Self::Minor => "minor",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// What a probe's pure judge decided from the evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judgement {
+    /// `pass`, `warn` or `fail` (a judge never says `error` or `skip`: see [`Status`]).
+    pub status: Status,
+    /// One sentence for the customer: what is wrong (or right), naming the record.
+    pub message: String,
+    /// What was expected, in the customer's terms, where it applies.
+    pub expected: Option<String>,
+}
+
+impl Judgement {
+    /// Builds a judgement from problems found: no problem is a pass with `ok_message`; otherwise
+    /// the worst problem sets the status and the messages are joined.
+    pub fn from_findings(
+        findings: Vec<Finding>,
+        ok_message: impl Into<String>,
+        expected: Option<String>,
+    ) -> Self {
+        let status = findings
+            .iter()
+            .map(|f| f.status)
+            .fold(Status::Pass, Status::worst);
+        let message = if findings.is_empty() {
+            ok_message.into()
+        } else {
+            // Worst first, so the first sentence is the one to act on.
+            let mut sorted = findings;
+            sorted.sort_by_key(|f| std::cmp::Reverse(f.status.weight()));
+            sorted
+                .into_iter()
+                .map(|f| f.message)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        Self {
+            status,
+            message,
+            expected,
+        }
+    }
+}
+
+/// One problem (or note) a judge found: a `warn` or `fail` with its sentence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// `warn` or `fail`.
+    pub status: Status,
+    /// The sentence for the customer.
+    pub message: String,
+}
+
+impl Finding {
+    /// A failing finding.
+    pub fn fail(message: impl Into<String>) -> Self {
+        Self {
+            status: Status::Fail,
+            message: message.into(),
+        }
+    }
+    /// A warning.
+    pub fn warn(message: impl Into<String>) -> Self {
+        Self {
+            status: Status::Warn,
+            message: message.into(),
+        }
+    }
+}
+
+/// An error turned into data: a stable low-cardinality `kind` (`timeout`, `refused`, `panic`…) and
+/// the human message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// Stable, snake_case label (tests and tooling match on this, never on the message).
+    pub kind: String,
+    /// What happened, for a person.
+    pub message: String,
+}
+
+/// One row of the report: one check about one subject (DESIGN.md §5-§6).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckResult {
+    /// Check id, e.g. `dns.mx`.
+    pub check: String,
+    /// The domain or host:port the result is about.
+    pub subject: String,
+    /// The verdict.
+    pub status: Status,
+    /// From the check definition.
+    pub severity: Severity,
+    /// One sentence for the customer.
+    pub message: String,
+    /// What was expected, where it applies.
+    pub expected: Option<String>,
+    /// Raw observed values (per probe kind); on `error` it carries `error.kind`.
+    pub evidence: serde_json::Value,
+    /// What to do about a `warn`/`fail`/`error`.
+    pub remediation: Option<String>,
+    /// Primary responsibility id.
+    pub responsibility: String,
+    /// Documentation link.
+    pub docs: Option<String>,
+    /// Time the probe ran, measured by the runner.
+    pub duration_ms: u64,
+}

@@ -1,0 +1,430 @@
+//! Shared DNS plumbing for the `dns-*` probe kinds: building the hickory resolver (system
+//! configuration or `--nameserver`), asking one question, and turning hickory's answers and errors
+//! into evidence ([`Answer`]) or a [`ProbeError`].
+//!
+//! NXDOMAIN and NODATA are *answers* (the zone says the record does not exist); only transport
+//! failures and server failures (timeout, REFUSED, SERVFAIL, garbage) are errors, because then we
+//! do not know what the zone says.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{RData, RecordType};
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::{Resolver as HickoryResolver, TokioResolver};
+use serde::Serialize;
+
+use super::ProbeError;
+use crate::pattern::normalize_name;
+
+/// One DNS question: a name and a record type.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Question {
+    /// Owner name, normalised.
+    pub name: String,
+    /// Record type (`TXT`, `MX`…).
+    #[serde(rename = "type")]
+    pub rtype: Rtype,
+}
+
+/// The record types the probes ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+#[allow(clippy::upper_case_acronyms, reason = "DNS record type names")]
+pub enum Rtype {
+    /// IPv4 address.
+    A,
+    /// IPv6 address.
+    AAAA,
+    /// Alias.
+    CNAME,
+    /// Mail exchanger.
+    MX,
+    /// Name server.
+    NS,
+    /// Start of authority.
+    SOA,
+    /// Service locator.
+    SRV,
+    /// Text.
+    TXT,
+}
+
+impl Rtype {
+    fn to_hickory(self) -> RecordType {
+        match self {
+            Self::A => RecordType::A,
+            Self::AAAA => RecordType::AAAA,
+            Self::CNAME => RecordType::CNAME,
+            Self::MX => RecordType::MX,
+            Self::NS => RecordType::NS,
+            Self::SOA => RecordType::SOA,
+            Self::SRV => RecordType::SRV,
+            Self::TXT => RecordType::TXT,
+        }
+    }
+
+    /// Whether record data of this type is a host name (compared as a name, not as text).
+    pub fn is_name(self) -> bool {
+        matches!(self, Self::CNAME | Self::NS)
+    }
+}
+
+impl std::fmt::Display for Rtype {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::A => "A",
+            Self::AAAA => "AAAA",
+            Self::CNAME => "CNAME",
+            Self::MX => "MX",
+            Self::NS => "NS",
+            Self::SOA => "SOA",
+            Self::SRV => "SRV",
+            Self::TXT => "TXT",
+        })
+    }
+}
+
+impl Question {
+    /// A question for `name` (normalised here).
+    pub fn new(name: &str, rtype: Rtype) -> Self {
+        Self {
+            name: normalize_name(name),
+            rtype,
+        }
+    }
+}
+
+/// What the DNS said about one question.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "rcode", rename_all = "lowercase")]
+pub enum Answer {
+    /// Records of the asked type (presentation form, names lower-case without trailing dot;
+    /// TXT character-strings concatenated as RFC 7208 §3.3 says).
+    Noerror {
+        /// The records, in the order received.
+        records: Vec<String>,
+        /// Smallest TTL of the answer, seconds.
+        ttl_s: u32,
+    },
+    /// The name does not exist.
+    Nxdomain,
+    /// The name exists but has no record of this type.
+    Nodata,
+}
+
+impl Answer {
+    /// The records, or none for NXDOMAIN/NODATA.
+    pub fn records(&self) -> &[String] {
+        match self {
+            Self::Noerror { records, .. } => records,
+            Self::Nxdomain | Self::Nodata => &[],
+        }
+    }
+
+    /// Short form for messages: `NXDOMAIN`, `NODATA` or the records.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Noerror { records, .. } => records.join(", "),
+            Self::Nxdomain => "NXDOMAIN (the name does not exist)".into(),
+            Self::Nodata => "no record of this type (NODATA)".into(),
+        }
+    }
+}
+
+/// A question with its answer: the unit of DNS evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Lookup {
+    /// What was asked.
+    #[serde(flatten)]
+    pub question: Question,
+    /// What came back.
+    pub answer: Answer,
+}
+
+/// The resolver the probes share, with a description of where it sends queries (for the report).
+#[derive(Clone)]
+pub struct Resolver {
+    inner: TokioResolver,
+    servers: Arc<Vec<String>>,
+}
+
+/// How to reach authoritative servers directly (NS consistency).
+#[derive(Clone, Copy, Debug)]
+pub struct AuthoritativeOpts {
+    /// Port to ask on (53; lab and test set-ups run their servers elsewhere).
+    pub port: u16,
+    /// Per-query timeout.
+    pub timeout: Duration,
+}
+
+/// Resolver construction settings.
+#[derive(Clone, Debug)]
+pub struct ResolverOpts {
+    /// Explicit servers; empty = the system configuration (`/etc/resolv.conf`).
+    pub nameservers: Vec<SocketAddr>,
+    /// Per-query timeout.
+    pub timeout: Duration,
+    /// Whether to keep a cache (on for scans: many domains share SPF includes).
+    pub cache: bool,
+    /// Maximum in-flight queries per server connection.
+    pub max_in_flight: usize,
+}
+
+fn server_config(addr: SocketAddr) -> NameServerConfig {
+    let mut udp = ConnectionConfig::udp();
+    udp.port = addr.port();
+    // The TCP connection is what hickory falls back to when a UDP answer is truncated (TC=1).
+    let mut tcp = ConnectionConfig::tcp();
+    tcp.port = addr.port();
+    NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
+}
+
+fn tune(opts: &mut hickory_resolver::config::ResolverOpts, o: &ResolverOpts) {
+    opts.timeout = o.timeout;
+    // One attempt: a probe reports what happened instead of retrying it away (see README,
+    // "No hidden retries"); the runner's per-check timeout bounds the whole check.
+    opts.attempts = 1;
+    opts.cache_size = if o.cache { 4096 } else { 0 };
+    opts.max_active_requests = o.max_in_flight;
+    opts.num_concurrent_reqs = 1;
+    opts.try_tcp_on_error = false;
+    opts.preserve_intermediates = false;
+    opts.ndots = 0;
+}
+
+impl Resolver {
+    /// Builds the scan resolver.
+    pub fn new(o: &ResolverOpts) -> Result<Self, ProbeError> {
+        let (mut builder, servers) = if o.nameservers.is_empty() {
+            let b = TokioResolver::builder_tokio().map_err(|e| ProbeError::Dns {
+                kind: "no_resolver",
+                message: format!("cannot read the system DNS configuration: {e}"),
+            })?;
+            let servers = vec!["system (/etc/resolv.conf)".to_owned()];
+            (b, servers)
+        } else {
+            let cfg = ResolverConfig::from_parts(
+                None,
+                vec![],
+                o.nameservers.iter().copied().map(server_config).collect(),
+            );
+            let servers = o.nameservers.iter().map(ToString::to_string).collect();
+            (
+                HickoryResolver::builder_with_config(cfg, TokioRuntimeProvider::default()),
+                servers,
+            )
+        };
+        tune(builder.options_mut(), o);
+        let inner = builder.build().map_err(|e| ProbeError::Dns {
+            kind: "no_resolver",
+            message: format!("cannot build the DNS resolver: {e}"),
+        })?;
+        let servers = if o.nameservers.is_empty() {
+            system_servers(&inner).unwrap_or(servers)
+        } else {
+            servers
+        };
+        Ok(Self {
+            inner,
+            servers: Arc::new(servers),
+        })
+    }
+
+    /// A resolver that asks one authoritative server directly, without recursion or cache.
+    pub fn authoritative(ip: IpAddr, opts: AuthoritativeOpts) -> Result<Self, ProbeError> {
+        let addr = SocketAddr::new(ip, opts.port);
+        let cfg = ResolverConfig::from_parts(None, vec![], vec![server_config(addr)]);
+        let mut builder =
+            HickoryResolver::builder_with_config(cfg, TokioRuntimeProvider::default());
+        let o = builder.options_mut();
+        tune(
+            o,
+            &ResolverOpts {
+                nameservers: vec![],
+                timeout: opts.timeout,
+                cache: false,
+                max_in_flight: 64,
+            },
+        );
+        o.recursion_desired = false;
+        let inner = builder.build().map_err(|e| ProbeError::Dns {
+            kind: "no_resolver",
+            message: format!("cannot build a resolver for {addr}: {e}"),
+        })?;
+        Ok(Self {
+            inner,
+            servers: Arc::new(vec![addr.to_string()]),
+        })
+    }
+
+    /// Where queries go, for the report.
+    pub fn describe(&self) -> &[String] {
+        &self.servers
+    }
+
+    /// Asks one question. NXDOMAIN/NODATA are `Ok`; failures to get an answer are `Err`.
+    pub async fn query(&self, q: &Question) -> Result<Lookup, ProbeError> {
+        self.query_full(q).await.map(|(l, _)| l)
+    }
+
+    /// Like [`Resolver::query`], also returning whether the answer had the AA (authoritative) bit.
+    pub async fn query_full(&self, q: &Question) -> Result<(Lookup, bool), ProbeError> {
+        // Fully qualified: no search-domain expansion, exactly the name we mean.
+        let fqdn = format!("{}.", q.name);
+        match self.inner.lookup(fqdn.as_str(), q.rtype.to_hickory()).await {
+            Ok(lookup) => {
+                let aa = lookup.message().metadata.authoritative;
+                let mut ttl = u32::MAX;
+                let mut records = Vec::new();
+                for r in lookup.answers() {
+                    if r.record_type() != q.rtype.to_hickory() {
+                        continue; // CNAME chain links: the probes want the final records
+                    }
+                    ttl = ttl.min(r.ttl);
+                    records.push(render(&r.data));
+                }
+                let answer = if records.is_empty() {
+                    Answer::Nodata
+                } else {
+                    Answer::Noerror {
+                        records,
+                        ttl_s: ttl,
+                    }
+                };
+                Ok((
+                    Lookup {
+                        question: q.clone(),
+                        answer,
+                    },
+                    aa,
+                ))
+            }
+            Err(e) if e.is_nx_domain() => Ok((
+                Lookup {
+                    question: q.clone(),
+                    answer: Answer::Nxdomain,
+                },
+                true,
+            )),
+            Err(e) if e.is_no_records_found() => Ok((
+                Lookup {
+                    question: q.clone(),
+                    answer: Answer::Nodata,
+                },
+                true,
+            )),
+            Err(e) => Err(classify(&e, q, &self.servers)),
+        }
+    }
+}
+
+fn system_servers(r: &TokioResolver) -> Option<Vec<String>> {
+    let _ = r;
+    // hickory does not expose the parsed system configuration once built; read it again.
+    let (cfg, _) = hickory_resolver::system_conf::read_system_conf().ok()?;
+    let list: Vec<String> = cfg
+        .name_servers
+        .iter()
+        .map(|ns| format!("{} (system)", ns.ip))
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
+/// Presentation form of record data, as the probes compare it.
+pub fn render(data: &RData) -> String {
+    match data {
+        RData::A(a) => a.to_string(),
+        RData::AAAA(a) => a.to_string(),
+        RData::CNAME(c) => normalize_name(&c.0.to_ascii()),
+        RData::NS(n) => normalize_name(&n.0.to_ascii()),
+        RData::MX(mx) => format!(
+            "{} {}",
+            mx.preference,
+            normalize_name(&mx.exchange.to_ascii())
+        ),
+        RData::SRV(s) => format!(
+            "{} {} {} {}",
+            s.priority,
+            s.weight,
+            s.port,
+            normalize_name(&s.target.to_ascii())
+        ),
+        RData::TXT(t) => t
+            .txt_data
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect::<String>(),
+        RData::SOA(s) => format!(
+            "{} {} {}",
+            normalize_name(&s.mname.to_ascii()),
+            normalize_name(&s.rname.to_ascii()),
+            s.serial
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn classify(e: &NetError, q: &Question, servers: &[String]) -> ProbeError {
+    let who = servers.join(", ");
+    let what = format!("{} {}", q.name, q.rtype);
+    let (kind, detail): (&'static str, String) = match e {
+        NetError::Timeout => (
+            "timeout",
+            "no answer before the timeout (the server may be down, or DNS may be blocked)".into(),
+        ),
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => {
+            ("refused", "the server refused the query (REFUSED)".into())
+        }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => (
+            "servfail",
+            "the server failed to answer (SERVFAIL): the zone or its delegation may be broken"
+                .into(),
+        ),
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            ("rcode", format!("the server answered with error {code}"))
+        }
+        NetError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => (
+            "unreachable",
+            "connection refused: no DNS server listens there".into(),
+        ),
+        NetError::Io(io) => ("io", format!("network error: {io}")),
+        NetError::NoConnections => (
+            "unreachable",
+            "no DNS server could be reached".into(),
+        ),
+        NetError::Truncated => (
+            "truncated",
+            "the answer was truncated and the TCP retry failed".into(),
+        ),
+        NetError::Proto(p) => ("malformed", format!("unreadable answer: {p}")),
+        NetError::Busy => (
+            "busy",
+            "too many queries in flight for this resolver (lower --concurrency)".into(),
+        ),
+        other => {
+            let text = other.to_string();
+            if text.to_ascii_lowercase().contains("cname") {
+                ("cname_loop", format!("CNAME chain could not be followed: {text}"))
+            } else {
+                ("dns", text)
+            }
+        }
+    };
+    ProbeError::Dns {
+        kind,
+        message: format!("could not look up {what} via {who}: {detail}"),
+    }
+}
+
+/// Looks up several questions concurrently, keeping their order.
+pub async fn query_all(r: &Resolver, qs: &[Question]) -> Result<Vec<Lookup>, ProbeError> {
+    futures::future::join_all(qs.iter().map(|q| r.query(q)))
+        .await
+        .into_iter()
+        .collect()
+}

@@ -1,0 +1,241 @@
+//! `dns-mx`: the domain's MX records route mail to Exchange Online.
+//!
+//! Rules (FACTS.md §1.2): the lowest-preference MX must be a Microsoft 365 host
+//! (`*.mail.protection.outlook.com` or the DNSSEC-capable `*.mx.microsoft`, per cloud), or the exact
+//! value from the admin center when `mx` is configured; other MX records send mail elsewhere and
+//! fail unless the domain is Exchange hybrid (where MX may point on-premises). The admin center's
+//! verification fallback MX (`ms…msv1.invalid`, preference 32767) is recognised and not counted as
+//! mail routing. A TTL above the advised value is a warning (the cutover would propagate slowly).
+
+use serde::{Deserialize, Serialize};
+
+use super::dns::{Lookup, Question, Rtype};
+use super::{PlanCx, ProbeCx, ProbeError};
+use crate::outcome::{Finding, Judgement};
+use crate::pattern::{TemplateError, name_matches};
+
+/// `[check.probe]` of kind `dns-mx`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsMxSpec {
+    /// Host patterns of Microsoft 365 mail exchangers.
+    pub accept: Vec<String>,
+    /// tenant.toml field with the exact expected host.
+    #[serde(default)]
+    pub exact_from: Option<String>,
+    /// Host pattern of the verification-fallback MX.
+    #[serde(default)]
+    pub verification_fallback: Option<String>,
+    /// Advised maximum TTL, seconds.
+    #[serde(default)]
+    pub max_ttl_s: Option<u32>,
+}
+
+/// Planned `dns-mx`.
+#[derive(Clone, Debug)]
+pub struct DnsMxTask {
+    /// The domain.
+    pub domain: String,
+    /// Accepted host patterns.
+    pub accept: Vec<String>,
+    /// Whether `accept` is the exact configured host.
+    pub exact: bool,
+    /// Verification fallback host pattern.
+    pub verification_fallback: Option<String>,
+    /// Advised maximum TTL.
+    pub max_ttl_s: Option<u32>,
+    /// Exchange hybrid.
+    pub hybrid: bool,
+}
+
+impl DnsMxSpec {
+    /// Expands templates for one domain.
+    pub fn plan(&self, cx: &PlanCx<'_>) -> Result<DnsMxTask, TemplateError> {
+        let (accept, exact) = match self.exact_from.as_deref().and_then(|f| cx.exact.get(f)) {
+            Some(v) => (vec![v.clone()], true),
+            None => {
+                let mut all = Vec::new();
+                for p in &self.accept {
+                    all.extend(cx.vars.expand(p)?);
+                }
+                (all, false)
+            }
+        };
+        Ok(DnsMxTask {
+            domain: cx.domain.to_string(),
+            accept,
+            exact,
+            verification_fallback: self.verification_fallback.clone(),
+            max_ttl_s: self.max_ttl_s,
+            hybrid: cx.hybrid,
+        })
+    }
+}
+
+impl DnsMxTask {
+    /// The MX question.
+    pub fn question(&self) -> Question {
+        Question::new(&self.domain, Rtype::MX)
+    }
+}
+
+/// What was seen.
+#[derive(Clone, Debug, Serialize)]
+pub struct DnsMxEvidence {
+    /// The MX lookup.
+    pub lookup: Lookup,
+}
+
+/// Looks the MX records up.
+pub async fn observe(t: &DnsMxTask, cx: &ProbeCx) -> Result<DnsMxEvidence, ProbeError> {
+    Ok(DnsMxEvidence {
+        lookup: cx.resolver.query(&t.question()).await?,
+    })
+}
+
+fn parse(record: &str) -> Option<(u16, &str)> {
+    let (pref, host) = record.split_once(' ')?;
+    Some((pref.parse().ok()?, host))
+}
+
+/// Pure judgement.
+pub fn judge(t: &DnsMxTask, e: &DnsMxEvidence) -> Judgement {
+    let expected = Some(format!(
+        "lowest-preference MX {}{}",
+        if t.exact { "exactly " } else { "" },
+        t.accept.join(" or ")
+    ));
+    let mut findings = Vec::new();
+    let all: Vec<(u16, &str)> = e.lookup.answer.records().iter().filter_map(|r| parse(r)).collect();
+    let is_fallback = |h: &str| {
+        t.verification_fallback
+            .as_deref()
+            .is_some_and(|p| name_matches(p, h))
+    };
+    type Mx<'a> = Vec<(u16, &'a str)>;
+    let (fallback, routing): (Mx<'_>, Mx<'_>) = all.iter().copied().partition(|(_, h)| is_fallback(h));
+    if !fallback.is_empty() {
+        findings.push(Finding::warn(format!(
+            "the domain-verification MX {} is still published; remove it once the domain shows as verified",
+            fallback[0].1
+        )));
+    }
+    if routing.is_empty() {
+        findings.push(Finding::fail(format!(
+            "{} has no MX record routing mail ({}): mail for the domain cannot reach Exchange Online",
+            t.domain,
+            e.lookup.answer.describe()
+        )));
+        return Judgement::from_findings(findings, "", expected);
+    }
+    let is_ms = |h: &str| t.accept.iter().any(|p| name_matches(p, h));
+    let lowest = routing.iter().map(|(p, _)| *p).min().unwrap_or(0);
+    let (ms, other): (Mx<'_>, Mx<'_>) = routing.iter().copied().partition(|(_, h)| is_ms(h));
+    let fmt = |v: &[(u16, &str)]| {
+        v.iter()
+            .map(|(p, h)| format!("{h} (preference {p})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if t.hybrid {
+        // On-premises routing is legitimate in hybrid; only a missing MX is a problem.
+    } else if ms.is_empty() {
+        findings.push(Finding::fail(format!(
+            "MX points to {}, not to Exchange Online",
+            fmt(&other)
+        )));
+    } else {
+        let ms_lowest = ms.iter().map(|(p, _)| *p).min().unwrap_or(u16::MAX);
+        if ms_lowest > lowest {
+            findings.push(Finding::fail(format!(
+                "mail goes first to {}, which has a lower preference than the Exchange Online MX {}",
+                fmt(&other.iter().filter(|(p, _)| *p < ms_lowest).copied().collect::<Vec<_>>()),
+                fmt(&ms)
+            )));
+        } else if !other.is_empty() {
+            findings.push(Finding::fail(format!(
+                "competing MX records {} send mail elsewhere; remove them (or set hybrid = true for an Exchange hybrid domain)",
+                fmt(&other)
+            )));
+        }
+    }
+    if let (Some(max), super::dns::Answer::Noerror { ttl_s, .. }) = (t.max_ttl_s, &e.lookup.answer) {
+        if *ttl_s > max {
+            findings.push(Finding::warn(format!(
+                "MX TTL is {ttl_s} s; lower it to {max} s or less before the mail cutover so the change propagates quickly"
+            )));
+        }
+    }
+    let ok = if t.hybrid && ms.is_empty() {
+        format!("hybrid: MX points on-premises to {}", fmt(&routing))
+    } else {
+        format!("MX routes to Exchange Online: {}", fmt(&ms))
+    };
+    Judgement::from_findings(findings, ok, expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Status;
+    use crate::probe::dns::Answer;
+
+    fn task(hybrid: bool) -> DnsMxTask {
+        DnsMxTask {
+            domain: "contoso.com".into(),
+            accept: vec!["*.mail.protection.outlook.com".into(), "**.mx.microsoft".into()],
+            exact: false,
+            verification_fallback: Some("ms*.msv1.invalid".into()),
+            max_ttl_s: Some(3600),
+            hybrid,
+        }
+    }
+
+    fn ev(records: &[&str], ttl: u32) -> DnsMxEvidence {
+        let answer = if records.is_empty() {
+            Answer::Nodata
+        } else {
+            Answer::Noerror {
+                records: records.iter().map(|s| (*s).to_owned()).collect(),
+                ttl_s: ttl,
+            }
+        };
+        DnsMxEvidence {
+            lookup: Lookup {
+                question: Question::new("contoso.com", Rtype::MX),
+                answer,
+            },
+        }
+    }
+
+    #[test]
+    fn boundaries() {
+        let cases: &[(&[&str], u32, bool, Status)] = &[
+            (&["0 contoso-com.mail.protection.outlook.com"], 3600, false, Status::Pass),
+            (&["0 contoso-com.j-v1.mx.microsoft"], 3600, false, Status::Pass),
+            (&["0 contoso-com.mail.protection.outlook.com"], 3601, false, Status::Warn),
+            (&["10 mail.contoso.com"], 3600, false, Status::Fail),
+            (&["10 mail.contoso.com"], 3600, true, Status::Pass),
+            (&["0 contoso-com.mail.protection.outlook.com", "10 backup.contoso.com"], 3600, false, Status::Fail),
+            (&["0 contoso-com.mail.protection.outlook.com", "10 backup.contoso.com"], 3600, true, Status::Pass),
+            (&["5 mail.contoso.com", "10 contoso-com.mail.protection.outlook.com"], 3600, false, Status::Fail),
+            (&["0 contoso-com.mail.protection.outlook.com", "32767 ms12345678.msv1.invalid"], 3600, false, Status::Warn),
+            (&["32767 ms12345678.msv1.invalid"], 3600, false, Status::Fail),
+            (&[], 0, false, Status::Fail),
+            (&[], 0, true, Status::Fail),
+        ];
+        for (records, ttl, hybrid, want) in cases {
+            let j = judge(&task(*hybrid), &ev(records, *ttl));
+            assert_eq!(j.status, *want, "{records:?} ttl={ttl} hybrid={hybrid}: {}", j.message);
+        }
+    }
+
+    #[test]
+    fn exact_value_from_the_admin_center_wins() {
+        let mut t = task(false);
+        t.accept = vec!["contoso-com01b.mail.protection.outlook.com".into()];
+        t.exact = true;
+        assert_eq!(judge(&t, &ev(&["0 contoso-com.mail.protection.outlook.com"], 3600)).status, Status::Fail);
+        assert_eq!(judge(&t, &ev(&["0 contoso-com01b.mail.protection.outlook.com"], 3600)).status, Status::Pass);
+    }
+}

@@ -1,0 +1,323 @@
+//! `dns-ns-consistency`: every authoritative name server of the domain's zone gives the same
+//! answers for the records the other checks look at (and the same SOA serial).
+//!
+//! The resolver answers from one server (or its cache); customers who just edited their zone often
+//! have a secondary that never got the update, so Microsoft's validation and their users see
+//! different things. The probe finds the zone (the closest enclosing name with NS records), resolves
+//! every NS host, and asks each address directly with recursion off.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::dns::{Answer, Question, Resolver, Rtype};
+use super::{PlanCx, ProbeCx, ProbeError};
+use crate::outcome::{Finding, Judgement};
+
+/// `[check.probe]` of kind `dns-ns-consistency` (no parameters: the questions come from the other
+/// DNS checks of the domain).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsNsConsistencySpec {}
+
+/// Planned probe.
+#[derive(Clone, Debug)]
+pub struct DnsNsConsistencyTask {
+    /// The domain.
+    pub domain: String,
+    /// Questions to compare across servers.
+    pub questions: Vec<Question>,
+}
+
+impl DnsNsConsistencySpec {
+    /// Plans for one domain with the sibling checks' questions.
+    pub fn plan(&self, cx: &PlanCx<'_>, siblings: &[Question]) -> DnsNsConsistencyTask {
+        let mut questions = siblings.to_vec();
+        questions.sort();
+        questions.dedup();
+        DnsNsConsistencyTask {
+            domain: cx.domain.to_string(),
+            questions,
+        }
+    }
+}
+
+/// One authoritative server address and what it said.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerAnswers {
+    /// NS host name.
+    pub ns: String,
+    /// Address asked.
+    pub address: IpAddr,
+    /// SOA serial of the zone, when it answered.
+    pub soa_serial: Option<u32>,
+    /// Whether every positive answer had the AA bit.
+    pub authoritative: bool,
+    /// `name TYPE` → answer summary (`records…`, `NXDOMAIN`, `NODATA`, or `error: …`).
+    pub answers: BTreeMap<String, String>,
+    /// The first error, if the server failed to answer.
+    pub error: Option<String>,
+}
+
+/// What was seen.
+#[derive(Clone, Debug, Serialize)]
+pub struct DnsNsConsistencyEvidence {
+    /// The zone apex found.
+    pub zone: Option<String>,
+    /// NS host names of the zone.
+    pub name_servers: Vec<String>,
+    /// NS hosts whose address could not be resolved.
+    pub unresolved: Vec<String>,
+    /// Per server address.
+    pub servers: Vec<ServerAnswers>,
+}
+
+fn summarize(answer: &Answer) -> String {
+    match answer {
+        Answer::Noerror { records, .. } => {
+            let mut r = records.clone();
+            r.sort();
+            r.join(" | ")
+        }
+        Answer::Nxdomain => "NXDOMAIN".into(),
+        Answer::Nodata => "NODATA".into(),
+    }
+}
+
+async fn find_zone(cx: &ProbeCx, domain: &str) -> Result<Option<(String, Vec<String>)>, ProbeError> {
+    let mut name = domain.to_owned();
+    loop {
+        let lookup = cx.resolver.query(&Question::new(&name, Rtype::NS)).await?;
+        if !lookup.answer.records().is_empty() {
+            return Ok(Some((name, lookup.answer.records().to_vec())));
+        }
+        match name.split_once('.') {
+            // Stop before the TLD: a domain whose zone is the TLD is not the customer's zone.
+            Some((_, parent)) if parent.contains('.') => name = parent.to_owned(),
+            _ => return Ok(None),
+        }
+    }
+}
+
+async fn ask_server(
+    ns: String,
+    address: IpAddr,
+    zone: &str,
+    questions: &[Question],
+    cx: &ProbeCx,
+) -> ServerAnswers {
+    let mut out = ServerAnswers {
+        ns,
+        address,
+        soa_serial: None,
+        authoritative: true,
+        answers: BTreeMap::new(),
+        error: None,
+    };
+    let resolver = match Resolver::authoritative(address, cx.authoritative) {
+        Ok(r) => r,
+        Err(e) => {
+            out.error = Some(e.to_string());
+            return out;
+        }
+    };
+    let soa_q = Question::new(zone, Rtype::SOA);
+    let all: Vec<Question> = std::iter::once(soa_q.clone()).chain(questions.iter().cloned()).collect();
+    let results = futures::future::join_all(all.iter().map(|q| resolver.query_full(q))).await;
+    for (q, r) in all.iter().zip(results) {
+        let key = format!("{} {}", q.name, q.rtype);
+        match r {
+            Ok((lookup, aa)) => {
+                if !aa && !lookup.answer.records().is_empty() {
+                    out.authoritative = false;
+                }
+                if q == &soa_q {
+                    out.soa_serial = lookup
+                        .answer
+                        .records()
+                        .first()
+                        .and_then(|s| s.rsplit(' ').next()?.parse().ok());
+                } else {
+                    out.answers.insert(key, summarize(&lookup.answer));
+                }
+            }
+            Err(e) => {
+                let kind = e.kind();
+                if out.error.is_none() {
+                    out.error = Some(format!("{kind}: {e}"));
+                }
+                out.answers.insert(key, format!("error: {kind}"));
+            }
+        }
+    }
+    out
+}
+
+/// Finds the zone's servers and asks each one.
+pub async fn observe(
+    t: &DnsNsConsistencyTask,
+    cx: &ProbeCx,
+) -> Result<DnsNsConsistencyEvidence, ProbeError> {
+    let mut ev = DnsNsConsistencyEvidence {
+        zone: None,
+        name_servers: vec![],
+        unresolved: vec![],
+        servers: vec![],
+    };
+    let Some((zone, ns)) = find_zone(cx, &t.domain).await? else {
+        return Ok(ev);
+    };
+    ev.zone = Some(zone.clone());
+    ev.name_servers.clone_from(&ns);
+    let addr_questions: Vec<Question> = ns.iter().map(|h| Question::new(h, Rtype::A)).collect();
+    let addr_lookups =
+        futures::future::join_all(addr_questions.iter().map(|q| cx.resolver.query(q))).await;
+    let mut targets = Vec::new();
+    for (host, r) in ns.iter().zip(addr_lookups) {
+        let addrs: Vec<IpAddr> = r?
+            .answer
+            .records()
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        if addrs.is_empty() {
+            ev.unresolved.push(host.clone());
+        }
+        for a in addrs {
+            if !targets.iter().any(|(_, x)| *x == a) {
+                targets.push((host.clone(), a));
+            }
+        }
+    }
+    ev.servers = futures::future::join_all(
+        targets
+            .into_iter()
+            .map(|(h, a)| ask_server(h, a, &zone, &t.questions, cx)),
+    )
+    .await;
+    if !ev.servers.is_empty() && ev.servers.iter().all(|s| s.error.is_some() && s.soa_serial.is_none()) {
+        // Nobody answered: more likely our network blocks outbound DNS than every server being
+        // down, so we cannot tell whether the zone is consistent.
+        let first = ev.servers[0].error.clone().unwrap_or_default();
+        return Err(ProbeError::Dns {
+            kind: "authoritative_unreachable",
+            message: format!(
+                "none of the {} authoritative servers of {zone} answered ({first}); outbound DNS (port {}) may be blocked from this network",
+                ev.servers.len(),
+                cx.authoritative.port
+            ),
+        });
+    }
+    Ok(ev)
+}
+
+/// Pure judgement.
+pub fn judge(t: &DnsNsConsistencyTask, e: &DnsNsConsistencyEvidence) -> Judgement {
+    let expected = Some("every authoritative server answers, authoritatively, with the same records and SOA serial".into());
+    let mut findings = Vec::new();
+    let Some(zone) = &e.zone else {
+        findings.push(Finding::fail(format!(
+            "no name servers found for {} or its parent zones: the domain is not delegated",
+            t.domain
+        )));
+        return Judgement::from_findings(findings, "", expected);
+    };
+    for h in &e.unresolved {
+        findings.push(Finding::fail(format!("name server {h} of {zone} has no address (lame delegation)")));
+    }
+    for s in &e.servers {
+        if let Some(err) = &s.error {
+            findings.push(Finding::fail(format!("name server {} ({}) did not answer: {err}", s.ns, s.address)));
+        } else if !s.authoritative {
+            findings.push(Finding::fail(format!(
+                "name server {} ({}) answers without authority for {zone} (lame delegation)",
+                s.ns, s.address
+            )));
+        }
+    }
+    let answering: Vec<&ServerAnswers> = e.servers.iter().filter(|s| s.error.is_none()).collect();
+    let serials: Vec<String> = answering
+        .iter()
+        .map(|s| format!("{} {}", s.ns, s.soa_serial.map_or("none".into(), |v| v.to_string())))
+        .collect();
+    let distinct: std::collections::BTreeSet<Option<u32>> = answering.iter().map(|s| s.soa_serial).collect();
+    if distinct.len() > 1 {
+        findings.push(Finding::fail(format!("SOA serials differ: {}", serials.join(", "))));
+    }
+    let mut differing = Vec::new();
+    if let Some(first) = answering.first() {
+        for (key, value) in &first.answers {
+            let differs = answering.iter().skip(1).any(|s| s.answers.get(key) != Some(value));
+            if differs {
+                let per: Vec<String> = answering
+                    .iter()
+                    .map(|s| format!("{}: {}", s.ns, s.answers.get(key).map_or("-", String::as_str)))
+                    .collect();
+                differing.push(format!("{key} ({})", per.join("; ")));
+            }
+        }
+    }
+    if !differing.is_empty() {
+        let shown: Vec<&String> = differing.iter().take(5).collect();
+        findings.push(Finding::fail(format!(
+            "name servers disagree on {} record set(s): {}{}",
+            differing.len(),
+            shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            if differing.len() > 5 { ", …" } else { "" }
+        )));
+    }
+    let ok = format!(
+        "{} name servers of {zone} agree on {} record sets (SOA serial {})",
+        e.servers.len(),
+        t.questions.len(),
+        answering.first().and_then(|s| s.soa_serial).map_or("none".into(), |v| v.to_string())
+    );
+    Judgement::from_findings(findings, ok, expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Status;
+
+    fn server(ns: &str, serial: u32, mx: &str) -> ServerAnswers {
+        ServerAnswers {
+            ns: ns.into(),
+            address: "127.0.0.1".parse().unwrap(),
+            soa_serial: Some(serial),
+            authoritative: true,
+            answers: BTreeMap::from([("contoso.com MX".to_owned(), mx.to_owned())]),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn boundaries() {
+        let t = DnsNsConsistencyTask {
+            domain: "contoso.com".into(),
+            questions: vec![Question::new("contoso.com", Rtype::MX)],
+        };
+        let ev = |servers: Vec<ServerAnswers>| DnsNsConsistencyEvidence {
+            zone: Some("contoso.com".into()),
+            name_servers: servers.iter().map(|s| s.ns.clone()).collect(),
+            unresolved: vec![],
+            servers,
+        };
+        let mx = "0 contoso-com.mail.protection.outlook.com";
+        assert_eq!(judge(&t, &ev(vec![server("ns1", 1, mx), server("ns2", 1, mx)])).status, Status::Pass);
+        assert_eq!(judge(&t, &ev(vec![server("ns1", 1, mx), server("ns2", 2, mx)])).status, Status::Fail);
+        let j = judge(&t, &ev(vec![server("ns1", 1, mx), server("ns2", 1, "10 old.contoso.com")]));
+        assert_eq!(j.status, Status::Fail);
+        assert!(j.message.contains("contoso.com MX"), "{}", j.message);
+        let mut lame = server("ns2", 1, mx);
+        lame.authoritative = false;
+        assert_eq!(judge(&t, &ev(vec![server("ns1", 1, mx), lame])).status, Status::Fail);
+        let mut dead = server("ns2", 1, mx);
+        dead.error = Some("timeout".into());
+        assert_eq!(judge(&t, &ev(vec![server("ns1", 1, mx), dead])).status, Status::Fail);
+        let mut none = ev(vec![]);
+        none.zone = None;
+        assert_eq!(judge(&t, &none).status, Status::Fail);
+    }
+}

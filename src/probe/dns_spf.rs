@@ -1,0 +1,476 @@
+//! `dns-spf`: the domain's SPF record authorises Exchange Online and stays within the RFC 7208
+//! processing limits.
+//!
+//! The walk follows every `include` and `redirect` and performs the lookups of `a`, `mx` and
+//! `exists` (RFC 7208 §4.6.4), counting DNS-querying terms (limit 10) and void lookups (NXDOMAIN or
+//! no answer, limit 2), and detecting include loops and nested domains without an SPF record.
+//! A receiver evaluates for one sender address and stops at the first match; a readiness check has
+//! no sender, so it counts the **whole tree** — the worst case a receiver can hit, as checkdmarc
+//! does. Terms whose domain uses macros (`%{i}`) cannot be expanded without a sender: they count
+//! once and are not followed (listed in the evidence). `ptr` is counted but not resolved.
+//! For `mx`, only the RFC's "at most 10 MX hosts" rule is checked; the A lookups of those hosts are
+//! not performed.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+use super::dns::{Answer, Question, Rtype};
+use super::{PlanCx, ProbeCx, ProbeError};
+use crate::outcome::{Finding, Judgement};
+use crate::pattern::{TemplateError, normalize_name};
+use crate::spf::{self, Mechanism, Qualifier};
+
+/// `[check.probe]` of kind `dns-spf`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSpfSpec {
+    /// The include the tenant's cloud needs (`{cloud.spf_include}`).
+    pub include: String,
+    /// DNS-querying term limit (RFC 7208: 10).
+    #[serde(default = "default_max_lookups")]
+    pub max_lookups: u32,
+    /// Void lookup limit (RFC 7208: 2).
+    #[serde(default = "default_max_void")]
+    pub max_void_lookups: u32,
+}
+
+fn default_max_lookups() -> u32 {
+    10
+}
+fn default_max_void() -> u32 {
+    2
+}
+
+/// Planned `dns-spf`.
+#[derive(Clone, Debug)]
+pub struct DnsSpfTask {
+    /// The domain.
+    pub domain: String,
+    /// Required include.
+    pub include: String,
+    /// Term limit.
+    pub max_lookups: u32,
+    /// Void limit.
+    pub max_void_lookups: u32,
+}
+
+impl DnsSpfSpec {
+    /// Expands templates for one domain.
+    pub fn plan(&self, cx: &PlanCx<'_>) -> Result<DnsSpfTask, TemplateError> {
+        Ok(DnsSpfTask {
+            domain: cx.domain.to_string(),
+            include: normalize_name(&cx.vars.expand_one(&self.include)?),
+            max_lookups: self.max_lookups,
+            max_void_lookups: self.max_void_lookups,
+        })
+    }
+}
+
+impl DnsSpfTask {
+    /// The apex TXT question.
+    pub fn question(&self) -> Question {
+        Question::new(&self.domain, Rtype::TXT)
+    }
+}
+
+/// One record visited by the walk.
+#[derive(Clone, Debug, Serialize)]
+pub struct SpfNode {
+    /// The domain whose record this is.
+    pub domain: String,
+    /// How it was reached (`include`, `redirect`, or `top`).
+    pub via: &'static str,
+    /// The SPF record, if there was exactly one.
+    pub record: Option<String>,
+    /// Qualifier of the effective `all` of this record (following its redirect).
+    pub all: Option<char>,
+    /// Records visited from here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<SpfNode>,
+}
+
+/// Why the record is a `permerror` for receivers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SpfProblem {
+    /// `too_many_lookups`, `too_many_void_lookups`, `loop`, `missing_record`, `multiple_records`,
+    /// `syntax`, `too_many_mx`.
+    pub kind: &'static str,
+    /// For a person.
+    pub reason: String,
+}
+
+/// What was seen.
+#[derive(Clone, Debug, Serialize)]
+pub struct DnsSpfEvidence {
+    /// All TXT records at the apex.
+    pub apex_txt: Vec<String>,
+    /// The SPF records among them.
+    pub spf_records: Vec<String>,
+    /// DNS-querying terms counted (stops one past the limit).
+    pub lookups: u32,
+    /// Void lookups counted.
+    pub void_lookups: u32,
+    /// Whether the cloud's include was found anywhere in the tree.
+    pub includes_cloud: bool,
+    /// Qualifier of the effective `all` (after redirects), e.g. `-`.
+    pub all: Option<char>,
+    /// Whether `ptr` is used (deprecated, RFC 7208 §5.5).
+    pub ptr_used: bool,
+    /// Terms not followed because they use macros.
+    pub unexpanded_macros: Vec<String>,
+    /// The permerror, if any.
+    pub problem: Option<SpfProblem>,
+    /// The records visited.
+    pub tree: Option<SpfNode>,
+}
+
+struct Walker<'a> {
+    cx: &'a ProbeCx,
+    task: &'a DnsSpfTask,
+    lookups: u32,
+    void: u32,
+    stack: Vec<String>,
+    includes_cloud: bool,
+    ptr_used: bool,
+    macros: Vec<String>,
+    problem: Option<SpfProblem>,
+}
+
+type WalkFuture<'w> = Pin<Box<dyn Future<Output = Result<SpfNode, ProbeError>> + Send + 'w>>;
+
+impl Walker<'_> {
+    fn stopped(&self) -> bool {
+        self.problem.is_some()
+    }
+
+    fn permerror(&mut self, kind: &'static str, reason: String) {
+        if self.problem.is_none() {
+            self.problem = Some(SpfProblem { kind, reason });
+        }
+    }
+
+    /// Counts one DNS-querying term; false when the limit is now exceeded.
+    fn count(&mut self, term: &str, domain: &str) -> bool {
+        self.lookups += 1;
+        if self.lookups > self.task.max_lookups {
+            self.permerror(
+                "too_many_lookups",
+                format!(
+                    "SPF needs more than {} DNS lookups (the {}th is `{term}` in the record of {domain}); receivers return permerror",
+                    self.task.max_lookups, self.lookups
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn void_lookup(&mut self, what: &str) {
+        self.void += 1;
+        if self.void > self.task.max_void_lookups {
+            self.permerror(
+                "too_many_void_lookups",
+                format!(
+                    "SPF has more than {} void lookups (the last: {what} does not exist); receivers return permerror",
+                    self.task.max_void_lookups
+                ),
+            );
+        }
+    }
+
+    async fn exists(&mut self, q: Question) -> Result<(Answer, bool), ProbeError> {
+        let answer = self.cx.resolver.query(&q).await?.answer;
+        let void = answer.records().is_empty();
+        Ok((answer, void))
+    }
+
+    /// Visits the SPF record of `domain`.
+    fn visit<'w>(&'w mut self, domain: String, via: &'static str) -> WalkFuture<'w> {
+        Box::pin(async move {
+            let mut node = SpfNode {
+                domain: domain.clone(),
+                via,
+                record: None,
+                all: None,
+                children: vec![],
+            };
+            let answer = self.cx.resolver.query(&Question::new(&domain, Rtype::TXT)).await?.answer;
+            let spf: Vec<&String> = answer.records().iter().filter(|t| spf::is_spf(t)).collect();
+            let text = match spf.as_slice() {
+                [one] => (*one).clone(),
+                [] => {
+                    if answer.records().is_empty() {
+                        self.void_lookup(&domain);
+                    }
+                    self.permerror(
+                        "missing_record",
+                        format!("{via}:{domain} has no SPF record; receivers return permerror"),
+                    );
+                    return Ok(node);
+                }
+                many => {
+                    self.permerror(
+                        "multiple_records",
+                        format!("{domain} (reached through {via}) has {} SPF records", many.len()),
+                    );
+                    return Ok(node);
+                }
+            };
+            node.record = Some(text.clone());
+            let rec = match spf::parse(&text) {
+                Ok(r) => r,
+                Err(reason) => {
+                    self.permerror("syntax", format!("the SPF record of {domain}: {reason}"));
+                    return Ok(node);
+                }
+            };
+            self.stack.push(domain.clone());
+            for d in &rec.directives {
+                if self.stopped() {
+                    break;
+                }
+                if !d.mechanism.counts() {
+                    continue;
+                }
+                if !self.count(&d.text, &domain) {
+                    break;
+                }
+                match &d.mechanism {
+                    Mechanism::Include(target) if spf::has_macro(target) => {
+                        self.macros.push(d.text.clone());
+                    }
+                    Mechanism::Include(target) => {
+                        let target = normalize_name(target);
+                        if target == self.task.include {
+                            self.includes_cloud = true;
+                        }
+                        if self.stack.contains(&target) {
+                            self.permerror(
+                                "loop",
+                                format!("include loop: {} → {target}", self.stack.join(" → ")),
+                            );
+                            break;
+                        }
+                        let child = self.visit(target, "include").await?;
+                        node.children.push(child);
+                    }
+                    Mechanism::Exists(target) if spf::has_macro(target) => {
+                        self.macros.push(d.text.clone());
+                    }
+                    Mechanism::Exists(target) => {
+                        let (_, void) = self.exists(Question::new(target, Rtype::A)).await?;
+                        if void {
+                            self.void_lookup(target);
+                        }
+                    }
+                    Mechanism::A(target) => {
+                        let target = target.as_deref().unwrap_or(&domain);
+                        if spf::has_macro(target) {
+                            self.macros.push(d.text.clone());
+                            continue;
+                        }
+                        let (_, v4) = self.exists(Question::new(target, Rtype::A)).await?;
+                        let (_, v6) = self.exists(Question::new(target, Rtype::AAAA)).await?;
+                        if v4 && v6 {
+                            self.void_lookup(target);
+                        }
+                    }
+                    Mechanism::Mx(target) => {
+                        let target = target.as_deref().unwrap_or(&domain);
+                        if spf::has_macro(target) {
+                            self.macros.push(d.text.clone());
+                            continue;
+                        }
+                        let (answer, void) = self.exists(Question::new(target, Rtype::MX)).await?;
+                        if void {
+                            self.void_lookup(target);
+                        } else if answer.records().len() > 10 {
+                            self.permerror(
+                                "too_many_mx",
+                                format!(
+                                    "`{}` in the record of {domain} names {} MX hosts; SPF allows at most 10",
+                                    d.text,
+                                    answer.records().len()
+                                ),
+                            );
+                        }
+                    }
+                    Mechanism::Ptr(_) => self.ptr_used = true,
+                    Mechanism::All | Mechanism::Ip4 | Mechanism::Ip6 => {}
+                }
+            }
+            node.all = rec.all().map(Qualifier::symbol);
+            // redirect= applies only when the record has no `all` (RFC 7208 §6.1).
+            if let (Some(target), None, false) = (&rec.redirect, rec.all(), self.stopped()) {
+                let term = format!("redirect={target}");
+                if self.count(&term, &domain) {
+                    if spf::has_macro(target) {
+                        self.macros.push(term);
+                    } else {
+                        let target = normalize_name(target);
+                        if target == self.task.include {
+                            self.includes_cloud = true;
+                        }
+                        if self.stack.contains(&target) {
+                            self.permerror(
+                                "loop",
+                                format!("redirect loop: {} → {target}", self.stack.join(" → ")),
+                            );
+                        } else {
+                            let child = self.visit(target, "redirect").await?;
+                            node.all = child.all;
+                            node.children.push(child);
+                        }
+                    }
+                }
+            }
+            self.stack.pop();
+            Ok(node)
+        })
+    }
+}
+
+/// Walks the SPF tree of the domain.
+pub async fn observe(t: &DnsSpfTask, cx: &ProbeCx) -> Result<DnsSpfEvidence, ProbeError> {
+    let apex = cx.resolver.query(&t.question()).await?.answer;
+    let apex_txt = apex.records().to_vec();
+    let spf_records: Vec<String> = apex_txt.iter().filter(|r| spf::is_spf(r)).cloned().collect();
+    let mut w = Walker {
+        cx,
+        task: t,
+        lookups: 0,
+        void: 0,
+        stack: vec![],
+        includes_cloud: false,
+        ptr_used: false,
+        macros: vec![],
+        problem: None,
+    };
+    // With no record or several, the walk has nothing (or no single thing) to follow.
+    let tree = if spf_records.len() == 1 {
+        Some(w.visit(t.domain.clone(), "top").await?)
+    } else {
+        None
+    };
+    Ok(DnsSpfEvidence {
+        apex_txt,
+        all: tree.as_ref().and_then(|n| n.all),
+        spf_records,
+        lookups: w.lookups,
+        void_lookups: w.void,
+        includes_cloud: w.includes_cloud,
+        ptr_used: w.ptr_used,
+        unexpanded_macros: w.macros,
+        problem: w.problem,
+        tree,
+    })
+}
+
+/// Pure judgement.
+pub fn judge(t: &DnsSpfTask, e: &DnsSpfEvidence) -> Judgement {
+    let expected = Some(format!(
+        "one v=spf1 record with include:{}, -all or ~all, at most {} DNS lookups and {} void lookups",
+        t.include, t.max_lookups, t.max_void_lookups
+    ));
+    let mut findings = Vec::new();
+    match e.spf_records.len() {
+        0 => findings.push(Finding::fail(format!(
+            "{} has no SPF record (TXT v=spf1 …): receivers cannot tell Exchange Online is allowed to send for it",
+            t.domain
+        ))),
+        1 => {}
+        n => findings.push(Finding::fail(format!(
+            "{} has {n} SPF records; there must be exactly one (receivers return permerror): merge them",
+            t.domain
+        ))),
+    }
+    if let Some(p) = &e.problem {
+        findings.push(Finding::fail(p.reason.clone()));
+    }
+    if e.spf_records.len() == 1 && !e.includes_cloud && e.problem.is_none() {
+        findings.push(Finding::fail(format!(
+            "the SPF record does not include {}: mail sent through Exchange Online fails SPF",
+            t.include
+        )));
+    }
+    if e.spf_records.len() == 1 && e.problem.is_none() {
+        match e.all {
+            Some('+') => findings.push(Finding::fail(
+                "the SPF record ends with +all, which authorises every server on the internet to send as the domain",
+            )),
+            Some('?') => findings.push(Finding::warn(
+                "the SPF record ends with ?all (neutral): use -all (or ~all while testing)",
+            )),
+            None => findings.push(Finding::warn(
+                "the SPF record has no all term, so unknown senders get a neutral result: end it with -all",
+            )),
+            Some(_) => {}
+        }
+        if e.ptr_used {
+            findings.push(Finding::warn(
+                "the SPF record uses ptr, which RFC 7208 §5.5 says not to use (slow, unreliable)",
+            ));
+        }
+    }
+    let ok = format!(
+        "SPF includes {} and uses {}/{} DNS lookups, {}/{} void",
+        t.include, e.lookups, t.max_lookups, e.void_lookups, t.max_void_lookups
+    );
+    Judgement::from_findings(findings, ok, expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Status;
+
+    fn ev() -> DnsSpfEvidence {
+        DnsSpfEvidence {
+            apex_txt: vec!["v=spf1 include:spf.protection.outlook.com -all".into()],
+            spf_records: vec!["v=spf1 include:spf.protection.outlook.com -all".into()],
+            lookups: 1,
+            void_lookups: 0,
+            includes_cloud: true,
+            all: Some('-'),
+            ptr_used: false,
+            unexpanded_macros: vec![],
+            problem: None,
+            tree: None,
+        }
+    }
+
+    #[test]
+    fn judge_boundaries() {
+        let t = DnsSpfTask {
+            domain: "contoso.com".into(),
+            include: "spf.protection.outlook.com".into(),
+            max_lookups: 10,
+            max_void_lookups: 2,
+        };
+        let cases: Vec<(Box<dyn Fn(&mut DnsSpfEvidence)>, Status)> = vec![
+            (Box::new(|_| {}), Status::Pass),
+            (Box::new(|e| e.all = Some('~')), Status::Pass),
+            (Box::new(|e| e.all = Some('?')), Status::Warn),
+            (Box::new(|e| e.all = None), Status::Warn),
+            (Box::new(|e| e.all = Some('+')), Status::Fail),
+            (Box::new(|e| e.ptr_used = true), Status::Warn),
+            (Box::new(|e| e.includes_cloud = false), Status::Fail),
+            (Box::new(|e| e.spf_records.clear()), Status::Fail),
+            (Box::new(|e| e.spf_records.push("v=spf1 -all".into())), Status::Fail),
+            (
+                Box::new(|e| {
+                    e.problem = Some(SpfProblem { kind: "too_many_lookups", reason: "x".into() });
+                }),
+                Status::Fail,
+            ),
+        ];
+        for (i, (edit, want)) in cases.into_iter().enumerate() {
+            let mut e = ev();
+            edit(&mut e);
+            let j = judge(&t, &e);
+            assert_eq!(j.status, want, "case {i}: {}", j.message);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Probe kinds: the code that knows *how* to observe something. The check files say *what* to
+//! observe (see `checks/README.md`).
+//!
+//! Every kind lives in its own file and follows the same two-step shape:
+//!
+//! 1. `observe` does the I/O and returns **evidence** (plain, serialisable data). The target
+//!    misbehaving (NXDOMAIN, a wrong record, a refusing authoritative server) is evidence; only
+//!    "could not find out" (our resolver unreachable, a timeout) is a [`ProbeError`].
+//! 2. `judge` is a pure function from the planned spec and the evidence to a [`Judgement`], so every
+//!    threshold is unit-tested without a network.
+//!
+//! [`ProbeSpec`] (raw, from TOML, with `{templates}`) becomes a [`Planned`] probe for one subject in
+//! [`ProbeSpec::plan`]; [`run`] is the single dispatch point. A new kind is one new file, one
+//! variant in each enum and one arm in each match below: nothing else changes.
+//!
+//! Probes never print and never impose their own overall deadline: the runner owns timeouts,
+//! timing, concurrency and cancellation.
+
+pub mod dns;
+pub mod dns_dmarc;
+pub mod dns_mx;
+pub mod dns_ns_consistency;
+pub mod dns_record;
+pub mod dns_spf;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::domain::DomainName;
+use crate::outcome::Judgement;
+use crate::pattern::{TemplateError, Vars};
+
+/// The kind-tagged probe table of a check (`[check.probe]`, `kind = "…"`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum ProbeSpec {
+    /// Generic record expectations (CNAME, TXT, SRV…), see [`dns_record`].
+    DnsRecord(dns_record::DnsRecordSpec),
+    /// MX routing, see [`dns_mx`].
+    DnsMx(dns_mx::DnsMxSpec),
+    /// SPF evaluation, see [`dns_spf`].
+    DnsSpf(dns_spf::DnsSpfSpec),
+    /// DMARC policy, see [`dns_dmarc`].
+    DnsDmarc(dns_dmarc::DnsDmarcSpec),
+    /// Authoritative name server agreement, see [`dns_ns_consistency`].
+    DnsNsConsistency(dns_ns_consistency::DnsNsConsistencySpec),
+}
+
+impl ProbeSpec {
+    /// The kind id as written in the check files.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::DnsRecord(_) => "dns-record",
+            Self::DnsMx(_) => "dns-mx",
+            Self::DnsSpf(_) => "dns-spf",
+            Self::DnsDmarc(_) => "dns-dmarc",
+            Self::DnsNsConsistency(_) => "dns-ns-consistency",
+        }
+    }
+
+    /// Expands the templates for one subject. `siblings` are the DNS questions the other checks of
+    /// the same domain ask (the NS-consistency probe compares them across servers).
+    pub fn plan(
+        &self,
+        cx: &PlanCx<'_>,
+        siblings: &[dns::Question],
+    ) -> Result<Planned, TemplateError> {
+        Ok(match self {
+            Self::DnsRecord(s) => Planned::DnsRecord(s.plan(cx)?),
+            Self::DnsMx(s) => Planned::DnsMx(s.plan(cx)?),
+            Self::DnsSpf(s) => Planned::DnsSpf(s.plan(cx)?),
+            Self::DnsDmarc(s) => Planned::DnsDmarc(s.plan(cx)?),
+            Self::DnsNsConsistency(s) => Planned::DnsNsConsistency(s.plan(cx, siblings)),
+        })
+    }
+
+    /// Whether this kind compares the other checks' questions (and so must be planned last).
+    pub fn needs_siblings(&self) -> bool {
+        matches!(self, Self::DnsNsConsistency(_))
+    }
+}
+
+/// What a spec needs to expand its templates for one domain.
+#[derive(Debug)]
+pub struct PlanCx<'a> {
+    /// The domain.
+    pub domain: &'a DomainName,
+    /// `{domain}`, `{cloud.*}`… for this domain.
+    pub vars: &'a Vars,
+    /// Exact values from tenant.toml (`verification`, `mx`) that replace the patterns.
+    pub exact: &'a BTreeMap<&'static str, String>,
+    /// Exchange hybrid: MX/autodiscover may point on-premises.
+    pub hybrid: bool,
+}
+
+/// A probe planned for one subject: templates expanded, ready to run.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Planned {
+    /// See [`dns_record`].
+    DnsRecord(dns_record::DnsRecordTask),
+    /// See [`dns_mx`].
+    DnsMx(dns_mx::DnsMxTask),
+    /// See [`dns_spf`].
+    DnsSpf(dns_spf::DnsSpfTask),
+    /// See [`dns_dmarc`].
+    DnsDmarc(dns_dmarc::DnsDmarcTask),
+    /// See [`dns_ns_consistency`].
+    DnsNsConsistency(dns_ns_consistency::DnsNsConsistencyTask),
+}
+
+impl Planned {
+    /// The DNS questions this probe asks through the resolver (for the NS-consistency comparison).
+    pub fn questions(&self) -> Vec<dns::Question> {
+        match self {
+            Self::DnsRecord(t) => t.questions(),
+            Self::DnsMx(t) => vec![t.question()],
+            Self::DnsSpf(t) => vec![t.question()],
+            Self::DnsDmarc(t) => vec![t.question()],
+            Self::DnsNsConsistency(_) => vec![],
+        }
+    }
+}
+
+/// Shared, cheap-to-clone resources for probes.
+#[derive(Clone)]
+pub struct ProbeCx {
+    /// The resolver every lookup goes through (system configuration or `--nameserver`).
+    pub resolver: dns::Resolver,
+    /// How authoritative servers are asked directly (NS consistency).
+    pub authoritative: dns::AuthoritativeOpts,
+}
+
+impl std::fmt::Debug for ProbeCx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeCx")
+            .field("resolver", &self.resolver.describe())
+            .field("authoritative", &self.authoritative)
+            .finish()
+    }
+}
+
+/// A probe could not find out: the evidence would be meaningless.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    /// The resolver (or an authoritative server) failed to answer.
+    #[error("{message}")]
+    Dns {
+        /// Stable label: `timeout`, `refused`, `servfail`, `unreachable`, `malformed`, `truncated`…
+        kind: &'static str,
+        /// For a person: what was asked, of whom, and what happened.
+        message: String,
+    },
+}
+
+impl ProbeError {
+    /// Stable low-cardinality label for JSON and tests.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Dns { kind, .. } => kind,
+        }
+    }
+}
+
+/// Runs one planned probe: observe, then judge. Returns the evidence as JSON plus the judgement.
+pub async fn run(
+    planned: &Planned,
+    cx: &ProbeCx,
+) -> Result<(serde_json::Value, Judgement), ProbeError> {
+    fn pack<E: serde::Serialize>(evidence: &E, j: Judgement) -> (serde_json::Value, Judgement) {
+        // Evidence types are plain data; serialising them cannot fail.
+        let value = serde_json::to_value(evidence).unwrap_or(serde_json::Value::Null);
+        (value, j)
+    }
+    Ok(match planned {
+        Planned::DnsRecord(t) => {
+            let e = dns_record::observe(t, cx).await?;
+            let j = dns_record::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::DnsMx(t) => {
+            let e = dns_mx::observe(t, cx).await?;
+            let j = dns_mx::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::DnsSpf(t) => {
+            let e = dns_spf::observe(t, cx).await?;
+            let j = dns_spf::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::DnsDmarc(t) => {
+            let e = dns_dmarc::observe(t, cx).await?;
+            let j = dns_dmarc::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::DnsNsConsistency(t) => {
+            let e = dns_ns_consistency::observe(t, cx).await?;
+            let j = dns_ns_consistency::judge(t, &e);
+            pack(&e, j)
+        }
+    })
+}
+
+/// Default per-query DNS timeout cap: one lost UDP packet should not eat the whole check budget.
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(2);

@@ -1,0 +1,356 @@
+//! The report model (a DTO separate from the probes' types) and its renderers, one file per
+//! format. Renderers write to any `io::Write` and never do network I/O; [`write_atomic`] puts a
+//! rendered report in place so a reader never sees half a file.
+
+pub mod human;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::cli::FailOn;
+use crate::outcome::{CheckResult, Status};
+
+/// Bumped on any breaking change of the JSON shape (DESIGN.md §6).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report (DESIGN.md §6).
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// JSON schema version.
+    pub schema_version: u32,
+    /// The tool.
+    pub tool: Tool,
+    /// Run metadata.
+    pub run: RunInfo,
+    /// What was scanned.
+    pub tenant: TenantInfo,
+    /// Counts and verdict.
+    pub summary: Summary,
+    /// One row per check and subject, in plan order.
+    pub results: Vec<CheckResult>,
+    /// Every responsibility with its roll-up status and result indices.
+    pub responsibilities: Vec<ResponsibilityRow>,
+}
+
+/// Tool name and version.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    /// `tenant-ready`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+}
+
+/// Run metadata.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    /// RFC 3339 UTC.
+    pub finished_at: String,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// Where the scan ran from.
+    pub vantage: Vantage,
+    /// The DNS resolvers used.
+    pub resolvers: Vec<String>,
+}
+
+/// Where the scan ran from (network checks differ per site).
+#[derive(Clone, Debug, Serialize)]
+pub struct Vantage {
+    /// Host name, when known.
+    pub host: Option<String>,
+    /// Operating system.
+    pub os: String,
+    /// CPU architecture.
+    pub arch: String,
+}
+
+impl Vantage {
+    /// This machine.
+    pub fn local() -> Self {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty());
+        Self {
+            host,
+            os: std::env::consts::OS.into(),
+            arch: std::env::consts::ARCH.into(),
+        }
+    }
+}
+
+/// What was scanned.
+#[derive(Clone, Debug, Serialize)]
+pub struct TenantInfo {
+    /// Display name.
+    pub name: Option<String>,
+    /// Domains, normalised.
+    pub domains: Vec<String>,
+}
+
+/// The overall answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Nothing failed (and nothing warned with `--fail-on warn`), everything determined.
+    Ready,
+    /// Something failed.
+    NotReady,
+    /// Nothing failed, but something could not be determined.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::NotReady => "not-ready",
+            Self::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// Counts and verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Results.
+    pub total: usize,
+    /// Passed.
+    pub pass: usize,
+    /// Warned.
+    pub warn: usize,
+    /// Failed.
+    pub fail: usize,
+    /// Could not be determined.
+    pub error: usize,
+    /// Not applicable.
+    pub skip: usize,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+impl Summary {
+    /// Counts the results and decides the verdict.
+    pub fn of(results: &[CheckResult], fail_on: FailOn) -> Self {
+        let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+        let (pass, warn, fail, error, skip) = (
+            count(Status::Pass),
+            count(Status::Warn),
+            count(Status::Fail),
+            count(Status::Error),
+            count(Status::Skip),
+        );
+        let verdict = if fail > 0 || (fail_on == FailOn::Warn && warn > 0) {
+            Verdict::NotReady
+        } else if error > 0 {
+            Verdict::Inconclusive
+        } else {
+            Verdict::Ready
+        };
+        Self {
+            total: results.len(),
+            pass,
+            warn,
+            fail,
+            error,
+            skip,
+            verdict,
+        }
+    }
+}
+
+/// Exit codes (DESIGN.md §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// 0: ready.
+    Ready = 0,
+    /// 1: not ready.
+    NotReady = 1,
+    /// 2: usage or configuration error (nothing ran).
+    Usage = 2,
+    /// 3: inconclusive.
+    Inconclusive = 3,
+}
+
+/// The exit code of a finished scan: a pure function of the verdict.
+pub fn exit_code(summary: &Summary) -> Exit {
+    match summary.verdict {
+        Verdict::Ready => Exit::Ready,
+        Verdict::NotReady => Exit::NotReady,
+        Verdict::Inconclusive => Exit::Inconclusive,
+    }
+}
+
+/// Roll-up status of a responsibility.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponsibilityStatus {
+    /// All its results passed.
+    Pass,
+    /// Worst result warned.
+    Warn,
+    /// A result failed.
+    Fail,
+    /// A result could not be determined (and none failed).
+    Error,
+    /// Automated, but no check of it ran in this scan.
+    Skip,
+    /// Organisational: on the manual checklist.
+    Manual,
+}
+
+impl From<Status> for ResponsibilityStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Pass => Self::Pass,
+            Status::Warn => Self::Warn,
+            Status::Fail => Self::Fail,
+            Status::Error => Self::Error,
+            Status::Skip => Self::Skip,
+        }
+    }
+}
+
+/// A responsibility in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ResponsibilityRow {
+    /// Id.
+    pub id: String,
+    /// Seed line.
+    pub seed_ref: String,
+    /// Phase.
+    pub phase: String,
+    /// English text.
+    pub title: String,
+    /// Korean text.
+    pub title_ko: String,
+    /// Verified by tenant-ready.
+    pub automated: bool,
+    /// Roll-up.
+    pub status: ResponsibilityStatus,
+    /// Indices into `results`.
+    pub results: Vec<usize>,
+}
+
+/// Builds the responsibility roll-up.
+pub fn responsibilities(catalog: &Catalog, results: &[CheckResult]) -> Vec<ResponsibilityRow> {
+    catalog
+        .responsibilities
+        .iter()
+        .map(|r| {
+            let idx: Vec<usize> = results
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| x.responsibility == r.id)
+                .map(|(i, _)| i)
+                .collect();
+            let status = if !r.automated && idx.is_empty() {
+                ResponsibilityStatus::Manual
+            } else {
+                idx.iter()
+                    .map(|&i| results[i].status)
+                    .fold(Status::Skip, Status::worst)
+                    .into()
+            };
+            ResponsibilityRow {
+                id: r.id.clone(),
+                seed_ref: r.seed_ref.clone(),
+                phase: r.phase.clone(),
+                title: r.title.clone(),
+                title_ko: r.title_ko.clone(),
+                automated: r.automated,
+                status,
+                results: idx,
+            }
+        })
+        .collect()
+}
+
+/// RFC 3339 UTC with milliseconds.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
+/// readers see the old file or the new one, never a half-written one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(status: Status) -> CheckResult {
+        CheckResult {
+            check: "dns.mx".into(),
+            subject: "a.com".into(),
+            status,
+            severity: crate::outcome::Severity::Major,
+            message: String::new(),
+            expected: None,
+            evidence: serde_json::Value::Null,
+            remediation: None,
+            responsibility: "enable.dns-records".into(),
+            docs: None,
+            duration_ms: 0,
+        }
+    }
+
+    fn exit_for(counts: [usize; 5], fail_on: FailOn) -> Exit {
+        let statuses = [Status::Pass, Status::Warn, Status::Fail, Status::Error, Status::Skip];
+        let results: Vec<CheckResult> = statuses
+            .iter()
+            .zip(counts)
+            .flat_map(|(s, n)| std::iter::repeat_n(result(*s), n))
+            .collect();
+        let s = Summary::of(&results, fail_on);
+        assert_eq!(s.total, counts.iter().sum::<usize>());
+        exit_code(&s)
+    }
+
+    #[test]
+    fn exit_code_table() {
+        // [pass, warn, fail, error, skip]
+        let cases = [
+            ([3, 0, 0, 0, 0], FailOn::Fail, Exit::Ready),
+            ([3, 1, 0, 0, 0], FailOn::Fail, Exit::Ready),
+            ([3, 1, 0, 0, 0], FailOn::Warn, Exit::NotReady),
+            ([3, 0, 1, 0, 0], FailOn::Fail, Exit::NotReady),
+            ([3, 0, 1, 1, 0], FailOn::Fail, Exit::NotReady),
+            ([3, 0, 0, 1, 0], FailOn::Fail, Exit::Inconclusive),
+            ([3, 1, 0, 1, 0], FailOn::Warn, Exit::NotReady),
+            ([0, 0, 0, 0, 2], FailOn::Fail, Exit::Ready),
+            ([0, 0, 0, 0, 0], FailOn::Fail, Exit::Ready),
+        ];
+        for (counts, on, want) in cases {
+            assert_eq!(exit_for(counts, on), want, "{counts:?} {on:?}");
+        }
+    }
+}

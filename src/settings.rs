@@ -1,0 +1,445 @@
+//! Settings for one scan: the command line layered over `tenant.toml` layered over the defaults.
+//!
+//! [`Settings::resolve`] is **pure**: the file is read beforehand ([`load_file`]) and the
+//! environment is passed in ([`Env`]), so layering and validation are unit-tested without I/O.
+//! Every problem is a [`ConfigError`] naming the flag or the file and field; nothing runs then.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{ColorChoice, FailOn, Format, Lang, ScanArgs};
+use crate::domain::DomainName;
+use crate::error::ConfigError;
+use crate::tenant::{Cloud, Service, TenantFile};
+
+/// Per-check timeout when neither the flag nor the check sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Checks in flight. A DNS check is a few queries and some bytes of memory; 256 keeps hundreds of
+/// domains moving without exhausting file descriptors (each in-flight query holds a socket).
+pub const DEFAULT_CONCURRENCY: usize = 256;
+/// Certificate expiry warning threshold, days.
+pub const DEFAULT_CERT_WARN_DAYS: u32 = 30;
+/// Certificate expiry failure threshold, days.
+pub const DEFAULT_CERT_FAIL_DAYS: u32 = 7;
+
+/// What the process environment contributes.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// `NO_COLOR` is set (to anything non-empty).
+    pub no_color: bool,
+    /// `LC_ALL` / `LANG`.
+    pub lang: Option<String>,
+    /// stdout is a terminal.
+    pub stdout_tty: bool,
+    /// stderr is a terminal.
+    pub stderr_tty: bool,
+}
+
+/// A tenant.toml read from disk.
+#[derive(Clone, Debug)]
+pub struct LoadedFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its content.
+    pub file: TenantFile,
+}
+
+/// Reads and parses a tenant.toml (the only I/O of the settings layer).
+pub fn load_file(path: &Path) -> Result<LoadedFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file = toml::from_str(&text).map_err(|e| ConfigError::from_toml(path, &text, &e))?;
+    Ok(LoadedFile {
+        path: path.to_owned(),
+        file,
+    })
+}
+
+/// One domain to scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainSettings {
+    /// Normalised name.
+    pub name: DomainName,
+    /// Record groups expected.
+    pub services: Vec<Service>,
+    /// Exchange hybrid.
+    pub hybrid: bool,
+    /// Exact verification TXT value.
+    pub verification: Option<String>,
+    /// Exact MX host.
+    pub mx: Option<String>,
+}
+
+/// Everything a scan needs, validated.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Tenant display name.
+    pub tenant_name: Option<String>,
+    /// Initial `*.onmicrosoft.com` domain.
+    pub initial_domain: Option<DomainName>,
+    /// Cloud.
+    pub cloud: Cloud,
+    /// Users (bandwidth model).
+    pub users: Option<u32>,
+    /// Domains, in order.
+    pub domains: Vec<DomainSettings>,
+    /// Explicit resolvers (empty = system).
+    pub nameservers: Vec<SocketAddr>,
+    /// Port for direct authoritative queries.
+    pub authoritative_port: u16,
+    /// stdout format.
+    pub format: Format,
+    /// Where the stdout format goes instead of stdout.
+    pub output: Option<PathBuf>,
+    /// Extra reports.
+    pub reports: Vec<(Format, PathBuf)>,
+    /// `--only` globs.
+    pub only: Vec<String>,
+    /// `--skip` globs.
+    pub skip: Vec<String>,
+    /// Verdict rule.
+    pub fail_on: FailOn,
+    /// Per-check timeout.
+    pub timeout: Duration,
+    /// Whole-run budget.
+    pub budget: Option<Duration>,
+    /// Checks in flight.
+    pub concurrency: NonZeroUsize,
+    /// Human report language.
+    pub lang: Lang,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Colour the human report.
+    pub color: bool,
+    /// Log verbosity (-v minus -q).
+    pub verbosity: i8,
+    /// Check definitions directory.
+    pub checks_dir: Option<PathBuf>,
+    /// Endpoint web-service JSON.
+    pub endpoints_file: Option<PathBuf>,
+    /// Extra CA file.
+    pub ca_file: Option<PathBuf>,
+    /// Certificate thresholds (warn, fail), days.
+    pub cert_days: (u32, u32),
+    /// The configuration file used, if any.
+    pub config_path: Option<PathBuf>,
+}
+
+fn usage(msg: impl Into<String>) -> ConfigError {
+    ConfigError::Usage(msg.into())
+}
+
+/// Parses `IP`, `IP:PORT` or `[IPv6]:PORT`.
+pub fn parse_nameserver(s: &str) -> Result<SocketAddr, ConfigError> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(usage(format!(
+        "--nameserver `{s}`: expected an IP address with an optional port, e.g. 192.0.2.53 or 192.0.2.53:5353"
+    )))
+}
+
+fn parse_duration(flag: &str, s: &str) -> Result<Duration, ConfigError> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| usage(format!("{flag} `{s}`: not a duration ({e}); use e.g. 500ms, 5s, 2m")))?;
+    if d.is_zero() {
+        return Err(usage(format!("{flag} must be more than zero")));
+    }
+    Ok(d)
+}
+
+impl Settings {
+    /// Layers CLI > file > defaults and validates. Pure.
+    pub fn resolve(
+        args: &ScanArgs,
+        file: Option<&LoadedFile>,
+        env: &Env,
+    ) -> Result<Self, ConfigError> {
+        let empty = TenantFile::default();
+        let (tf, fpath) = match file {
+            Some(f) => (&f.file, Some(f.path.as_path())),
+            None => (&empty, None),
+        };
+        let in_file = |msg: String| match fpath {
+            Some(p) => ConfigError::Invalid {
+                path: p.to_owned(),
+                message: msg,
+            },
+            None => ConfigError::Usage(msg),
+        };
+
+        // Domains from the file, validated with their position.
+        let mut file_domains = Vec::new();
+        for (i, d) in tf.domain.iter().enumerate() {
+            let name = DomainName::parse(&d.name)
+                .map_err(|e| in_file(format!("domain[{i}].name: {e}")))?;
+            if let Some(v) = &d.verification {
+                if !v.starts_with("MS=") {
+                    return Err(in_file(format!(
+                        "domain[{i}].verification: `{v}` must be the whole TXT value, starting with MS= (e.g. MS=ms12345678)"
+                    )));
+                }
+            }
+            let mx = match &d.mx {
+                Some(m) => Some(
+                    DomainName::parse(m)
+                        .map_err(|e| in_file(format!("domain[{i}].mx: {e}")))?
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let services = d.services.clone().unwrap_or_else(|| Service::DEFAULT.to_vec());
+            if services.is_empty() {
+                return Err(in_file(format!(
+                    "domain[{i}].services: list at least one of exchange, teams, intune"
+                )));
+            }
+            file_domains.push(DomainSettings {
+                name,
+                services,
+                hybrid: d.hybrid.unwrap_or(false),
+                verification: d.verification.clone(),
+                mx,
+            });
+        }
+        // CLI domains replace the file's list; a CLI domain that the file describes keeps the
+        // file's settings for it.
+        let mut domains = Vec::new();
+        if args.domains.is_empty() {
+            domains = file_domains;
+        } else {
+            for arg in &args.domains {
+                let name = DomainName::parse(arg)
+                    .map_err(|e| usage(format!("domain argument `{arg}`: {e}")))?;
+                let d = file_domains
+                    .iter()
+                    .find(|d| d.name == name)
+                    .cloned()
+                    .unwrap_or(DomainSettings {
+                        name,
+                        services: Service::DEFAULT.to_vec(),
+                        hybrid: false,
+                        verification: None,
+                        mx: None,
+                    });
+                domains.push(d);
+            }
+        }
+        if domains.is_empty() {
+            return Err(usage(
+                "no domains to scan: give DOMAIN arguments or --config tenant.toml with [[domain]] entries (tenant-ready init writes a starter file)",
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for d in &domains {
+            if !seen.insert(d.name.clone()) {
+                return Err(in_file(format!("domain {} is listed twice", d.name)));
+            }
+        }
+        let initial_domain = match &tf.tenant.initial_domain {
+            Some(s) => Some(
+                DomainName::parse(s).map_err(|e| in_file(format!("tenant.initial_domain: {e}")))?,
+            ),
+            None => None,
+        };
+        if tf.tenant.users == Some(0) {
+            return Err(in_file("tenant.users: must be at least 1".into()));
+        }
+        let warn = tf.thresholds.cert_warn_days.unwrap_or(DEFAULT_CERT_WARN_DAYS);
+        let fail = tf.thresholds.cert_fail_days.unwrap_or(DEFAULT_CERT_FAIL_DAYS);
+        if fail > warn {
+            return Err(in_file(format!(
+                "thresholds.cert_fail_days ({fail}) must not exceed thresholds.cert_warn_days ({warn})"
+            )));
+        }
+        let base = fpath.and_then(Path::parent).unwrap_or(Path::new(""));
+        let endpoints_file = args
+            .endpoints
+            .clone()
+            .or_else(|| tf.network.endpoints_file.as_ref().map(|p| base.join(p)));
+
+        let nameservers = args
+            .nameserver
+            .iter()
+            .map(|s| parse_nameserver(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let timeout = match &args.timeout {
+            Some(s) => parse_duration("--timeout", s)?,
+            None => DEFAULT_TIMEOUT,
+        };
+        let budget = args
+            .budget
+            .as_deref()
+            .map(|s| parse_duration("--budget", s))
+            .transpose()?;
+        let concurrency = NonZeroUsize::new(args.concurrency.unwrap_or(DEFAULT_CONCURRENCY))
+            .ok_or_else(|| usage("--concurrency must be at least 1"))?;
+        let mut reports = Vec::new();
+        for r in &args.report {
+            let (fmt, path) = r
+                .split_once('=')
+                .filter(|(_, p)| !p.is_empty())
+                .ok_or_else(|| usage(format!("--report `{r}`: expected FORMAT=PATH, e.g. json=out/report.json")))?;
+            let fmt = Format::parse(fmt).ok_or_else(|| {
+                usage(format!("--report `{r}`: unknown format `{fmt}` (human, json, markdown, junit)"))
+            })?;
+            reports.push((fmt, PathBuf::from(path)));
+        }
+        for p in args.only.iter().chain(&args.skip) {
+            if p.trim().is_empty() {
+                return Err(usage("--only/--skip need a non-empty pattern"));
+            }
+        }
+        let lang = args.lang.unwrap_or_else(|| match &env.lang {
+            Some(l) if l.starts_with("ko") => Lang::Ko,
+            _ => Lang::En,
+        });
+        let color = match args.color.unwrap_or_default() {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => env.stdout_tty && !env.no_color && args.output.is_none(),
+        };
+        Ok(Self {
+            tenant_name: tf.tenant.name.clone(),
+            initial_domain,
+            cloud: tf.tenant.cloud.unwrap_or_default(),
+            users: tf.tenant.users,
+            domains,
+            nameservers,
+            authoritative_port: args.authoritative_port.unwrap_or(53),
+            format: args.format.unwrap_or(Format::Human),
+            output: args.output.clone(),
+            reports,
+            only: args.only.clone(),
+            skip: args.skip.clone(),
+            fail_on: args.fail_on.unwrap_or_default(),
+            timeout,
+            budget,
+            concurrency,
+            lang,
+            progress: !args.no_progress && env.stderr_tty && args.quiet == 0,
+            color,
+            verbosity: i8::try_from(args.verbose).unwrap_or(i8::MAX)
+                - i8::try_from(args.quiet).unwrap_or(i8::MAX),
+            checks_dir: args.checks.clone(),
+            endpoints_file,
+            ca_file: args.ca_file.clone(),
+            cert_days: (warn, fail),
+            config_path: fpath.map(Path::to_owned),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> LoadedFile {
+        LoadedFile {
+            path: PathBuf::from("/etc/tr/tenant.toml"),
+            file: toml::from_str(text).unwrap(),
+        }
+    }
+
+    fn args(domains: &[&str]) -> ScanArgs {
+        ScanArgs {
+            domains: domains.iter().map(|s| (*s).to_owned()).collect(),
+            ..ScanArgs::default()
+        }
+    }
+
+    #[test]
+    fn defaults_for_bare_domains() {
+        let s = Settings::resolve(&args(&["Contoso.com."]), None, &Env::default()).unwrap();
+        assert_eq!(s.domains[0].name.as_str(), "contoso.com");
+        assert_eq!(s.domains[0].services, Service::DEFAULT);
+        assert_eq!(s.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(s.concurrency.get(), DEFAULT_CONCURRENCY);
+        assert_eq!(s.cloud, Cloud::Worldwide);
+        assert!(!s.color && !s.progress);
+    }
+
+    #[test]
+    fn cli_domains_override_the_file_but_keep_its_settings() {
+        let f = file(
+            r#"
+            [tenant]
+            initial_domain = "contoso.onmicrosoft.com"
+            cloud = "gcc"
+            [[domain]]
+            name = "contoso.com"
+            services = ["exchange"]
+            hybrid = true
+            [[domain]]
+            name = "fabrikam.com"
+            [network]
+            endpoints_file = "endpoints.json"
+            "#,
+        );
+        let all = Settings::resolve(&args(&[]), Some(&f), &Env::default()).unwrap();
+        assert_eq!(all.domains.len(), 2);
+        assert_eq!(all.cloud, Cloud::Gcc);
+        assert_eq!(all.endpoints_file.as_deref(), Some(Path::new("/etc/tr/endpoints.json")));
+        let one = Settings::resolve(&args(&["CONTOSO.com"]), Some(&f), &Env::default()).unwrap();
+        assert_eq!(one.domains.len(), 1);
+        assert!(one.domains[0].hybrid);
+        assert_eq!(one.domains[0].services, [Service::Exchange]);
+    }
+
+    #[test]
+    fn bad_input_names_the_place() {
+        let env = Env::default();
+        let e = Settings::resolve(&args(&["con_toso.com"]), None, &env).unwrap_err();
+        assert!(e.to_string().contains("domain argument `con_toso.com`"), "{e}");
+        let e = Settings::resolve(&args(&[]), None, &env).unwrap_err();
+        assert_eq!(e.kind(), "usage");
+        let f = file("[[domain]]\nname = \"contoso.com\"\nverification = \"ms12345678\"\n");
+        let e = Settings::resolve(&args(&[]), Some(&f), &env).unwrap_err();
+        assert!(e.to_string().contains("domain[0].verification"), "{e}");
+        let f = file("[thresholds]\ncert_warn_days = 5\ncert_fail_days = 10\n[[domain]]\nname=\"a.com\"\n");
+        assert!(Settings::resolve(&args(&[]), Some(&f), &env).is_err());
+        let mut a = args(&["contoso.com"]);
+        a.timeout = Some("5 parsecs".into());
+        assert!(Settings::resolve(&a, None, &env).unwrap_err().to_string().contains("--timeout"));
+        let mut a = args(&["contoso.com"]);
+        a.concurrency = Some(0);
+        assert!(Settings::resolve(&a, None, &env).is_err());
+        let mut a = args(&["contoso.com"]);
+        a.report = vec!["xml=out.xml".into()];
+        assert!(Settings::resolve(&a, None, &env).is_err());
+        let mut a = args(&["contoso.com", "contoso.com."]);
+        a.nameserver = vec!["127.0.0.1:5353".into()];
+        assert!(Settings::resolve(&a, None, &env).is_err());
+    }
+
+    #[test]
+    fn nameservers_colour_and_language() {
+        assert_eq!(parse_nameserver("192.0.2.1").unwrap(), "192.0.2.1:53".parse().unwrap());
+        assert_eq!(parse_nameserver("[::1]:5353").unwrap(), "[::1]:5353".parse().unwrap());
+        assert!(parse_nameserver("dns.google").is_err());
+        let tty = Env { stdout_tty: true, stderr_tty: true, ..Env::default() };
+        let s = Settings::resolve(&args(&["a.com"]), None, &tty).unwrap();
+        assert!(s.color && s.progress);
+        let no = Env { no_color: true, lang: Some("ko_KR.UTF-8".into()), ..tty };
+        let s = Settings::resolve(&args(&["a.com"]), None, &no).unwrap();
+        assert!(!s.color);
+        assert_eq!(s.lang, Lang::Ko);
+    }
+
+    #[test]
+    fn unknown_keys_in_tenant_toml_are_errors_with_position() {
+        let text = "[tenant]\nname = \"x\"\nbogus = 1\n";
+        let err = toml::from_str::<TenantFile>(text).unwrap_err();
+        let e = ConfigError::from_toml(Path::new("tenant.toml"), text, &err);
+        let s = e.to_string();
+        assert!(s.starts_with("tenant.toml:3:1: unknown field `bogus`"), "{s}");
+        assert!(!s.contains('\n'));
+    }
+}

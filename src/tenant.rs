@@ -1,0 +1,151 @@
+//! The tenant description: `tenant.toml` (DESIGN.md §4) and its vocabulary ([`Cloud`],
+//! [`Service`]). Parsing is strict: an unknown key is an error with its line and column, so a typo
+//! never silently disables a check.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The Microsoft 365 cloud (national clouds have their own record values, `checks/clouds.toml`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cloud {
+    /// Commercial / worldwide.
+    #[default]
+    Worldwide,
+    /// US Government Community Cloud.
+    Gcc,
+    /// GCC High.
+    GccHigh,
+    /// US Department of Defense.
+    Dod,
+    /// Operated by 21Vianet.
+    China,
+}
+
+impl Cloud {
+    /// Every cloud.
+    pub const ALL: [Self; 5] = [Self::Worldwide, Self::Gcc, Self::GccHigh, Self::Dod, Self::China];
+
+    /// The name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Worldwide => "worldwide",
+            Self::Gcc => "gcc",
+            Self::GccHigh => "gcc-high",
+            Self::Dod => "dod",
+            Self::China => "china",
+        }
+    }
+}
+
+/// A workload whose records a domain needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Service {
+    /// Exchange Online: MX, SPF, autodiscover, DKIM, DMARC.
+    Exchange,
+    /// Teams / Skype for Business Online: SIP CNAMEs and SRVs.
+    Teams,
+    /// Intune / device registration CNAMEs.
+    Intune,
+}
+
+impl Service {
+    /// The default set for a domain named without a configuration.
+    pub const DEFAULT: [Self; 3] = [Self::Exchange, Self::Teams, Self::Intune];
+
+    /// The name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Exchange => "exchange",
+            Self::Teams => "teams",
+            Self::Intune => "intune",
+        }
+    }
+}
+
+/// `tenant.toml`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantFile {
+    /// `[tenant]`.
+    #[serde(default)]
+    pub tenant: TenantSection,
+    /// `[[domain]]`.
+    #[serde(default)]
+    pub domain: Vec<DomainEntry>,
+    /// `[endpoints]` (used by the certificate checks).
+    #[serde(default)]
+    pub endpoints: EndpointsSection,
+    /// `[network]` (used by the network checks).
+    #[serde(default)]
+    pub network: NetworkSection,
+    /// `[thresholds]`.
+    #[serde(default)]
+    pub thresholds: ThresholdsSection,
+}
+
+/// `[tenant]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSection {
+    /// Display name.
+    pub name: Option<String>,
+    /// `contoso.onmicrosoft.com`: makes DKIM targets exact.
+    pub initial_domain: Option<String>,
+    /// The cloud.
+    pub cloud: Option<Cloud>,
+    /// Number of users (bandwidth model).
+    pub users: Option<u32>,
+}
+
+/// `[[domain]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainEntry {
+    /// The domain.
+    pub name: String,
+    /// Record groups expected.
+    pub services: Option<Vec<Service>>,
+    /// Exact verification TXT value from the admin center.
+    pub verification: Option<String>,
+    /// Exact expected MX host.
+    pub mx: Option<String>,
+    /// Exchange hybrid.
+    pub hybrid: Option<bool>,
+}
+
+/// `[endpoints]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointsSection {
+    /// Customer-owned HTTPS endpoints (`host` or `host:port`).
+    #[serde(default)]
+    pub https: Vec<String>,
+    /// SMTP hosts (STARTTLS on 25).
+    #[serde(default)]
+    pub smtp: Vec<String>,
+    /// AD FS host.
+    pub adfs: Option<String>,
+}
+
+/// `[network]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Throughput test URL.
+    pub bandwidth_url: Option<String>,
+    /// A saved endpoint web-service JSON (relative to the file's directory).
+    pub endpoints_file: Option<PathBuf>,
+}
+
+/// `[thresholds]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdsSection {
+    /// Certificate expiry warning, days.
+    pub cert_warn_days: Option<u32>,
+    /// Certificate expiry failure, days.
+    pub cert_fail_days: Option<u32>,
+}
