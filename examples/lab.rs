@@ -17,7 +17,10 @@ use tenant_ready::lab::{Lab, TENANT_TOML};
 
 fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -45,13 +48,14 @@ fn main() -> ExitCode {
             lab.primary.addr(),
             dir.join("tenant.toml").display()
         );
-        let mut argv: Vec<String> = vec!["tenant-ready".into(), "scan".into(), "--config".into()];
-        argv.push(dir.join("tenant.toml").display().to_string());
-        argv.extend(lab.scan_args());
-        argv.push("--report".into());
-        argv.push(format!("json={}", json.display()));
-        argv.extend(std::env::args().skip(1));
-        let cli = match Cli::try_parse_from(&argv) {
+        let mut cmdline: Vec<String> =
+            vec!["tenant-ready".into(), "scan".into(), "--config".into()];
+        cmdline.push(dir.join("tenant.toml").display().to_string());
+        cmdline.extend(lab.scan_args());
+        cmdline.push("--report".into());
+        cmdline.push(format!("json={}", json.display()));
+        cmdline.extend(std::env::args().skip(1));
+        let cli = match Cli::try_parse_from(&cmdline) {
             Ok(c) => c,
             Err(e) => {
                 let _ = e.print();
@@ -62,7 +66,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         };
         let code = app::scan(*args, app::env_from_process()).await;
-        eprintln!("lab: JSON report written to {} (exit code {})", json.display(), code as u8);
+        eprintln!(
+            "lab: JSON report written to {} (exit code {})",
+            json.display(),
+            code as u8
+        );
         ExitCode::from(code as u8)
     })
 }

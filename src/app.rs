@@ -26,7 +26,10 @@ pub fn main(cli: Cli) -> Exit {
     let env = env_from_process();
     match cli.command {
         Command::Scan(args) => {
-            let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("error: cannot start the async runtime: {e}");
@@ -167,7 +170,7 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
         resolver,
         authoritative: AuthoritativeOpts {
             port: s.authoritative_port,
-            timeout: query_timeout,
+            timeout: authoritative_timeout(s.timeout),
         },
     };
     let cancel = CancellationToken::new();
@@ -175,7 +178,9 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
         let cancel = cancel.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: finishing the report with what has been determined so far");
+                eprintln!(
+                    "\ninterrupted: finishing the report with what has been determined so far"
+                );
                 cancel.cancel();
             }
         })
@@ -208,6 +213,13 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
             Exit::Usage
         }
     }
+}
+
+/// Per-query timeout for direct authoritative queries: the NS-consistency check makes up to three
+/// rounds of queries (zone, addresses, servers) and hickory may try UDP then TCP, so a quarter of
+/// the check's timeout lets a dead server be *reported* before the check itself times out.
+pub fn authoritative_timeout(check_timeout: std::time::Duration) -> std::time::Duration {
+    (check_timeout / 4).min(DEFAULT_QUERY_TIMEOUT)
 }
 
 /// Builds the report model.
@@ -292,10 +304,10 @@ fn write_reports(report: &Report, s: &Settings) -> Result<(), ConfigError> {
         None => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is the reader's choice, not an error.
-            if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(io_err(Path::new("stdout"), e));
-                }
+            if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush())
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(io_err(Path::new("stdout"), e));
             }
         }
     }
@@ -377,8 +389,16 @@ fn list_responsibilities(a: &CatalogArgs, env: &Env) -> Result<(), ConfigError> 
         let text = serde_json::to_string_pretty(&rows).unwrap_or_default();
         return print(&format!("{text}\n"));
     }
-    let w = c.responsibilities.iter().map(|r| r.id.len()).max().unwrap_or(2);
-    let mut text = format!("{:<w$}  {:<9}  {:<9}  TITLE / CHECKS\n", "ID", "SEED", "COVERAGE");
+    let w = c
+        .responsibilities
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(2);
+    let mut text = format!(
+        "{:<w$}  {:<9}  {:<9}  TITLE / CHECKS\n",
+        "ID", "SEED", "COVERAGE"
+    );
     for r in &c.responsibilities {
         let checks = coverage(&r.id);
         let cov = if !checks.is_empty() {
@@ -388,13 +408,30 @@ fn list_responsibilities(a: &CatalogArgs, env: &Env) -> Result<(), ConfigError> 
         } else {
             "manual"
         };
-        let t = if lang == Lang::Ko { &r.title_ko } else { &r.title };
-        text.push_str(&format!("{:<w$}  {:<9}  {:<9}  {t}\n", r.id, r.seed_ref, cov));
+        let t = if lang == Lang::Ko {
+            &r.title_ko
+        } else {
+            &r.title
+        };
+        text.push_str(&format!(
+            "{:<w$}  {:<9}  {:<9}  {t}\n",
+            r.id, r.seed_ref, cov
+        ));
         if !checks.is_empty() {
-            text.push_str(&format!("{:<w$}  {:<9}  {:<9}  checks: {}\n", "", "", "", checks.join(", ")));
+            text.push_str(&format!(
+                "{:<w$}  {:<9}  {:<9}  checks: {}\n",
+                "",
+                "",
+                "",
+                checks.join(", ")
+            ));
         }
     }
-    let automated = c.responsibilities.iter().filter(|r| !coverage(&r.id).is_empty()).count();
+    let automated = c
+        .responsibilities
+        .iter()
+        .filter(|r| !coverage(&r.id).is_empty())
+        .count();
     text.push_str(&format!(
         "\n{} responsibilities; {automated} covered by checks, the rest are on the manual checklist\n",
         c.responsibilities.len()
@@ -412,9 +449,11 @@ fn init(a: &InitArgs) -> Result<(), ConfigError> {
             a.output.display()
         )));
     }
-    report::write_atomic(&a.output, STARTER_TOML.as_bytes()).map_err(|source| ConfigError::Read {
-        path: a.output.clone(),
-        source,
+    report::write_atomic(&a.output, STARTER_TOML.as_bytes()).map_err(|source| {
+        ConfigError::Read {
+            path: a.output.clone(),
+            source,
+        }
     })?;
     eprintln!(
         "wrote {}: edit the domains, then run `tenant-ready scan --config {}`",

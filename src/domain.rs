@@ -78,7 +78,9 @@ impl DomainName {
             {
                 return Err(DomainError::BadCharacter {
                     name: ascii.clone(),
-                    reason: format!("character {c:?} is not allowed (letters, digits and '-' only)"),
+                    reason: format!(
+                        "character {c:?} is not allowed (letters, digits and '-' only)"
+                    ),
                 });
             }
             if label.starts_with('-') || label.ends_with('-') {
@@ -130,10 +132,22 @@ mod tests {
 
     #[test]
     fn normalises_case_dot_and_idn() {
-        assert_eq!(DomainName::parse(" Contoso.COM. ").unwrap().as_str(), "contoso.com");
-        assert_eq!(DomainName::parse("bücher.de").unwrap().as_str(), "xn--bcher-kva.de");
-        assert_eq!(DomainName::parse("한국.kr").unwrap().as_str(), "xn--3e0b707e.kr");
-        assert_eq!(DomainName::parse("contoso.com").unwrap().dashed(), "contoso-com");
+        assert_eq!(
+            DomainName::parse(" Contoso.COM. ").unwrap().as_str(),
+            "contoso.com"
+        );
+        assert_eq!(
+            DomainName::parse("bücher.de").unwrap().as_str(),
+            "xn--bcher-kva.de"
+        );
+        assert_eq!(
+            DomainName::parse("한국.kr").unwrap().as_str(),
+            "xn--3e0b707e.kr"
+        );
+        assert_eq!(
+            DomainName::parse("contoso.com").unwrap().dashed(),
+            "contoso-com"
+        );
     }
 
     #[test]
@@ -144,16 +158,25 @@ mod tests {
             ("", |e| matches!(e, DomainError::Empty)),
             ("..", |e| matches!(e, DomainError::BadLabelLength { .. })),
             ("a..b", |e| matches!(e, DomainError::BadLabelLength { .. })),
-            (&long_label, |e| matches!(e, DomainError::BadLabelLength { len: 64, .. })),
+            (&long_label, |e| {
+                matches!(e, DomainError::BadLabelLength { len: 64, .. })
+            }),
             (&long_name, |e| matches!(e, DomainError::TooLong { .. })),
-            ("con_toso.com", |e| matches!(e, DomainError::BadCharacter { .. })),
-            ("-contoso.com", |e| matches!(e, DomainError::BadCharacter { .. })),
+            ("con_toso.com", |e| {
+                matches!(e, DomainError::BadCharacter { .. })
+            }),
+            ("-contoso.com", |e| {
+                matches!(e, DomainError::BadCharacter { .. })
+            }),
             ("contoso", |e| matches!(e, DomainError::SingleLabel(_))),
         ];
         for (input, want) in cases {
             let err = DomainName::parse(input).unwrap_err();
             assert!(want(&err), "{input:?} gave {err:?}");
         }
-        assert!(matches!(DomainName::parse("xn--zz.com"), Err(DomainError::Idna(_))));
+        assert!(matches!(
+            DomainName::parse("xn--zz.com"),
+            Err(DomainError::Idna(_))
+        ));
     }
 }

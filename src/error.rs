@@ -54,7 +54,9 @@ impl ConfigError {
 
     /// A TOML parse error located in `source` (read from `path`), on one line.
     pub fn from_toml(path: &Path, source: &str, err: &toml::de::Error) -> Self {
-        let (line, column) = err.span().map_or((1, 1), |span| line_col(source, span.start));
+        let (line, column) = err
+            .span()
+            .map_or((1, 1), |span| line_col(source, span.start));
         // toml's message can span lines (it quotes the input); keep the first line only.
         let message = err
             .message()

@@ -56,7 +56,11 @@ impl Status {
     /// The worse of two statuses by [`Status::weight`].
     #[must_use]
     pub fn worst(self, other: Self) -> Self {
-        if other.weight() > self.weight() { other } else { self }
+        if other.weight() > self.weight() {
+            other
+        } else {
+            self
+        }
     }
 }
 

@@ -59,7 +59,11 @@ pub fn vars_for(
 
 /// The checks selected by `--only`/`--skip`. A pattern that matches no check is a usage error
 /// (a typo would otherwise silently run nothing).
-pub fn select<'a>(catalog: &'a Catalog, only: &[String], skip: &[String]) -> Result<Vec<&'a CheckDef>, ConfigError> {
+pub fn select<'a>(
+    catalog: &'a Catalog,
+    only: &[String],
+    skip: &[String],
+) -> Result<Vec<&'a CheckDef>, ConfigError> {
     for (flag, patterns) in [("--only", only), ("--skip", skip)] {
         for p in patterns {
             if !catalog.checks.iter().any(|c| id_matches(p, &c.id)) {
@@ -136,7 +140,11 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
                 .join(" / ");
             let work = match applicability(c, d, s) {
                 Some(reason) => Work::Skip(reason),
-                None => Work::Run(c.probe.plan(&cx, &siblings).map_err(|e| template_err(c, e))?),
+                None => Work::Run(
+                    c.probe
+                        .plan(&cx, &siblings)
+                        .map_err(|e| template_err(c, e))?,
+                ),
             };
             tasks.push(Task {
                 check: Arc::clone(&defs[c.id.as_str()]),

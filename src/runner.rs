@@ -5,7 +5,10 @@
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, so paused-time tests measure what the runner measures.
+use tokio::time::Instant;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -41,9 +44,9 @@ fn error_result(task: &Task, kind: &str, message: String, duration: Duration) ->
         subject: task.subject.clone(),
         status: Status::Error,
         severity: task.check.severity,
-        message: message.clone(),
+        evidence: serde_json::json!({ "error": { "kind": kind, "message": &message } }),
+        message,
         expected: None,
-        evidence: serde_json::json!({ "error": { "kind": kind, "message": message } }),
         remediation: Some(task.remediation.clone()),
         responsibility: task.check.responsibility.clone(),
         docs: task.check.docs.clone(),
@@ -51,7 +54,11 @@ fn error_result(task: &Task, kind: &str, message: String, duration: Duration) ->
     }
 }
 
-fn finished(task: &Task, r: Result<(serde_json::Value, Judgement), Failure>, d: Duration) -> CheckResult {
+fn finished(
+    task: &Task,
+    r: Result<(serde_json::Value, Judgement), Failure>,
+    d: Duration,
+) -> CheckResult {
     match r {
         Ok((evidence, j)) => CheckResult {
             check: task.check.id.clone(),
@@ -179,11 +186,13 @@ where
         });
         ids.insert(handle.id(), i);
     }
-    let deadline = opts.budget.map(|b| tokio::time::Instant::now() + b);
+    let deadline = opts.budget.map(|b| Instant::now() + b);
     loop {
         let next = async {
             match deadline {
-                Some(d) => tokio::time::timeout_at(d, set.join_next_with_id()).await.ok(),
+                Some(d) => tokio::time::timeout_at(d, set.join_next_with_id())
+                    .await
+                    .ok(),
                 None => Some(set.join_next_with_id().await),
             }
         };
@@ -203,7 +212,16 @@ where
     results
         .into_iter()
         .enumerate()
-        .map(|(i, r)| r.unwrap_or_else(|| error_result(&tasks[i], "internal", "no result was recorded".into(), Duration::ZERO)))
+        .map(|(i, r)| {
+            r.unwrap_or_else(|| {
+                error_result(
+                    &tasks[i],
+                    "internal",
+                    "no result was recorded".into(),
+                    Duration::ZERO,
+                )
+            })
+        })
         .collect()
 }
 
@@ -225,7 +243,10 @@ fn collect(
                     .map(|s| (*s).to_owned())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
-                ("panic", format!("internal error in the probe (please report it): {text}"))
+                (
+                    "panic",
+                    format!("internal error in the probe (please report it): {text}"),
+                )
             } else {
                 ("cancelled", INTERRUPTED.to_owned())
             };

@@ -138,7 +138,11 @@ pub fn parse_nameserver(s: &str) -> Result<SocketAddr, ConfigError> {
     if let Ok(addr) = s.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    if let Ok(ip) = s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    if let Ok(ip) = s
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         return Ok(SocketAddr::new(ip, 53));
     }
     Err(usage(format!(
@@ -147,8 +151,11 @@ pub fn parse_nameserver(s: &str) -> Result<SocketAddr, ConfigError> {
 }
 
 fn parse_duration(flag: &str, s: &str) -> Result<Duration, ConfigError> {
-    let d = humantime::parse_duration(s)
-        .map_err(|e| usage(format!("{flag} `{s}`: not a duration ({e}); use e.g. 500ms, 5s, 2m")))?;
+    let d = humantime::parse_duration(s).map_err(|e| {
+        usage(format!(
+            "{flag} `{s}`: not a duration ({e}); use e.g. 500ms, 5s, 2m"
+        ))
+    })?;
     if d.is_zero() {
         return Err(usage(format!("{flag} must be more than zero")));
     }
@@ -180,12 +187,12 @@ impl Settings {
         for (i, d) in tf.domain.iter().enumerate() {
             let name = DomainName::parse(&d.name)
                 .map_err(|e| in_file(format!("domain[{i}].name: {e}")))?;
-            if let Some(v) = &d.verification {
-                if !v.starts_with("MS=") {
-                    return Err(in_file(format!(
-                        "domain[{i}].verification: `{v}` must be the whole TXT value, starting with MS= (e.g. MS=ms12345678)"
-                    )));
-                }
+            if let Some(v) = &d.verification
+                && !v.starts_with("MS=")
+            {
+                return Err(in_file(format!(
+                    "domain[{i}].verification: `{v}` must be the whole TXT value, starting with MS= (e.g. MS=ms12345678)"
+                )));
             }
             let mx = match &d.mx {
                 Some(m) => Some(
@@ -195,7 +202,10 @@ impl Settings {
                 ),
                 None => None,
             };
-            let services = d.services.clone().unwrap_or_else(|| Service::DEFAULT.to_vec());
+            let services = d
+                .services
+                .clone()
+                .unwrap_or_else(|| Service::DEFAULT.to_vec());
             if services.is_empty() {
                 return Err(in_file(format!(
                     "domain[{i}].services: list at least one of exchange, teams, intune"
@@ -252,8 +262,14 @@ impl Settings {
         if tf.tenant.users == Some(0) {
             return Err(in_file("tenant.users: must be at least 1".into()));
         }
-        let warn = tf.thresholds.cert_warn_days.unwrap_or(DEFAULT_CERT_WARN_DAYS);
-        let fail = tf.thresholds.cert_fail_days.unwrap_or(DEFAULT_CERT_FAIL_DAYS);
+        let warn = tf
+            .thresholds
+            .cert_warn_days
+            .unwrap_or(DEFAULT_CERT_WARN_DAYS);
+        let fail = tf
+            .thresholds
+            .cert_fail_days
+            .unwrap_or(DEFAULT_CERT_FAIL_DAYS);
         if fail > warn {
             return Err(in_file(format!(
                 "thresholds.cert_fail_days ({fail}) must not exceed thresholds.cert_warn_days ({warn})"
@@ -286,9 +302,15 @@ impl Settings {
             let (fmt, path) = r
                 .split_once('=')
                 .filter(|(_, p)| !p.is_empty())
-                .ok_or_else(|| usage(format!("--report `{r}`: expected FORMAT=PATH, e.g. json=out/report.json")))?;
+                .ok_or_else(|| {
+                    usage(format!(
+                        "--report `{r}`: expected FORMAT=PATH, e.g. json=out/report.json"
+                    ))
+                })?;
             let fmt = Format::parse(fmt).ok_or_else(|| {
-                usage(format!("--report `{r}`: unknown format `{fmt}` (human, json, markdown, junit)"))
+                usage(format!(
+                    "--report `{r}`: unknown format `{fmt}` (human, json, markdown, junit)"
+                ))
             })?;
             reports.push((fmt, PathBuf::from(path)));
         }
@@ -386,7 +408,10 @@ mod tests {
         let all = Settings::resolve(&args(&[]), Some(&f), &Env::default()).unwrap();
         assert_eq!(all.domains.len(), 2);
         assert_eq!(all.cloud, Cloud::Gcc);
-        assert_eq!(all.endpoints_file.as_deref(), Some(Path::new("/etc/tr/endpoints.json")));
+        assert_eq!(
+            all.endpoints_file.as_deref(),
+            Some(Path::new("/etc/tr/endpoints.json"))
+        );
         let one = Settings::resolve(&args(&["CONTOSO.com"]), Some(&f), &Env::default()).unwrap();
         assert_eq!(one.domains.len(), 1);
         assert!(one.domains[0].hybrid);
@@ -397,17 +422,27 @@ mod tests {
     fn bad_input_names_the_place() {
         let env = Env::default();
         let e = Settings::resolve(&args(&["con_toso.com"]), None, &env).unwrap_err();
-        assert!(e.to_string().contains("domain argument `con_toso.com`"), "{e}");
+        assert!(
+            e.to_string().contains("domain argument `con_toso.com`"),
+            "{e}"
+        );
         let e = Settings::resolve(&args(&[]), None, &env).unwrap_err();
         assert_eq!(e.kind(), "usage");
         let f = file("[[domain]]\nname = \"contoso.com\"\nverification = \"ms12345678\"\n");
         let e = Settings::resolve(&args(&[]), Some(&f), &env).unwrap_err();
         assert!(e.to_string().contains("domain[0].verification"), "{e}");
-        let f = file("[thresholds]\ncert_warn_days = 5\ncert_fail_days = 10\n[[domain]]\nname=\"a.com\"\n");
+        let f = file(
+            "[thresholds]\ncert_warn_days = 5\ncert_fail_days = 10\n[[domain]]\nname=\"a.com\"\n",
+        );
         assert!(Settings::resolve(&args(&[]), Some(&f), &env).is_err());
         let mut a = args(&["contoso.com"]);
         a.timeout = Some("5 parsecs".into());
-        assert!(Settings::resolve(&a, None, &env).unwrap_err().to_string().contains("--timeout"));
+        assert!(
+            Settings::resolve(&a, None, &env)
+                .unwrap_err()
+                .to_string()
+                .contains("--timeout")
+        );
         let mut a = args(&["contoso.com"]);
         a.concurrency = Some(0);
         assert!(Settings::resolve(&a, None, &env).is_err());
@@ -421,13 +456,27 @@ mod tests {
 
     #[test]
     fn nameservers_colour_and_language() {
-        assert_eq!(parse_nameserver("192.0.2.1").unwrap(), "192.0.2.1:53".parse().unwrap());
-        assert_eq!(parse_nameserver("[::1]:5353").unwrap(), "[::1]:5353".parse().unwrap());
+        assert_eq!(
+            parse_nameserver("192.0.2.1").unwrap(),
+            "192.0.2.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_nameserver("[::1]:5353").unwrap(),
+            "[::1]:5353".parse().unwrap()
+        );
         assert!(parse_nameserver("dns.google").is_err());
-        let tty = Env { stdout_tty: true, stderr_tty: true, ..Env::default() };
+        let tty = Env {
+            stdout_tty: true,
+            stderr_tty: true,
+            ..Env::default()
+        };
         let s = Settings::resolve(&args(&["a.com"]), None, &tty).unwrap();
         assert!(s.color && s.progress);
-        let no = Env { no_color: true, lang: Some("ko_KR.UTF-8".into()), ..tty };
+        let no = Env {
+            no_color: true,
+            lang: Some("ko_KR.UTF-8".into()),
+            ..tty
+        };
         let s = Settings::resolve(&args(&["a.com"]), None, &no).unwrap();
         assert!(!s.color);
         assert_eq!(s.lang, Lang::Ko);
@@ -439,7 +488,10 @@ mod tests {
         let err = toml::from_str::<TenantFile>(text).unwrap_err();
         let e = ConfigError::from_toml(Path::new("tenant.toml"), text, &err);
         let s = e.to_string();
-        assert!(s.starts_with("tenant.toml:3:1: unknown field `bogus`"), "{s}");
+        assert!(
+            s.starts_with("tenant.toml:3:1: unknown field `bogus`"),
+            "{s}"
+        );
         assert!(!s.contains('\n'));
     }
 }

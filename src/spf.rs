@@ -126,10 +126,10 @@ fn check_ip<T: std::str::FromStr>(term: &str, arg: &str, max_len: u8) -> Result<
     if addr.parse::<T>().is_err() {
         return Err(format!("`{term}` is not a valid address"));
     }
-    if let Some(l) = len {
-        if !l.parse::<u8>().is_ok_and(|l| l <= max_len) {
-            return Err(format!("`{term}` has an invalid prefix length"));
-        }
+    if let Some(l) = len
+        && !l.parse::<u8>().is_ok_and(|l| l <= max_len)
+    {
+        return Err(format!("`{term}` has an invalid prefix length"));
     }
     Ok(())
 }
@@ -141,22 +141,23 @@ pub fn parse(txt: &str) -> Result<SpfRecord, String> {
     for term in txt.split(' ').skip(1).filter(|t| !t.is_empty()) {
         let lower = term.to_ascii_lowercase();
         // Modifier: name "=" value, where name starts with a letter (RFC 7208 §4.6.1).
-        if let Some((name, value)) = lower.split_once('=') {
-            if name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                match name {
-                    "redirect" if rec.redirect.is_some() => {
-                        return Err("more than one redirect= modifier".into());
-                    }
-                    "redirect" if value.is_empty() => return Err("redirect= needs a domain".into()),
-                    "redirect" => rec.redirect = Some(value.to_owned()),
-                    "exp" if exp_seen => return Err("more than one exp= modifier".into()),
-                    "exp" => exp_seen = true,
-                    _ => {} // unknown modifiers are ignored (§6)
+        if let Some((name, value)) = lower.split_once('=')
+            && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            match name {
+                "redirect" if rec.redirect.is_some() => {
+                    return Err("more than one redirect= modifier".into());
                 }
-                continue;
+                "redirect" if value.is_empty() => return Err("redirect= needs a domain".into()),
+                "redirect" => rec.redirect = Some(value.to_owned()),
+                "exp" if exp_seen => return Err("more than one exp= modifier".into()),
+                "exp" => exp_seen = true,
+                _ => {} // unknown modifiers are ignored (§6)
             }
+            continue;
         }
         let (qualifier, body) = match lower.chars().next() {
             Some('+') => (Qualifier::Pass, &lower[1..]),
@@ -169,18 +170,26 @@ pub fn parse(txt: &str) -> Result<SpfRecord, String> {
         let (name, rest) = body.split_at(name_end);
         let mechanism = match name {
             "all" if rest.is_empty() => Mechanism::All,
-            "include" => Mechanism::Include(domain_arg(name, rest, true)?.unwrap_or_default().to_owned()),
-            "exists" => Mechanism::Exists(domain_arg(name, rest, true)?.unwrap_or_default().to_owned()),
+            "include" => {
+                Mechanism::Include(domain_arg(name, rest, true)?.unwrap_or_default().to_owned())
+            }
+            "exists" => {
+                Mechanism::Exists(domain_arg(name, rest, true)?.unwrap_or_default().to_owned())
+            }
             "a" => Mechanism::A(domain_arg(name, rest, false)?.map(str::to_owned)),
             "mx" => Mechanism::Mx(domain_arg(name, rest, false)?.map(str::to_owned)),
             "ptr" => Mechanism::Ptr(domain_arg(name, rest, false)?.map(str::to_owned)),
             "ip4" => {
-                let arg = rest.strip_prefix(':').ok_or_else(|| format!("`{term}` needs an address"))?;
+                let arg = rest
+                    .strip_prefix(':')
+                    .ok_or_else(|| format!("`{term}` needs an address"))?;
                 check_ip::<Ipv4Addr>(term, arg, 32)?;
                 Mechanism::Ip4
             }
             "ip6" => {
-                let arg = rest.strip_prefix(':').ok_or_else(|| format!("`{term}` needs an address"))?;
+                let arg = rest
+                    .strip_prefix(':')
+                    .ok_or_else(|| format!("`{term}` needs an address"))?;
                 check_ip::<Ipv6Addr>(term, arg, 128)?;
                 Mechanism::Ip6
             }
@@ -212,8 +221,14 @@ mod tests {
     fn parses_terms() {
         let r = parse("v=spf1 include:spf.protection.outlook.com ip4:192.0.2.0/24 ip6:2001:db8::/32 a mx:mail.contoso.com/24 ~all redirect=_spf.contoso.com exp=explain.contoso.com foo=bar").unwrap();
         assert_eq!(r.directives.len(), 6);
-        assert_eq!(r.directives[0].mechanism, Mechanism::Include("spf.protection.outlook.com".into()));
-        assert_eq!(r.directives[4].mechanism, Mechanism::Mx(Some("mail.contoso.com".into())));
+        assert_eq!(
+            r.directives[0].mechanism,
+            Mechanism::Include("spf.protection.outlook.com".into())
+        );
+        assert_eq!(
+            r.directives[4].mechanism,
+            Mechanism::Mx(Some("mail.contoso.com".into()))
+        );
         assert_eq!(r.all(), Some(Qualifier::Softfail));
         assert_eq!(r.redirect.as_deref(), Some("_spf.contoso.com"));
         assert_eq!(parse("v=spf1 +all").unwrap().all(), Some(Qualifier::Pass));

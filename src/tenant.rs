@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// The Microsoft 365 cloud (national clouds have their own record values, `checks/clouds.toml`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cloud {
     /// Commercial / worldwide.
@@ -25,7 +27,13 @@ pub enum Cloud {
 
 impl Cloud {
     /// Every cloud.
-    pub const ALL: [Self; 5] = [Self::Worldwide, Self::Gcc, Self::GccHigh, Self::Dod, Self::China];
+    pub const ALL: [Self; 5] = [
+        Self::Worldwide,
+        Self::Gcc,
+        Self::GccHigh,
+        Self::Dod,
+        Self::China,
+    ];
 
     /// The name used in files.
     pub fn as_str(self) -> &'static str {

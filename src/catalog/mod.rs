@@ -152,7 +152,10 @@ impl Catalog {
             .collect();
         Self::from_parts(
             &files,
-            (Path::new("checks/responsibilities.toml"), EMBEDDED_RESPONSIBILITIES),
+            (
+                Path::new("checks/responsibilities.toml"),
+                EMBEDDED_RESPONSIBILITIES,
+            ),
             (Path::new("checks/clouds.toml"), EMBEDDED_CLOUDS),
             "embedded".into(),
         )
@@ -188,7 +191,10 @@ impl Catalog {
             });
         }
         let resp = resp.unwrap_or_else(|| {
-            ("checks/responsibilities.toml".into(), EMBEDDED_RESPONSIBILITIES.to_owned())
+            (
+                "checks/responsibilities.toml".into(),
+                EMBEDDED_RESPONSIBILITIES.to_owned(),
+            )
         });
         let clouds =
             clouds.unwrap_or_else(|| ("checks/clouds.toml".into(), EMBEDDED_CLOUDS.to_owned()));
@@ -229,13 +235,19 @@ impl Catalog {
         for (path, text) in files {
             let file: CheckFile = parse_toml(path, text)?;
             for raw in file.check {
-                let timeout = match raw.timeout.as_deref() {
-                    None => None,
-                    Some(t) => Some(humantime::parse_duration(t).map_err(|e| ConfigError::Invalid {
-                        path: path.clone(),
-                        message: format!("check {}: field timeout: `{t}` is not a duration ({e})", raw.id),
-                    })?),
-                };
+                let timeout =
+                    match raw.timeout.as_deref() {
+                        None => None,
+                        Some(t) => Some(humantime::parse_duration(t).map_err(|e| {
+                            ConfigError::Invalid {
+                                path: path.clone(),
+                                message: format!(
+                                    "check {}: field timeout: `{t}` is not a duration ({e})",
+                                    raw.id
+                                ),
+                            }
+                        })?),
+                    };
                 checks.push(CheckDef {
                     id: raw.id,
                     title: raw.title,

@@ -28,42 +28,72 @@ fn valid_id(id: &str) -> bool {
     parts.clone().count() >= 2 && parts.all(ok_part)
 }
 
-pub(super) fn validate(c: &Catalog, resp_path: &Path, clouds_path: &Path) -> Result<(), ConfigError> {
+pub(super) fn validate(
+    c: &Catalog,
+    resp_path: &Path,
+    clouds_path: &Path,
+) -> Result<(), ConfigError> {
     // Responsibilities.
     let mut seen = BTreeSet::new();
     for r in &c.responsibilities {
         if !valid_id(&r.id) {
-            return Err(invalid(resp_path, format!("responsibility `{}`: field id: use <phase>.<slug> in lower case", r.id)));
+            return Err(invalid(
+                resp_path,
+                format!(
+                    "responsibility `{}`: field id: use <phase>.<slug> in lower case",
+                    r.id
+                ),
+            ));
         }
         if !seen.insert(r.id.as_str()) {
-            return Err(invalid(resp_path, format!("responsibility `{}` is defined twice", r.id)));
+            return Err(invalid(
+                resp_path,
+                format!("responsibility `{}` is defined twice", r.id),
+            ));
         }
         if !PHASES.contains(&r.phase.as_str()) || !r.id.starts_with(&format!("{}.", r.phase)) {
-            return Err(invalid(resp_path, format!(
-                "responsibility `{}`: field phase: `{}` must be one of {} and prefix the id",
-                r.id, r.phase, PHASES.join(", ")
-            )));
+            return Err(invalid(
+                resp_path,
+                format!(
+                    "responsibility `{}`: field phase: `{}` must be one of {} and prefix the id",
+                    r.id,
+                    r.phase,
+                    PHASES.join(", ")
+                ),
+            ));
         }
-        if let Some(p) = &r.parent {
-            if !seen.contains(p.as_str()) {
-                return Err(invalid(resp_path, format!("responsibility `{}`: field parent: `{p}` is not defined before it", r.id)));
-            }
+        if let Some(p) = &r.parent
+            && !seen.contains(p.as_str())
+        {
+            return Err(invalid(
+                resp_path,
+                format!(
+                    "responsibility `{}`: field parent: `{p}` is not defined before it",
+                    r.id
+                ),
+            ));
         }
     }
     // Clouds: every cloud, same keys.
     let mut keys: Option<BTreeSet<&String>> = None;
     for cloud in Cloud::ALL {
         let Some(kv) = c.clouds.get(&cloud) else {
-            return Err(invalid(clouds_path, format!("[cloud.{}] is missing", cloud.as_str())));
+            return Err(invalid(
+                clouds_path,
+                format!("[cloud.{}] is missing", cloud.as_str()),
+            ));
         };
         let these: BTreeSet<&String> = kv.keys().collect();
         match &keys {
             None => keys = Some(these),
             Some(k) if *k != these => {
-                return Err(invalid(clouds_path, format!(
-                    "[cloud.{}] must define the same keys as the other clouds",
-                    cloud.as_str()
-                )));
+                return Err(invalid(
+                    clouds_path,
+                    format!(
+                        "[cloud.{}] must define the same keys as the other clouds",
+                        cloud.as_str()
+                    ),
+                ));
             }
             Some(_) => {}
         }
@@ -73,27 +103,57 @@ pub(super) fn validate(c: &Catalog, resp_path: &Path, clouds_path: &Path) -> Res
     for check in &c.checks {
         let path = PathBuf::from(&check.file);
         if !valid_id(&check.id) {
-            return Err(invalid(path, format!("check `{}`: field id: use dotted lower-case words, e.g. dns.mx", check.id)));
+            return Err(invalid(
+                path,
+                format!(
+                    "check `{}`: field id: use dotted lower-case words, e.g. dns.mx",
+                    check.id
+                ),
+            ));
         }
         if let Some(first) = ids.insert(check.id.as_str(), check.file.as_str()) {
-            return Err(invalid(path, format!("check `{}` is also defined in {first}", check.id)));
+            return Err(invalid(
+                path,
+                format!("check `{}` is also defined in {first}", check.id),
+            ));
         }
         if c.responsibility(&check.responsibility).is_none() {
-            return Err(invalid(path, format!(
-                "check `{}`: field responsibility: `{}` is not in the responsibility catalogue",
-                check.id, check.responsibility
-            )));
+            return Err(invalid(
+                path,
+                format!(
+                    "check `{}`: field responsibility: `{}` is not in the responsibility catalogue",
+                    check.id, check.responsibility
+                ),
+            ));
         }
         if let ProbeSpec::DnsRecord(spec) = &check.probe {
             if spec.record.is_empty() {
-                return Err(invalid(path, format!("check `{}`: probe.record: at least one record is needed", check.id)));
+                return Err(invalid(
+                    path,
+                    format!(
+                        "check `{}`: probe.record: at least one record is needed",
+                        check.id
+                    ),
+                ));
             }
             for r in &spec.record {
                 if r.absent && !r.accept.is_empty() {
-                    return Err(invalid(path, format!("check `{}`: record {}: `absent` and `accept` exclude each other", check.id, r.name)));
+                    return Err(invalid(
+                        path,
+                        format!(
+                            "check `{}`: record {}: `absent` and `accept` exclude each other",
+                            check.id, r.name
+                        ),
+                    ));
                 }
                 if !r.absent && r.accept.is_empty() {
-                    return Err(invalid(path, format!("check `{}`: record {}: give `accept` patterns or `absent = true`", check.id, r.name)));
+                    return Err(invalid(
+                        path,
+                        format!(
+                            "check `{}`: record {}: give `accept` patterns or `absent = true`",
+                            check.id, r.name
+                        ),
+                    ));
                 }
             }
         }
@@ -104,12 +164,23 @@ pub(super) fn validate(c: &Catalog, resp_path: &Path, clouds_path: &Path) -> Res
                 let initial = initial.and_then(|d| DomainName::parse(d).ok());
                 let vars = vars_for(&domain, initial.as_ref(), &c.clouds[&cloud]);
                 let exact = BTreeMap::new();
-                let cx = PlanCx { domain: &domain, vars: &vars, exact: &exact, hybrid: false };
+                let cx = PlanCx {
+                    domain: &domain,
+                    vars: &vars,
+                    exact: &exact,
+                    hybrid: false,
+                };
                 check.probe.plan(&cx, &[]).map_err(|e| {
-                    invalid(&path, format!("check `{}`: {e} (cloud {})", check.id, cloud.as_str()))
+                    invalid(
+                        &path,
+                        format!("check `{}`: {e} (cloud {})", check.id, cloud.as_str()),
+                    )
                 })?;
                 vars.expand(&check.remediation).map_err(|e| {
-                    invalid(&path, format!("check `{}`: field remediation: {e}", check.id))
+                    invalid(
+                        &path,
+                        format!("check `{}`: field remediation: {e}", check.id),
+                    )
                 })?;
             }
         }

@@ -118,7 +118,11 @@ pub struct DnsServer {
 
 impl DnsServer {
     /// Starts a server on `bind` (port 0 picks a free port; TCP uses the same port).
-    pub async fn start(bind: SocketAddr, zones: Zones, behaviour: Behaviour) -> std::io::Result<Self> {
+    pub async fn start(
+        bind: SocketAddr,
+        zones: Zones,
+        behaviour: Behaviour,
+    ) -> std::io::Result<Self> {
         let udp = UdpSocket::bind(bind).await?;
         let addr = udp.local_addr()?;
         let shared = Arc::new(Shared {
@@ -131,7 +135,11 @@ impl DnsServer {
             let tcp = TcpListener::bind(addr).await?;
             tasks.push(tokio::spawn(serve_tcp(tcp, Arc::clone(&shared))));
         }
-        Ok(Self { addr, shared, tasks })
+        Ok(Self {
+            addr,
+            shared,
+            tasks,
+        })
     }
 
     /// The address (UDP and TCP).
@@ -188,7 +196,9 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
                 let Some(resp) = answer(&shared, &packet, false).await else {
                     continue;
                 };
-                let Ok(n) = u16::try_from(resp.len()) else { return };
+                let Ok(n) = u16::try_from(resp.len()) else {
+                    return;
+                };
                 if stream.write_all(&n.to_be_bytes()).await.is_err()
                     || stream.write_all(&resp).await.is_err()
                 {
@@ -206,7 +216,10 @@ async fn answer(shared: &Shared, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
     if req.metadata.message_type != MessageType::Query {
         return None;
     }
-    let qname = req.queries.first().map(|q| normalize_name(&q.name().to_ascii()));
+    let qname = req
+        .queries
+        .first()
+        .map(|q| normalize_name(&q.name().to_ascii()));
     if b.silent || qname.as_ref().is_some_and(|n| b.silent_for.contains(n)) {
         return None;
     }
@@ -215,7 +228,10 @@ async fn answer(shared: &Shared, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
     }
     let mut resp = respond(shared, &req);
     if udp {
-        let limit = req.edns.as_ref().map_or(512, |e| usize::from(e.max_payload().max(512)));
+        let limit = req
+            .edns
+            .as_ref()
+            .map_or(512, |e| usize::from(e.max_payload().max(512)));
         let bytes = resp.to_vec().ok()?;
         if b.truncate_udp || bytes.len() > limit {
             resp = resp.truncate();

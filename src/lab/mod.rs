@@ -73,8 +73,14 @@ impl Lab {
         let primary_zones = Self::zones().map_err(std::io::Error::other)?;
         let mut secondary_zones = Zones::default();
         for (origin, text) in ZONES {
-            let text = if *origin == "fabrikam.test" { STALE_FABRIKAM } else { text };
-            secondary_zones.add_zone(origin, text).map_err(std::io::Error::other)?;
+            let text = if *origin == "fabrikam.test" {
+                STALE_FABRIKAM
+            } else {
+                text
+            };
+            secondary_zones
+                .add_zone(origin, text)
+                .map_err(std::io::Error::other)?;
         }
         let primary = DnsServer::start(
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
@@ -83,7 +89,10 @@ impl Lab {
         )
         .await?;
         let secondary = DnsServer::start(
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), primary.addr().port()),
+            SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)),
+                primary.addr().port(),
+            ),
             secondary_zones,
             Behaviour::default(),
         )

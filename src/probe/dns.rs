@@ -32,7 +32,9 @@ pub struct Question {
 }
 
 /// The record types the probes ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 #[allow(clippy::upper_case_acronyms, reason = "DNS record type names")]
 pub enum Rtype {
@@ -393,10 +395,7 @@ fn classify(e: &NetError, q: &Question, servers: &[String]) -> ProbeError {
             "connection refused: no DNS server listens there".into(),
         ),
         NetError::Io(io) => ("io", format!("network error: {io}")),
-        NetError::NoConnections => (
-            "unreachable",
-            "no DNS server could be reached".into(),
-        ),
+        NetError::NoConnections => ("unreachable", "no DNS server could be reached".into()),
         NetError::Truncated => (
             "truncated",
             "the answer was truncated and the TCP retry failed".into(),
@@ -409,7 +408,10 @@ fn classify(e: &NetError, q: &Question, servers: &[String]) -> ProbeError {
         other => {
             let text = other.to_string();
             if text.to_ascii_lowercase().contains("cname") {
-                ("cname_loop", format!("CNAME chain could not be followed: {text}"))
+                (
+                    "cname_loop",
+                    format!("CNAME chain could not be followed: {text}"),
+                )
             } else {
                 ("dns", text)
             }

@@ -69,11 +69,21 @@ pub struct DnsDmarcEvidence {
     pub policy: Option<DmarcPolicy>,
 }
 
-/// Whether a TXT string is a DMARC record (starts with the version tag, RFC 7489 §6.4).
+/// Whether a TXT string is a DMARC record: `v` `=` `DMARC1` first, whitespace allowed around the
+/// `=`, the version in upper case as the RFC 7489 §6.4 grammar spells it (`%x44 %x4d …`).
 fn is_dmarc(txt: &str) -> bool {
     let t = txt.trim_start();
-    t.get(..2).is_some_and(|v| v.eq_ignore_ascii_case("v="))
-        && t[2..].trim_start().get(..6).is_some_and(|v| v.eq_ignore_ascii_case("DMARC1"))
+    let Some(rest) = t.strip_prefix(['v', 'V']) else {
+        return false;
+    };
+    let Some(rest) = rest.trim_start().strip_prefix('=') else {
+        return false;
+    };
+    let Some(after) = rest.trim_start().strip_prefix("DMARC1") else {
+        return false;
+    };
+    let after = after.trim_start();
+    after.is_empty() || after.starts_with(';')
 }
 
 /// Parses the tag list (`v=DMARC1; p=reject; pct=50`).
@@ -85,7 +95,9 @@ pub fn parse(record: &str) -> DmarcPolicy {
         rua: None,
     };
     for tag in record.split(';') {
-        let Some((k, v)) = tag.split_once('=') else { continue };
+        let Some((k, v)) = tag.split_once('=') else {
+            continue;
+        };
         let v = v.trim().to_owned();
         match k.trim().to_ascii_lowercase().as_str() {
             "p" => pol.p = Some(v.to_ascii_lowercase()),
@@ -148,12 +160,16 @@ pub fn judge(t: &DnsDmarcTask, e: &DnsDmarcEvidence) -> Judgement {
                 "the DMARC record at {} has no p= policy tag",
                 t.name
             ))),
-            Some(p) if !matches!(p, "none" | "quarantine" | "reject") => findings.push(
-                Finding::fail(format!("p={p} is not a DMARC policy (none, quarantine or reject)")),
-            ),
-            Some(p) if t.weak_policies.iter().any(|w| w == p) => findings.push(Finding::warn(
-                format!("DMARC policy is p={p}: it only monitors; move to p=quarantine, then p=reject"),
-            )),
+            Some(p) if !matches!(p, "none" | "quarantine" | "reject") => {
+                findings.push(Finding::fail(format!(
+                    "p={p} is not a DMARC policy (none, quarantine or reject)"
+                )));
+            }
+            Some(p) if t.weak_policies.iter().any(|w| w == p) => {
+                findings.push(Finding::warn(format!(
+                    "DMARC policy is p={p}: it only monitors; move to p=quarantine, then p=reject"
+                )));
+            }
             Some(_) => {
                 if let Some(pct) = pol.pct.filter(|pct| *pct < 100) {
                     findings.push(Finding::warn(format!(
@@ -186,8 +202,12 @@ mod tests {
                 ttl_s: 3600,
             }
         };
-        let dmarc_records: Vec<String> =
-            answer.records().iter().filter(|r| is_dmarc(r)).cloned().collect();
+        let dmarc_records: Vec<String> = answer
+            .records()
+            .iter()
+            .filter(|r| is_dmarc(r))
+            .cloned()
+            .collect();
         let policy = (dmarc_records.len() == 1).then(|| parse(&dmarc_records[0]));
         DnsDmarcEvidence {
             lookup: Lookup {
@@ -206,9 +226,14 @@ mod tests {
             weak_policies: vec!["none".into()],
         };
         let cases: &[(&[&str], Status)] = &[
-            (&["v=DMARC1; p=reject; rua=mailto:d@contoso.com"], Status::Pass),
+            (
+                &["v=DMARC1; p=reject; rua=mailto:d@contoso.com"],
+                Status::Pass,
+            ),
             (&["v=DMARC1;p=quarantine"], Status::Pass),
-            (&["V = dmarc1; P=Reject"], Status::Pass),
+            (&["V = DMARC1; P=Reject"], Status::Pass),
+            (&["v=dmarc1; p=reject"], Status::Fail),
+            (&["v=DMARC10; p=reject"], Status::Fail),
             (&["v=DMARC1; p=quarantine; pct=99"], Status::Warn),
             (&["v=DMARC1; p=quarantine; pct=100"], Status::Pass),
             (&["v=DMARC1; p=none"], Status::Warn),

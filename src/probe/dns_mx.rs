@@ -106,14 +106,21 @@ pub fn judge(t: &DnsMxTask, e: &DnsMxEvidence) -> Judgement {
         t.accept.join(" or ")
     ));
     let mut findings = Vec::new();
-    let all: Vec<(u16, &str)> = e.lookup.answer.records().iter().filter_map(|r| parse(r)).collect();
+    let all: Vec<(u16, &str)> = e
+        .lookup
+        .answer
+        .records()
+        .iter()
+        .filter_map(|r| parse(r))
+        .collect();
     let is_fallback = |h: &str| {
         t.verification_fallback
             .as_deref()
             .is_some_and(|p| name_matches(p, h))
     };
     type Mx<'a> = Vec<(u16, &'a str)>;
-    let (fallback, routing): (Mx<'_>, Mx<'_>) = all.iter().copied().partition(|(_, h)| is_fallback(h));
+    let (fallback, routing): (Mx<'_>, Mx<'_>) =
+        all.iter().copied().partition(|(_, h)| is_fallback(h));
     if !fallback.is_empty() {
         findings.push(Finding::warn(format!(
             "the domain-verification MX {} is still published; remove it once the domain shows as verified",
@@ -159,12 +166,12 @@ pub fn judge(t: &DnsMxTask, e: &DnsMxEvidence) -> Judgement {
             )));
         }
     }
-    if let (Some(max), super::dns::Answer::Noerror { ttl_s, .. }) = (t.max_ttl_s, &e.lookup.answer) {
-        if *ttl_s > max {
-            findings.push(Finding::warn(format!(
+    if let (Some(max), super::dns::Answer::Noerror { ttl_s, .. }) = (t.max_ttl_s, &e.lookup.answer)
+        && *ttl_s > max
+    {
+        findings.push(Finding::warn(format!(
                 "MX TTL is {ttl_s} s; lower it to {max} s or less before the mail cutover so the change propagates quickly"
             )));
-        }
     }
     let ok = if t.hybrid && ms.is_empty() {
         format!("hybrid: MX points on-premises to {}", fmt(&routing))
@@ -183,7 +190,10 @@ mod tests {
     fn task(hybrid: bool) -> DnsMxTask {
         DnsMxTask {
             domain: "contoso.com".into(),
-            accept: vec!["*.mail.protection.outlook.com".into(), "**.mx.microsoft".into()],
+            accept: vec![
+                "*.mail.protection.outlook.com".into(),
+                "**.mx.microsoft".into(),
+            ],
             exact: false,
             verification_fallback: Some("ms*.msv1.invalid".into()),
             max_ttl_s: Some(3600),
@@ -211,22 +221,78 @@ mod tests {
     #[test]
     fn boundaries() {
         let cases: &[(&[&str], u32, bool, Status)] = &[
-            (&["0 contoso-com.mail.protection.outlook.com"], 3600, false, Status::Pass),
-            (&["0 contoso-com.j-v1.mx.microsoft"], 3600, false, Status::Pass),
-            (&["0 contoso-com.mail.protection.outlook.com"], 3601, false, Status::Warn),
+            (
+                &["0 contoso-com.mail.protection.outlook.com"],
+                3600,
+                false,
+                Status::Pass,
+            ),
+            (
+                &["0 contoso-com.j-v1.mx.microsoft"],
+                3600,
+                false,
+                Status::Pass,
+            ),
+            (
+                &["0 contoso-com.mail.protection.outlook.com"],
+                3601,
+                false,
+                Status::Warn,
+            ),
             (&["10 mail.contoso.com"], 3600, false, Status::Fail),
             (&["10 mail.contoso.com"], 3600, true, Status::Pass),
-            (&["0 contoso-com.mail.protection.outlook.com", "10 backup.contoso.com"], 3600, false, Status::Fail),
-            (&["0 contoso-com.mail.protection.outlook.com", "10 backup.contoso.com"], 3600, true, Status::Pass),
-            (&["5 mail.contoso.com", "10 contoso-com.mail.protection.outlook.com"], 3600, false, Status::Fail),
-            (&["0 contoso-com.mail.protection.outlook.com", "32767 ms12345678.msv1.invalid"], 3600, false, Status::Warn),
-            (&["32767 ms12345678.msv1.invalid"], 3600, false, Status::Fail),
+            (
+                &[
+                    "0 contoso-com.mail.protection.outlook.com",
+                    "10 backup.contoso.com",
+                ],
+                3600,
+                false,
+                Status::Fail,
+            ),
+            (
+                &[
+                    "0 contoso-com.mail.protection.outlook.com",
+                    "10 backup.contoso.com",
+                ],
+                3600,
+                true,
+                Status::Pass,
+            ),
+            (
+                &[
+                    "5 mail.contoso.com",
+                    "10 contoso-com.mail.protection.outlook.com",
+                ],
+                3600,
+                false,
+                Status::Fail,
+            ),
+            (
+                &[
+                    "0 contoso-com.mail.protection.outlook.com",
+                    "32767 ms12345678.msv1.invalid",
+                ],
+                3600,
+                false,
+                Status::Warn,
+            ),
+            (
+                &["32767 ms12345678.msv1.invalid"],
+                3600,
+                false,
+                Status::Fail,
+            ),
             (&[], 0, false, Status::Fail),
             (&[], 0, true, Status::Fail),
         ];
         for (records, ttl, hybrid, want) in cases {
             let j = judge(&task(*hybrid), &ev(records, *ttl));
-            assert_eq!(j.status, *want, "{records:?} ttl={ttl} hybrid={hybrid}: {}", j.message);
+            assert_eq!(
+                j.status, *want,
+                "{records:?} ttl={ttl} hybrid={hybrid}: {}",
+                j.message
+            );
         }
     }
 
@@ -235,7 +301,21 @@ mod tests {
         let mut t = task(false);
         t.accept = vec!["contoso-com01b.mail.protection.outlook.com".into()];
         t.exact = true;
-        assert_eq!(judge(&t, &ev(&["0 contoso-com.mail.protection.outlook.com"], 3600)).status, Status::Fail);
-        assert_eq!(judge(&t, &ev(&["0 contoso-com01b.mail.protection.outlook.com"], 3600)).status, Status::Pass);
+        assert_eq!(
+            judge(
+                &t,
+                &ev(&["0 contoso-com.mail.protection.outlook.com"], 3600)
+            )
+            .status,
+            Status::Fail
+        );
+        assert_eq!(
+            judge(
+                &t,
+                &ev(&["0 contoso-com01b.mail.protection.outlook.com"], 3600)
+            )
+            .status,
+            Status::Pass
+        );
     }
 }

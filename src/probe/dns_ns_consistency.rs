@@ -85,7 +85,10 @@ fn summarize(answer: &Answer) -> String {
     }
 }
 
-async fn find_zone(cx: &ProbeCx, domain: &str) -> Result<Option<(String, Vec<String>)>, ProbeError> {
+async fn find_zone(
+    cx: &ProbeCx,
+    domain: &str,
+) -> Result<Option<(String, Vec<String>)>, ProbeError> {
     let mut name = domain.to_owned();
     loop {
         let lookup = cx.resolver.query(&Question::new(&name, Rtype::NS)).await?;
@@ -123,7 +126,9 @@ async fn ask_server(
         }
     };
     let soa_q = Question::new(zone, Rtype::SOA);
-    let all: Vec<Question> = std::iter::once(soa_q.clone()).chain(questions.iter().cloned()).collect();
+    let all: Vec<Question> = std::iter::once(soa_q.clone())
+        .chain(questions.iter().cloned())
+        .collect();
     let results = futures::future::join_all(all.iter().map(|q| resolver.query_full(q))).await;
     for (q, r) in all.iter().zip(results) {
         let key = format!("{} {}", q.name, q.rtype);
@@ -196,7 +201,12 @@ pub async fn observe(
             .map(|(h, a)| ask_server(h, a, &zone, &t.questions, cx)),
     )
     .await;
-    if !ev.servers.is_empty() && ev.servers.iter().all(|s| s.error.is_some() && s.soa_serial.is_none()) {
+    if !ev.servers.is_empty()
+        && ev
+            .servers
+            .iter()
+            .all(|s| s.error.is_some() && s.soa_serial.is_none())
+    {
         // Nobody answered: more likely our network blocks outbound DNS than every server being
         // down, so we cannot tell whether the zone is consistent.
         let first = ev.servers[0].error.clone().unwrap_or_default();
@@ -214,7 +224,10 @@ pub async fn observe(
 
 /// Pure judgement.
 pub fn judge(t: &DnsNsConsistencyTask, e: &DnsNsConsistencyEvidence) -> Judgement {
-    let expected = Some("every authoritative server answers, authoritatively, with the same records and SOA serial".into());
+    let expected = Some(
+        "every authoritative server answers, authoritatively, with the same records and SOA serial"
+            .into(),
+    );
     let mut findings = Vec::new();
     let Some(zone) = &e.zone else {
         findings.push(Finding::fail(format!(
@@ -224,11 +237,16 @@ pub fn judge(t: &DnsNsConsistencyTask, e: &DnsNsConsistencyEvidence) -> Judgemen
         return Judgement::from_findings(findings, "", expected);
     };
     for h in &e.unresolved {
-        findings.push(Finding::fail(format!("name server {h} of {zone} has no address (lame delegation)")));
+        findings.push(Finding::fail(format!(
+            "name server {h} of {zone} has no address (lame delegation)"
+        )));
     }
     for s in &e.servers {
         if let Some(err) = &s.error {
-            findings.push(Finding::fail(format!("name server {} ({}) did not answer: {err}", s.ns, s.address)));
+            findings.push(Finding::fail(format!(
+                "name server {} ({}) did not answer: {err}",
+                s.ns, s.address
+            )));
         } else if !s.authoritative {
             findings.push(Finding::fail(format!(
                 "name server {} ({}) answers without authority for {zone} (lame delegation)",
@@ -239,20 +257,39 @@ pub fn judge(t: &DnsNsConsistencyTask, e: &DnsNsConsistencyEvidence) -> Judgemen
     let answering: Vec<&ServerAnswers> = e.servers.iter().filter(|s| s.error.is_none()).collect();
     let serials: Vec<String> = answering
         .iter()
-        .map(|s| format!("{} {}", s.ns, s.soa_serial.map_or("none".into(), |v| v.to_string())))
+        .map(|s| {
+            format!(
+                "{} {}",
+                s.ns,
+                s.soa_serial.map_or("none".into(), |v| v.to_string())
+            )
+        })
         .collect();
-    let distinct: std::collections::BTreeSet<Option<u32>> = answering.iter().map(|s| s.soa_serial).collect();
+    let distinct: std::collections::BTreeSet<Option<u32>> =
+        answering.iter().map(|s| s.soa_serial).collect();
     if distinct.len() > 1 {
-        findings.push(Finding::fail(format!("SOA serials differ: {}", serials.join(", "))));
+        findings.push(Finding::fail(format!(
+            "SOA serials differ: {}",
+            serials.join(", ")
+        )));
     }
     let mut differing = Vec::new();
     if let Some(first) = answering.first() {
         for (key, value) in &first.answers {
-            let differs = answering.iter().skip(1).any(|s| s.answers.get(key) != Some(value));
+            let differs = answering
+                .iter()
+                .skip(1)
+                .any(|s| s.answers.get(key) != Some(value));
             if differs {
                 let per: Vec<String> = answering
                     .iter()
-                    .map(|s| format!("{}: {}", s.ns, s.answers.get(key).map_or("-", String::as_str)))
+                    .map(|s| {
+                        format!(
+                            "{}: {}",
+                            s.ns,
+                            s.answers.get(key).map_or("-", String::as_str)
+                        )
+                    })
                     .collect();
                 differing.push(format!("{key} ({})", per.join("; ")));
             }
@@ -263,7 +300,11 @@ pub fn judge(t: &DnsNsConsistencyTask, e: &DnsNsConsistencyEvidence) -> Judgemen
         findings.push(Finding::fail(format!(
             "name servers disagree on {} record set(s): {}{}",
             differing.len(),
-            shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             if differing.len() > 5 { ", …" } else { "" }
         )));
     }
@@ -271,7 +312,10 @@ pub fn judge(t: &DnsNsConsistencyTask, e: &DnsNsConsistencyEvidence) -> Judgemen
         "{} name servers of {zone} agree on {} record sets (SOA serial {})",
         e.servers.len(),
         t.questions.len(),
-        answering.first().and_then(|s| s.soa_serial).map_or("none".into(), |v| v.to_string())
+        answering
+            .first()
+            .and_then(|s| s.soa_serial)
+            .map_or("none".into(), |v| v.to_string())
     );
     Judgement::from_findings(findings, ok, expected)
 }
@@ -305,17 +349,35 @@ mod tests {
             servers,
         };
         let mx = "0 contoso-com.mail.protection.outlook.com";
-        assert_eq!(judge(&t, &ev(vec![server("ns1", 1, mx), server("ns2", 1, mx)])).status, Status::Pass);
-        assert_eq!(judge(&t, &ev(vec![server("ns1", 1, mx), server("ns2", 2, mx)])).status, Status::Fail);
-        let j = judge(&t, &ev(vec![server("ns1", 1, mx), server("ns2", 1, "10 old.contoso.com")]));
+        assert_eq!(
+            judge(&t, &ev(vec![server("ns1", 1, mx), server("ns2", 1, mx)])).status,
+            Status::Pass
+        );
+        assert_eq!(
+            judge(&t, &ev(vec![server("ns1", 1, mx), server("ns2", 2, mx)])).status,
+            Status::Fail
+        );
+        let j = judge(
+            &t,
+            &ev(vec![
+                server("ns1", 1, mx),
+                server("ns2", 1, "10 old.contoso.com"),
+            ]),
+        );
         assert_eq!(j.status, Status::Fail);
         assert!(j.message.contains("contoso.com MX"), "{}", j.message);
         let mut lame = server("ns2", 1, mx);
         lame.authoritative = false;
-        assert_eq!(judge(&t, &ev(vec![server("ns1", 1, mx), lame])).status, Status::Fail);
+        assert_eq!(
+            judge(&t, &ev(vec![server("ns1", 1, mx), lame])).status,
+            Status::Fail
+        );
         let mut dead = server("ns2", 1, mx);
         dead.error = Some("timeout".into());
-        assert_eq!(judge(&t, &ev(vec![server("ns1", 1, mx), dead])).status, Status::Fail);
+        assert_eq!(
+            judge(&t, &ev(vec![server("ns1", 1, mx), dead])).status,
+            Status::Fail
+        );
         let mut none = ev(vec![]);
         none.zone = None;
         assert_eq!(judge(&t, &none).status, Status::Fail);

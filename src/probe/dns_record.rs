@@ -169,7 +169,10 @@ fn answer_for<'a>(e: &'a DnsRecordEvidence, q: &Question) -> Option<&'a Answer> 
 }
 
 /// The fallback record that satisfies `r`, if any.
-fn fallback_hit<'a>(r: &'a RecordTask, e: &'a DnsRecordEvidence) -> Option<(&'a Question, &'a str)> {
+fn fallback_hit<'a>(
+    r: &'a RecordTask,
+    e: &'a DnsRecordEvidence,
+) -> Option<(&'a Question, &'a str)> {
     let (fq, acc) = r.fallback.as_ref()?;
     answer_for(e, fq)?
         .records()
@@ -197,7 +200,10 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
     for r in &t.records {
         let q = &r.question;
         let Some(answer) = answer_for(e, q) else {
-            findings.push(Finding::fail(format!("{} {} was not looked up", q.name, q.rtype)));
+            findings.push(Finding::fail(format!(
+                "{} {} was not looked up",
+                q.name, q.rtype
+            )));
             continue;
         };
         let records = answer.records();
@@ -215,11 +221,15 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
         let hit = records
             .iter()
             .find(|v| r.accept.iter().any(|p| matches(q.rtype, p, v)));
-        if hit.is_none() && !r.any {
-            if let Some((fq, v)) = fallback_hit(r, e) {
-                notes.push(format!("{} verified through the {} fallback record {v}", q.name, fq.rtype));
-                continue;
-            }
+        if hit.is_none()
+            && !r.any
+            && let Some((fq, v)) = fallback_hit(r, e)
+        {
+            notes.push(format!(
+                "{} verified through the {} fallback record {v}",
+                q.name, fq.rtype
+            ));
+            continue;
         }
         if records.is_empty() {
             findings.push(Finding::fail(format!(
@@ -234,14 +244,20 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
             continue;
         }
         if r.any {
-            notes.push(format!("{} → {} (hybrid: any target accepted)", q.name, records.join(", ")));
+            notes.push(format!(
+                "{} → {} (hybrid: any target accepted)",
+                q.name,
+                records.join(", ")
+            ));
             continue;
         }
         match hit {
             Some(v) => {
                 let mut note = format!("{} → {v}", q.name);
                 if r.tenant_unknown {
-                    note.push_str(" (tenant not verified: set [tenant] initial_domain for the exact target)");
+                    note.push_str(
+                        " (tenant not verified: set [tenant] initial_domain for the exact target)",
+                    );
                 }
                 notes.push(note);
             }
@@ -332,7 +348,10 @@ mod tests {
         t.any = true;
         let q = t.question.clone();
         let task = DnsRecordTask { records: vec![t] };
-        assert_eq!(judge(&task, &ev(&q, rec(&["mail.contoso.com"]))).status, Status::Pass);
+        assert_eq!(
+            judge(&task, &ev(&q, rec(&["mail.contoso.com"]))).status,
+            Status::Pass
+        );
         assert_eq!(judge(&task, &ev(&q, Answer::Nxdomain)).status, Status::Fail);
     }
 
@@ -344,7 +363,10 @@ mod tests {
         let task = DnsRecordTask { records: vec![t] };
         assert_eq!(judge(&task, &ev(&q, Answer::Nxdomain)).status, Status::Pass);
         assert_eq!(judge(&task, &ev(&q, Answer::Nodata)).status, Status::Pass);
-        let j = judge(&task, &ev(&q, rec(&["clientconfig.partner.microsoftonline-p.net.cn"])));
+        let j = judge(
+            &task,
+            &ev(&q, rec(&["clientconfig.partner.microsoftonline-p.net.cn"])),
+        );
         assert_eq!(j.status, Status::Fail);
         assert!(j.message.contains("must be removed"));
     }
@@ -359,16 +381,31 @@ mod tests {
         let task = DnsRecordTask { records: vec![t] };
         let both = |txt: Answer, mx: Answer| DnsRecordEvidence {
             lookups: vec![
-                Lookup { question: q.clone(), answer: txt },
-                Lookup { question: fq.clone(), answer: mx },
+                Lookup {
+                    question: q.clone(),
+                    answer: txt,
+                },
+                Lookup {
+                    question: fq.clone(),
+                    answer: mx,
+                },
             ],
         };
         let spf = rec(&["v=spf1 -all"]);
-        assert_eq!(judge(&task, &both(rec(&["MS=ms12345678"]), Answer::Nodata)).status, Status::Pass);
-        assert_eq!(judge(&task, &both(spf.clone(), Answer::Nodata)).status, Status::Fail);
+        assert_eq!(
+            judge(&task, &both(rec(&["MS=ms12345678"]), Answer::Nodata)).status,
+            Status::Pass
+        );
+        assert_eq!(
+            judge(&task, &both(spf.clone(), Answer::Nodata)).status,
+            Status::Fail
+        );
         let mx = rec(&["32767 ms12345678.msv1.invalid"]);
         assert_eq!(judge(&task, &both(spf, mx.clone())).status, Status::Pass);
-        assert_eq!(judge(&task, &both(Answer::Nxdomain, mx)).status, Status::Pass);
+        assert_eq!(
+            judge(&task, &both(Answer::Nxdomain, mx)).status,
+            Status::Pass
+        );
     }
 
     #[test]
@@ -377,7 +414,10 @@ mod tests {
         t.question = Question::new("_sip._tls.contoso.com", Rtype::SRV);
         let q = t.question.clone();
         let task = DnsRecordTask { records: vec![t] };
-        assert_eq!(judge(&task, &ev(&q, rec(&["100 1 443 sipdir.online.lync.com"]))).status, Status::Pass);
+        assert_eq!(
+            judge(&task, &ev(&q, rec(&["100 1 443 sipdir.online.lync.com"]))).status,
+            Status::Pass
+        );
         let j = judge(&task, &ev(&q, rec(&["100 1 5061 sipdir.online.lync.com"])));
         assert_eq!(j.status, Status::Fail);
         assert!(j.message.contains("expected 100 1 443"), "{}", j.message);

@@ -196,7 +196,12 @@ impl Walker<'_> {
                 all: None,
                 children: vec![],
             };
-            let answer = self.cx.resolver.query(&Question::new(&domain, Rtype::TXT)).await?.answer;
+            let answer = self
+                .cx
+                .resolver
+                .query(&Question::new(&domain, Rtype::TXT))
+                .await?
+                .answer;
             let spf: Vec<&String> = answer.records().iter().filter(|t| spf::is_spf(t)).collect();
             let text = match spf.as_slice() {
                 [one] => (*one).clone(),
@@ -213,7 +218,10 @@ impl Walker<'_> {
                 many => {
                     self.permerror(
                         "multiple_records",
-                        format!("{domain} (reached through {via}) has {} SPF records", many.len()),
+                        format!(
+                            "{domain} (reached through {via}) has {} SPF records",
+                            many.len()
+                        ),
                     );
                     return Ok(node);
                 }
@@ -336,7 +344,11 @@ impl Walker<'_> {
 pub async fn observe(t: &DnsSpfTask, cx: &ProbeCx) -> Result<DnsSpfEvidence, ProbeError> {
     let apex = cx.resolver.query(&t.question()).await?.answer;
     let apex_txt = apex.records().to_vec();
-    let spf_records: Vec<String> = apex_txt.iter().filter(|r| spf::is_spf(r)).cloned().collect();
+    let spf_records: Vec<String> = apex_txt
+        .iter()
+        .filter(|r| spf::is_spf(r))
+        .cloned()
+        .collect();
     let mut w = Walker {
         cx,
         task: t,
@@ -458,10 +470,16 @@ mod tests {
             (Box::new(|e| e.ptr_used = true), Status::Warn),
             (Box::new(|e| e.includes_cloud = false), Status::Fail),
             (Box::new(|e| e.spf_records.clear()), Status::Fail),
-            (Box::new(|e| e.spf_records.push("v=spf1 -all".into())), Status::Fail),
+            (
+                Box::new(|e| e.spf_records.push("v=spf1 -all".into())),
+                Status::Fail,
+            ),
             (
                 Box::new(|e| {
-                    e.problem = Some(SpfProblem { kind: "too_many_lookups", reason: "x".into() });
+                    e.problem = Some(SpfProblem {
+                        kind: "too_many_lookups",
+                        reason: "x".into(),
+                    });
                 }),
                 Status::Fail,
             ),

@@ -81,7 +81,12 @@ fn phase_name(phase: &str, lang: Lang) -> &'static str {
     }
 }
 
-fn result_lines(p: &Paint, r: &CheckResult, width: (usize, usize), out: &mut dyn Write) -> std::io::Result<()> {
+fn result_lines(
+    p: &Paint,
+    r: &CheckResult,
+    width: (usize, usize),
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "    {}  {:<w0$}  {:<w1$}  {}",
@@ -124,8 +129,18 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
         report.run.resolvers.join(", ")
     )?;
     let width = (
-        report.results.iter().map(|r| r.check.len()).max().unwrap_or(0),
-        report.results.iter().map(|r| r.subject.len()).max().unwrap_or(0),
+        report
+            .results
+            .iter()
+            .map(|r| r.check.len())
+            .max()
+            .unwrap_or(0),
+        report
+            .results
+            .iter()
+            .map(|r| r.subject.len())
+            .max()
+            .unwrap_or(0),
     );
     for phase in PHASES {
         let rows: Vec<&ResponsibilityRow> = report
@@ -143,7 +158,9 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
                 .results
                 .iter()
                 .map(|&i| &report.results[i])
-                .filter(|x| !o.quiet || matches!(x.status, Status::Fail | Status::Warn | Status::Error))
+                .filter(|x| {
+                    !o.quiet || matches!(x.status, Status::Fail | Status::Warn | Status::Error)
+                })
                 .collect();
             if o.quiet && shown.is_empty() {
                 continue;
@@ -181,8 +198,17 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
                 ))
             )?;
             for r in manual {
-                let indent = if r.id.matches('.').count() > 1 { "    " } else { "  " };
-                writeln!(out, "{indent}[ ] {} {}", title(r, o.lang), p.dim(&format!("({})", r.seed_ref)))?;
+                let indent = if r.id.matches('.').count() > 1 {
+                    "    "
+                } else {
+                    "  "
+                };
+                writeln!(
+                    out,
+                    "{indent}[ ] {} {}",
+                    title(r, o.lang),
+                    p.dim(&format!("({})", r.seed_ref))
+                )?;
             }
         }
     }

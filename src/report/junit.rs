@@ -24,8 +24,12 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         let details = format!(
             "{}{}{}",
             r.message,
-            r.expected.as_ref().map_or(String::new(), |e| format!("\nexpected: {e}")),
-            r.remediation.as_ref().map_or(String::new(), |m| format!("\nremediation: {m}")),
+            r.expected
+                .as_ref()
+                .map_or(String::new(), |e| format!("\nexpected: {e}")),
+            r.remediation
+                .as_ref()
+                .map_or(String::new(), |m| format!("\nremediation: {m}")),
         );
         let status = match r.status {
             Status::Pass | Status::Warn => TestCaseStatus::success(),

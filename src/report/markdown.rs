@@ -14,7 +14,11 @@ fn cell(s: &str) -> String {
 /// Renders the report as Markdown.
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let s = &report.summary;
-    writeln!(out, "# Microsoft 365 readiness: {}", s.verdict.as_str().to_uppercase())?;
+    writeln!(
+        out,
+        "# Microsoft 365 readiness: {}",
+        s.verdict.as_str().to_uppercase()
+    )?;
     writeln!(out)?;
     writeln!(
         out,
@@ -30,7 +34,11 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(out, "| Responsibility | Status | Results |")?;
     writeln!(out, "|---|---|---|")?;
-    for r in report.responsibilities.iter().filter(|r| !r.results.is_empty()) {
+    for r in report
+        .responsibilities
+        .iter()
+        .filter(|r| !r.results.is_empty())
+    {
         writeln!(
             out,
             "| {} ({}) | {} | {} |",

@@ -286,7 +286,10 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
 /// readers see the old file or the new one, never a half-written one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
@@ -324,7 +327,13 @@ mod tests {
     }
 
     fn exit_for(counts: [usize; 5], fail_on: FailOn) -> Exit {
-        let statuses = [Status::Pass, Status::Warn, Status::Fail, Status::Error, Status::Skip];
+        let statuses = [
+            Status::Pass,
+            Status::Warn,
+            Status::Fail,
+            Status::Error,
+            Status::Skip,
+        ];
         let results: Vec<CheckResult> = statuses
             .iter()
             .zip(counts)

@@ -1,1 +1,16 @@
-fn main() {}
+//! The integration tests: one binary (links once), split by area. Every server is real and on
+//! loopback (127.0.0.1 / 127.0.0.2), started by the test on a free port; nothing leaves the machine.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::format_collect,
+    reason = "test helpers fail loudly; clarity over allocation"
+)]
+
+mod catalog;
+mod cli;
+mod dns;
+mod misbehaving;
+mod report_json;
+mod runner;
+mod support;

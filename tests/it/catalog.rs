@@ -1,0 +1,158 @@
+//! The shipped catalogues load and validate, cover every line of the seed, and bad definitions
+//! are refused with the file, check id and field.
+
+use std::path::Path;
+
+use tenant_ready::catalog::{Catalog, EMBEDDED_CHECKS};
+
+/// Every `- <span data-ttu-id="3694a-NNN">Korean</span>…<span data-stu-id="3694a-NNN">English</span>`
+/// list line (and the note under 3694a-129) of the seed.
+fn seed_lines() -> Vec<(String, String, String)> {
+    let seed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/seed-responsibilities.ko-KR.txt"),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    for line in seed.lines() {
+        let t = line.trim_start();
+        if !(t.starts_with("- ") || t.starts_with("> <span")) {
+            continue;
+        }
+        let Some(start) = t.find("data-ttu-id=\"") else {
+            continue;
+        };
+        let rest = &t[start + 13..];
+        let id = rest[..rest.find('"').unwrap()].to_owned();
+        let ko_start = rest.find('>').unwrap() + 1;
+        let ko = rest[ko_start..ko_start + rest[ko_start..].find("</span>").unwrap()].to_owned();
+        let en_marker = format!("data-stu-id=\"{id}\">");
+        let en_start = rest.find(&en_marker).unwrap() + en_marker.len();
+        let en = rest[en_start..en_start + rest[en_start..].find("</span>").unwrap()].to_owned();
+        let clean = |s: String| s.replace("\\*", "*").trim().to_owned();
+        out.push((id, clean(ko), clean(en)));
+    }
+    out
+}
+
+#[test]
+fn every_seed_line_is_a_responsibility_with_both_texts() {
+    let c = Catalog::embedded().unwrap();
+    let lines = seed_lines();
+    assert_eq!(
+        lines.len(),
+        63,
+        "responsibility lines in the seed (3694a-106 … 3694a-172, headings excluded)"
+    );
+    for (id, ko, en) in &lines {
+        let r = c
+            .responsibilities
+            .iter()
+            .find(|r| &r.seed_ref == id)
+            .unwrap_or_else(|| panic!("seed line {id} missing"));
+        assert_eq!(&r.title, en, "{id}");
+        assert_eq!(&r.title_ko, ko, "{id}");
+    }
+    assert_eq!(
+        c.responsibilities.len(),
+        lines.len(),
+        "nothing beyond the seed"
+    );
+}
+
+#[test]
+fn design_ids_map_to_their_seed_lines() {
+    let c = Catalog::embedded().unwrap();
+    for (id, seed) in [
+        ("general.public-ssl-certificates", "3694a-134"),
+        ("enable.dns-records", "3694a-166"),
+        ("enable.firewall-ports", "3694a-169"),
+        ("enable.network-configuration", "3694a-165"),
+        ("general.network-validation", "3694a-123"),
+        ("general.skype-bandwidth", "3694a-124"),
+        ("general.mobile-devices", "3694a-122"),
+        ("enable.directory-sync", "3694a-167"),
+        ("general.test-environment", "3694a-131"),
+    ] {
+        assert_eq!(
+            c.responsibility(id).map(|r| r.seed_ref.as_str()),
+            Some(seed),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn every_shipped_check_file_loads_and_has_the_design_ids() {
+    assert!(!EMBEDDED_CHECKS.is_empty());
+    let c = Catalog::embedded().unwrap();
+    let from_disk =
+        Catalog::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap();
+    assert_eq!(
+        c.checks.len(),
+        from_disk.checks.len(),
+        "the embedded files are the files in checks/"
+    );
+    for id in [
+        "dns.verification",
+        "dns.mx",
+        "dns.spf",
+        "dns.autodiscover",
+        "dns.dkim",
+        "dns.dmarc",
+        "dns.teams-sip",
+        "dns.teams-srv",
+        "dns.intune",
+        "dns.msoid",
+        "dns.ns-consistency",
+    ] {
+        let check = c
+            .checks
+            .iter()
+            .find(|k| k.id == id)
+            .unwrap_or_else(|| panic!("{id}"));
+        assert!(
+            !check.remediation.is_empty() && check.docs.is_some(),
+            "{id} has remediation and docs"
+        );
+    }
+}
+
+/// One fixture per validation rule: (file, what the error must say).
+const INVALID: &[(&str, &str)] = &[
+    ("unknown-field.toml", "unknown field `recrod`"),
+    ("unknown-kind.toml", "unknown variant `dns-nope`"),
+    ("duplicate-id.toml", "check `dns.mx` is also defined"),
+    (
+        "unknown-responsibility.toml",
+        "not in the responsibility catalogue",
+    ),
+    ("unknown-variable.toml", "unknown variable `{domian}`"),
+    (
+        "absent-and-accept.toml",
+        "`absent` and `accept` exclude each other",
+    ),
+    (
+        "no-expectation.toml",
+        "give `accept` patterns or `absent = true`",
+    ),
+    ("bad-id.toml", "field id"),
+    ("bad-timeout.toml", "field timeout"),
+    ("wrong-type.toml", "invalid type"),
+];
+
+#[test]
+fn invalid_definitions_name_the_file_check_and_field() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checks/invalid");
+    for (file, fragment) in INVALID {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::copy(dir.join(file), tmp.path().join(file)).unwrap();
+        let err = Catalog::from_dir(tmp.path()).expect_err(file).to_string();
+        assert!(err.contains(fragment), "{file}: {err}");
+        assert!(
+            err.contains(file),
+            "{file}: the message names the file: {err}"
+        );
+        assert!(!err.contains('\n'), "{file}: one line: {err}");
+    }
+}

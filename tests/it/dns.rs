@@ -1,0 +1,604 @@
+//! The DNS checks against a real DNS server on loopback: a ready domain, and every broken variant
+//! a customer meets, each asserting the status and what the message tells the customer.
+
+use tenant_ready::lab::{Behaviour, DnsServer, Lab};
+use tenant_ready::outcome::Status;
+
+use crate::support::{Scan, assert_status, ready_zone, result, scan, server, zones};
+
+const D: &str = "contoso.test";
+const CONFIG: &str = r#"
+[tenant]
+initial_domain = "contoso.onmicrosoft.com"
+[[domain]]
+name = "contoso.test"
+"#;
+
+/// Scans `contoso.test` served from `zone` and returns the result of `check`.
+async fn check_with(zone: &str, config: &str, check: &str) -> tenant_ready::outcome::CheckResult {
+    let srv = server(zones(&[(D, zone)]), Behaviour::default()).await;
+    let results = scan(
+        srv.addr(),
+        Scan {
+            config: Some(config),
+            only: &[check],
+            ..Scan::default()
+        },
+    )
+    .await;
+    result(&results, check).clone()
+}
+
+fn edit(remove: &[&str], add: &[&str]) -> String {
+    let mut z: String = ready_zone(D)
+        .lines()
+        .filter(|l| !remove.iter().any(|r| l.starts_with(r)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for a in add {
+        z.push_str(a);
+        z.push('\n');
+    }
+    z
+}
+
+#[tokio::test]
+async fn a_ready_domain_passes_every_check() {
+    let srv = server(zones(&[(D, &ready_zone(D))]), Behaviour::default()).await;
+    let results = scan(
+        srv.addr(),
+        Scan {
+            config: Some(CONFIG),
+            ..Scan::default()
+        },
+    )
+    .await;
+    assert_eq!(results.len(), 11, "one result per DNS check");
+    for r in &results {
+        assert_status(r, Status::Pass);
+        assert_eq!(r.subject, D);
+        assert!(r.remediation.is_none(), "a pass carries no remediation");
+    }
+    // Evidence is the raw answer, e.g. the MX lookup with its TTL.
+    let mx = result(&results, "dns.mx");
+    assert_eq!(mx.evidence["lookup"]["answer"]["rcode"], "noerror");
+    assert_eq!(mx.evidence["lookup"]["answer"]["ttl_s"], 3600);
+}
+
+/// (check, lines removed from the ready zone, lines added, expected status, message fragment)
+type Variant = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    Status,
+    &'static str,
+);
+
+const VARIANTS: &[Variant] = &[
+    (
+        "dns.verification",
+        &["@ IN TXT \"MS="],
+        &[],
+        Status::Fail,
+        "expected MS=ms*",
+    ),
+    (
+        "dns.verification",
+        &["@ IN TXT \"MS="],
+        &["@ IN MX 32767 ms12345678.msv1.invalid."],
+        Status::Pass,
+        "MX fallback record",
+    ),
+    (
+        "dns.mx",
+        &["@ IN MX"],
+        &[],
+        Status::Fail,
+        "has no MX record",
+    ),
+    (
+        "dns.mx",
+        &["@ IN MX"],
+        &["@ IN MX 10 mail.contoso.test."],
+        Status::Fail,
+        "not to Exchange Online",
+    ),
+    (
+        "dns.mx",
+        &[],
+        &["@ IN MX 10 backup.contoso.test."],
+        Status::Fail,
+        "competing MX",
+    ),
+    (
+        "dns.mx",
+        &["@ IN MX"],
+        &[
+            "@ IN MX 20 contoso-test.mail.protection.outlook.com.",
+            "@ IN MX 5 mx.other.test.",
+        ],
+        Status::Fail,
+        "mail goes first to mx.other.test",
+    ),
+    (
+        "dns.mx",
+        &["@ IN MX"],
+        &["@ 86400 IN MX 0 contoso-test.mail.protection.outlook.com."],
+        Status::Warn,
+        "TTL is 86400",
+    ),
+    (
+        "dns.mx",
+        &["@ IN MX"],
+        &["@ IN MX 0 contoso-test.r-v1.mx.microsoft."],
+        Status::Pass,
+        "Exchange Online",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &[],
+        Status::Fail,
+        "no SPF record",
+    ),
+    (
+        "dns.spf",
+        &[],
+        &["@ IN TXT \"v=spf1 -all\""],
+        Status::Fail,
+        "2 SPF records",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &["@ IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\""],
+        Status::Fail,
+        "does not include spf.protection.outlook.com",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &["@ IN TXT \"v=spf1 include:spf.protection.outlook.com +all\""],
+        Status::Fail,
+        "+all",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &["@ IN TXT \"v=spf1 include:spf.protection.outlook.com ?all\""],
+        Status::Warn,
+        "?all",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &["@ IN TXT \"v=spf1 include:spf.protection.outlook.com\""],
+        Status::Warn,
+        "no all term",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &["@ IN TXT \"v=spf1 include:spf.protection.outlook.com ptr -all\""],
+        Status::Warn,
+        "ptr",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &[
+            "@ IN TXT \"v=spf1 include:spf.protection.outlook.com include:nothere.contoso.test -all\"",
+        ],
+        Status::Fail,
+        "include:nothere.contoso.test has no SPF record",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &[
+            "@ IN TXT \"v=spf1 include:spf.protection.outlook.com include:_a.contoso.test -all\"",
+            "_a IN TXT \"v=spf1 include:_b.contoso.test -all\"",
+            "_b IN TXT \"v=spf1 include:_a.contoso.test -all\"",
+        ],
+        Status::Fail,
+        "include loop",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &[
+            "@ IN TXT \"v=spf1 include:spf.protection.outlook.com a:x1.contoso.test a:x2.contoso.test a:x3.contoso.test -all\"",
+        ],
+        Status::Fail,
+        "more than 2 void lookups",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &[
+            "@ IN TXT \"v=spf1 include:spf.protection.outlook.com a:x1.contoso.test a:x2.contoso.test -all\"",
+        ],
+        Status::Pass,
+        "2/2 void",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &[
+            "@ IN TXT \"v=spf1 redirect=_spf.contoso.test\"",
+            "_spf IN TXT \"v=spf1 include:spf.protection.outlook.com -all\"",
+        ],
+        Status::Pass,
+        "2/10 DNS lookups",
+    ),
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &["@ IN TXT \"v=spf1 include:spf.protection.outlook.com ip4:999.1.1.1 -all\""],
+        Status::Fail,
+        "not a valid address",
+    ),
+    (
+        "dns.autodiscover",
+        &["autodiscover"],
+        &[],
+        Status::Fail,
+        "has no CNAME record",
+    ),
+    (
+        "dns.autodiscover",
+        &["autodiscover"],
+        &["autodiscover IN CNAME mail.contoso.test."],
+        Status::Fail,
+        "expected autodiscover.outlook.com",
+    ),
+    (
+        "dns.autodiscover",
+        &["autodiscover"],
+        &["autodiscover IN A 192.0.2.1"],
+        Status::Fail,
+        "exists without this record type",
+    ),
+    (
+        "dns.dkim",
+        &["selector2"],
+        &[],
+        Status::Fail,
+        "selector2._domainkey.contoso.test has no CNAME",
+    ),
+    (
+        "dns.dkim",
+        &["selector1"],
+        &[
+            "selector1._domainkey IN CNAME selector1-contoso-test._domainkey.fabrikam.onmicrosoft.com.",
+        ],
+        Status::Fail,
+        "selector1._domainkey.contoso.test CNAME is",
+    ),
+    (
+        "dns.dkim",
+        &["selector1", "selector2"],
+        &[
+            "selector1._domainkey IN CNAME selector1-contoso-test._domainkey.contoso.n-v1.dkim.mail.microsoft.",
+            "selector2._domainkey IN CNAME selector2-contoso-test._domainkey.contoso.n-v1.dkim.mail.microsoft.",
+        ],
+        Status::Pass,
+        "dkim.mail.microsoft",
+    ),
+    (
+        "dns.dmarc",
+        &["_dmarc"],
+        &[],
+        Status::Fail,
+        "no DMARC record",
+    ),
+    (
+        "dns.dmarc",
+        &["_dmarc"],
+        &["_dmarc IN TXT \"v=DMARC1; p=none\""],
+        Status::Warn,
+        "p=none",
+    ),
+    (
+        "dns.dmarc",
+        &["_dmarc"],
+        &["_dmarc IN TXT \"v=DMARC1; p=quarantine; pct=20\""],
+        Status::Warn,
+        "pct=20",
+    ),
+    (
+        "dns.dmarc",
+        &[],
+        &["_dmarc IN TXT \"v=DMARC1; p=none\""],
+        Status::Fail,
+        "2 DMARC records",
+    ),
+    (
+        "dns.teams-sip",
+        &["lyncdiscover"],
+        &[],
+        Status::Fail,
+        "lyncdiscover.contoso.test has no CNAME",
+    ),
+    (
+        "dns.teams-srv",
+        &["_sipfederationtls"],
+        &["_sipfederationtls._tcp IN SRV 100 1 5060 sipfed.online.lync.com."],
+        Status::Fail,
+        "100 1 5060",
+    ),
+    (
+        "dns.teams-srv",
+        &["_sip._tls"],
+        &[],
+        Status::Fail,
+        "_sip._tls.contoso.test has no SRV",
+    ),
+    (
+        "dns.intune",
+        &["enterpriseenrollment"],
+        &["enterpriseenrollment IN CNAME enterpriseenrollment.manage.microsoft.com."],
+        Status::Pass,
+        "enterpriseenrollment.manage.microsoft.com",
+    ),
+    (
+        "dns.intune",
+        &["enterpriseregistration"],
+        &[],
+        Status::Fail,
+        "enterpriseregistration.contoso.test has no CNAME",
+    ),
+    (
+        "dns.msoid",
+        &[],
+        &["msoid IN CNAME clientconfig.partner.microsoftonline-p.net.cn."],
+        Status::Fail,
+        "must be removed",
+    ),
+];
+
+#[tokio::test]
+async fn every_broken_variant_gets_the_right_status_and_message() {
+    let mut failures = Vec::new();
+    for (check, remove, add, want, fragment) in VARIANTS {
+        let zone = edit(remove, add);
+        let r = check_with(&zone, CONFIG, check).await;
+        if r.status != *want || !r.message.contains(fragment) {
+            failures.push(format!(
+                "{check} -{remove:?} +{add:?}: want {want} containing {fragment:?}, got {} {:?}",
+                r.status, r.message
+            ));
+        }
+        if r.status != Status::Pass && r.remediation.is_none() {
+            failures.push(format!(
+                "{check}: a {} result must carry remediation",
+                r.status
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn exact_values_from_tenant_toml_are_enforced() {
+    let cfg = r#"
+[tenant]
+initial_domain = "contoso.onmicrosoft.com"
+[[domain]]
+name = "contoso.test"
+verification = "MS=ms99999999"
+mx = "contoso-test01b.mail.protection.outlook.com"
+"#;
+    let zone = ready_zone(D);
+    let v = check_with(&zone, cfg, "dns.verification").await;
+    assert_status(&v, Status::Fail);
+    assert!(v.message.contains("exactly MS=ms99999999"), "{}", v.message);
+    let mx = check_with(&zone, cfg, "dns.mx").await;
+    assert_status(&mx, Status::Fail);
+}
+
+#[tokio::test]
+async fn without_the_initial_domain_dkim_passes_but_says_the_tenant_was_not_verified() {
+    let cfg = "[[domain]]\nname = \"contoso.test\"\n";
+    let r = check_with(&ready_zone(D), cfg, "dns.dkim").await;
+    assert_status(&r, Status::Pass);
+    assert!(r.message.contains("initial_domain"), "{}", r.message);
+}
+
+#[tokio::test]
+async fn hybrid_accepts_on_premises_mx_and_autodiscover() {
+    let cfg = "[[domain]]\nname = \"contoso.test\"\nhybrid = true\n";
+    let zone = edit(
+        &["@ IN MX", "autodiscover"],
+        &[
+            "@ IN MX 10 mail.contoso.test.",
+            "autodiscover IN CNAME mail.contoso.test.",
+        ],
+    );
+    assert_status(&check_with(&zone, cfg, "dns.mx").await, Status::Pass);
+    assert_status(
+        &check_with(&zone, cfg, "dns.autodiscover").await,
+        Status::Pass,
+    );
+}
+
+#[tokio::test]
+async fn services_and_cloud_decide_applicability() {
+    let cfg = "[tenant]\ncloud = \"china\"\n[[domain]]\nname = \"contoso.test\"\nservices = [\"exchange\"]\n";
+    let srv = server(zones(&[(D, &ready_zone(D))]), Behaviour::default()).await;
+    let results = scan(
+        srv.addr(),
+        Scan {
+            config: Some(cfg),
+            ..Scan::default()
+        },
+    )
+    .await;
+    for id in ["dns.teams-sip", "dns.teams-srv", "dns.intune", "dns.msoid"] {
+        let r = result(&results, id);
+        assert_status(r, Status::Skip);
+        assert!(r.message.starts_with("not applicable"), "{}", r.message);
+    }
+    // China's MX and SPF values differ: the worldwide records are wrong there.
+    assert_status(result(&results, "dns.mx"), Status::Fail);
+    assert!(
+        result(&results, "dns.spf")
+            .message
+            .contains("spf.protection.partner.outlook.cn")
+    );
+}
+
+#[tokio::test]
+async fn idn_domains_are_scanned_in_punycode() {
+    let name = "xn--bcher-kva.test";
+    // Only the MX: a dashed token of a punycode name is not valid IDNA, so the full ready zone
+    // cannot be written for it.
+    let zone = "$TTL 3600\n@ IN SOA ns1 h 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 127.0.0.1\n@ IN MX 0 buecher-test.mail.protection.outlook.com.\n";
+    let srv = server(zones(&[(name, zone)]), Behaviour::default()).await;
+    let results = scan(
+        srv.addr(),
+        Scan {
+            domains: &["BÜCHER.test."],
+            only: &["dns.mx"],
+            ..Scan::default()
+        },
+    )
+    .await;
+    let r = result(&results, "dns.mx");
+    assert_eq!(r.subject, name);
+    assert_status(r, Status::Pass);
+}
+
+async fn ns_pair(primary: &str, secondary: &str, behaviour: Behaviour) -> (DnsServer, DnsServer) {
+    let z = |text: &str| zones(&[(D, text)]);
+    let a = server(z(primary), Behaviour::default()).await;
+    let b = DnsServer::start(
+        format!("127.0.0.2:{}", a.addr().port()).parse().unwrap(),
+        z(secondary),
+        behaviour,
+    )
+    .await
+    .expect("bind 127.0.0.2");
+    (a, b)
+}
+
+fn two_ns(zone: &str) -> String {
+    zone.replace(
+        "@ IN NS ns1.contoso.test.",
+        "@ IN NS ns1.contoso.test.\n@ IN NS ns2.contoso.test.\nns2 IN A 127.0.0.2",
+    )
+}
+
+#[tokio::test]
+async fn ns_consistency_compares_every_authoritative_server() {
+    let good = two_ns(&ready_zone(D));
+    let (a, _b) = ns_pair(&good, &good, Behaviour::default()).await;
+    let results = scan(
+        a.addr(),
+        Scan {
+            config: Some(CONFIG),
+            only: &["dns.ns-consistency"],
+            ..Scan::default()
+        },
+    )
+    .await;
+    let r = result(&results, "dns.ns-consistency");
+    assert_status(r, Status::Pass);
+    assert_eq!(r.evidence["servers"].as_array().unwrap().len(), 2);
+
+    // A secondary that missed the last change.
+    let stale = good.replace("2026112401", "2026112300").replace(
+        "_dmarc IN TXT \"v=DMARC1; p=reject\"",
+        "_dmarc IN TXT \"v=DMARC1; p=none\"",
+    );
+    let (a, _b) = ns_pair(&good, &stale, Behaviour::default()).await;
+    let results = scan(
+        a.addr(),
+        Scan {
+            config: Some(CONFIG),
+            only: &["dns.ns-consistency"],
+            ..Scan::default()
+        },
+    )
+    .await;
+    let r = result(&results, "dns.ns-consistency");
+    assert_status(r, Status::Fail);
+    assert!(r.message.contains("SOA serials differ"), "{}", r.message);
+    assert!(
+        r.message.contains("_dmarc.contoso.test TXT"),
+        "{}",
+        r.message
+    );
+
+    // A lame secondary (answers without authority) and a dead one.
+    let lame = Behaviour {
+        not_authoritative: true,
+        ..Behaviour::default()
+    };
+    let (a, _b) = ns_pair(&good, &good, lame).await;
+    let results = scan(
+        a.addr(),
+        Scan {
+            config: Some(CONFIG),
+            only: &["dns.ns-consistency"],
+            ..Scan::default()
+        },
+    )
+    .await;
+    let r = result(&results, "dns.ns-consistency");
+    assert_status(r, Status::Fail);
+    assert!(r.message.contains("lame delegation"), "{}", r.message);
+
+    let dead = Behaviour {
+        silent: true,
+        ..Behaviour::default()
+    };
+    let (a, _b) = ns_pair(&good, &good, dead).await;
+    let results = scan(
+        a.addr(),
+        Scan {
+            config: Some(CONFIG),
+            only: &["dns.ns-consistency"],
+            timeout: "3s",
+            ..Scan::default()
+        },
+    )
+    .await;
+    let r = result(&results, "dns.ns-consistency");
+    assert_status(r, Status::Fail);
+    assert!(
+        r.message
+            .contains("ns2.contoso.test (127.0.0.2) did not answer"),
+        "{}",
+        r.message
+    );
+}
+
+#[tokio::test]
+async fn the_lab_tenant_has_its_documented_verdicts() {
+    let lab = Lab::start().await.expect("lab");
+    let results = scan(
+        lab.primary.addr(),
+        Scan {
+            config: Some(tenant_ready::lab::TENANT_TOML),
+            ..Scan::default()
+        },
+    )
+    .await;
+    let of = |d: &str| {
+        results
+            .iter()
+            .filter(|r| r.subject == d)
+            .map(|r| r.status)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        of("contoso.test").iter().all(|s| *s == Status::Pass),
+        "{:?}",
+        of("contoso.test")
+    );
+    assert!(of("fabrikam.test").contains(&Status::Fail));
+    assert!(of("northwind.test").contains(&Status::Fail));
+    assert!(!of("tailspin.test").contains(&Status::Fail));
+    assert!(of("tailspin.test").contains(&Status::Warn));
+}

@@ -1,0 +1,221 @@
+//! Servers that misbehave: never answer, refuse, fail, truncate, loop, flood with big records or
+//! deep include chains. Every case ends within its timeout with `fail` or `error` (never a panic or
+//! a hang) and a message a customer understands.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::ResponseCode;
+use tenant_ready::lab::Behaviour;
+use tenant_ready::outcome::Status;
+
+use crate::support::{Scan, assert_status, error_kind, ready_zone, result, scan, server, zones};
+
+const D: &str = "contoso.test";
+
+async fn scan_with(
+    zone: &str,
+    behaviour: Behaviour,
+    only: &[&str],
+    timeout: &str,
+) -> (Vec<tenant_ready::outcome::CheckResult>, Duration, u64) {
+    let srv = server(zones(&[(D, zone)]), behaviour).await;
+    let start = Instant::now();
+    let results = scan(
+        srv.addr(),
+        Scan {
+            domains: &[D],
+            only,
+            timeout,
+            ..Scan::default()
+        },
+    )
+    .await;
+    (results, start.elapsed(), srv.queries())
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_an_error_not_a_failure() {
+    let silent = Behaviour {
+        silent: true,
+        ..Behaviour::default()
+    };
+    let (results, elapsed, _) = scan_with(&ready_zone(D), silent, &[], "1s").await;
+    assert_eq!(results.len(), 11);
+    for r in &results {
+        assert_status(r, Status::Error);
+        assert!(
+            matches!(error_kind(r), "timeout"),
+            "{}: {}",
+            r.check,
+            r.evidence
+        );
+        assert!(
+            r.message.contains("no answer") || r.message.contains("timeout"),
+            "{}",
+            r.message
+        );
+    }
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "ended within its timeout: {elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn refused_and_servfail_are_errors_with_their_names() {
+    for (code, kind, words) in [
+        (ResponseCode::Refused, "refused", "REFUSED"),
+        (ResponseCode::ServFail, "servfail", "SERVFAIL"),
+    ] {
+        let b = Behaviour {
+            rcode: Some(code),
+            ..Behaviour::default()
+        };
+        let (results, _, _) = scan_with(&ready_zone(D), b, &["dns.mx", "dns.spf"], "2s").await;
+        for r in &results {
+            assert_status(r, Status::Error);
+            assert_eq!(error_kind(r), kind);
+            assert!(
+                r.message.contains(words) && r.message.contains("contoso.test MX")
+                    || r.message.contains("contoso.test TXT"),
+                "{}",
+                r.message
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_nested_include_that_fails_makes_spf_an_error() {
+    let zone = ready_zone(D).replace(
+        "include:spf.protection.outlook.com -all",
+        "include:spf.protection.outlook.com include:_spf.broken.test -all",
+    );
+    let b = Behaviour {
+        rcode_for: HashMap::from([("_spf.broken.test".to_owned(), ResponseCode::ServFail)]),
+        ..Behaviour::default()
+    };
+    let (results, _, _) = scan_with(&zone, b, &["dns.spf"], "2s").await;
+    let r = result(&results, "dns.spf");
+    assert_status(r, Status::Error);
+    assert!(r.message.contains("_spf.broken.test"), "{}", r.message);
+}
+
+#[tokio::test]
+async fn truncated_udp_answers_are_retried_over_tcp() {
+    let b = Behaviour {
+        truncate_udp: true,
+        ..Behaviour::default()
+    };
+    let (results, _, _) = scan_with(&ready_zone(D), b, &["dns.mx", "dns.spf"], "2s").await;
+    for r in &results {
+        assert_status(r, Status::Pass);
+    }
+    // …and without TCP the scanner says so instead of guessing.
+    let b = Behaviour {
+        truncate_udp: true,
+        no_tcp: true,
+        ..Behaviour::default()
+    };
+    let (results, elapsed, _) = scan_with(&ready_zone(D), b, &["dns.mx"], "2s").await;
+    let r = result(&results, "dns.mx");
+    assert_status(r, Status::Error);
+    assert!(elapsed < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_4kb_txt_record_comes_over_tcp_and_is_judged() {
+    let chunk = "x".repeat(250);
+    let big: String = (0..16).map(|i| format!("\"{i:02}{chunk}\" ")).collect();
+    let zone = format!("{}@ IN TXT {big}\n", ready_zone(D));
+    let (results, _, _) = scan_with(
+        &zone,
+        Behaviour::default(),
+        &["dns.verification", "dns.spf"],
+        "2s",
+    )
+    .await;
+    let v = result(&results, "dns.verification");
+    assert_status(v, Status::Pass);
+    let txts = v.evidence["lookups"][0]["answer"]["records"]
+        .as_array()
+        .unwrap();
+    assert!(
+        txts.iter().any(|t| t.as_str().unwrap().len() >= 4000),
+        "the whole 4 KB record arrived"
+    );
+    assert_status(result(&results, "dns.spf"), Status::Pass);
+}
+
+#[tokio::test]
+async fn a_cname_loop_ends_quickly_with_a_clear_result() {
+    let zone = ready_zone(D).replace(
+        "_dmarc IN TXT \"v=DMARC1; p=reject\"",
+        "_dmarc IN CNAME loop.contoso.test.\nloop IN CNAME _dmarc.contoso.test.",
+    );
+    let (results, elapsed, queries) =
+        scan_with(&zone, Behaviour::default(), &["dns.dmarc"], "2s").await;
+    let r = result(&results, "dns.dmarc");
+    assert!(matches!(r.status, Status::Fail | Status::Error), "{r:?}");
+    assert!(r.message.contains("_dmarc.contoso.test"), "{}", r.message);
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(
+        queries < 50,
+        "the loop is not followed forever: {queries} queries"
+    );
+}
+
+#[tokio::test]
+async fn an_spf_include_chain_30_deep_stops_at_the_limit() {
+    let mut zone = ready_zone(D).replace(
+        "include:spf.protection.outlook.com -all",
+        "include:spf.protection.outlook.com include:_s1.contoso.test -all",
+    );
+    for i in 1..=30 {
+        zone.push_str(&format!(
+            "_s{i} IN TXT \"v=spf1 include:_s{}.contoso.test -all\"\n",
+            i + 1
+        ));
+    }
+    let (results, elapsed, queries) =
+        scan_with(&zone, Behaviour::default(), &["dns.spf"], "2s").await;
+    let r = result(&results, "dns.spf");
+    assert_status(r, Status::Fail);
+    assert!(
+        r.message.contains("more than 10 DNS lookups"),
+        "{}",
+        r.message
+    );
+    assert_eq!(r.evidence["problem"]["kind"], "too_many_lookups");
+    assert_eq!(r.evidence["lookups"], 11);
+    assert!(
+        queries <= 12,
+        "evaluation stopped at the limit: {queries} queries"
+    );
+    assert!(elapsed < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_slow_server_beyond_the_timeout_is_a_timeout_error() {
+    let slow = Behaviour {
+        delay: Duration::from_millis(1500),
+        ..Behaviour::default()
+    };
+    let (results, elapsed, _) = scan_with(&ready_zone(D), slow, &["dns.mx"], "500ms").await;
+    let r = result(&results, "dns.mx");
+    assert_status(r, Status::Error);
+    assert_eq!(error_kind(r), "timeout");
+    assert!(elapsed < Duration::from_millis(1400), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn one_silent_name_does_not_stall_the_others() {
+    let b = Behaviour {
+        silent_for: HashSet::from(["_dmarc.contoso.test".to_owned()]),
+        ..Behaviour::default()
+    };
+    let (results, _, _) = scan_with(&ready_zone(D), b, &["dns.dmarc", "dns.mx"], "1s").await;
+    assert_status(result(&results, "dns.dmarc"), Status::Error);
+    assert_status(result(&results, "dns.mx"), Status::Pass);
+}

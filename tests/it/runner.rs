@@ -1,0 +1,224 @@
+//! The runner's contract with fake probes and paused time: bounded concurrency, the timeout
+//! starting after the slot is taken, per-check timeouts, the budget, cancellation, panic
+//! isolation and deterministic order.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tenant_ready::catalog::Catalog;
+use tenant_ready::outcome::{Judgement, Status};
+use tenant_ready::plan::{Task, Work};
+use tenant_ready::probe::dns_dmarc::DnsDmarcTask;
+use tenant_ready::probe::{Planned, ProbeError};
+use tenant_ready::runner::{RunOptions, run_with};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::error_kind;
+
+/// A task whose fake probe sleeps `ms` (or panics when `ms` is 0).
+fn task(ms: u64) -> Task {
+    let catalog = Catalog::embedded().unwrap();
+    Task {
+        check: Arc::new(catalog.checks[0].clone()),
+        subject: format!("sleep-{ms}"),
+        remediation: String::new(),
+        work: Work::Run(Planned::DnsDmarc(DnsDmarcTask {
+            name: ms.to_string(),
+            weak_policies: vec![],
+        })),
+    }
+}
+
+fn opts(concurrency: usize, timeout_ms: u64, budget_ms: Option<u64>) -> RunOptions {
+    RunOptions {
+        concurrency: NonZeroUsize::new(concurrency).unwrap(),
+        timeout: Duration::from_millis(timeout_ms),
+        budget: budget_ms.map(Duration::from_millis),
+    }
+}
+
+/// The fake probe: sleeps, tracking how many run at once.
+type FakeFuture = std::pin::Pin<
+    Box<dyn Future<Output = Result<(serde_json::Value, Judgement), ProbeError>> + Send>,
+>;
+
+fn fake(
+    active: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+) -> impl Fn(Planned) -> FakeFuture + Clone + Send + 'static {
+    move |p: Planned| {
+        let (active, peak) = (Arc::clone(&active), Arc::clone(&peak));
+        Box::pin(async move {
+            let Planned::DnsDmarc(t) = p else {
+                unreachable!()
+            };
+            let ms: u64 = t.name.parse().unwrap();
+            assert!(ms != 0, "probe bug");
+            let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            active.fetch_sub(1, Ordering::SeqCst);
+            Ok((
+                serde_json::json!({"slept_ms": ms}),
+                Judgement {
+                    status: Status::Pass,
+                    message: "ok".into(),
+                    expected: None,
+                },
+            ))
+        })
+    }
+}
+
+fn counters() -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)))
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_is_bounded_and_the_timeout_starts_with_the_slot() {
+    let (a, p) = counters();
+    let start = tokio::time::Instant::now();
+    // Each probe takes 800 ms with a 1 s timeout; with one slot the last starts after 3.2 s of
+    // queueing and must still pass.
+    let tasks = (0..5).map(|_| task(800)).collect();
+    let results = run_with(
+        tasks,
+        opts(1, 1000, None),
+        CancellationToken::new(),
+        fake(a, Arc::clone(&p)),
+        |_| {},
+    )
+    .await;
+    assert!(
+        results.iter().all(|r| r.status == Status::Pass),
+        "{results:?}"
+    );
+    assert_eq!(p.load(Ordering::SeqCst), 1);
+    assert_eq!(start.elapsed(), Duration::from_secs(4));
+    assert!(
+        results.iter().all(|r| r.duration_ms == 800),
+        "duration excludes queueing"
+    );
+
+    let (a, p) = counters();
+    let tasks = (0..10).map(|_| task(100)).collect();
+    run_with(
+        tasks,
+        opts(3, 1000, None),
+        CancellationToken::new(),
+        fake(a, Arc::clone(&p)),
+        |_| {},
+    )
+    .await;
+    assert_eq!(p.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_check_times_out_as_an_error_and_the_others_finish() {
+    let (a, p) = counters();
+    let results = run_with(
+        vec![task(5000), task(10)],
+        opts(4, 1000, None),
+        CancellationToken::new(),
+        fake(a, p),
+        |_| {},
+    )
+    .await;
+    assert_eq!(results[0].status, Status::Error);
+    assert_eq!(error_kind(&results[0]), "timeout");
+    assert!(
+        results[0].message.contains("1s timeout"),
+        "{}",
+        results[0].message
+    );
+    assert_eq!(results[1].status, Status::Pass);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_probe_is_an_error_result_and_the_run_goes_on() {
+    let (a, p) = counters();
+    let results = run_with(
+        vec![task(10), task(0), task(20)],
+        opts(4, 1000, None),
+        CancellationToken::new(),
+        fake(a, p),
+        |_| {},
+    )
+    .await;
+    assert_eq!(results[1].status, Status::Error);
+    assert_eq!(error_kind(&results[1]), "panic");
+    assert!(results[1].message.contains("probe bug"));
+    assert_eq!(
+        (results[0].status, results[2].status),
+        (Status::Pass, Status::Pass)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_budget_ends_the_run_and_keeps_every_row() {
+    let (a, p) = counters();
+    let start = tokio::time::Instant::now();
+    let tasks = vec![task(10), task(60_000), task(60_000), task(60_000)];
+    let results = run_with(
+        tasks,
+        opts(2, 120_000, Some(1000)),
+        CancellationToken::new(),
+        fake(a, p),
+        |_| {},
+    )
+    .await;
+    assert!(
+        start.elapsed() <= Duration::from_millis(1001),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0].status, Status::Pass);
+    for r in &results[1..] {
+        assert_eq!(r.status, Status::Error);
+        assert_eq!(error_kind(r), "cancelled");
+        assert!(r.message.contains("--budget"), "{}", r.message);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_reports_unfinished_checks_as_interrupted() {
+    let (a, p) = counters();
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        c2.cancel();
+    });
+    let results = run_with(
+        vec![task(10), task(5000)],
+        opts(2, 10_000, None),
+        cancel,
+        fake(a, p),
+        |_| {},
+    )
+    .await;
+    assert_eq!(results[0].status, Status::Pass);
+    assert_eq!(error_kind(&results[1]), "cancelled");
+    assert!(results[1].message.contains("interrupted"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn results_come_back_in_task_order_whatever_order_they_finish() {
+    let (a, p) = counters();
+    let mut finished = Vec::new();
+    let tasks = vec![task(300), task(200), task(100)];
+    let results = run_with(
+        tasks,
+        opts(3, 1000, None),
+        CancellationToken::new(),
+        fake(a, p),
+        |r| finished.push(r.subject.clone()),
+    )
+    .await;
+    assert_eq!(finished, ["sleep-100", "sleep-200", "sleep-300"]);
+    let order: Vec<&str> = results.iter().map(|r| r.subject.as_str()).collect();
+    assert_eq!(order, ["sleep-300", "sleep-200", "sleep-100"]);
+}

@@ -1,0 +1,156 @@
+//! Shared helpers: zone builders, loopback DNS servers, and a scan through the library pipeline.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tenant_ready::catalog::Catalog;
+use tenant_ready::cli::ScanArgs;
+use tenant_ready::lab::{Behaviour, DnsServer, Zones};
+use tenant_ready::outcome::{CheckResult, Status};
+use tenant_ready::probe::ProbeCx;
+use tenant_ready::probe::dns::{AuthoritativeOpts, Resolver, ResolverOpts};
+use tenant_ready::runner::{self, RunOptions};
+use tenant_ready::settings::{Env, Settings};
+use tokio_util::sync::CancellationToken;
+
+/// A zone where every check of the embedded catalogue passes for `domain` (single NS: this server).
+pub(crate) fn ready_zone(domain: &str) -> String {
+    let dashed = domain.replace('.', "-");
+    format!(
+        r#"$TTL 3600
+@ IN SOA ns1.{domain}. hostmaster.{domain}. 2026112401 3600 600 86400 300
+@ IN NS ns1.{domain}.
+ns1 IN A 127.0.0.1
+@ IN TXT "MS=ms12345678"
+@ IN TXT "v=spf1 include:spf.protection.outlook.com -all"
+@ IN MX 0 {dashed}.mail.protection.outlook.com.
+autodiscover IN CNAME autodiscover.outlook.com.
+selector1._domainkey IN CNAME selector1-{dashed}._domainkey.contoso.onmicrosoft.com.
+selector2._domainkey IN CNAME selector2-{dashed}._domainkey.contoso.onmicrosoft.com.
+_dmarc IN TXT "v=DMARC1; p=reject"
+sip IN CNAME sipdir.online.lync.com.
+lyncdiscover IN CNAME webdir.online.lync.com.
+_sip._tls IN SRV 100 1 443 sipdir.online.lync.com.
+_sipfederationtls._tcp IN SRV 100 1 5061 sipfed.online.lync.com.
+enterpriseregistration IN CNAME enterpriseregistration.windows.net.
+enterpriseenrollment IN CNAME enterpriseenrollment-s.manage.microsoft.com.
+"#
+    )
+}
+
+/// The Microsoft side the SPF walk reaches.
+pub(crate) const OUTLOOK_ZONE: &str = r#"$TTL 3600
+@ IN SOA ns1.outlook.com. hostmaster.outlook.com. 1 3600 600 86400 300
+@ IN NS ns1.outlook.com.
+spf.protection IN TXT "v=spf1 ip4:40.92.0.0/15 -all"
+"#;
+
+/// Zones from (origin, text) pairs, plus the outlook.com stand-in.
+pub(crate) fn zones(list: &[(&str, &str)]) -> Zones {
+    let mut z = Zones::default();
+    for (origin, text) in list {
+        z.add_zone(origin, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    z.add_zone("outlook.com", OUTLOOK_ZONE).unwrap();
+    z
+}
+
+/// A server on 127.0.0.1, free port.
+pub(crate) async fn server(zones: Zones, behaviour: Behaviour) -> DnsServer {
+    DnsServer::start("127.0.0.1:0".parse().unwrap(), zones, behaviour)
+        .await
+        .expect("start DNS server")
+}
+
+/// A probe context pointing at `addr` for everything, with the timeouts `scan` derives from the
+/// check timeout.
+pub(crate) fn probe_cx(addr: SocketAddr, check_timeout: Duration) -> ProbeCx {
+    let timeout = check_timeout.min(tenant_ready::probe::DEFAULT_QUERY_TIMEOUT);
+    ProbeCx {
+        resolver: Resolver::new(&ResolverOpts {
+            nameservers: vec![addr],
+            timeout,
+            cache: false,
+            max_in_flight: 256,
+        })
+        .unwrap(),
+        authoritative: AuthoritativeOpts {
+            port: addr.port(),
+            timeout: tenant_ready::app::authoritative_timeout(check_timeout),
+        },
+    }
+}
+
+/// Options for [`scan`].
+pub(crate) struct Scan<'a> {
+    pub(crate) domains: &'a [&'a str],
+    pub(crate) config: Option<&'a str>,
+    pub(crate) only: &'a [&'a str],
+    pub(crate) timeout: &'a str,
+}
+
+impl Default for Scan<'_> {
+    fn default() -> Self {
+        Self {
+            domains: &[],
+            config: None,
+            only: &[],
+            timeout: "2s",
+        }
+    }
+}
+
+/// Runs the real pipeline (settings → catalogue → plan → runner) against `addr`.
+pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
+    let args = ScanArgs {
+        domains: opts.domains.iter().map(|s| (*s).to_owned()).collect(),
+        nameserver: vec![addr.to_string()],
+        authoritative_port: Some(addr.port()),
+        only: opts.only.iter().map(|s| (*s).to_owned()).collect(),
+        timeout: Some(opts.timeout.to_owned()),
+        ..ScanArgs::default()
+    };
+    let file = opts.config.map(|text| tenant_ready::settings::LoadedFile {
+        path: "tenant.toml".into(),
+        file: toml::from_str(text).expect("test tenant.toml"),
+    });
+    let settings = Settings::resolve(&args, file.as_ref(), &Env::default()).expect("settings");
+    let catalog = Catalog::embedded().expect("catalog");
+    let tasks = tenant_ready::plan::plan(&catalog, &settings).expect("plan");
+    let timeout = settings.timeout;
+    runner::run(
+        tasks,
+        probe_cx(addr, timeout),
+        RunOptions {
+            concurrency: settings.concurrency,
+            timeout,
+            budget: None,
+        },
+        CancellationToken::new(),
+        |_| {},
+    )
+    .await
+}
+
+/// The result of one check.
+pub(crate) fn result<'a>(results: &'a [CheckResult], check: &str) -> &'a CheckResult {
+    results
+        .iter()
+        .find(|r| r.check == check)
+        .unwrap_or_else(|| panic!("no result for {check}"))
+}
+
+/// Asserts a status, showing the message on failure.
+#[track_caller]
+pub(crate) fn assert_status(r: &CheckResult, want: Status) {
+    assert_eq!(
+        r.status, want,
+        "{} [{}]: {} — evidence {}",
+        r.check, r.subject, r.message, r.evidence
+    );
+}
+
+/// The `error.kind` of an error result.
+pub(crate) fn error_kind(r: &CheckResult) -> &str {
+    r.evidence["error"]["kind"].as_str().unwrap_or("")
+}
