@@ -12,7 +12,7 @@ use crate::cli::{CatalogArgs, Cli, Command, Format, InitArgs, Lang, ListFormat, 
 use crate::error::ConfigError;
 use crate::outcome::CheckResult;
 use crate::plan;
-use crate::probe::dns::{AuthoritativeOpts, Resolver, ResolverOpts};
+use crate::probe::dns::{Authoritative, AuthoritativeOpts, Resolver, ResolverOpts};
 use crate::probe::{DEFAULT_QUERY_TIMEOUT, ProbeCx};
 use crate::report::{self, Exit, Report, RunInfo, Summary, TenantInfo, Tool, Vantage};
 use crate::runner::{self, RunOptions};
@@ -151,28 +151,14 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     };
     let s = &p.settings;
     init_tracing(s.verbosity);
-    let query_timeout = s.timeout.min(DEFAULT_QUERY_TIMEOUT);
-    let resolver = match Resolver::new(&ResolverOpts {
-        nameservers: s.nameservers.clone(),
-        timeout: query_timeout,
-        cache: true,
-        // Several checks share one connection per server; keep hickory from refusing them.
-        max_in_flight: s.concurrency.get().saturating_mul(4).max(64),
-    }) {
-        Ok(r) => r,
+    let cx = match probe_cx(s) {
+        Ok(cx) => cx,
         Err(e) => {
             eprintln!("error: {e} (use --nameserver to choose a resolver)");
             return Exit::Usage;
         }
     };
-    let resolvers = resolver.describe().to_vec();
-    let cx = ProbeCx {
-        resolver,
-        authoritative: AuthoritativeOpts {
-            port: s.authoritative_port,
-            timeout: authoritative_timeout(s.timeout),
-        },
-    };
+    let resolvers = cx.resolver.describe().to_vec();
     let cancel = CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
@@ -213,6 +199,25 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
             Exit::Usage
         }
     }
+}
+
+/// The probes' shared resources for these settings: the scan resolver (cached, per-query timeout
+/// capped so one lost packet cannot eat a check) and the authoritative-query options.
+pub fn probe_cx(s: &Settings) -> Result<ProbeCx, crate::probe::ProbeError> {
+    let resolver = Resolver::new(&ResolverOpts {
+        nameservers: s.nameservers.clone(),
+        timeout: s.timeout.min(DEFAULT_QUERY_TIMEOUT),
+        cache: true,
+        // Many checks share one connection per server; keep hickory from refusing them as busy.
+        max_in_flight: s.concurrency.get().saturating_mul(4).max(64),
+    })?;
+    Ok(ProbeCx {
+        resolver,
+        authoritative: Authoritative::new(AuthoritativeOpts {
+            port: s.authoritative_port,
+            timeout: authoritative_timeout(s.timeout),
+        }),
+    })
 }
 
 /// Per-query timeout for direct authoritative queries: the NS-consistency check makes up to three

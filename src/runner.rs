@@ -10,7 +10,6 @@ use std::time::Duration;
 // tokio's clock, so paused-time tests measure what the runner measures.
 use tokio::time::Instant;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -35,8 +34,12 @@ pub struct RunOptions {
 enum Failure {
     Probe(ProbeError),
     Timeout(Duration),
+    /// Stopped mid-flight; the collector knows why (Ctrl-C or budget).
+    Stopped,
     Cancelled(&'static str),
 }
+
+type Outcome = Result<(serde_json::Value, Judgement), Failure>;
 
 fn error_result(task: &Task, kind: &str, message: String, duration: Duration) -> CheckResult {
     CheckResult {
@@ -84,6 +87,7 @@ fn finished(
             d,
         ),
         Err(Failure::Cancelled(why)) => error_result(task, "cancelled", why.to_owned(), d),
+        Err(Failure::Stopped) => error_result(task, "cancelled", INTERRUPTED.to_owned(), d),
     }
 }
 
@@ -137,103 +141,93 @@ where
 {
     let tasks: Vec<Arc<Task>> = tasks.into_iter().map(Arc::new).collect();
     let mut results: Vec<Option<CheckResult>> = vec![None; tasks.len()];
-    let sem = Arc::new(Semaphore::new(opts.concurrency.get()));
-    let budget_cancel = CancellationToken::new();
+    // A task is spawned only when a slot is free, so at most `concurrency` probe futures exist at
+    // once: memory stays flat however many domains are scanned, and a check's timeout (which
+    // starts at spawn) never includes time spent queueing.
     let mut set = JoinSet::new();
     let mut ids = std::collections::HashMap::new();
-    for (i, task) in tasks.iter().enumerate() {
-        let probe = match &task.work {
-            Work::Skip(reason) => {
-                let r = skipped(task, reason);
-                on_result(&r);
-                results[i] = Some(r);
-                continue;
-            }
-            Work::Run(p) => p.clone(),
-        };
-        let (task, sem, exec, cancel, budget) = (
-            Arc::clone(task),
-            Arc::clone(&sem),
-            exec.clone(),
-            cancel.clone(),
-            budget_cancel.clone(),
-        );
-        let timeout = task.check.timeout.unwrap_or(opts.timeout);
-        let handle = set.spawn(async move {
-            let stop = async {
-                tokio::select! {
-                    () = cancel.cancelled() => INTERRUPTED,
-                    () = budget.cancelled() => OVER_BUDGET,
-                }
-            };
-            tokio::pin!(stop);
-            let permit = tokio::select! {
-                p = sem.acquire_owned() => p,
-                why = &mut stop => return (i, finished(&task, Err(Failure::Cancelled(why)), Duration::ZERO)),
-            };
-            let _permit = permit;
-            // The clock starts once the slot is ours.
-            let start = Instant::now();
-            let r = tokio::select! {
-                r = tokio::time::timeout(timeout, exec(probe)) => match r {
-                    Ok(Ok(v)) => Ok(v),
-                    Ok(Err(e)) => Err(Failure::Probe(e)),
-                    Err(_) => Err(Failure::Timeout(timeout)),
-                },
-                why = &mut stop => Err(Failure::Cancelled(why)),
-            };
-            (i, finished(&task, r, start.elapsed()))
-        });
-        ids.insert(handle.id(), i);
-    }
+    let stop_all = CancellationToken::new();
     let deadline = opts.budget.map(|b| Instant::now() + b);
+    let mut stopped: Option<&'static str> = None;
+    let mut next = 0;
     loop {
-        let next = async {
+        while stopped.is_none() && next < tasks.len() && set.len() < opts.concurrency.get() {
+            let i = next;
+            next += 1;
+            let task = Arc::clone(&tasks[i]);
+            let probe = match &task.work {
+                Work::Skip(reason) => {
+                    let r = skipped(&task, reason);
+                    on_result(&r);
+                    results[i] = Some(r);
+                    continue;
+                }
+                Work::Run(p) => p.clone(),
+            };
+            let (exec, stop) = (exec.clone(), stop_all.clone());
+            let timeout = task.check.timeout.unwrap_or(opts.timeout);
+            let handle = set.spawn(async move {
+                let start = Instant::now();
+                let r = tokio::select! {
+                    r = tokio::time::timeout(timeout, exec(probe)) => match r {
+                        Ok(Ok(v)) => Ok(v),
+                        Ok(Err(e)) => Err(Failure::Probe(e)),
+                        Err(_) => Err(Failure::Timeout(timeout)),
+                    },
+                    () = stop.cancelled() => Err(Failure::Stopped),
+                };
+                (i, r, start.elapsed())
+            });
+            ids.insert(handle.id(), i);
+        }
+        if set.is_empty() {
+            break;
+        }
+        let budget_over = async {
             match deadline {
-                Some(d) => tokio::time::timeout_at(d, set.join_next_with_id())
-                    .await
-                    .ok(),
-                None => Some(set.join_next_with_id().await),
+                Some(d) if stopped.is_none() => tokio::time::sleep_until(d).await,
+                _ => std::future::pending().await,
             }
         };
-        match next.await {
-            // Budget exhausted: tell the rest to stop, then keep collecting their error results.
-            None => {
-                budget_cancel.cancel();
-                while let Some(joined) = set.join_next_with_id().await {
-                    collect(joined, &tasks, &ids, &mut results, &mut on_result);
-                }
-                break;
+        tokio::select! {
+            Some(joined) = set.join_next_with_id() => {
+                collect(joined, &tasks, &ids, &mut results, stopped, &mut on_result);
             }
-            Some(None) => break,
-            Some(Some(joined)) => collect(joined, &tasks, &ids, &mut results, &mut on_result),
+            () = cancel.cancelled(), if stopped.is_none() => {
+                stopped = Some(INTERRUPTED);
+                stop_all.cancel();
+            }
+            () = budget_over => {
+                stopped = Some(OVER_BUDGET);
+                stop_all.cancel();
+            }
         }
     }
+    // Checks never started because the run stopped still get their row.
+    let why = stopped.unwrap_or(INTERRUPTED);
     results
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
-            r.unwrap_or_else(|| {
-                error_result(
-                    &tasks[i],
-                    "internal",
-                    "no result was recorded".into(),
-                    Duration::ZERO,
-                )
-            })
+            r.unwrap_or_else(|| finished(&tasks[i], Err(Failure::Cancelled(why)), Duration::ZERO))
         })
         .collect()
 }
 
 fn collect(
-    joined: Result<(tokio::task::Id, (usize, CheckResult)), tokio::task::JoinError>,
+    joined: Result<(tokio::task::Id, (usize, Outcome, Duration)), tokio::task::JoinError>,
     tasks: &[Arc<Task>],
     ids: &std::collections::HashMap<tokio::task::Id, usize>,
     results: &mut [Option<CheckResult>],
+    stopped: Option<&'static str>,
     on_result: &mut impl FnMut(&CheckResult),
 ) {
     let (i, r) = match joined {
-        Ok((_, (i, r))) => (i, r),
+        Ok((_, (i, Err(Failure::Stopped), d))) => {
+            let why = stopped.unwrap_or(INTERRUPTED);
+            (i, finished(&tasks[i], Err(Failure::Cancelled(why)), d))
+        }
+        Ok((_, (i, outcome, d))) => (i, finished(&tasks[i], outcome, d)),
         Err(e) => {
             let Some(&i) = ids.get(&e.id()) else { return };
             let what = if e.is_panic() {

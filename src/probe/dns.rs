@@ -155,6 +155,44 @@ pub struct Resolver {
     servers: Arc<Vec<String>>,
 }
 
+/// Direct queries to authoritative servers: options plus a resolver per server address, built once
+/// and shared (a hosting provider's name servers serve hundreds of the scanned domains).
+#[derive(Clone, Debug)]
+pub struct Authoritative {
+    opts: AuthoritativeOpts,
+    resolvers: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, Resolver>>>,
+}
+
+impl Authoritative {
+    /// No resolvers yet.
+    pub fn new(opts: AuthoritativeOpts) -> Self {
+        Self {
+            opts,
+            resolvers: Arc::default(),
+        }
+    }
+
+    /// The options.
+    pub fn opts(&self) -> AuthoritativeOpts {
+        self.opts
+    }
+
+    /// The resolver for one server address.
+    pub fn resolver(&self, ip: IpAddr) -> Result<Resolver, ProbeError> {
+        // A poisoned lock only means another probe panicked mid-insert; the map is still usable.
+        let mut map = self
+            .resolvers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(r) = map.get(&ip) {
+            return Ok(r.clone());
+        }
+        let r = Resolver::authoritative(ip, self.opts)?;
+        map.insert(ip, r.clone());
+        Ok(r)
+    }
+}
+
 /// How to reach authoritative servers directly (NS consistency).
 #[derive(Clone, Copy, Debug)]
 pub struct AuthoritativeOpts {
@@ -197,6 +235,14 @@ fn tune(opts: &mut hickory_resolver::config::ResolverOpts, o: &ResolverOpts) {
     opts.try_tcp_on_error = false;
     opts.preserve_intermediates = false;
     opts.ndots = 0;
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolver")
+            .field("servers", &self.servers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Resolver {

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::dns::{Answer, Question, Resolver, Rtype};
+use super::dns::{Answer, Question, Rtype};
 use super::{PlanCx, ProbeCx, ProbeError};
 use crate::outcome::{Finding, Judgement};
 
@@ -118,7 +118,7 @@ async fn ask_server(
         answers: BTreeMap::new(),
         error: None,
     };
-    let resolver = match Resolver::authoritative(address, cx.authoritative) {
+    let resolver = match cx.authoritative.resolver(address) {
         Ok(r) => r,
         Err(e) => {
             out.error = Some(e.to_string());
@@ -215,7 +215,7 @@ pub async fn observe(
             message: format!(
                 "none of the {} authoritative servers of {zone} answered ({first}); outbound DNS (port {}) may be blocked from this network",
                 ev.servers.len(),
-                cx.authoritative.port
+                cx.authoritative.opts().port
             ),
         });
     }

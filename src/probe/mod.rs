@@ -130,8 +130,9 @@ impl Planned {
 pub struct ProbeCx {
     /// The resolver every lookup goes through (system configuration or `--nameserver`).
     pub resolver: dns::Resolver,
-    /// How authoritative servers are asked directly (NS consistency).
-    pub authoritative: dns::AuthoritativeOpts,
+    /// How authoritative servers are asked directly (NS consistency), with one resolver per
+    /// server address shared by every domain the server hosts.
+    pub authoritative: dns::Authoritative,
 }
 
 impl std::fmt::Debug for ProbeCx {

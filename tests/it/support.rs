@@ -8,7 +8,7 @@ use tenant_ready::cli::ScanArgs;
 use tenant_ready::lab::{Behaviour, DnsServer, Zones};
 use tenant_ready::outcome::{CheckResult, Status};
 use tenant_ready::probe::ProbeCx;
-use tenant_ready::probe::dns::{AuthoritativeOpts, Resolver, ResolverOpts};
+use tenant_ready::probe::dns::{Authoritative, AuthoritativeOpts, Resolver, ResolverOpts};
 use tenant_ready::runner::{self, RunOptions};
 use tenant_ready::settings::{Env, Settings};
 use tokio_util::sync::CancellationToken;
@@ -74,10 +74,10 @@ pub(crate) fn probe_cx(addr: SocketAddr, check_timeout: Duration) -> ProbeCx {
             max_in_flight: 256,
         })
         .unwrap(),
-        authoritative: AuthoritativeOpts {
+        authoritative: Authoritative::new(AuthoritativeOpts {
             port: addr.port(),
             timeout: tenant_ready::app::authoritative_timeout(check_timeout),
-        },
+        }),
     }
 }
 
