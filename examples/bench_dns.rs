@@ -25,37 +25,13 @@ use std::time::{Duration, Instant};
 use tenant_ready::app;
 use tenant_ready::catalog::Catalog;
 use tenant_ready::cli::ScanArgs;
-use tenant_ready::lab::{Behaviour, DnsServer, Zones};
+use tenant_ready::lab::{Behaviour, DnsServer, OUTLOOK_ZONE, Zones, ready_zone};
 use tenant_ready::outcome::Status;
 use tenant_ready::runner::{self, RunOptions};
 use tenant_ready::settings::{Env, Settings};
 use tokio_util::sync::CancellationToken;
 
 const CHAIN: u32 = 3;
-
-fn zone(domain: &str) -> String {
-    let dashed = domain.replace('.', "-");
-    format!(
-        "$TTL 3600
-@ IN SOA ns1.{domain}. hostmaster.{domain}. 1 3600 600 86400 300
-@ IN NS ns1.{domain}.
-ns1 IN A 127.0.0.1
-@ IN TXT \"MS=ms12345678\"
-@ IN TXT \"v=spf1 include:spf.protection.outlook.com -all\"
-@ IN MX 0 {dashed}.mail.protection.outlook.com.
-autodiscover IN CNAME autodiscover.outlook.com.
-selector1._domainkey IN CNAME selector1-{dashed}._domainkey.contoso.onmicrosoft.com.
-selector2._domainkey IN CNAME selector2-{dashed}._domainkey.contoso.onmicrosoft.com.
-_dmarc IN TXT \"v=DMARC1; p=reject\"
-sip IN CNAME sipdir.online.lync.com.
-lyncdiscover IN CNAME webdir.online.lync.com.
-_sip._tls IN SRV 100 1 443 sipdir.online.lync.com.
-_sipfederationtls._tcp IN SRV 100 1 5061 sipfed.online.lync.com.
-enterpriseregistration IN CNAME enterpriseregistration.windows.net.
-enterpriseenrollment IN CNAME enterpriseenrollment-s.manage.microsoft.com.
-"
-    )
-}
 
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -84,13 +60,12 @@ fn domains(n: usize) -> Vec<String> {
 async fn serve(n: usize, delay: Duration) -> Result<DnsServer, String> {
     let mut zones = Zones::default();
     for d in &domains(n) {
-        zones.add_zone(d, &zone(d)).map_err(|e| e.to_string())?;
+        zones
+            .add_zone(d, &ready_zone(d))
+            .map_err(|e| e.to_string())?;
     }
     zones
-        .add_zone(
-            "outlook.com",
-            "$TTL 3600\n@ IN SOA ns1 h 1 3600 600 86400 300\n@ IN NS ns1\nspf.protection IN TXT \"v=spf1 ip4:40.92.0.0/15 -all\"\n",
-        )
+        .add_zone("outlook.com", OUTLOOK_ZONE)
         .map_err(|e| e.to_string())?;
     let behaviour = Behaviour {
         delay,

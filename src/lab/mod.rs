@@ -50,6 +50,39 @@ services = ["exchange"]
 hybrid = true
 "#;
 
+/// A zone where every check of the embedded catalogue passes for `domain`, with one name server
+/// at 127.0.0.1 (tests and the benchmark generate their domains from it).
+pub fn ready_zone(domain: &str) -> String {
+    let dashed = domain.replace('.', "-");
+    format!(
+        r#"$TTL 3600
+@ IN SOA ns1.{domain}. hostmaster.{domain}. 2026112401 3600 600 86400 300
+@ IN NS ns1.{domain}.
+ns1 IN A 127.0.0.1
+@ IN TXT "MS=ms12345678"
+@ IN TXT "v=spf1 include:spf.protection.outlook.com -all"
+@ IN MX 0 {dashed}.mail.protection.outlook.com.
+autodiscover IN CNAME autodiscover.outlook.com.
+selector1._domainkey IN CNAME selector1-{dashed}._domainkey.contoso.onmicrosoft.com.
+selector2._domainkey IN CNAME selector2-{dashed}._domainkey.contoso.onmicrosoft.com.
+_dmarc IN TXT "v=DMARC1; p=reject"
+sip IN CNAME sipdir.online.lync.com.
+lyncdiscover IN CNAME webdir.online.lync.com.
+_sip._tls IN SRV 100 1 443 sipdir.online.lync.com.
+_sipfederationtls._tcp IN SRV 100 1 5061 sipfed.online.lync.com.
+enterpriseregistration IN CNAME enterpriseregistration.windows.net.
+enterpriseenrollment IN CNAME enterpriseenrollment-s.manage.microsoft.com.
+"#
+    )
+}
+
+/// The Microsoft side the SPF walk reaches (`spf.protection.outlook.com`), for generated zones.
+pub const OUTLOOK_ZONE: &str = r#"$TTL 3600
+@ IN SOA ns1.outlook.com. hostmaster.outlook.com. 1 3600 600 86400 300
+@ IN NS ns1.outlook.com.
+spf.protection IN TXT "v=spf1 ip4:40.92.0.0/15 -all"
+"#;
+
 /// The running lab.
 pub struct Lab {
     /// Serves every zone (127.0.0.1).
