@@ -2,7 +2,7 @@
 //! a customer meets, each asserting the status and what the message tells the customer.
 
 use tenant_ready::lab::{Behaviour, DnsServer, Lab};
-use tenant_ready::outcome::Status;
+use tenant_ready::outcome::{CheckResult, Status};
 
 use crate::support::{Scan, assert_status, ready_zone, result, scan, server, zones};
 
@@ -15,7 +15,7 @@ name = "contoso.test"
 "#;
 
 /// Scans `contoso.test` served from `zone` and returns the result of `check`.
-async fn check_with(zone: &str, config: &str, check: &str) -> tenant_ready::outcome::CheckResult {
+async fn check_with(zone: &str, config: &str, check: &str) -> CheckResult {
     let srv = server(zones(&[(D, zone)]), Behaviour::default()).await;
     let results = scan(
         srv.addr(),
@@ -469,17 +469,34 @@ async fn idn_domains_are_scanned_in_punycode() {
     assert_status(r, Status::Pass);
 }
 
-async fn ns_pair(primary: &str, secondary: &str, behaviour: Behaviour) -> (DnsServer, DnsServer) {
+/// Serves `primary` on 127.0.0.1 and `secondary` (with `behaviour`) on 127.0.0.2, same port, and
+/// returns the `dns.ns-consistency` result for contoso.test.
+async fn ns_check(
+    primary: &str,
+    secondary: &str,
+    behaviour: Behaviour,
+    timeout: &str,
+) -> CheckResult {
     let z = |text: &str| zones(&[(D, text)]);
     let a = server(z(primary), Behaviour::default()).await;
-    let b = DnsServer::start(
+    let _b = DnsServer::start(
         format!("127.0.0.2:{}", a.addr().port()).parse().unwrap(),
         z(secondary),
         behaviour,
     )
     .await
     .expect("bind 127.0.0.2");
-    (a, b)
+    let results = scan(
+        a.addr(),
+        Scan {
+            config: Some(CONFIG),
+            only: &["dns.ns-consistency"],
+            timeout,
+            ..Scan::default()
+        },
+    )
+    .await;
+    result(&results, "dns.ns-consistency").clone()
 }
 
 fn two_ns(zone: &str) -> String {
@@ -492,17 +509,7 @@ fn two_ns(zone: &str) -> String {
 #[tokio::test]
 async fn ns_consistency_compares_every_authoritative_server() {
     let good = two_ns(&ready_zone(D));
-    let (a, _b) = ns_pair(&good, &good, Behaviour::default()).await;
-    let results = scan(
-        a.addr(),
-        Scan {
-            config: Some(CONFIG),
-            only: &["dns.ns-consistency"],
-            ..Scan::default()
-        },
-    )
-    .await;
-    let r = result(&results, "dns.ns-consistency");
+    let r = &ns_check(&good, &good, Behaviour::default(), "2s").await;
     assert_status(r, Status::Pass);
     assert_eq!(r.evidence["servers"].as_array().unwrap().len(), 2);
 
@@ -511,17 +518,7 @@ async fn ns_consistency_compares_every_authoritative_server() {
         "_dmarc IN TXT \"v=DMARC1; p=reject\"",
         "_dmarc IN TXT \"v=DMARC1; p=none\"",
     );
-    let (a, _b) = ns_pair(&good, &stale, Behaviour::default()).await;
-    let results = scan(
-        a.addr(),
-        Scan {
-            config: Some(CONFIG),
-            only: &["dns.ns-consistency"],
-            ..Scan::default()
-        },
-    )
-    .await;
-    let r = result(&results, "dns.ns-consistency");
+    let r = &ns_check(&good, &stale, Behaviour::default(), "2s").await;
     assert_status(r, Status::Fail);
     assert!(r.message.contains("SOA serials differ"), "{}", r.message);
     assert!(
@@ -535,17 +532,7 @@ async fn ns_consistency_compares_every_authoritative_server() {
         not_authoritative: true,
         ..Behaviour::default()
     };
-    let (a, _b) = ns_pair(&good, &good, lame).await;
-    let results = scan(
-        a.addr(),
-        Scan {
-            config: Some(CONFIG),
-            only: &["dns.ns-consistency"],
-            ..Scan::default()
-        },
-    )
-    .await;
-    let r = result(&results, "dns.ns-consistency");
+    let r = &ns_check(&good, &good, lame, "2s").await;
     assert_status(r, Status::Fail);
     assert!(r.message.contains("lame delegation"), "{}", r.message);
 
@@ -553,18 +540,7 @@ async fn ns_consistency_compares_every_authoritative_server() {
         silent: true,
         ..Behaviour::default()
     };
-    let (a, _b) = ns_pair(&good, &good, dead).await;
-    let results = scan(
-        a.addr(),
-        Scan {
-            config: Some(CONFIG),
-            only: &["dns.ns-consistency"],
-            timeout: "3s",
-            ..Scan::default()
-        },
-    )
-    .await;
-    let r = result(&results, "dns.ns-consistency");
+    let r = &ns_check(&good, &good, dead, "3s").await;
     assert_status(r, Status::Fail);
     assert!(
         r.message
