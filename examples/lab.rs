@@ -1,5 +1,6 @@
 //! The offline demo: starts the simulated staging tenant (real DNS servers on 127.0.0.1 and
-//! 127.0.0.2) and scans it with the real scanner, printing the report and writing the JSON.
+//! 127.0.0.2, and TLS/SMTP/AD FS endpoints with certificates from a CA minted at start) and scans
+//! it with the real scanner, printing the report and writing the JSON.
 //!
 //! ```text
 //! cargo run --release --example lab                  # human report, JSON in target/lab/report.json
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tenant_ready::app;
 use tenant_ready::cli::{Cli, Command};
-use tenant_ready::lab::{Lab, TENANT_TOML};
+use tenant_ready::lab::{Lab, LabEndpoints, TENANT_TOML};
 
 fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -35,9 +36,19 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+        let endpoints = match LabEndpoints::start().await {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: cannot start the lab TLS endpoints on 127.0.0.1: {e}");
+                return ExitCode::from(2);
+            }
+        };
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lab");
+        let config = format!("{TENANT_TOML}{}", endpoints.toml());
+        let ca = dir.join("lab-ca.pem");
         if let Err(e) = std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(dir.join("tenant.toml"), TENANT_TOML))
+            .and_then(|()| std::fs::write(dir.join("tenant.toml"), config))
+            .and_then(|()| std::fs::write(&ca, &endpoints.ca_pem))
         {
             eprintln!("error: cannot write {}: {e}", dir.display());
             return ExitCode::from(2);
@@ -52,6 +63,9 @@ fn main() -> ExitCode {
             vec!["tenant-ready".into(), "scan".into(), "--config".into()];
         cmdline.push(dir.join("tenant.toml").display().to_string());
         cmdline.extend(lab.scan_args());
+        // The lab CA stands in for a staging CA: results still say it is not a public root.
+        cmdline.push("--ca-file".into());
+        cmdline.push(ca.display().to_string());
         cmdline.push("--report".into());
         cmdline.push(format!("json={}", json.display()));
         cmdline.extend(std::env::args().skip(1));

@@ -154,7 +154,7 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     let cx = match probe_cx(s) {
         Ok(cx) => cx,
         Err(e) => {
-            eprintln!("error: {e} (use --nameserver to choose a resolver)");
+            eprintln!("error: {e}");
             return Exit::Usage;
         }
     };
@@ -203,20 +203,25 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
 
 /// The probes' shared resources for these settings: the scan resolver (cached, per-query timeout
 /// capped so one lost packet cannot eat a check) and the authoritative-query options.
-pub fn probe_cx(s: &Settings) -> Result<ProbeCx, crate::probe::ProbeError> {
+pub fn probe_cx(s: &Settings) -> Result<ProbeCx, ConfigError> {
+    let tls = crate::tls::TlsCx::new(s.ca_file.as_deref())
+        .map_err(|e| ConfigError::Usage(e.to_string()))?;
     let resolver = Resolver::new(&ResolverOpts {
         nameservers: s.nameservers.clone(),
         timeout: s.timeout.min(DEFAULT_QUERY_TIMEOUT),
         cache: true,
         // Many checks share one connection per server; keep hickory from refusing them as busy.
         max_in_flight: s.concurrency.get().saturating_mul(4).max(64),
-    })?;
+    })
+    .map_err(|e| ConfigError::Usage(format!("{e} (use --nameserver to choose a resolver)")))?;
     Ok(ProbeCx {
         resolver,
         authoritative: Authoritative::new(AuthoritativeOpts {
             port: s.authoritative_port,
             timeout: authoritative_timeout(s.timeout),
         }),
+        tls,
+        step: step_timeout(s.timeout),
     })
 }
 
@@ -225,6 +230,13 @@ pub fn probe_cx(s: &Settings) -> Result<ProbeCx, crate::probe::ProbeError> {
 /// the check's timeout lets a dead server be *reported* before the check itself times out.
 pub fn authoritative_timeout(check_timeout: std::time::Duration) -> std::time::Duration {
     (check_timeout / 4).min(DEFAULT_QUERY_TIMEOUT)
+}
+
+/// Bound for one network step of a probe (connect, TLS handshake, one SMTP reply): three quarters
+/// of the check's timeout, so a stalled server is named by the step that stalled while the
+/// runner's timeout stays the backstop.
+pub fn step_timeout(check_timeout: std::time::Duration) -> std::time::Duration {
+    check_timeout * 3 / 4
 }
 
 /// Builds the report model.

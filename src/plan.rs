@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use crate::catalog::{Catalog, CheckDef};
 use crate::domain::DomainName;
+use crate::endpoint::Endpoint;
 use crate::error::ConfigError;
 use crate::pattern::{Vars, id_matches};
-use crate::probe::{PlanCx, Planned};
+use crate::probe::{EndpointPlanCx, PlanCx, Planned, Target};
 use crate::settings::{DomainSettings, Settings};
+use crate::tenant::Service;
 
 /// What to do for one (check, subject).
 #[derive(Clone, Debug)]
@@ -81,9 +83,14 @@ pub fn select<'a>(
         .collect())
 }
 
+fn cloud_applicability(check: &CheckDef, s: &Settings) -> Option<String> {
+    (!check.clouds.is_empty() && !check.clouds.contains(&s.cloud))
+        .then(|| format!("not applicable to the {} cloud", s.cloud.as_str()))
+}
+
 fn applicability(check: &CheckDef, d: &DomainSettings, s: &Settings) -> Option<String> {
-    if !check.clouds.is_empty() && !check.clouds.contains(&s.cloud) {
-        return Some(format!("not applicable to the {} cloud", s.cloud.as_str()));
+    if let Some(reason) = cloud_applicability(check, s) {
+        return Some(reason);
     }
     if !check.services.is_empty() && !check.services.iter().any(|x| d.services.contains(x)) {
         let names: Vec<&str> = check.services.iter().map(|x| x.as_str()).collect();
@@ -94,6 +101,37 @@ fn applicability(check: &CheckDef, d: &DomainSettings, s: &Settings) -> Option<S
         ));
     }
     None
+}
+
+/// The endpoints an endpoint check runs against. HTTPS also covers the AD FS host and, for
+/// Exchange hybrid domains, `autodiscover.<domain>` (it must carry a public certificate there).
+pub fn endpoint_subjects(target: Target, s: &Settings) -> Vec<Endpoint> {
+    let mut out: Vec<Endpoint> = Vec::new();
+    let mut add = |e: Endpoint| {
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    };
+    match target {
+        Target::Domain => {}
+        Target::Https => {
+            s.endpoints.https.iter().cloned().for_each(&mut add);
+            s.endpoints.adfs.iter().cloned().for_each(&mut add);
+            for d in s
+                .domains
+                .iter()
+                .filter(|d| d.hybrid && d.services.contains(&Service::Exchange))
+            {
+                add(Endpoint {
+                    host: format!("autodiscover.{}", d.name),
+                    port: 443,
+                });
+            }
+        }
+        Target::Smtp => s.endpoints.smtp.iter().cloned().for_each(&mut add),
+        Target::Adfs => s.endpoints.adfs.iter().cloned().for_each(&mut add),
+    }
+    out
 }
 
 /// Builds the tasks.
@@ -130,25 +168,77 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
         for c in &catalog.checks {
             if !c.probe.needs_siblings() && applicability(c, d, s).is_none() {
                 let p = c.probe.plan(&cx, &[]).map_err(|e| template_err(c, e))?;
-                siblings.extend(p.questions());
+                siblings.extend(p.iter().flat_map(Planned::questions));
             }
         }
-        for c in &selected {
+        for c in selected
+            .iter()
+            .filter(|c| c.probe.target() == Target::Domain)
+        {
             let remediation = vars
                 .expand(&c.remediation)
                 .map_err(|e| template_err(c, e))?
                 .join(" / ");
             let work = match applicability(c, d, s) {
                 Some(reason) => Work::Skip(reason),
-                None => Work::Run(
-                    c.probe
-                        .plan(&cx, &siblings)
-                        .map_err(|e| template_err(c, e))?,
-                ),
+                None => match c
+                    .probe
+                    .plan(&cx, &siblings)
+                    .map_err(|e| template_err(c, e))?
+                {
+                    Some(p) => Work::Run(p),
+                    None => continue,
+                },
             };
             tasks.push(Task {
                 check: Arc::clone(&defs[c.id.as_str()]),
                 subject: d.name.to_string(),
+                remediation,
+                work,
+            });
+        }
+    }
+    // Endpoint checks after the domain checks, check by check, endpoints in configuration order.
+    for c in selected
+        .iter()
+        .filter(|c| c.probe.target() != Target::Domain)
+    {
+        let target = c.probe.target();
+        let subjects = endpoint_subjects(target, s);
+        let check = Arc::clone(&defs[c.id.as_str()]);
+        if subjects.is_empty() {
+            tasks.push(Task {
+                check,
+                subject: target.source().to_owned(),
+                remediation: String::new(),
+                work: Work::Skip(format!(
+                    "no endpoint to check: list your hosts under {} in tenant.toml",
+                    target.source()
+                )),
+            });
+            continue;
+        }
+        for ep in subjects {
+            let mut vars = Vars::default();
+            vars.set("host", &ep.host);
+            vars.set("port", ep.port.to_string());
+            let remediation = vars
+                .expand(&c.remediation)
+                .map_err(|e| template_err(c, e))?
+                .join(" / ");
+            let work = match cloud_applicability(c, s) {
+                Some(reason) => Work::Skip(reason),
+                None => match c.probe.plan_endpoint(&EndpointPlanCx {
+                    endpoint: &ep,
+                    cert_days: s.cert_days,
+                }) {
+                    Some(p) => Work::Run(p),
+                    None => continue,
+                },
+            };
+            tasks.push(Task {
+                check: Arc::clone(&check),
+                subject: ep.to_string(),
                 remediation,
                 work,
             });

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::cli::{ColorChoice, FailOn, Format, Lang, ScanArgs};
 use crate::domain::DomainName;
+use crate::endpoint::Endpoint;
 use crate::error::ConfigError;
 use crate::tenant::{Cloud, Service, TenantFile};
 
@@ -57,6 +58,29 @@ pub fn load_file(path: &Path) -> Result<LoadedFile, ConfigError> {
         path: path.to_owned(),
         file,
     })
+}
+
+/// `[endpoints]`, validated and normalised (duplicates removed, order kept).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    /// HTTPS endpoints (port 443 unless given).
+    pub https: Vec<Endpoint>,
+    /// SMTP hosts (port 25 unless given).
+    pub smtp: Vec<Endpoint>,
+    /// The AD FS host (port 443 unless given).
+    pub adfs: Option<Endpoint>,
+}
+
+/// Parses a list of endpoints, naming the field and index of a bad one.
+fn parse_endpoints(field: &str, list: &[String], port: u16) -> Result<Vec<Endpoint>, String> {
+    let mut out: Vec<Endpoint> = Vec::new();
+    for (i, s) in list.iter().enumerate() {
+        let e = Endpoint::parse(s, port).map_err(|e| format!("{field}[{i}]: {e}"))?;
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    Ok(out)
 }
 
 /// One domain to scan.
@@ -125,6 +149,8 @@ pub struct Settings {
     pub ca_file: Option<PathBuf>,
     /// Certificate thresholds (warn, fail), days.
     pub cert_days: (u32, u32),
+    /// Customer-owned TLS endpoints (`[endpoints]`).
+    pub endpoints: Endpoints,
     /// The configuration file used, if any.
     pub config_path: Option<PathBuf>,
 }
@@ -275,6 +301,18 @@ impl Settings {
                 "thresholds.cert_fail_days ({fail}) must not exceed thresholds.cert_warn_days ({warn})"
             )));
         }
+        let endpoints = Endpoints {
+            https: parse_endpoints("endpoints.https", &tf.endpoints.https, 443).map_err(in_file)?,
+            smtp: parse_endpoints("endpoints.smtp", &tf.endpoints.smtp, 25).map_err(in_file)?,
+            adfs: tf
+                .endpoints
+                .adfs
+                .as_deref()
+                .map(|a| {
+                    Endpoint::parse(a, 443).map_err(|e| in_file(format!("endpoints.adfs: {e}")))
+                })
+                .transpose()?,
+        };
         let base = fpath.and_then(Path::parent).unwrap_or(Path::new(""));
         let endpoints_file = args
             .endpoints
@@ -354,6 +392,7 @@ impl Settings {
             endpoints_file,
             ca_file: args.ca_file.clone(),
             cert_days: (warn, fail),
+            endpoints,
             config_path: fpath.map(Path::to_owned),
         })
     }

@@ -20,7 +20,10 @@ use crate::probe::ProbeSpec;
 use crate::tenant::{Cloud, Service};
 
 /// The check files shipped in the binary, in report order.
-pub const EMBEDDED_CHECKS: &[(&str, &str)] = &[("dns.toml", include_str!("../../checks/dns.toml"))];
+pub const EMBEDDED_CHECKS: &[(&str, &str)] = &[
+    ("dns.toml", include_str!("../../checks/dns.toml")),
+    ("tls.toml", include_str!("../../checks/tls.toml")),
+];
 /// The shipped responsibility catalogue.
 pub const EMBEDDED_RESPONSIBILITIES: &str = include_str!("../../checks/responsibilities.toml");
 /// The shipped per-cloud values.

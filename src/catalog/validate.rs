@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use super::{Catalog, PHASES};
 use crate::domain::DomainName;
 use crate::error::ConfigError;
+use crate::pattern::Vars;
 use crate::plan::vars_for;
-use crate::probe::{PlanCx, ProbeSpec};
+use crate::probe::{PlanCx, ProbeSpec, Target};
 use crate::tenant::Cloud;
 
 fn invalid(path: impl Into<PathBuf>, message: String) -> ConfigError {
@@ -157,6 +158,21 @@ pub(super) fn validate(
                 }
             }
         }
+        if check.probe.target() != Target::Domain {
+            if let Some(problem) = endpoint_spec_problem(&check.probe) {
+                return Err(invalid(&path, format!("check `{}`: {problem}", check.id)));
+            }
+            let mut vars = Vars::default();
+            vars.set("host", "sts.contoso.com");
+            vars.set("port", "443");
+            vars.expand(&check.remediation).map_err(|e| {
+                invalid(
+                    &path,
+                    format!("check `{}`: field remediation: {e} (endpoint checks know {{host}} and {{port}})", check.id),
+                )
+            })?;
+            continue;
+        }
         // Every template must expand for every cloud, with and without the tenant's initial domain.
         let domain = DomainName::parse("contoso.com").map_err(|e| invalid(&path, e.to_string()))?;
         for cloud in Cloud::ALL {
@@ -186,6 +202,43 @@ pub(super) fn validate(
         }
     }
     Ok(())
+}
+
+/// Limits in endpoint probe tables that would make the check meaningless.
+fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
+    let bits = |rsa: u32, ec: u32| {
+        (rsa < 1024 || ec < 160).then(|| {
+            format!(
+                "min_rsa_bits ({rsa}) must be at least 1024 and min_ec_bits ({ec}) at least 160"
+            )
+        })
+    };
+    match p {
+        ProbeSpec::TlsCertificate(s) => bits(s.min_rsa_bits, s.min_ec_bits),
+        ProbeSpec::TlsSmtpStarttls(s) => bits(s.min_rsa_bits, s.min_ec_bits),
+        ProbeSpec::TlsProtocol(s) => s
+            .required
+            .is_empty()
+            .then(|| "required must list at least one TLS version".to_owned())
+            .or_else(|| {
+                s.required
+                    .iter()
+                    .any(|v| s.deprecated.contains(v))
+                    .then(|| "a version cannot be both required and deprecated".to_owned())
+            }),
+        ProbeSpec::HttpFederationMetadata(s) => {
+            if !s.path.starts_with('/') {
+                Some(format!("path `{}` must start with /", s.path))
+            } else if !(s.fail_days <= s.renew_days && s.renew_days <= s.warn_days) {
+                Some("thresholds must satisfy fail_days <= renew_days <= warn_days".into())
+            } else if s.max_bytes == 0 {
+                Some("max_bytes must be positive".into())
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

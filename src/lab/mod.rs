@@ -6,12 +6,25 @@
 //! 127.0.0.2:PORT (same port: the zones' NS records point at both addresses) serves the same
 //! zones except a stale copy of `fabrikam.test`, so the NS-consistency check has something to find.
 //! `.test` is reserved for testing (RFC 6761): nothing here can collide with a real domain.
+//!
+//! The lab also runs the customer's TLS endpoints on 127.0.0.1 (free ports), with certificates
+//! from a CA minted at start ([`pki`]): `sts.contoso.test` (good, and the AD FS federation
+//! metadata), `owa.fabrikam.test` (expires in 12 days), `portal.northwind.test` (certificate for
+//! another name), `mail.contoso.test` (SMTP with STARTTLS), and, when port 443 on 127.0.0.3 can be
+//! bound, `autodiscover.tailspin.test` (the hybrid domain's on-premises autodiscover).
 
 pub mod dns_server;
+pub mod pki;
+pub mod tls_server;
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
+use base64::Engine as _;
 pub use dns_server::{Behaviour, DnsServer, Zones};
+use pki::{LeafSpec, Pki};
+use tls_server::{LabServer, Mode, Route};
 
 /// The zone files: (origin, text).
 pub const ZONES: &[(&str, &str)] = &[
@@ -82,6 +95,129 @@ pub const OUTLOOK_ZONE: &str = r#"$TTL 3600
 @ IN NS ns1.outlook.com.
 spf.protection IN TXT "v=spf1 ip4:40.92.0.0/15 -all"
 "#;
+
+/// The AD FS federation metadata path.
+pub const FEDERATION_PATH: &str = "/federationmetadata/2007-06/federationmetadata.xml";
+
+/// A SAML metadata document listing `signing` certificates (DER), as AD FS publishes it.
+pub fn federation_metadata(entity_id: &str, signing: &[Vec<u8>]) -> String {
+    let keys = signing.iter().fold(String::new(), |mut out, der| {
+        let _ = write!(
+            out,
+                "<KeyDescriptor use=\"signing\"><KeyInfo xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><X509Data><X509Certificate>{}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        );
+        out
+    });
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><EntityDescriptor ID=\"_lab\" entityID=\"{entity_id}\" xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\"><RoleDescriptor xsi:type=\"fed:SecurityTokenServiceType\" protocolSupportEnumeration=\"http://docs.oasis-open.org/wsfed/federation/200706\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:fed=\"http://docs.oasis-open.org/wsfed/federation/200706\">{keys}</RoleDescriptor><IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">{keys}</IDPSSODescriptor></EntityDescriptor>"
+    )
+}
+
+/// An AD FS token-signing certificate: self-signed, as AD FS generates them, `days` left.
+pub fn token_signing_cert(host: &str, days: i64) -> Result<Vec<u8>, rcgen::Error> {
+    let key = rcgen::KeyPair::generate()?;
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CommonName, format!("ADFS Signing - {host}"));
+    p.distinguished_name = dn;
+    let now = time::OffsetDateTime::now_utc();
+    p.not_before = now - time::Duration::days(365 - days.min(365));
+    p.not_after = now + time::Duration::days(days);
+    Ok(p.self_signed(&key)?.der().to_vec())
+}
+
+/// The lab's TLS endpoints.
+pub struct LabEndpoints {
+    /// The CA that issued every lab certificate (give it to the scanner with `--ca-file`).
+    pub ca_pem: String,
+    /// sts.contoso.test: good certificate, federation metadata.
+    pub sts: LabServer,
+    /// owa.fabrikam.test: expires in 12 days.
+    pub owa: LabServer,
+    /// portal.northwind.test: certificate for www.northwind.test.
+    pub portal: LabServer,
+    /// mail.contoso.test: SMTP with STARTTLS.
+    pub smtp: LabServer,
+    /// autodiscover.tailspin.test on 127.0.0.3:443, when that port could be bound.
+    pub autodiscover: Option<LabServer>,
+}
+
+fn lab_err(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+impl LabEndpoints {
+    /// Mints the certificates and starts the servers.
+    pub async fn start() -> std::io::Result<Self> {
+        let pki = Pki::new().map_err(lab_err)?;
+        let https = |spec: LeafSpec, routes: Vec<Route>| -> std::io::Result<Mode> {
+            let leaf = pki.leaf(&spec).map_err(lab_err)?;
+            let cfg = tls_server::server_config(&leaf).map_err(lab_err)?;
+            Ok(Mode::Https(cfg, Arc::new(routes)))
+        };
+        let local = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+        let signing = token_signing_cert("sts.contoso.test", 200).map_err(lab_err)?;
+        let metadata = Route {
+            path: FEDERATION_PATH.into(),
+            status: 200,
+            content_type: "application/samlmetadata+xml".into(),
+            body: federation_metadata("http://sts.contoso.test/adfs/services/trust", &[signing])
+                .into_bytes(),
+        };
+        let sts = LabServer::start(
+            local,
+            https(LeafSpec::good("sts.contoso.test"), vec![metadata])?,
+        )
+        .await?;
+        let mut expiring = LeafSpec::good("owa.fabrikam.test");
+        expiring.until_days = 12;
+        let owa = LabServer::start(local, https(expiring, vec![])?).await?;
+        let portal =
+            LabServer::start(local, https(LeafSpec::good("www.northwind.test"), vec![])?).await?;
+        let mail = pki
+            .leaf(&LeafSpec::good("mail.contoso.test"))
+            .map_err(lab_err)?;
+        let smtp = LabServer::start(
+            local,
+            Mode::Smtp {
+                tls: tls_server::server_config(&mail).map_err(lab_err)?,
+                starttls: true,
+            },
+        )
+        .await?;
+        let mut ad = LeafSpec::good("mail.tailspin.test");
+        ad.names.push("autodiscover.tailspin.test".into());
+        // Port 443 needs privileges; without them the hybrid autodiscover check reports
+        // "connection refused", which is what the customer would see for a closed port.
+        let autodiscover = LabServer::start(
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3)), 443),
+            https(ad, vec![])?,
+        )
+        .await
+        .ok();
+        Ok(Self {
+            ca_pem: pki.root_pem(),
+            sts,
+            owa,
+            portal,
+            smtp,
+            autodiscover,
+        })
+    }
+
+    /// The `[endpoints]` section pointing at these servers.
+    pub fn toml(&self) -> String {
+        format!(
+            "\n[endpoints]\nhttps = [\"sts.contoso.test:{}\", \"owa.fabrikam.test:{}\", \"portal.northwind.test:{}\"]\nsmtp = [\"mail.contoso.test:{}\"]\nadfs = \"sts.contoso.test:{}\"\n",
+            self.sts.addr().port(),
+            self.owa.addr().port(),
+            self.portal.addr().port(),
+            self.smtp.addr().port(),
+            self.sts.addr().port(),
+        )
+    }
+}
 
 /// The running lab.
 pub struct Lab {

@@ -16,12 +16,17 @@
 //! Probes never print and never impose their own overall deadline: the runner owns timeouts,
 //! timing, concurrency and cancellation.
 
+pub mod connect;
 pub mod dns;
 pub mod dns_dmarc;
 pub mod dns_mx;
 pub mod dns_ns_consistency;
 pub mod dns_record;
 pub mod dns_spf;
+pub mod tls_certificate;
+pub mod tls_federation;
+pub mod tls_protocol;
+pub mod tls_smtp;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,6 +52,39 @@ pub enum ProbeSpec {
     DnsDmarc(dns_dmarc::DnsDmarcSpec),
     /// Authoritative name server agreement, see [`dns_ns_consistency`].
     DnsNsConsistency(dns_ns_consistency::DnsNsConsistencySpec),
+    /// Certificate of an HTTPS endpoint, see [`tls_certificate`].
+    TlsCertificate(tls_certificate::TlsCertificateSpec),
+    /// TLS versions an endpoint accepts, see [`tls_protocol`].
+    TlsProtocol(tls_protocol::TlsProtocolSpec),
+    /// SMTP STARTTLS and its certificate, see [`tls_smtp`].
+    TlsSmtpStarttls(tls_smtp::TlsSmtpSpec),
+    /// AD FS federation metadata, see [`tls_federation`].
+    HttpFederationMetadata(tls_federation::FederationSpec),
+}
+
+/// What a check runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Every domain of the tenant.
+    Domain,
+    /// Every `[endpoints] https` entry, the AD FS host, and `autodiscover.<domain>` of hybrid domains.
+    Https,
+    /// Every `[endpoints] smtp` entry.
+    Smtp,
+    /// The `[endpoints] adfs` host.
+    Adfs,
+}
+
+impl Target {
+    /// Where the subjects come from, for "nothing configured" messages.
+    pub fn source(self) -> &'static str {
+        match self {
+            Self::Domain => "[[domain]]",
+            Self::Https => "[endpoints] https",
+            Self::Smtp => "[endpoints] smtp",
+            Self::Adfs => "[endpoints] adfs",
+        }
+    }
 }
 
 impl ProbeSpec {
@@ -58,23 +96,53 @@ impl ProbeSpec {
             Self::DnsSpf(_) => "dns-spf",
             Self::DnsDmarc(_) => "dns-dmarc",
             Self::DnsNsConsistency(_) => "dns-ns-consistency",
+            Self::TlsCertificate(_) => "tls-certificate",
+            Self::TlsProtocol(_) => "tls-protocol",
+            Self::TlsSmtpStarttls(_) => "tls-smtp-starttls",
+            Self::HttpFederationMetadata(_) => "http-federation-metadata",
         }
     }
 
-    /// Expands the templates for one subject. `siblings` are the DNS questions the other checks of
-    /// the same domain ask (the NS-consistency probe compares them across servers).
+    /// What the check runs against.
+    pub fn target(&self) -> Target {
+        match self {
+            Self::TlsCertificate(_) | Self::TlsProtocol(_) => Target::Https,
+            Self::TlsSmtpStarttls(_) => Target::Smtp,
+            Self::HttpFederationMetadata(_) => Target::Adfs,
+            _ => Target::Domain,
+        }
+    }
+
+    /// Plans an endpoint check for one endpoint (`None` for domain checks).
+    pub fn plan_endpoint(&self, cx: &EndpointPlanCx<'_>) -> Option<Planned> {
+        Some(match self {
+            Self::TlsCertificate(s) => Planned::TlsCertificate(s.plan(cx)),
+            Self::TlsProtocol(s) => Planned::TlsProtocol(s.plan(cx)),
+            Self::TlsSmtpStarttls(s) => Planned::TlsSmtpStarttls(s.plan(cx)),
+            Self::HttpFederationMetadata(s) => Planned::HttpFederationMetadata(s.plan(cx)),
+            _ => return None,
+        })
+    }
+
+    /// Expands the templates for one domain. `siblings` are the DNS questions the other checks of
+    /// the same domain ask (the NS-consistency probe compares them across servers). `None` for
+    /// endpoint checks (see [`ProbeSpec::plan_endpoint`]).
     pub fn plan(
         &self,
         cx: &PlanCx<'_>,
         siblings: &[dns::Question],
-    ) -> Result<Planned, TemplateError> {
-        Ok(match self {
+    ) -> Result<Option<Planned>, TemplateError> {
+        Ok(Some(match self {
             Self::DnsRecord(s) => Planned::DnsRecord(s.plan(cx)?),
             Self::DnsMx(s) => Planned::DnsMx(s.plan(cx)?),
             Self::DnsSpf(s) => Planned::DnsSpf(s.plan(cx)?),
             Self::DnsDmarc(s) => Planned::DnsDmarc(s.plan(cx)?),
             Self::DnsNsConsistency(s) => Planned::DnsNsConsistency(s.plan(cx, siblings)),
-        })
+            Self::TlsCertificate(_)
+            | Self::TlsProtocol(_)
+            | Self::TlsSmtpStarttls(_)
+            | Self::HttpFederationMetadata(_) => return Ok(None),
+        }))
     }
 
     /// Whether this kind compares the other checks' questions (and so must be planned last).
@@ -96,6 +164,26 @@ pub struct PlanCx<'a> {
     pub hybrid: bool,
 }
 
+/// What an endpoint spec needs to plan for one endpoint.
+#[derive(Debug)]
+pub struct EndpointPlanCx<'a> {
+    /// The endpoint.
+    pub endpoint: &'a crate::endpoint::Endpoint,
+    /// `[thresholds]` certificate days (warn, fail).
+    pub cert_days: (u32, u32),
+}
+
+impl EndpointPlanCx<'_> {
+    /// The certificate policy: key sizes from the check file, days from `[thresholds]`.
+    pub fn cert_policy(&self, keys: crate::tls::chain::KeyPolicy) -> crate::tls::chain::CertPolicy {
+        crate::tls::chain::CertPolicy {
+            keys,
+            warn_days: i64::from(self.cert_days.0),
+            fail_days: i64::from(self.cert_days.1),
+        }
+    }
+}
+
 /// A probe planned for one subject: templates expanded, ready to run.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -110,6 +198,14 @@ pub enum Planned {
     DnsDmarc(dns_dmarc::DnsDmarcTask),
     /// See [`dns_ns_consistency`].
     DnsNsConsistency(dns_ns_consistency::DnsNsConsistencyTask),
+    /// See [`tls_certificate`].
+    TlsCertificate(tls_certificate::TlsCertificateTask),
+    /// See [`tls_protocol`].
+    TlsProtocol(tls_protocol::TlsProtocolTask),
+    /// See [`tls_smtp`].
+    TlsSmtpStarttls(tls_smtp::TlsSmtpTask),
+    /// See [`tls_federation`].
+    HttpFederationMetadata(tls_federation::FederationTask),
 }
 
 impl Planned {
@@ -120,7 +216,11 @@ impl Planned {
             Self::DnsMx(t) => vec![t.question()],
             Self::DnsSpf(t) => vec![t.question()],
             Self::DnsDmarc(t) => vec![t.question()],
-            Self::DnsNsConsistency(_) => vec![],
+            Self::DnsNsConsistency(_)
+            | Self::TlsCertificate(_)
+            | Self::TlsProtocol(_)
+            | Self::TlsSmtpStarttls(_)
+            | Self::HttpFederationMetadata(_) => vec![],
         }
     }
 }
@@ -133,6 +233,11 @@ pub struct ProbeCx {
     /// How authoritative servers are asked directly (NS consistency), with one resolver per
     /// server address shared by every domain the server hosts.
     pub authoritative: dns::Authoritative,
+    /// Trust stores for the certificate probes.
+    pub tls: crate::tls::TlsCx,
+    /// Bound for one network step (connect, handshake, one SMTP reply): shorter than the check's
+    /// timeout, so a stalled server is reported by the step that stalled, not a generic timeout.
+    pub step: Duration,
 }
 
 impl std::fmt::Debug for ProbeCx {
@@ -140,6 +245,8 @@ impl std::fmt::Debug for ProbeCx {
         f.debug_struct("ProbeCx")
             .field("resolver", &self.resolver.describe())
             .field("authoritative", &self.authoritative)
+            .field("tls", &self.tls)
+            .field("step", &self.step)
             .finish()
     }
 }
@@ -156,13 +263,21 @@ pub enum ProbeError {
         /// For a person: what was asked, of whom, and what happened.
         message: String,
     },
+    /// A TCP, TLS, SMTP or HTTP exchange could not be completed (timeout, network error).
+    #[error("{message}")]
+    Net {
+        /// Stable label: `timeout`, `unreachable`, `http`…
+        kind: &'static str,
+        /// For a person: with whom, and what happened.
+        message: String,
+    },
 }
 
 impl ProbeError {
     /// Stable low-cardinality label for JSON and tests.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Dns { kind, .. } => kind,
+            Self::Dns { kind, .. } | Self::Net { kind, .. } => kind,
         }
     }
 }
@@ -201,6 +316,26 @@ pub async fn run(
         Planned::DnsNsConsistency(t) => {
             let e = dns_ns_consistency::observe(t, cx).await?;
             let j = dns_ns_consistency::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::TlsCertificate(t) => {
+            let e = tls_certificate::observe(t, cx).await?;
+            let j = tls_certificate::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::TlsProtocol(t) => {
+            let e = tls_protocol::observe(t, cx).await?;
+            let j = tls_protocol::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::TlsSmtpStarttls(t) => {
+            let e = tls_smtp::observe(t, cx).await?;
+            let j = tls_smtp::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::HttpFederationMetadata(t) => {
+            let e = tls_federation::observe(t, cx).await?;
+            let j = tls_federation::judge(t, &e);
             pack(&e, j)
         }
     })

@@ -48,6 +48,8 @@ pub(crate) fn probe_cx(addr: SocketAddr, check_timeout: Duration) -> ProbeCx {
             port: addr.port(),
             timeout: tenant_ready::app::authoritative_timeout(check_timeout),
         }),
+        tls: tenant_ready::tls::TlsCx::new(None).unwrap(),
+        step: tenant_ready::app::step_timeout(check_timeout),
     }
 }
 

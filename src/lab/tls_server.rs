@@ -1,0 +1,236 @@
+//! Loopback servers for the certificate checks: a rustls HTTPS server (also serving the AD FS
+//! federation metadata), an SMTP server with STARTTLS, a scripted legacy-TLS responder, and
+//! servers that misbehave (stall, send garbage, flood). Each runs until dropped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ServerConfig;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use super::pki::Leaf;
+use crate::tls::hello;
+
+/// One HTTP route: path → (status, content type, body).
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// Request path.
+    pub path: String,
+    /// Status code.
+    pub status: u16,
+    /// Content type.
+    pub content_type: String,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// What the server does with each connection.
+#[derive(Clone)]
+pub enum Mode {
+    /// TLS, then a minimal HTTP/1.1 server over `routes` (404 otherwise).
+    Https(Arc<ServerConfig>, Arc<Vec<Route>>),
+    /// SMTP: banner, EHLO (advertising STARTTLS when `starttls`), STARTTLS → TLS.
+    Smtp {
+        /// TLS after STARTTLS.
+        tls: Arc<ServerConfig>,
+        /// Advertise and accept STARTTLS.
+        starttls: bool,
+    },
+    /// Answers a ClientHello with a scripted ServerHello when it offers one of `accept`
+    /// (wire versions), else alert protocol_version.
+    Legacy {
+        /// Wire versions accepted (0x0301…).
+        accept: Vec<u16>,
+    },
+    /// Accepts and says nothing.
+    Stall,
+    /// Sends these bytes and closes.
+    Garbage(Vec<u8>),
+    /// Sends an SMTP greeting that never ends.
+    FloodBanner,
+}
+
+/// A running server.
+pub struct LabServer {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl LabServer {
+    /// Binds `addr` (port 0 for any) and serves `mode`.
+    pub async fn start(addr: SocketAddr, mode: Mode) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let mode = mode.clone();
+                tokio::spawn(async move {
+                    // A client that goes away mid-conversation is normal here.
+                    let _ = serve(stream, mode).await;
+                });
+            }
+        });
+        Ok(Self { addr, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for LabServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A cert resolver that serves `chain` while signing with `key`, without checking that they
+/// match: how the RSA-1024 leaf is served (see [`super::pki`]).
+#[derive(Debug)]
+struct Fixed(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for Fixed {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.0))
+    }
+}
+
+/// A rustls server configuration for a minted leaf (TLS 1.2 and 1.3).
+pub fn server_config(leaf: &Leaf) -> Result<Arc<ServerConfig>, rustls::Error> {
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let key = provider
+        .key_provider
+        .load_private_key(leaf.key.clone_key())?;
+    let certified = CertifiedKey::new(leaf.chain.clone(), key);
+    let cfg = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Fixed(Arc::new(certified))));
+    Ok(Arc::new(cfg))
+}
+
+async fn serve(mut stream: TcpStream, mode: Mode) -> std::io::Result<()> {
+    match mode {
+        Mode::Https(cfg, routes) => {
+            let tls = tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await?;
+            http(tls, &routes).await
+        }
+        Mode::Smtp { tls, starttls } => smtp(stream, tls, starttls).await,
+        Mode::Legacy { accept } => {
+            let mut buf = vec![0u8; 4096];
+            let n = stream.read(&mut buf).await?;
+            let hello = &buf[..n];
+            let offered = if hello.windows(7).any(|w| w == [0x00, 0x2b, 0, 3, 2, 3, 4]) {
+                0x0304
+            } else {
+                hello
+                    .get(9..11)
+                    .map_or(0, |v| u16::from_be_bytes([v[0], v[1]]))
+            };
+            if accept.contains(&offered) {
+                let (legacy, sv) = if offered == 0x0304 {
+                    (0x0303, Some(0x0304))
+                } else {
+                    (offered, None)
+                };
+                stream
+                    .write_all(&hello::server_hello(legacy, 0xc014, sv))
+                    .await?;
+            } else {
+                stream.write_all(&[0x15, 3, 1, 0, 2, 2, 70]).await?;
+            }
+            // Hold the connection briefly, as a real server waits for the next flight.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Ok(())
+        }
+        Mode::Stall => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(())
+        }
+        Mode::Garbage(bytes) => {
+            let mut buf = [0u8; 1024];
+            let _ = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await;
+            stream.write_all(&bytes).await?;
+            stream.shutdown().await
+        }
+        Mode::FloodBanner => loop {
+            stream
+                .write_all(b"220-Welcome to the lab mail server, this greeting never ends\r\n")
+                .await?;
+        },
+    }
+}
+
+async fn http<S: AsyncRead + AsyncWrite + Unpin>(s: S, routes: &[Route]) -> std::io::Result<()> {
+    let mut r = BufReader::new(s);
+    let mut request_line = String::new();
+    (&mut r).take(8192).read_line(&mut request_line).await?;
+    loop {
+        let mut line = String::new();
+        let n = (&mut r).take(8192).read_line(&mut line).await?;
+        if n == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let (status, ctype, body) = routes
+        .iter()
+        .find(|rt| rt.path.eq_ignore_ascii_case(path))
+        .map_or((404, "text/plain", &b"not found"[..]), |rt| {
+            (rt.status, rt.content_type.as_str(), rt.body.as_slice())
+        });
+    let head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let s = r.get_mut();
+    s.write_all(head.as_bytes()).await?;
+    s.write_all(body).await?;
+    s.shutdown().await
+}
+
+async fn smtp(stream: TcpStream, tls: Arc<ServerConfig>, starttls: bool) -> std::io::Result<()> {
+    let mut r = BufReader::new(stream);
+    r.get_mut()
+        .write_all(b"220 mail.lab.test ESMTP tenant-ready lab\r\n")
+        .await?;
+    loop {
+        let mut line = String::new();
+        if (&mut r).take(1024).read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let cmd = line.trim_end().to_ascii_uppercase();
+        let w = r.get_mut();
+        if cmd.starts_with("EHLO") {
+            let mut reply = String::from("250-mail.lab.test Hello\r\n250-SIZE 37748736\r\n");
+            if starttls {
+                reply.push_str("250-STARTTLS\r\n");
+            }
+            reply.push_str("250 8BITMIME\r\n");
+            w.write_all(reply.as_bytes()).await?;
+        } else if cmd == "STARTTLS" && starttls {
+            w.write_all(b"220 2.0.0 SMTP server ready\r\n").await?;
+            let stream = r.into_inner();
+            let mut t = tokio_rustls::TlsAcceptor::from(tls).accept(stream).await?;
+            let mut buf = [0u8; 512];
+            let _ = tokio::time::timeout(Duration::from_secs(2), t.read(&mut buf)).await;
+            return Ok(());
+        } else if cmd == "QUIT" {
+            w.write_all(b"221 2.0.0 Bye\r\n").await?;
+            return Ok(());
+        } else {
+            w.write_all(b"502 5.5.2 Command not recognised\r\n").await?;
+        }
+    }
+}

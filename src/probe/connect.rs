@@ -1,0 +1,109 @@
+//! Reaching a customer endpoint over TCP: resolve the host through the scan's resolver (so
+//! `--nameserver` and the lab apply), then connect to each address in turn.
+//!
+//! What the target says definitively (the name does not exist, every address refuses) is
+//! evidence, [`Reach::Unreachable`], judged as `fail`. Silence (a timeout, often a firewall that
+//! drops) and our own resolver failing are [`ProbeError`]s: we could not find out.
+
+use std::net::{IpAddr, SocketAddr};
+
+use tokio::net::TcpStream;
+
+use super::dns::{Answer, Question, Rtype};
+use super::{ProbeCx, ProbeError};
+use crate::endpoint::Endpoint;
+
+/// The outcome of trying to reach an endpoint.
+#[derive(Debug)]
+pub enum Reach {
+    /// A connected stream and the address it went to.
+    Connected(TcpStream, SocketAddr),
+    /// The endpoint definitively cannot be reached; the sentence says why.
+    Unreachable(String),
+}
+
+/// The addresses of `ep`: the IP itself, or A then AAAA records.
+pub async fn addresses(
+    cx: &ProbeCx,
+    ep: &Endpoint,
+) -> Result<Result<Vec<IpAddr>, String>, ProbeError> {
+    if let Some(ip) = ep.ip() {
+        return Ok(Ok(vec![ip]));
+    }
+    let mut ips = Vec::new();
+    for rtype in [Rtype::A, Rtype::AAAA] {
+        let l = cx.resolver.query(&Question::new(&ep.host, rtype)).await?;
+        match l.answer {
+            Answer::Nxdomain => {
+                return Ok(Err(format!(
+                    "{} does not exist in DNS (NXDOMAIN): publish an A record for it",
+                    ep.host
+                )));
+            }
+            Answer::Nodata => {}
+            Answer::Noerror { records, .. } => {
+                ips.extend(records.iter().filter_map(|r| r.parse::<IpAddr>().ok()));
+            }
+        }
+        if !ips.is_empty() {
+            break;
+        }
+    }
+    if ips.is_empty() {
+        return Ok(Err(format!(
+            "{} has no A or AAAA record: publish its address in DNS",
+            ep.host
+        )));
+    }
+    Ok(Ok(ips))
+}
+
+/// Resolves and connects, each connection attempt bounded by `cx.step`.
+pub async fn connect(cx: &ProbeCx, ep: &Endpoint) -> Result<Reach, ProbeError> {
+    let ips = match addresses(cx, ep).await? {
+        Ok(ips) => ips,
+        Err(why) => return Ok(Reach::Unreachable(why)),
+    };
+    let mut refused = Vec::new();
+    let mut silent = Vec::new();
+    let mut other = Vec::new();
+    for ip in ips {
+        let addr = SocketAddr::new(ip, ep.port);
+        match tokio::time::timeout(cx.step, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
+                let _ = s.set_nodelay(true);
+                return Ok(Reach::Connected(s, addr));
+            }
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => refused.push(addr),
+            Ok(Err(e)) => other.push(format!("{addr}: {e}")),
+            Err(_) => silent.push(addr),
+        }
+    }
+    let list = |v: &[SocketAddr]| {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !silent.is_empty() {
+        return Err(ProbeError::Net {
+            kind: "timeout",
+            message: format!(
+                "no answer from {} within {} (a firewall may be dropping the traffic, or the host is down)",
+                list(&silent),
+                humantime::format_duration(cx.step)
+            ),
+        });
+    }
+    if !other.is_empty() {
+        return Err(ProbeError::Net {
+            kind: "unreachable",
+            message: format!("cannot connect to {ep}: {}", other.join("; ")),
+        });
+    }
+    Ok(Reach::Unreachable(format!(
+        "connection refused by {}: nothing accepts connections on port {}",
+        list(&refused),
+        ep.port
+    )))
+}

@@ -1,0 +1,463 @@
+//! `http-federation-metadata`: the AD FS federation metadata Entra ID polls for token-signing
+//! certificate rollover. Fetched anonymously over HTTPS (reqwest + rustls with the public roots
+//! and `--ca-file`), parsed as SAML metadata, and the `KeyDescriptor use="signing"` certificates
+//! judged against the 30/15/5-day practice of FACTS.md §5.
+
+use std::net::SocketAddr;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use super::connect::addresses;
+use super::{EndpointPlanCx, ProbeCx, ProbeError};
+use crate::endpoint::Endpoint;
+use crate::outcome::{Finding, Judgement};
+use crate::tls::cert::{CertInfo, rfc3339_secs};
+
+/// SAML 2.0 metadata namespace.
+const MD_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+/// XML-DSig namespace (`X509Certificate`).
+const DS_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+
+/// `[check.probe]` of an `http-federation-metadata` check.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationSpec {
+    /// URL path of the metadata document.
+    pub path: String,
+    /// Warn below this many days (Entra ID starts polling for the next certificate).
+    pub warn_days: i64,
+    /// Warn urgently below this many days (renew now unless rollover is on and in sync).
+    pub renew_days: i64,
+    /// Fail below this many days.
+    pub fail_days: i64,
+    /// Largest document read, bytes.
+    pub max_bytes: usize,
+}
+
+impl FederationSpec {
+    /// The task for the AD FS host.
+    pub fn plan(&self, cx: &EndpointPlanCx<'_>) -> FederationTask {
+        FederationTask {
+            endpoint: cx.endpoint.clone(),
+            spec: self.clone(),
+        }
+    }
+}
+
+/// One AD FS host.
+#[derive(Clone, Debug)]
+pub struct FederationTask {
+    /// Where.
+    pub endpoint: Endpoint,
+    /// Thresholds and limits.
+    pub spec: FederationSpec,
+}
+
+impl FederationTask {
+    /// The metadata URL.
+    pub fn url(&self) -> String {
+        let host = match self.endpoint.ip() {
+            Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+            _ => self.endpoint.host.clone(),
+        };
+        if self.endpoint.port == 443 {
+            format!("https://{host}{}", self.spec.path)
+        } else {
+            format!("https://{host}:{}{}", self.endpoint.port, self.spec.path)
+        }
+    }
+}
+
+/// What the fetch showed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FederationEvidence {
+    /// The URL fetched.
+    pub url: String,
+    /// HTTP status, when a response came.
+    pub http_status: Option<u16>,
+    /// `Content-Type` of the response.
+    pub content_type: Option<String>,
+    /// Bytes read.
+    pub bytes: usize,
+    /// A definitive problem: not reachable, not 200, not XML, not metadata, too large.
+    pub problem: Option<String>,
+    /// The `entityID` of the metadata.
+    pub entity_id: Option<String>,
+    /// Token-signing certificates (deduplicated), newest expiry first.
+    pub signing_certificates: Vec<CertInfo>,
+    /// When the certificates were evaluated.
+    pub checked_at: String,
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Extracts the signing certificates (DER) and the entity id from a metadata document.
+pub fn parse_metadata(xml: &str) -> Result<(Option<String>, Vec<Vec<u8>>), String> {
+    let doc = roxmltree::Document::parse_with_options(
+        xml,
+        roxmltree::ParsingOptions {
+            allow_dtd: false,
+            ..roxmltree::ParsingOptions::default()
+        },
+    )
+    .map_err(|e| format!("the metadata is not well-formed XML ({e})"))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "EntityDescriptor" || root.tag_name().namespace() != Some(MD_NS) {
+        return Err(format!(
+            "the document is not SAML federation metadata (root element <{}>; a sign-in page or proxy answered instead?)",
+            root.tag_name().name()
+        ));
+    }
+    let entity_id = root.attribute("entityID").map(str::to_owned);
+    let mut certs = Vec::new();
+    for kd in doc
+        .descendants()
+        .filter(|n| n.has_tag_name((MD_NS, "KeyDescriptor")))
+        // No `use` attribute means the key serves both signing and encryption (SAML metadata §2.4.1.1).
+        .filter(|n| n.attribute("use").is_none_or(|u| u == "signing"))
+    {
+        for c in kd
+            .descendants()
+            .filter(|n| n.has_tag_name((DS_NS, "X509Certificate")))
+        {
+            let b64: String = c.text().unwrap_or("").split_whitespace().collect();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(b64.as_bytes())
+                .map_err(|e| {
+                    format!("a signing certificate in the metadata is not valid base64 ({e})")
+                })?;
+            if !certs.contains(&der) {
+                certs.push(der);
+            }
+        }
+    }
+    Ok((entity_id, certs))
+}
+
+/// A reqwest error in the customer's words, plus whether it is definitive (the server answered
+/// wrongly) rather than "could not find out".
+fn classify(e: &reqwest::Error) -> (bool, String) {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+            return (
+                true,
+                format!(
+                    "the HTTPS certificate is not accepted ({tls}); see tls.certificate for this host"
+                ),
+            );
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return (
+                true,
+                "connection refused: nothing accepts HTTPS connections on this port".into(),
+            );
+        }
+        source = s.source();
+    }
+    if e.is_timeout() {
+        return (false, "no response within the time limit".into());
+    }
+    (false, format!("the request failed: {e}"))
+}
+
+/// Fetches and parses the metadata.
+pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvidence, ProbeError> {
+    let now = now_secs();
+    let mut ev = FederationEvidence {
+        url: t.url(),
+        http_status: None,
+        content_type: None,
+        bytes: 0,
+        problem: None,
+        entity_id: None,
+        signing_certificates: Vec::new(),
+        checked_at: rfc3339_secs(now),
+    };
+    let ips = match addresses(cx, &t.endpoint).await? {
+        Ok(ips) => ips,
+        Err(why) => {
+            ev.problem = Some(why);
+            return Ok(ev);
+        }
+    };
+    let net = |kind, message: String| ProbeError::Net {
+        kind,
+        message: format!("{}: {message}", ev.url),
+    };
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(cx.tls.verifying_config())
+        // Entra ID fetches from the internet, not through the customer's proxy.
+        .no_proxy()
+        .connect_timeout(cx.step)
+        .timeout(cx.step)
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")));
+    if t.endpoint.ip().is_none() {
+        let addrs: Vec<SocketAddr> = ips
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, t.endpoint.port))
+            .collect();
+        builder = builder.resolve_to_addrs(&t.endpoint.host, &addrs);
+    }
+    let client = builder
+        .build()
+        .map_err(|e| net("internal", e.to_string()))?;
+    let mut resp = match client.get(&ev.url).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let (definitive, msg) = classify(&e);
+            if definitive {
+                ev.problem = Some(msg);
+                return Ok(ev);
+            }
+            return Err(net(
+                if e.is_timeout() {
+                    "timeout"
+                } else {
+                    "unreachable"
+                },
+                msg,
+            ));
+        }
+    };
+    let status = resp.status();
+    ev.http_status = Some(status.as_u16());
+    ev.content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if !status.is_success() {
+        ev.problem = Some(match status.as_u16() {
+            401 | 403 => format!(
+                "the metadata requires authentication (HTTP {status}): Entra ID must be able to read it anonymously from the internet"
+            ),
+            404 => format!(
+                "the metadata is not published (HTTP {status}): check that the Web Application Proxy publishes /FederationMetadata"
+            ),
+            _ => format!("the metadata URL answered HTTP {status}"),
+        });
+        return Ok(ev);
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                body.extend_from_slice(&c);
+                if body.len() > t.spec.max_bytes {
+                    ev.bytes = body.len();
+                    ev.problem = Some(format!(
+                        "the metadata is larger than {} bytes; that is not AD FS metadata",
+                        t.spec.max_bytes
+                    ));
+                    return Ok(ev);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let (_, msg) = classify(&e);
+                return Err(net(
+                    if e.is_timeout() {
+                        "timeout"
+                    } else {
+                        "unreachable"
+                    },
+                    format!("reading the body: {msg}"),
+                ));
+            }
+        }
+    }
+    ev.bytes = body.len();
+    let text = String::from_utf8_lossy(&body);
+    match parse_metadata(text.trim_start_matches('\u{feff}')) {
+        Err(p) => ev.problem = Some(p),
+        Ok((entity, certs)) => {
+            ev.entity_id = entity;
+            for (i, der) in certs.iter().enumerate() {
+                match CertInfo::parse(der, now) {
+                    Ok(c) => ev.signing_certificates.push(c),
+                    Err(e) => {
+                        ev.problem = Some(format!(
+                            "signing certificate {} in the metadata: {e}",
+                            i + 1
+                        ));
+                        return Ok(ev);
+                    }
+                }
+            }
+            ev.signing_certificates
+                .sort_by_key(|c| std::cmp::Reverse(c.days_remaining));
+        }
+    }
+    Ok(ev)
+}
+
+/// Pure.
+pub fn judge(t: &FederationTask, e: &FederationEvidence) -> Judgement {
+    let spec = &t.spec;
+    let expected = Some(format!(
+        "metadata readable anonymously at {}, with a token-signing certificate more than {} days from expiry",
+        e.url, spec.warn_days
+    ));
+    if let Some(p) = &e.problem {
+        return Judgement::from_findings(vec![Finding::fail(p.clone())], "", expected);
+    }
+    // With rollover, the next certificate is published next to the current one: the newest
+    // certificate is the one sign-ins will depend on.
+    let Some(best) = e.signing_certificates.first() else {
+        return Judgement::from_findings(
+            vec![Finding::fail(
+                "the metadata lists no token-signing certificate (KeyDescriptor use=\"signing\")",
+            )],
+            "",
+            expected,
+        );
+    };
+    let d = best.days_remaining;
+    let mut findings = Vec::new();
+    if best.expired {
+        findings.push(Finding::fail(format!(
+            "the token-signing certificate '{}' expired on {}: federated sign-in to Microsoft 365 fails until it is renewed and Entra ID is updated",
+            best.short_name(),
+            best.not_after
+        )));
+    } else if d < spec.fail_days {
+        findings.push(Finding::fail(format!(
+            "the token-signing certificate '{}' expires in {d} days ({}): renew it now and update the federation trust in Entra ID",
+            best.short_name(),
+            best.not_after
+        )));
+    } else if d < spec.renew_days {
+        findings.push(Finding::warn(format!(
+            "the token-signing certificate '{}' expires in {d} days ({}): unless AutoCertificateRollover is on and Entra ID already has the next certificate, renew now",
+            best.short_name(),
+            best.not_after
+        )));
+    } else if d < spec.warn_days {
+        findings.push(Finding::warn(format!(
+            "the token-signing certificate '{}' expires in {d} days ({}): Entra ID is polling for its successor; confirm AutoCertificateRollover is on and this metadata stays public",
+            best.short_name(),
+            best.not_after
+        )));
+    }
+    let older = e.signing_certificates.len() - 1;
+    let ok = format!(
+        "metadata published{}; token-signing certificate '{}' valid until {} ({d} days){}",
+        e.entity_id
+            .as_deref()
+            .map(|id| format!(" for {id}"))
+            .unwrap_or_default(),
+        best.short_name(),
+        best.not_after,
+        if older > 0 {
+            format!(", plus {older} older")
+        } else {
+            String::new()
+        }
+    );
+    Judgement::from_findings(findings, ok, expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Status;
+
+    #[test]
+    fn metadata_parsing() {
+        let xml = r#"<?xml version="1.0"?><EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://sts.contoso.com/adfs/services/trust">
+<RoleDescriptor><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>AAEC
+AwQ=</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
+<KeyDescriptor use="encryption"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>BQY=</X509Certificate></X509Data></KeyInfo></KeyDescriptor></RoleDescriptor>
+<SPSSODescriptor><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>AAECAwQ=</X509Certificate></X509Data></KeyInfo></KeyDescriptor></SPSSODescriptor>
+</EntityDescriptor>"#;
+        let (id, certs) = parse_metadata(xml).unwrap();
+        assert_eq!(
+            id.as_deref(),
+            Some("http://sts.contoso.com/adfs/services/trust")
+        );
+        assert_eq!(
+            certs,
+            vec![vec![0, 1, 2, 3, 4]],
+            "signing only, deduplicated"
+        );
+        assert!(
+            parse_metadata("<html><body>Sign in</body></html>")
+                .unwrap_err()
+                .contains("<html>")
+        );
+        assert!(
+            parse_metadata("<EntityDescriptor")
+                .unwrap_err()
+                .contains("not well-formed")
+        );
+        assert!(
+            parse_metadata("<!DOCTYPE x [<!ENTITY a \"b\">]><x/>").is_err(),
+            "no DTDs"
+        );
+    }
+
+    fn judge_days(days: &[i64]) -> Judgement {
+        let t = FederationTask {
+            endpoint: Endpoint::parse("sts.contoso.com", 443).unwrap(),
+            spec: FederationSpec {
+                path: "/federationmetadata/2007-06/federationmetadata.xml".into(),
+                warn_days: 30,
+                renew_days: 15,
+                fail_days: 5,
+                max_bytes: 1 << 20,
+            },
+        };
+        let mut e = FederationEvidence {
+            url: t.url(),
+            http_status: Some(200),
+            content_type: None,
+            bytes: 0,
+            problem: None,
+            entity_id: None,
+            signing_certificates: vec![],
+            checked_at: String::new(),
+        };
+        for &d in days {
+            let mut c = crate::tls::chain::tests_support::cert(d);
+            c.subject = "CN=ADFS Signing - sts.contoso.com".into();
+            e.signing_certificates.push(c);
+        }
+        e.signing_certificates
+            .sort_by_key(|c| std::cmp::Reverse(c.days_remaining));
+        judge(&t, &e)
+    }
+
+    #[test]
+    fn expiry_thresholds() {
+        for (days, want) in [
+            (&[31][..], Status::Pass),
+            (&[30], Status::Pass),
+            (&[29], Status::Warn),
+            (&[15], Status::Warn),
+            (&[14], Status::Warn),
+            (&[5], Status::Warn),
+            (&[4], Status::Fail),
+            (&[-1], Status::Fail),
+            (&[], Status::Fail),
+            // Rollover: the new certificate is published while the old one runs out.
+            (&[3, 360], Status::Pass),
+        ] {
+            assert_eq!(judge_days(days).status, want, "{days:?}");
+        }
+        assert!(
+            judge_days(&[14])
+                .message
+                .contains("AutoCertificateRollover")
+        );
+        assert!(judge_days(&[3, 360]).message.contains("plus 1 older"));
+    }
+}
