@@ -142,15 +142,28 @@ pub fn parse_metadata(xml: &str) -> Result<(Option<String>, Vec<Vec<u8>>), Strin
 /// A reqwest error in the customer's words, plus whether it is definitive (the server answered
 /// wrongly) rather than "could not find out".
 fn classify(e: &reqwest::Error) -> (bool, String) {
+    let mut chain = Vec::new();
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
-        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
-            return (
-                true,
-                format!(
-                    "the HTTPS certificate is not accepted ({tls}); see tls.certificate for this host"
-                ),
-            );
+        // io::Error::source() skips the error it wraps (and hyper-rustls wraps tokio-rustls's
+        // io::Error in another), so unwrap io::Error layers explicitly.
+        let mut layers = vec![s];
+        while let Some(inner) = layers
+            .last()
+            .and_then(|l| l.downcast_ref::<std::io::Error>())
+            .and_then(|io| io.get_ref())
+        {
+            layers.push(inner);
+        }
+        for candidate in layers {
+            if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
+                return (
+                    true,
+                    format!(
+                        "the HTTPS certificate is not accepted ({tls}); see tls.certificate for this host"
+                    ),
+                );
+            }
         }
         if let Some(io) = s.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::ConnectionRefused
@@ -160,12 +173,14 @@ fn classify(e: &reqwest::Error) -> (bool, String) {
                 "connection refused: nothing accepts HTTPS connections on this port".into(),
             );
         }
+        chain.push(s.to_string());
         source = s.source();
     }
     if e.is_timeout() {
         return (false, "no response within the time limit".into());
     }
-    (false, format!("the request failed: {e}"))
+    chain.dedup();
+    (false, format!("the request failed: {}", chain.join(": ")))
 }
 
 /// Fetches and parses the metadata.

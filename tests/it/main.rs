@@ -14,3 +14,4 @@ mod misbehaving;
 mod report_json;
 mod runner;
 mod support;
+mod tls;

@@ -59,6 +59,7 @@ pub(crate) struct Scan<'a> {
     pub(crate) config: Option<&'a str>,
     pub(crate) only: &'a [&'a str],
     pub(crate) timeout: &'a str,
+    pub(crate) ca_file: Option<&'a std::path::Path>,
 }
 
 impl Default for Scan<'_> {
@@ -68,6 +69,7 @@ impl Default for Scan<'_> {
             config: None,
             only: &[],
             timeout: "2s",
+            ca_file: None,
         }
     }
 }
@@ -80,6 +82,7 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
         authoritative_port: Some(addr.port()),
         only: opts.only.iter().map(|s| (*s).to_owned()).collect(),
         timeout: Some(opts.timeout.to_owned()),
+        ca_file: opts.ca_file.map(std::path::Path::to_path_buf),
         ..ScanArgs::default()
     };
     let file = opts.config.map(|text| tenant_ready::settings::LoadedFile {
@@ -90,9 +93,11 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
     let catalog = Catalog::embedded().expect("catalog");
     let tasks = tenant_ready::plan::plan(&catalog, &settings).expect("plan");
     let timeout = settings.timeout;
+    let mut cx = probe_cx(addr, timeout);
+    cx.tls = tenant_ready::tls::TlsCx::new(settings.ca_file.as_deref()).expect("--ca-file");
     runner::run(
         tasks,
-        probe_cx(addr, timeout),
+        cx,
         RunOptions {
             concurrency: settings.concurrency,
             timeout,
