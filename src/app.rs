@@ -360,13 +360,14 @@ fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
         return print(&format!("{text}\n"));
     }
     let w = c.checks.iter().map(|k| k.id.len()).max().unwrap_or(2);
+    let kw = c.checks.iter().map(|k| k.probe.kind().len()).max().unwrap_or(4);
     let mut text = format!(
-        "{:<w$}  {:<18}  {:<8}  {:<28}  TITLE\n",
+        "{:<w$}  {:<kw$}  {:<8}  {:<28}  TITLE\n",
         "ID", "KIND", "SEVERITY", "RESPONSIBILITY"
     );
     for k in &c.checks {
         text.push_str(&format!(
-            "{:<w$}  {:<18}  {:<8}  {:<28}  {}\n",
+            "{:<w$}  {:<kw$}  {:<8}  {:<28}  {}\n",
             k.id,
             k.probe.kind(),
             k.severity.as_str(),

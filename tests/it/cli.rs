@@ -51,6 +51,17 @@ fn bad_input_is_one_line_and_exit_2() {
     )
     .unwrap();
     std::fs::write(d.join("broken.toml"), "[tenant\nname = 1\n").unwrap();
+    std::fs::write(
+        d.join("url.toml"),
+        "[[domain]]\nname = \"contoso.com\"\n[endpoints]\nhttps = [\"sts.contoso.com\", \"https://mail.contoso.com\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("port.toml"),
+        "[[domain]]\nname = \"contoso.com\"\n[endpoints]\nsmtp = [\"mail.contoso.com:0\"]\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("notpem.pem"), "hello\n").unwrap();
     let long = format!("{}.com", "a".repeat(64));
     let too_long = format!("{}com", "abcdefghi.".repeat(26));
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -76,6 +87,22 @@ fn bad_input_is_one_line_and_exit_2() {
             "baddomain.toml: domain[0].name",
         ),
         (vec!["scan", "--config", "broken.toml"], "broken.toml:1:"),
+        (
+            vec!["scan", "--config", "url.toml"],
+            "url.toml: endpoints.https[1]: `https://mail.contoso.com`: give a host name or host:port, not a URL",
+        ),
+        (
+            vec!["scan", "--config", "port.toml"],
+            "endpoints.smtp[0]: `mail.contoso.com:0`: port `0` is not a number from 1 to 65535",
+        ),
+        (
+            vec!["scan", "contoso.com", "--ca-file", "missing.pem"],
+            "--ca-file missing.pem: No such file",
+        ),
+        (
+            vec!["scan", "contoso.com", "--ca-file", "notpem.pem"],
+            "--ca-file notpem.pem: no `BEGIN CERTIFICATE` block found",
+        ),
         (
             vec!["scan", "--config", "missing.toml"],
             "cannot read missing.toml",
