@@ -53,6 +53,9 @@ pub enum Mode {
     Garbage(Vec<u8>),
     /// Sends an SMTP greeting that never ends.
     FloodBanner,
+    /// Waits, then behaves like the inner mode (a stand-in for network latency, since `tc netem`
+    /// is not available here).
+    Delayed(Duration, Box<Mode>),
 }
 
 /// A running server.
@@ -121,6 +124,13 @@ pub fn server_config(leaf: &Leaf) -> Result<Arc<ServerConfig>, rustls::Error> {
 }
 
 async fn serve(mut stream: TcpStream, mode: Mode) -> std::io::Result<()> {
+    let mode = match mode {
+        Mode::Delayed(d, inner) => {
+            tokio::time::sleep(d).await;
+            *inner
+        }
+        other => other,
+    };
     match mode {
         Mode::Https(cfg, routes) => {
             let tls = tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await?;
@@ -164,6 +174,7 @@ async fn serve(mut stream: TcpStream, mode: Mode) -> std::io::Result<()> {
             stream.write_all(&bytes).await?;
             stream.shutdown().await
         }
+        Mode::Delayed(_, inner) => Box::pin(serve(stream, *inner)).await,
         Mode::FloodBanner => loop {
             stream
                 .write_all(b"220-Welcome to the lab mail server, this greeting never ends\r\n")
