@@ -73,7 +73,8 @@ async fn child(dir: &std::path::Path, dns: &str, concurrency: usize) -> Result<(
         ..ScanArgs::default()
     };
     let file = load_file(&config).map_err(|e| e.to_string())?;
-    let settings = Settings::resolve(&args, Some(&file), &Env::default()).map_err(|e| e.to_string())?;
+    let settings =
+        Settings::resolve(&args, Some(&file), &Env::default()).map_err(|e| e.to_string())?;
     let catalog = Catalog::embedded().map_err(|e| e.to_string())?;
     let tasks = tenant_ready::plan::plan(&catalog, &settings).map_err(|e| e.to_string())?;
     let cx = app::probe_cx(&settings).map_err(|e| e.to_string())?;
@@ -146,7 +147,9 @@ async fn start(dir: &std::path::Path, n: usize, delay: Duration) -> Result<Serve
     let mut endpoints = Vec::new();
     for i in 0..n {
         let name = format!("e{i}.bench.test");
-        let leaf = pki.leaf(&LeafSpec::good(&name)).map_err(|e| e.to_string())?;
+        let leaf = pki
+            .leaf(&LeafSpec::good(&name))
+            .map_err(|e| e.to_string())?;
         let cfg = server_config(&leaf).map_err(|e| e.to_string())?;
         let mode = Mode::Https(cfg, Vec::new().into());
         let mode = if delay.is_zero() {
@@ -171,7 +174,9 @@ async fn start(dir: &std::path::Path, n: usize, delay: Duration) -> Result<Serve
     )
     .map_err(|e| e.to_string())?;
     let mut zones = Zones::default();
-    zones.add_zone("bench.test", &zone).map_err(|e| e.to_string())?;
+    zones
+        .add_zone("bench.test", &zone)
+        .map_err(|e| e.to_string())?;
     let dns = DnsServer::start(
         "127.0.0.1:0".parse().map_err(|_| "addr")?,
         zones,
@@ -190,7 +195,10 @@ async fn start(dir: &std::path::Path, n: usize, delay: Duration) -> Result<Serve
 /// Runs sslyze over the same endpoints; prints wall time and its peak RSS.
 fn sslyze(bin: &str, dir: &std::path::Path, endpoints: &[String]) {
     // sslyze resolves names itself; `host:port{ip}` pins the address and keeps the SNI.
-    let targets: Vec<String> = endpoints.iter().map(|e| format!("{e}{{127.0.0.1}}")).collect();
+    let targets: Vec<String> = endpoints
+        .iter()
+        .map(|e| format!("{e}{{127.0.0.1}}"))
+        .collect();
     let start = Instant::now();
     let out = std::process::Command::new("/usr/bin/time")
         .arg("-v")
@@ -207,7 +215,10 @@ fn sslyze(bin: &str, dir: &std::path::Path, endpoints: &[String]) {
             let err = String::from_utf8_lossy(&o.stderr);
             let rss_kb: f64 = err
                 .lines()
-                .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("Maximum resident set size (kbytes): ")
+                })
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0.0);
             let ok = std::fs::read_to_string(dir.join("sslyze.json"))
@@ -226,7 +237,10 @@ fn sslyze(bin: &str, dir: &std::path::Path, endpoints: &[String]) {
 
 fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let Ok(rt) = tokio::runtime::Builder::new_multi_thread().enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    else {
         return ExitCode::FAILURE;
     };
     let concurrency = usize::try_from(num("--concurrency", 64)).unwrap_or(64);

@@ -360,7 +360,12 @@ fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
         return print(&format!("{text}\n"));
     }
     let w = c.checks.iter().map(|k| k.id.len()).max().unwrap_or(2);
-    let kw = c.checks.iter().map(|k| k.probe.kind().len()).max().unwrap_or(4);
+    let kw = c
+        .checks
+        .iter()
+        .map(|k| k.probe.kind().len())
+        .max()
+        .unwrap_or(4);
     let mut text = format!(
         "{:<w$}  {:<kw$}  {:<8}  {:<28}  TITLE\n",
         "ID", "KIND", "SEVERITY", "RESPONSIBILITY"

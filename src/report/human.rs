@@ -232,6 +232,10 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
         Verdict::Inconclusive => p.code("1;35", "INCONCLUSIVE"),
     };
     let why = match s.verdict {
+        Verdict::Ready if s.pass + s.warn == 0 => {
+            "nothing failed, but no check ran (every one was skipped: see why above)".to_owned()
+        }
+        Verdict::Ready if s.warn > 0 => format!("no failure, {} warning", s.warn),
         Verdict::Ready => "every automated check passed".to_owned(),
         Verdict::NotReady => format!("{} failing, {} warning", s.fail, s.warn),
         Verdict::Inconclusive => format!("{} checks could not be determined", s.error),
