@@ -222,8 +222,7 @@ fn sslyze(bin: &str, dir: &std::path::Path, endpoints: &[String]) {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0.0);
             let ok = std::fs::read_to_string(dir.join("sslyze.json"))
-                .map(|j| j.matches("\"scan_status\": \"COMPLETED\"").count())
-                .unwrap_or(0);
+                .map_or(0, |j| j.matches("\"scan_status\": \"COMPLETED\"").count());
             println!(
                 "sslyze --certinfo: wall {:.1} ms, peak RSS {:.1} MB, exit {}, completed scans {ok}",
                 wall.as_secs_f64() * 1000.0,
