@@ -21,7 +21,7 @@ pub struct CertInfo {
     pub not_before: String,
     /// End of validity, RFC 3339.
     pub not_after: String,
-    /// Whole days from the check to `not_after` (negative once expired).
+    /// Whole days from the check to `not_after`, truncated towards zero (negative once expired).
     pub days_remaining: i64,
     /// `not_after` has passed.
     pub expired: bool,
@@ -91,9 +91,10 @@ pub fn rfc3339_secs(t: i64) -> String {
         )
 }
 
-/// Whole days from `now` to `t`, rounded towards negative infinity (expired yesterday = -1).
+/// Whole days from `now` to `t`, truncated towards zero: 9.9 days left is 9, expired 3.1 days
+/// ago is -3 (with `expired` telling the sign of a zero).
 fn days_until(t: i64, now: i64) -> i64 {
-    (t - now).div_euclid(DAY)
+    (t - now) / DAY
 }
 
 impl CertInfo {
@@ -264,7 +265,8 @@ mod tests {
     fn days_round_down() {
         assert_eq!(days_until(DAY * 10, 0), 10);
         assert_eq!(days_until(DAY * 10 - 1, 0), 9);
-        assert_eq!(days_until(-1, 0), -1);
+        assert_eq!(days_until(-1, 0), 0);
+        assert_eq!(days_until(-DAY * 3 - 5, 0), -3);
         assert_eq!(short_dn("C=US, O=X, CN=sts.contoso.com"), "sts.contoso.com");
         assert_eq!(short_dn("O=X"), "O=X");
     }

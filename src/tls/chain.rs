@@ -53,10 +53,14 @@ fn validity(i: usize, c: &CertInfo, p: &CertPolicy, out: &mut Vec<Finding>) {
             c.not_before
         )));
     } else if c.expired {
+        let ago = if c.days_remaining == 0 {
+            "less than a day ago".to_owned()
+        } else {
+            format!("{} ago", days(-c.days_remaining))
+        };
         out.push(Finding::fail(format!(
-            "{who} expired on {} ({} ago)",
-            c.not_after,
-            days(-c.days_remaining)
+            "{who} expired on {} ({ago})",
+            c.not_after
         )));
     } else if c.days_remaining < p.fail_days {
         out.push(Finding::fail(format!(
