@@ -46,9 +46,11 @@ fn main() -> ExitCode {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lab");
         let config = format!("{TENANT_TOML}{}", endpoints.toml());
         let ca = dir.join("lab-ca.pem");
+        let m365 = dir.join("endpoints.json");
         if let Err(e) = std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(dir.join("tenant.toml"), config))
             .and_then(|()| std::fs::write(&ca, &endpoints.ca_pem))
+            .and_then(|()| std::fs::write(&m365, endpoints.endpoints_json()))
         {
             eprintln!("error: cannot write {}: {e}", dir.display());
             return ExitCode::from(2);
@@ -66,6 +68,9 @@ fn main() -> ExitCode {
         // The lab CA stands in for a staging CA: results still say it is not a public root.
         cmdline.push("--ca-file".into());
         cmdline.push(ca.display().to_string());
+        // Loopback stand-ins for Microsoft 365: the network checks never leave the machine.
+        cmdline.push("--endpoints".into());
+        cmdline.push(m365.display().to_string());
         cmdline.push("--report".into());
         cmdline.push(format!("json={}", json.display()));
         cmdline.extend(std::env::args().skip(1));

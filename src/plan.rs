@@ -8,11 +8,12 @@ use std::sync::Arc;
 use crate::catalog::{Catalog, CheckDef};
 use crate::domain::DomainName;
 use crate::endpoint::Endpoint;
+use crate::endpoint_sets::EndpointList;
 use crate::error::ConfigError;
 use crate::pattern::{Vars, id_matches};
 use crate::probe::{EndpointPlanCx, PlanCx, Planned, Target};
 use crate::settings::{DomainSettings, Settings};
-use crate::tenant::Service;
+use crate::tenant::{Cloud, Service};
 
 /// What to do for one (check, subject).
 #[derive(Clone, Debug)]
@@ -113,7 +114,7 @@ pub fn endpoint_subjects(target: Target, s: &Settings) -> Vec<Endpoint> {
         }
     };
     match target {
-        Target::Domain => {}
+        Target::Domain | Target::Network => {}
         Target::Https => {
             s.endpoints.https.iter().cloned().for_each(&mut add);
             s.endpoints.adfs.iter().cloned().for_each(&mut add);
@@ -132,6 +133,116 @@ pub fn endpoint_subjects(target: Target, s: &Settings) -> Vec<Endpoint> {
         Target::Adfs => s.endpoints.adfs.iter().cloned().for_each(&mut add),
     }
     out
+}
+
+/// The Microsoft 365 endpoint list for these settings: `--endpoints` / `[network] endpoints_file`,
+/// else the embedded snapshot for the clouds served by the worldwide instance (`None` for the
+/// others: their lists differ and none is embedded).
+pub fn endpoint_list(s: &Settings) -> Result<Option<EndpointList>, ConfigError> {
+    match &s.endpoints_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            EndpointList::parse(&text, &path.display().to_string())
+                .map(Some)
+                .map_err(ConfigError::Usage)
+        }
+        None if matches!(s.cloud, Cloud::Worldwide | Cloud::Gcc) => EndpointList::embedded()
+            .map(Some)
+            .map_err(ConfigError::Usage),
+        None => Ok(None),
+    }
+}
+
+/// `{tenant}` and `{domain_dashed}` for the network checks' test hosts, and the service areas in use.
+fn network_context(s: &Settings) -> (Vars, Vec<String>) {
+    let mut vars = Vars::default();
+    // Without the tenant's name, Microsoft's own tenant stands in (as the Microsoft 365
+    // connectivity test does with microsoft.sharepoint.com): same front doors, same firewall rules.
+    vars.set(
+        "tenant",
+        s.initial_domain
+            .as_ref()
+            .map_or("microsoft", |i| i.first_label()),
+    );
+    if let Some(d) = s
+        .domains
+        .iter()
+        .find(|d| d.services.contains(&Service::Exchange))
+    {
+        vars.set("domain_dashed", d.name.dashed());
+    }
+    let mut areas = vec!["Common".to_owned(), "SharePoint".to_owned()];
+    if s.domains
+        .iter()
+        .any(|d| d.services.contains(&Service::Exchange))
+    {
+        areas.push("Exchange".into());
+    }
+    if s.domains
+        .iter()
+        .any(|d| d.services.contains(&Service::Teams))
+    {
+        areas.push("Skype".into());
+    }
+    (vars, areas)
+}
+
+/// Plans the network checks: one task per endpoint set (or relay, host…) they cover.
+fn plan_network(
+    network: &[&&CheckDef],
+    defs: &BTreeMap<&str, Arc<CheckDef>>,
+    s: &Settings,
+    tasks: &mut Vec<Task>,
+) -> Result<(), ConfigError> {
+    let list = endpoint_list(s)?;
+    let (vars, areas) = network_context(s);
+    for c in network {
+        let check = Arc::clone(&defs[c.id.as_str()]);
+        let skip = |reason: String| Task {
+            check: Arc::clone(&check),
+            subject: "Microsoft 365".into(),
+            remediation: String::new(),
+            work: Work::Skip(reason),
+        };
+        if let Some(reason) = cloud_applicability(c, s) {
+            tasks.push(skip(reason));
+            continue;
+        }
+        let Some(list) = &list else {
+            tasks.push(skip(format!(
+                "no endpoint list is embedded for the {} cloud: save one with `tenant-ready endpoints fetch` and pass it with --endpoints",
+                s.cloud.as_str()
+            )));
+            continue;
+        };
+        let planned = c
+            .probe
+            .plan_network(&crate::probe::NetworkPlanCx {
+                list,
+                vars: &vars,
+                areas: areas.clone(),
+                step: crate::app::step_timeout(c.timeout.unwrap_or(s.timeout)),
+            })
+            .unwrap_or_default();
+        if planned.is_empty() {
+            tasks.push(skip(format!(
+                "nothing in {} matches this check's categories and the tenant's services",
+                list.source
+            )));
+        }
+        for (subject, p) in planned {
+            tasks.push(Task {
+                check: Arc::clone(&check),
+                subject,
+                remediation: c.remediation.clone(),
+                work: Work::Run(p),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Builds the tasks.
@@ -198,10 +309,18 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             });
         }
     }
-    // Endpoint checks after the domain checks, check by check, endpoints in configuration order.
+    // Network checks (against Microsoft 365 from here), then the customer's endpoints, check by
+    // check, endpoints in configuration order.
+    let network: Vec<&&CheckDef> = selected
+        .iter()
+        .filter(|c| c.probe.target() == Target::Network)
+        .collect();
+    if !network.is_empty() {
+        plan_network(&network, &defs, s, &mut tasks)?;
+    }
     for c in selected
         .iter()
-        .filter(|c| c.probe.target() != Target::Domain)
+        .filter(|c| !matches!(c.probe.target(), Target::Domain | Target::Network))
     {
         let target = c.probe.target();
         let subjects = endpoint_subjects(target, s);

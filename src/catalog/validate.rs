@@ -226,6 +226,19 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
                     .any(|v| s.deprecated.contains(v))
                     .then(|| "a version cannot be both required and deprecated".to_owned())
             }),
+        ProbeSpec::NetEndpoints(s) => {
+            if s.categories.is_empty() {
+                Some("categories must list at least one of Optimize, Allow, Default".into())
+            } else if s.probe_timeout_ms == 0 || s.max_ports_per_range == 0 {
+                Some("probe_timeout_ms and max_ports_per_range must be positive".into())
+            } else {
+                None
+            }
+        }
+        ProbeSpec::NetStun(s) => (s.sets.is_empty() || s.attempts == 0 || s.first_wait_ms == 0)
+            .then(|| {
+                "sets must name an endpoint set; attempts and first_wait_ms must be positive".into()
+            }),
         ProbeSpec::HttpFederationMetadata(s) => {
             if !s.path.starts_with('/') {
                 Some(format!("path `{}` must start with /", s.path))

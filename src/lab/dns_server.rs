@@ -131,26 +131,40 @@ impl DnsServer {
         zones: Zones,
         behaviour: Behaviour,
     ) -> std::io::Result<Self> {
-        let udp = UdpSocket::bind(bind).await?;
-        // A scan sends bursts of thousands of queries; the default receive buffer (~200 KB) drops
-        // them on a busy 2-core machine, which would measure the fixture, not the scanner.
-        let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(4 << 20);
-        let addr = udp.local_addr()?;
         let shared = Arc::new(Shared {
             zones,
             behaviour,
             queries: AtomicU64::new(0),
         });
-        let mut tasks = vec![tokio::spawn(serve_udp(Arc::new(udp), Arc::clone(&shared)))];
-        if !shared.behaviour.no_tcp {
-            let tcp = TcpListener::bind(addr).await?;
-            tasks.push(tokio::spawn(serve_tcp(tcp, Arc::clone(&shared))));
+        // With port 0 the kernel picks a free UDP port, but the same TCP port may be taken by
+        // another listener (tests run in parallel): pick again rather than fail.
+        let mut attempts = if bind.port() == 0 { 20 } else { 1 };
+        loop {
+            attempts -= 1;
+            let udp = UdpSocket::bind(bind).await?;
+            // A scan sends bursts of thousands of queries; the default receive buffer (~200 KB)
+            // drops them on a busy 2-core machine, which would measure the fixture, not the scanner.
+            let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(4 << 20);
+            let addr = udp.local_addr()?;
+            let tcp = if shared.behaviour.no_tcp {
+                None
+            } else {
+                match TcpListener::bind(addr).await {
+                    Ok(t) => Some(t),
+                    Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && attempts > 0 => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            let mut tasks = vec![tokio::spawn(serve_udp(Arc::new(udp), Arc::clone(&shared)))];
+            if let Some(tcp) = tcp {
+                tasks.push(tokio::spawn(serve_tcp(tcp, Arc::clone(&shared))));
+            }
+            return Ok(Self {
+                addr,
+                shared,
+                tasks,
+            });
         }
-        Ok(Self {
-            addr,
-            shared,
-            tasks,
-        })
     }
 
     /// The address (UDP and TCP).

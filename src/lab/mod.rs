@@ -15,6 +15,7 @@
 
 pub mod dns_server;
 pub mod pki;
+pub mod stun_server;
 pub mod tls_server;
 
 use std::fmt::Write as _;
@@ -33,6 +34,7 @@ pub const ZONES: &[(&str, &str)] = &[
     ("northwind.test", include_str!("zones/northwind.test.zone")),
     ("tailspin.test", include_str!("zones/tailspin.test.zone")),
     ("outlook.com", include_str!("zones/outlook.com.zone")),
+    ("m365.test", include_str!("zones/m365.test.zone")),
 ];
 
 /// The stale copy the secondary serves.
@@ -141,6 +143,10 @@ pub struct LabEndpoints {
     pub smtp: LabServer,
     /// autodiscover.tailspin.test on 127.0.0.3:443, when that port could be bound.
     pub autodiscover: Option<LabServer>,
+    /// STUN responders standing in for the Teams media relay ports.
+    pub stun: Vec<stun_server::StunServer>,
+    /// A TCP port with nothing listening (a front door the "firewall" closes).
+    pub closed_port: u16,
 }
 
 fn lab_err(e: impl std::fmt::Display) -> std::io::Error {
@@ -196,6 +202,11 @@ impl LabEndpoints {
         )
         .await
         .ok();
+        let mut stun = Vec::new();
+        for _ in 0..4 {
+            stun.push(stun_server::StunServer::start(local, false).await?);
+        }
+        let closed_port = std::net::TcpListener::bind(local)?.local_addr()?.port();
         Ok(Self {
             ca_pem: pki.root_pem(),
             sts,
@@ -203,7 +214,30 @@ impl LabEndpoints {
             portal,
             smtp,
             autodiscover,
+            stun,
+            closed_port,
         })
+    }
+
+    /// The lab's Microsoft 365 endpoint list (saved web-service shape): loopback stand-ins for
+    /// Exchange, identity and Teams; the Teams signalling set has one port the lab keeps closed.
+    pub fn endpoints_json(&self) -> String {
+        let open = self.sts.addr().port();
+        let closed = self.closed_port;
+        let stun: Vec<String> = self
+            .stun
+            .iter()
+            .map(|s| s.addr().port().to_string())
+            .collect();
+        format!(
+            r#"{{"instance":"Lab","version":"0000000000","source":"tenant-ready lab: loopback stand-ins","endpoints":[
+ {{"id":1,"serviceArea":"Exchange","serviceAreaDisplayName":"Exchange Online","urls":["outlook.m365.test"],"tcpPorts":"{open}","category":"Optimize","required":true}},
+ {{"id":11,"serviceArea":"Skype","serviceAreaDisplayName":"Skype for Business Online and Microsoft Teams","urls":["relay.m365.test"],"ips":["127.0.0.1/32"],"udpPorts":"{stun}","category":"Optimize","required":true}},
+ {{"id":12,"serviceArea":"Skype","serviceAreaDisplayName":"Skype for Business Online and Microsoft Teams","urls":["teams.m365.test"],"tcpPorts":"{open},{closed}","category":"Allow","required":true}},
+ {{"id":56,"serviceArea":"Common","serviceAreaDisplayName":"Microsoft 365 Common and Office Online","urls":["login.m365.test"],"tcpPorts":"{open}","category":"Allow","required":true}}
+]}}"#,
+            stun = stun.join(",")
+        )
     }
 
     /// The `[endpoints]` section pointing at these servers.

@@ -35,10 +35,7 @@ pub async fn addresses(
         let l = cx.resolver.query(&Question::new(&ep.host, rtype)).await?;
         match l.answer {
             Answer::Nxdomain => {
-                return Ok(Err(format!(
-                    "{} does not exist in DNS (NXDOMAIN): publish an A record for it",
-                    ep.host
-                )));
+                return Ok(Err(format!("{} does not resolve (NXDOMAIN)", ep.host)));
             }
             Answer::Nodata => {}
             Answer::Noerror { records, .. } => {
@@ -50,10 +47,7 @@ pub async fn addresses(
         }
     }
     if ips.is_empty() {
-        return Ok(Err(format!(
-            "{} has no A or AAAA record: publish its address in DNS",
-            ep.host
-        )));
+        return Ok(Err(format!("{} has no A or AAAA record", ep.host)));
     }
     Ok(Ok(ips))
 }

@@ -23,6 +23,8 @@ pub mod dns_mx;
 pub mod dns_ns_consistency;
 pub mod dns_record;
 pub mod dns_spf;
+pub mod net_endpoints;
+pub mod net_stun;
 pub mod tls_certificate;
 pub mod tls_federation;
 pub mod tls_protocol;
@@ -60,6 +62,10 @@ pub enum ProbeSpec {
     TlsSmtpStarttls(tls_smtp::TlsSmtpSpec),
     /// AD FS federation metadata, see [`tls_federation`].
     HttpFederationMetadata(tls_federation::FederationSpec),
+    /// TCP reachability of Microsoft 365 endpoint sets, see [`net_endpoints`].
+    NetEndpoints(net_endpoints::NetEndpointsSpec),
+    /// STUN to the Teams media relays, see [`net_stun`].
+    NetStun(net_stun::NetStunSpec),
 }
 
 /// What a check runs against.
@@ -73,6 +79,8 @@ pub enum Target {
     Smtp,
     /// The `[endpoints] adfs` host.
     Adfs,
+    /// Microsoft 365 itself, from this network (the endpoint list).
+    Network,
 }
 
 impl Target {
@@ -83,6 +91,7 @@ impl Target {
             Self::Https => "[endpoints] https",
             Self::Smtp => "[endpoints] smtp",
             Self::Adfs => "[endpoints] adfs",
+            Self::Network => "the Microsoft 365 endpoint list",
         }
     }
 }
@@ -100,6 +109,8 @@ impl ProbeSpec {
             Self::TlsProtocol(_) => "tls-protocol",
             Self::TlsSmtpStarttls(_) => "tls-smtp-starttls",
             Self::HttpFederationMetadata(_) => "http-federation-metadata",
+            Self::NetEndpoints(_) => "net-endpoints",
+            Self::NetStun(_) => "net-stun",
         }
     }
 
@@ -109,8 +120,29 @@ impl ProbeSpec {
             Self::TlsCertificate(_) | Self::TlsProtocol(_) => Target::Https,
             Self::TlsSmtpStarttls(_) => Target::Smtp,
             Self::HttpFederationMetadata(_) => Target::Adfs,
+            Self::NetEndpoints(_) | Self::NetStun(_) => Target::Network,
             _ => Target::Domain,
         }
+    }
+
+    /// Plans a network check: one (subject, probe) per thing it covers (`None` for other kinds).
+    pub fn plan_network(&self, cx: &NetworkPlanCx<'_>) -> Option<Vec<(String, Planned)>> {
+        Some(match self {
+            Self::NetEndpoints(s) => s
+                .select(&cx.list.sets, &cx.areas)
+                .into_iter()
+                .map(|set| {
+                    let t = s.plan(set, cx.vars, Some(cx.step));
+                    (t.label.clone(), Planned::NetEndpoints(t))
+                })
+                .collect(),
+            Self::NetStun(s) => s
+                .plan(&cx.list.sets, cx.step)
+                .into_iter()
+                .map(|t| (format!("Teams relay {}", t.host), Planned::NetStun(t)))
+                .collect(),
+            _ => return None,
+        })
     }
 
     /// Plans an endpoint check for one endpoint (`None` for domain checks).
@@ -141,7 +173,9 @@ impl ProbeSpec {
             Self::TlsCertificate(_)
             | Self::TlsProtocol(_)
             | Self::TlsSmtpStarttls(_)
-            | Self::HttpFederationMetadata(_) => return Ok(None),
+            | Self::HttpFederationMetadata(_)
+            | Self::NetEndpoints(_)
+            | Self::NetStun(_) => return Ok(None),
         }))
     }
 
@@ -184,6 +218,19 @@ impl EndpointPlanCx<'_> {
     }
 }
 
+/// What a network spec needs to plan: the endpoint list and the tenant's values.
+#[derive(Debug)]
+pub struct NetworkPlanCx<'a> {
+    /// The Microsoft 365 endpoint list.
+    pub list: &'a crate::endpoint_sets::EndpointList,
+    /// `{tenant}`, `{domain_dashed}` when known.
+    pub vars: &'a Vars,
+    /// Service areas in use (`Common`, `Exchange`…).
+    pub areas: Vec<String>,
+    /// The step timeout (caps per-attempt timeouts).
+    pub step: Duration,
+}
+
 /// A probe planned for one subject: templates expanded, ready to run.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -206,6 +253,10 @@ pub enum Planned {
     TlsSmtpStarttls(tls_smtp::TlsSmtpTask),
     /// See [`tls_federation`].
     HttpFederationMetadata(tls_federation::FederationTask),
+    /// See [`net_endpoints`].
+    NetEndpoints(net_endpoints::NetEndpointsTask),
+    /// See [`net_stun`].
+    NetStun(net_stun::NetStunTask),
 }
 
 impl Planned {
@@ -220,7 +271,9 @@ impl Planned {
             | Self::TlsCertificate(_)
             | Self::TlsProtocol(_)
             | Self::TlsSmtpStarttls(_)
-            | Self::HttpFederationMetadata(_) => vec![],
+            | Self::HttpFederationMetadata(_)
+            | Self::NetEndpoints(_)
+            | Self::NetStun(_) => vec![],
         }
     }
 }
@@ -336,6 +389,16 @@ pub async fn run(
         Planned::HttpFederationMetadata(t) => {
             let e = tls_federation::observe(t, cx).await?;
             let j = tls_federation::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::NetEndpoints(t) => {
+            let e = net_endpoints::observe(t, cx).await?;
+            let j = net_endpoints::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::NetStun(t) => {
+            let e = net_stun::observe(t, cx).await?;
+            let j = net_stun::judge(t, &e);
             pack(&e, j)
         }
     })

@@ -11,6 +11,7 @@ mod catalog;
 mod cli;
 mod dns;
 mod misbehaving;
+mod net;
 mod report_json;
 mod runner;
 mod support;

@@ -60,6 +60,7 @@ pub(crate) struct Scan<'a> {
     pub(crate) only: &'a [&'a str],
     pub(crate) timeout: &'a str,
     pub(crate) ca_file: Option<&'a std::path::Path>,
+    pub(crate) endpoints: Option<&'a std::path::Path>,
 }
 
 impl Default for Scan<'_> {
@@ -70,6 +71,7 @@ impl Default for Scan<'_> {
             only: &[],
             timeout: "2s",
             ca_file: None,
+            endpoints: None,
         }
     }
 }
@@ -83,6 +85,7 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
         only: opts.only.iter().map(|s| (*s).to_owned()).collect(),
         timeout: Some(opts.timeout.to_owned()),
         ca_file: opts.ca_file.map(std::path::Path::to_path_buf),
+        endpoints: opts.endpoints.map(std::path::Path::to_path_buf),
         ..ScanArgs::default()
     };
     let file = opts.config.map(|text| tenant_ready::settings::LoadedFile {

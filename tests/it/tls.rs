@@ -198,7 +198,7 @@ async fn certificates_are_judged_on_every_count() {
     expect(
         by_subject(&results, "tls.certificate", "missing.lab.test:443"),
         Status::Fail,
-        &["does not exist in DNS (NXDOMAIN)"],
+        &["does not resolve (NXDOMAIN)"],
     );
     assert!(
         elapsed < Duration::from_secs(4),

@@ -1,0 +1,382 @@
+//! `net-stun`: can Teams media reach the transport relays over UDP 3478-3481? A real STUN Binding
+//! request (RFC 5389) per port, from a connected UDP socket, retransmitted on the RFC's doubling
+//! schedule (this is the protocol's own retransmission, not a retry of a failed check).
+//!
+//! Verdict per port: `reachable` (a Binding response for our transaction), `blocked` (ICMP port
+//! unreachable: the kernel reports it as a refused connection on the connected socket),
+//! `inconclusive` (silence after every attempt: usually a firewall dropping UDP).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::net::UdpSocket;
+
+use super::connect::addresses;
+use super::{ProbeCx, ProbeError};
+use crate::endpoint::Endpoint;
+use crate::endpoint_sets::EndpointSet;
+use crate::outcome::{Finding, Judgement};
+use crate::stun;
+
+/// `[check.probe]` of a `net-stun` check.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetStunSpec {
+    /// Endpoint sets whose UDP ports are the media ports (worldwide: 11).
+    pub sets: Vec<u32>,
+    /// Relay hosts to ask when those sets list no host name (they list IP ranges only).
+    pub relays: Vec<String>,
+    /// Requests per port before giving up.
+    pub attempts: u32,
+    /// Wait for the first answer, ms; doubled after each unanswered request (RFC 5389 §7.2.1).
+    pub first_wait_ms: u64,
+}
+
+/// One relay host and its ports.
+#[derive(Clone, Debug)]
+pub struct NetStunTask {
+    /// Host name or IP.
+    pub host: String,
+    /// UDP ports.
+    pub ports: Vec<u16>,
+    /// Requests per port.
+    pub attempts: u32,
+    /// First wait.
+    pub first_wait: Duration,
+}
+
+impl NetStunSpec {
+    /// One task per relay host. The waits (first, doubled each time) are shrunk to fit `step`, so
+    /// silence is reported as `inconclusive` before the check's own timeout.
+    pub fn plan(&self, sets: &[EndpointSet], step: Duration) -> Vec<NetStunTask> {
+        let attempts = self.attempts.clamp(1, 16);
+        let total_units = (1u32 << attempts) - 1; // w + 2w + 4w + …
+        let first_wait = Duration::from_millis(self.first_wait_ms.max(1)).min(step / total_units);
+        let chosen: Vec<&EndpointSet> = sets.iter().filter(|s| self.sets.contains(&s.id)).collect();
+        let mut ports: Vec<u16> = Vec::new();
+        for s in &chosen {
+            for r in s.udp().unwrap_or_default() {
+                ports.extend(r.take(16));
+            }
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        if ports.is_empty() {
+            return Vec::new();
+        }
+        let mut hosts: Vec<String> = chosen
+            .iter()
+            .flat_map(|s| s.urls.iter())
+            .filter(|u| !u.contains('*'))
+            .map(|u| u.to_ascii_lowercase())
+            .collect();
+        if hosts.is_empty() {
+            hosts.clone_from(&self.relays);
+        }
+        hosts.dedup();
+        hosts
+            .into_iter()
+            .map(|host| NetStunTask {
+                host,
+                ports: ports.clone(),
+                attempts,
+                first_wait,
+            })
+            .collect()
+    }
+}
+
+/// Per-port verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A valid Binding response.
+    Reachable,
+    /// ICMP port unreachable.
+    Blocked,
+    /// No answer after every attempt.
+    Inconclusive,
+}
+
+/// One port.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PortResult {
+    /// UDP port.
+    pub port: u16,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Requests sent.
+    pub requests: u32,
+    /// Public address the relay saw (NAT egress), from XOR-MAPPED-ADDRESS.
+    pub mapped_address: Option<String>,
+    /// Round trip of the answered request, ms.
+    pub rtt_ms: Option<f64>,
+    /// Detail (error text, Binding error).
+    pub detail: Option<String>,
+}
+
+/// Evidence for one relay.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NetStunEvidence {
+    /// Relay host.
+    pub relay: String,
+    /// Address used.
+    pub address: Option<String>,
+    /// Why it could not be resolved.
+    pub unresolved: Option<String>,
+    /// Per port.
+    pub ports: Vec<PortResult>,
+}
+
+async fn one_port(ip: IpAddr, port: u16, t: &NetStunTask) -> Result<PortResult, ProbeError> {
+    let io = |e: std::io::Error| ProbeError::Net {
+        kind: "unreachable",
+        message: format!("cannot send UDP to {ip}:{port}: {e}"),
+    };
+    let bind: SocketAddr = if ip.is_ipv4() {
+        "0.0.0.0:0"
+            .parse()
+            .map_err(|_| io(std::io::Error::other("bind")))?
+    } else {
+        "[::]:0"
+            .parse()
+            .map_err(|_| io(std::io::Error::other("bind")))?
+    };
+    let sock = UdpSocket::bind(bind).await.map_err(io)?;
+    sock.connect(SocketAddr::new(ip, port)).await.map_err(io)?;
+    let mut txid = [0u8; 12];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut txid)
+        .map_err(|_| io(std::io::Error::other("no randomness")))?;
+    let request = stun::binding_request(&txid);
+    let mut wait = t.first_wait;
+    let mut buf = [0u8; 1500];
+    let started = Instant::now();
+    for n in 1..=t.attempts {
+        let sent = Instant::now();
+        match sock.send(&request).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return Ok(blocked(port, n, &e));
+            }
+            Err(e) => return Err(io(e)),
+        }
+        let deadline = sent + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, sock.recv(&mut buf)).await {
+                Err(_) => break, // this attempt timed out: retransmit
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    return Ok(blocked(port, n, &e));
+                }
+                Ok(Err(e)) => return Err(io(e)),
+                Ok(Ok(len)) => match stun::parse_response(&buf[..len], &txid) {
+                    stun::Response::Success(mapped) => {
+                        return Ok(PortResult {
+                            port,
+                            verdict: Verdict::Reachable,
+                            requests: n,
+                            mapped_address: mapped.map(|a| a.to_string()),
+                            rtt_ms: Some(sent.elapsed().as_secs_f64() * 1000.0),
+                            detail: None,
+                        });
+                    }
+                    stun::Response::Error => {
+                        return Ok(PortResult {
+                            port,
+                            verdict: Verdict::Reachable,
+                            requests: n,
+                            mapped_address: None,
+                            rtt_ms: Some(sent.elapsed().as_secs_f64() * 1000.0),
+                            detail: Some("the relay answered with a Binding error".into()),
+                        });
+                    }
+                    stun::Response::Other => {} // stray datagram: keep waiting
+                },
+            }
+        }
+        wait *= 2;
+    }
+    Ok(PortResult {
+        port,
+        verdict: Verdict::Inconclusive,
+        requests: t.attempts,
+        mapped_address: None,
+        rtt_ms: None,
+        detail: Some(format!(
+            "no answer to {} requests in {} ms",
+            t.attempts,
+            started.elapsed().as_millis()
+        )),
+    })
+}
+
+fn blocked(port: u16, n: u32, e: &std::io::Error) -> PortResult {
+    PortResult {
+        port,
+        verdict: Verdict::Blocked,
+        requests: n,
+        mapped_address: None,
+        rtt_ms: None,
+        detail: Some(format!("ICMP port unreachable ({e})")),
+    }
+}
+
+/// Probes every port concurrently.
+pub async fn observe(t: &NetStunTask, cx: &ProbeCx) -> Result<NetStunEvidence, ProbeError> {
+    let ep = Endpoint {
+        host: t.host.clone(),
+        port: t.ports.first().copied().unwrap_or(3478),
+    };
+    let ip = match addresses(cx, &ep).await? {
+        Ok(ips) => ips.first().copied(),
+        Err(why) => {
+            return Ok(NetStunEvidence {
+                relay: t.host.clone(),
+                address: None,
+                unresolved: Some(why),
+                ports: Vec::new(),
+            });
+        }
+    };
+    let Some(ip) = ip else {
+        return Err(ProbeError::Net {
+            kind: "unresolved",
+            message: format!("{} has no address", t.host),
+        });
+    };
+    let runs = t.ports.iter().map(|&p| one_port(ip, p, t));
+    let mut ports = Vec::new();
+    for r in futures::future::join_all(runs).await {
+        ports.push(r?);
+    }
+    Ok(NetStunEvidence {
+        relay: t.host.clone(),
+        address: Some(ip.to_string()),
+        unresolved: None,
+        ports,
+    })
+}
+
+/// Pure.
+pub fn judge(t: &NetStunTask, e: &NetStunEvidence) -> Judgement {
+    let list = |v: Verdict| -> Vec<String> {
+        e.ports
+            .iter()
+            .filter(|p| p.verdict == v)
+            .map(|p| p.port.to_string())
+            .collect()
+    };
+    let expected = Some(format!(
+        "STUN answers on UDP {} from {}",
+        t.ports
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        t.host
+    ));
+    if let Some(why) = &e.unresolved {
+        return Judgement::from_findings(
+            vec![Finding::fail(format!("the Teams relay {why}"))],
+            "",
+            expected,
+        );
+    }
+    let (ok, blocked, silent) = (
+        list(Verdict::Reachable),
+        list(Verdict::Blocked),
+        list(Verdict::Inconclusive),
+    );
+    let mut f = Vec::new();
+    if !blocked.is_empty() {
+        f.push(Finding::fail(format!(
+            "UDP {} blocked (ICMP port unreachable): a firewall rejects Teams media; Teams falls back to TCP 443 with worse audio and video",
+            blocked.join(", ")
+        )));
+    }
+    if !silent.is_empty() {
+        let finding = if ok.is_empty() && blocked.is_empty() {
+            Finding::fail
+        } else {
+            Finding::warn
+        };
+        f.push(finding(format!(
+            "UDP {} inconclusive: no STUN answer after {} requests (usually a firewall dropping UDP; open outbound UDP 3478-3481 to the Teams media ranges)",
+            silent.join(", "),
+            t.attempts
+        )));
+    }
+    let mapped = e.ports.iter().find_map(|p| p.mapped_address.clone());
+    let rtt = e
+        .ports
+        .iter()
+        .filter_map(|p| p.rtt_ms)
+        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x))));
+    let ok_msg = format!(
+        "UDP {} reachable at {}{}{}",
+        ok.join(", "),
+        t.host,
+        mapped
+            .map(|m| format!("; public address {m} (NAT egress)"))
+            .unwrap_or_default(),
+        rtt.map(|r| format!("; round trip {r:.1} ms"))
+            .unwrap_or_default()
+    );
+    Judgement::from_findings(f, ok_msg, expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Status;
+
+    fn ev(verdicts: &[Verdict]) -> Judgement {
+        let t = NetStunTask {
+            host: "relay".into(),
+            ports: (3478..3478 + u16::try_from(verdicts.len()).unwrap()).collect(),
+            attempts: 3,
+            first_wait: Duration::from_millis(500),
+        };
+        let e = NetStunEvidence {
+            relay: "relay".into(),
+            address: None,
+            unresolved: None,
+            ports: verdicts
+                .iter()
+                .zip(3478..)
+                .map(|(&verdict, port)| PortResult {
+                    port,
+                    verdict,
+                    requests: 1,
+                    mapped_address: (verdict == Verdict::Reachable)
+                        .then(|| "203.0.113.5:4000".into()),
+                    rtt_ms: (verdict == Verdict::Reachable).then_some(12.0),
+                    detail: None,
+                })
+                .collect(),
+        };
+        judge(&t, &e)
+    }
+
+    #[test]
+    fn verdicts() {
+        use Verdict::{Blocked, Inconclusive, Reachable};
+        let j = ev(&[Reachable; 4]);
+        assert_eq!(j.status, Status::Pass);
+        assert!(
+            j.message.contains("public address 203.0.113.5:4000"),
+            "{}",
+            j.message
+        );
+        assert_eq!(
+            ev(&[Reachable, Blocked, Reachable, Reachable]).status,
+            Status::Fail
+        );
+        assert_eq!(
+            ev(&[Reachable, Inconclusive, Reachable, Reachable]).status,
+            Status::Warn
+        );
+        assert_eq!(ev(&[Inconclusive; 4]).status, Status::Fail);
+    }
+}

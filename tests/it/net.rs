@@ -1,0 +1,287 @@
+//! The network checks against loopback: TCP listeners (open), bound-then-closed ports (closed),
+//! names the lab DNS does not know (unresolved), our own STUN responder and coturn's, and UDP ports
+//! with nothing bound (ICMP port unreachable → blocked). Filtered ports need a firewall: see
+//! `netns.rs`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tenant_ready::endpoint_sets::EndpointList;
+use tenant_ready::lab::Behaviour;
+use tenant_ready::lab::stun_server::StunServer;
+use tenant_ready::outcome::{CheckResult, Status};
+
+use crate::support::{Scan, assert_status, scan, server, zones};
+
+const ZONE: &str = "$TTL 60\n@ IN SOA ns1.m365.test. h.m365.test. 1 3600 600 86400 60\n@ IN NS ns1.m365.test.\nns1 IN A 127.0.0.1\nopen IN A 127.0.0.1\nshut IN A 127.0.0.1\nrelay IN A 127.0.0.1\nquiet IN A 127.0.0.1\nnoanswer IN A 127.0.0.1\n";
+
+/// A port that was free a moment ago and has nothing listening now.
+fn closed_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn closed_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn scan_net(sets: &str, only: &[&str]) -> Vec<CheckResult> {
+    let dns = server(zones(&[("m365.test", ZONE)]), Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("endpoints.json");
+    std::fs::write(&file, sets).unwrap();
+    scan(
+        dns.addr(),
+        Scan {
+            domains: &["m365.test"],
+            only,
+            timeout: "3s",
+            endpoints: Some(&file),
+            ..Scan::default()
+        },
+    )
+    .await
+}
+
+#[test]
+fn the_real_format_parses_with_ranges_and_ipv6() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/endpoints-sample.json"
+    ))
+    .unwrap();
+    let list = EndpointList::parse(&text, "sample").unwrap();
+    assert_eq!(list.sets.len(), 5);
+    let s13 = list.sets.iter().find(|s| s.id == 13).unwrap();
+    assert_eq!(s13.tcp().unwrap(), vec![443..=443, 50000..=59999]);
+    assert!(s13.ips.iter().any(|ip| ip.contains("2603:1027::/48")));
+    assert_eq!(
+        s13.label(),
+        "set 13 (Skype for Business Online and Microsoft Teams, Allow)"
+    );
+}
+
+#[tokio::test]
+async fn tcp_states_per_endpoint_set() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = closed_tcp_port();
+    let sets = format!(
+        r#"[
+ {{"id":1,"serviceArea":"Exchange","urls":["open.m365.test"],"tcpPorts":"{open}","category":"Optimize","required":true}},
+ {{"id":2,"serviceArea":"Exchange","urls":["open.m365.test","shut.m365.test"],"tcpPorts":"{open},{closed}","category":"Allow","required":true}},
+ {{"id":3,"serviceArea":"Common","urls":["missing.m365.test"],"tcpPorts":"{open}","category":"Allow","required":true}},
+ {{"id":4,"serviceArea":"Common","urls":["open.m365.test"],"tcpPorts":"{closed}","category":"Default","required":true}},
+ {{"id":5,"serviceArea":"Common","urls":["open.m365.test"],"tcpPorts":"{closed}","category":"Allow","required":false}},
+ {{"id":6,"serviceArea":"Common","urls":["*.nowhere.m365.test"],"tcpPorts":"443","category":"Allow","required":true}}
+]"#
+    );
+    let results = scan_net(&sets, &["net.endpoints"]).await;
+    let by = |id: u32| -> &CheckResult {
+        results
+            .iter()
+            .find(|r| r.subject.starts_with(&format!("set {id} ")))
+            .unwrap_or_else(|| panic!("no result for set {id}: {results:#?}"))
+    };
+    assert_status(by(1), Status::Pass);
+    assert_eq!(by(1).evidence["probes"][0]["state"], "open");
+    assert_eq!(by(1).evidence["probes"][0]["reason"], "syn-ack");
+    let r = by(2);
+    assert_status(r, Status::Fail);
+    assert!(
+        r.message
+            .contains(&format!("open.m365.test:{closed} closed")),
+        "{}",
+        r.message
+    );
+    let states: Vec<&str> = r.evidence["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["open", "closed", "open", "closed"]);
+    let r = by(3);
+    assert_status(r, Status::Fail);
+    assert_eq!(r.evidence["probes"][0]["state"], "unresolved");
+    assert!(
+        !results
+            .iter()
+            .any(|r| r.subject.starts_with("set 4 ") || r.subject.starts_with("set 5 ")),
+        "Default and optional sets are not tested by default"
+    );
+    let r = by(6);
+    assert_status(r, Status::Warn);
+    assert!(r.message.contains("nothing testable"), "{}", r.message);
+    drop(listener);
+}
+
+#[tokio::test]
+async fn stun_reachable_blocked_and_inconclusive() {
+    let mut answering = Vec::new();
+    for _ in 0..4 {
+        answering.push(
+            StunServer::start("127.0.0.1:0".parse().unwrap(), false)
+                .await
+                .unwrap(),
+        );
+    }
+    let ports: Vec<String> = answering
+        .iter()
+        .map(|s| s.addr().port().to_string())
+        .collect();
+    let quiet = StunServer::start("127.0.0.1:0".parse().unwrap(), true)
+        .await
+        .unwrap();
+    let unbound = closed_udp_port();
+    let relay_set = |id: u32, host: &str, ports: &str| {
+        format!(
+            r#"{{"id":{id},"serviceArea":"Skype","urls":["{host}"],"udpPorts":"{ports}","category":"Optimize","required":true}}"#
+        )
+    };
+    // Set 11 is what net.teams-media reads; each case is a separate scan.
+    let cases = [
+        (
+            relay_set(11, "relay.m365.test", &ports.join(",")),
+            Status::Pass,
+            "reachable",
+        ),
+        (
+            relay_set(11, "relay.m365.test", &format!("{},{unbound}", ports[0])),
+            Status::Fail,
+            "blocked (ICMP port unreachable)",
+        ),
+        (
+            relay_set(11, "quiet.m365.test", &quiet.addr().port().to_string()),
+            Status::Fail,
+            "inconclusive: no STUN answer after 3 requests",
+        ),
+        (
+            relay_set(
+                11,
+                "relay.m365.test",
+                &format!("{},{}", ports[0], quiet.addr().port()),
+            ),
+            Status::Warn,
+            "inconclusive",
+        ),
+    ];
+    for (set, status, words) in cases {
+        let started = std::time::Instant::now();
+        let results = scan_net(&format!("[{set}]"), &["net.teams-media"]).await;
+        let r = results
+            .iter()
+            .find(|r| r.check == "net.teams-media")
+            .unwrap();
+        assert_status(r, status);
+        assert!(r.message.contains(words), "{}", r.message);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        if status == Status::Pass {
+            let p = &r.evidence["ports"][0];
+            assert_eq!(p["verdict"], "reachable");
+            let mapped: SocketAddr = p["mapped_address"].as_str().unwrap().parse().unwrap();
+            assert!(mapped.ip().is_loopback(), "{mapped}");
+            assert!(
+                r.message.contains("public address 127.0.0.1:"),
+                "{}",
+                r.message
+            );
+        }
+    }
+}
+
+/// Kills the child on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// coturn as a real STUN peer (LAB.md). `.ci/run` installs it; without it the test says so.
+#[tokio::test]
+async fn coturn_answers_our_binding_requests() {
+    if std::process::Command::new("turnserver")
+        .arg("-h")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: turnserver (coturn) is not installed (apt-get install coturn)");
+        return;
+    }
+    let port = closed_udp_port();
+    let dir = tempfile::tempdir().unwrap();
+    let _turn = Child(
+        std::process::Command::new("turnserver")
+            .args([
+                "-n",
+                "--listening-ip=127.0.0.1",
+                &format!("--listening-port={port}"),
+            ])
+            .args([
+                "--stun-only",
+                "--no-tls",
+                "--no-dtls",
+                "--no-cli",
+                "--log-file=stdout",
+            ])
+            .arg(format!(
+                "--pidfile={}",
+                dir.path().join("turn.pid").display()
+            ))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Until coturn listens, its port answers ICMP port unreachable: wait for a STUN answer.
+    let probe = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    probe.connect(("127.0.0.1", port)).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let txid = [9u8; 12];
+        let _ = probe
+            .send(&tenant_ready::stun::binding_request(&txid))
+            .await;
+        let mut buf = [0u8; 1500];
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(200), probe.recv(&mut buf)).await
+            && matches!(
+                tenant_ready::stun::parse_response(&buf[..n], &txid),
+                tenant_ready::stun::Response::Success(_)
+            )
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "coturn did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let set = format!(
+        r#"[{{"id":11,"serviceArea":"Skype","urls":["relay.m365.test"],"udpPorts":"{port}","category":"Optimize","required":true}}]"#
+    );
+    let results = scan_net(&set, &["net.teams-media"]).await;
+    let r = results
+        .iter()
+        .find(|r| r.check == "net.teams-media")
+        .unwrap();
+    assert_status(r, Status::Pass);
+    assert!(
+        r.evidence["ports"][0]["mapped_address"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+}
