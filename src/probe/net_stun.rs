@@ -159,6 +159,13 @@ async fn one_port(ip: IpAddr, port: u16, t: &NetStunTask) -> Result<PortResult, 
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                 return Ok(blocked(port, n, &e));
             }
+            // EPERM/EACCES: a firewall on this machine rejected the datagram outright.
+            Err(e) if matches!(e.raw_os_error(), Some(1 | 13)) => {
+                return Ok(PortResult {
+                    detail: Some(format!("rejected by a firewall on this machine ({e})")),
+                    ..blocked(port, n, &e)
+                });
+            }
             Err(e) => return Err(io(e)),
         }
         let deadline = sent + wait;
@@ -291,7 +298,7 @@ pub fn judge(t: &NetStunTask, e: &NetStunEvidence) -> Judgement {
     let mut f = Vec::new();
     if !blocked.is_empty() {
         f.push(Finding::fail(format!(
-            "UDP {} blocked (ICMP port unreachable): a firewall rejects Teams media; Teams falls back to TCP 443 with worse audio and video",
+            "UDP {} blocked (rejected: ICMP port unreachable or a local firewall): Teams media cannot use it and falls back to TCP 443 with worse audio and video",
             blocked.join(", ")
         )));
     }

@@ -12,6 +12,7 @@ mod cli;
 mod dns;
 mod misbehaving;
 mod net;
+mod netns;
 mod report_json;
 mod runner;
 mod support;
