@@ -156,7 +156,7 @@ async fn stun_reachable_blocked_and_inconclusive() {
         (
             relay_set(11, "relay.m365.test", &format!("{},{unbound}", ports[0])),
             Status::Fail,
-            "blocked (ICMP port unreachable)",
+            "blocked (rejected: ICMP port unreachable",
         ),
         (
             relay_set(11, "quiet.m365.test", &quiet.addr().port().to_string()),

@@ -129,8 +129,7 @@ fn firewall_drop_and_reject_are_told_apart_like_nmap_does() {
     let root = Command::new("id")
         .arg("-u")
         .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
+        .is_ok_and(|o| o.stdout == b"0\n");
     if !root || !have("ip") || !have("nft") {
         eprintln!("SKIPPED: needs root, iproute2 and nftables (apt-get install iproute2 nftables)");
         return;
