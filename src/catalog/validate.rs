@@ -235,6 +235,10 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
                 None
             }
         }
+        ProbeSpec::NetTlsInspection(s) => {
+            (s.categories.is_empty() || s.max_hosts == 0 || s.issuers.is_empty())
+                .then(|| "categories, max_hosts and issuers must not be empty".into())
+        }
         ProbeSpec::NetStun(s) => (s.sets.is_empty() || s.attempts == 0 || s.first_wait_ms == 0)
             .then(|| {
                 "sets must name an endpoint set; attempts and first_wait_ms must be positive".into()

@@ -147,6 +147,9 @@ pub struct LabEndpoints {
     pub stun: Vec<stun_server::StunServer>,
     /// A TCP port with nothing listening (a front door the "firewall" closes).
     pub closed_port: u16,
+    /// The Microsoft 365 front-door stand-in, behind a simulated TLS-inspecting web gateway
+    /// (its certificates come from "Contoso Web Gateway Inspection CA").
+    pub front_door: LabServer,
 }
 
 fn lab_err(e: impl std::fmt::Display) -> std::io::Error {
@@ -207,6 +210,23 @@ impl LabEndpoints {
             stun.push(stun_server::StunServer::start(local, false).await?);
         }
         let closed_port = std::net::TcpListener::bind(local)?.local_addr()?.port();
+        let gateway = Pki::with_names(
+            "Contoso Web Gateway Root",
+            "Contoso Web Gateway Inspection CA",
+        )
+        .map_err(lab_err)?;
+        let mut fd = LeafSpec::good("outlook.m365.test");
+        fd.names
+            .extend(["login.m365.test".into(), "teams.m365.test".into()]);
+        let fd = gateway.leaf(&fd).map_err(lab_err)?;
+        let front_door = LabServer::start(
+            local,
+            Mode::Https(
+                tls_server::server_config(&fd).map_err(lab_err)?,
+                Arc::new(vec![]),
+            ),
+        )
+        .await?;
         Ok(Self {
             ca_pem: pki.root_pem(),
             sts,
@@ -216,13 +236,14 @@ impl LabEndpoints {
             autodiscover,
             stun,
             closed_port,
+            front_door,
         })
     }
 
     /// The lab's Microsoft 365 endpoint list (saved web-service shape): loopback stand-ins for
     /// Exchange, identity and Teams; the Teams signalling set has one port the lab keeps closed.
     pub fn endpoints_json(&self) -> String {
-        let open = self.sts.addr().port();
+        let open = self.front_door.addr().port();
         let closed = self.closed_port;
         let stun: Vec<String> = self
             .stun

@@ -115,12 +115,14 @@ fn ca_params(cn: &str, path_len: Option<u8>) -> CertificateParams {
 impl Pki {
     /// Mints a root and an intermediate (ECDSA P-256).
     pub fn new() -> Result<Self, rcgen::Error> {
-        let root = CertifiedIssuer::self_signed(
-            ca_params("tenant-ready Lab Root CA", None),
-            KeyPair::generate()?,
-        )?;
+        Self::with_names("tenant-ready Lab Root CA", "tenant-ready Lab Issuing CA")
+    }
+
+    /// The same with other names (e.g. a corporate TLS-inspection CA).
+    pub fn with_names(root_cn: &str, issuing_cn: &str) -> Result<Self, rcgen::Error> {
+        let root = CertifiedIssuer::self_signed(ca_params(root_cn, None), KeyPair::generate()?)?;
         let intermediate = CertifiedIssuer::signed_by(
-            ca_params("tenant-ready Lab Issuing CA", Some(0)),
+            ca_params(issuing_cn, Some(0)),
             KeyPair::generate()?,
             &root,
         )?;

@@ -25,6 +25,7 @@ pub mod dns_record;
 pub mod dns_spf;
 pub mod net_endpoints;
 pub mod net_stun;
+pub mod net_tls_inspection;
 pub mod tls_certificate;
 pub mod tls_federation;
 pub mod tls_protocol;
@@ -66,6 +67,8 @@ pub enum ProbeSpec {
     NetEndpoints(net_endpoints::NetEndpointsSpec),
     /// STUN to the Teams media relays, see [`net_stun`].
     NetStun(net_stun::NetStunSpec),
+    /// TLS interception on the path to Microsoft 365, see [`net_tls_inspection`].
+    NetTlsInspection(net_tls_inspection::NetTlsInspectionSpec),
 }
 
 /// What a check runs against.
@@ -111,6 +114,7 @@ impl ProbeSpec {
             Self::HttpFederationMetadata(_) => "http-federation-metadata",
             Self::NetEndpoints(_) => "net-endpoints",
             Self::NetStun(_) => "net-stun",
+            Self::NetTlsInspection(_) => "net-tls-inspection",
         }
     }
 
@@ -120,7 +124,7 @@ impl ProbeSpec {
             Self::TlsCertificate(_) | Self::TlsProtocol(_) => Target::Https,
             Self::TlsSmtpStarttls(_) => Target::Smtp,
             Self::HttpFederationMetadata(_) => Target::Adfs,
-            Self::NetEndpoints(_) | Self::NetStun(_) => Target::Network,
+            Self::NetEndpoints(_) | Self::NetStun(_) | Self::NetTlsInspection(_) => Target::Network,
             _ => Target::Domain,
         }
     }
@@ -140,6 +144,11 @@ impl ProbeSpec {
                 .plan(&cx.list.sets, cx.step)
                 .into_iter()
                 .map(|t| (format!("Teams relay {}", t.host), Planned::NetStun(t)))
+                .collect(),
+            Self::NetTlsInspection(s) => s
+                .plan(&cx.list.sets, &cx.areas)
+                .into_iter()
+                .map(|t| (t.endpoint.to_string(), Planned::NetTlsInspection(t)))
                 .collect(),
             _ => return None,
         })
@@ -175,7 +184,8 @@ impl ProbeSpec {
             | Self::TlsSmtpStarttls(_)
             | Self::HttpFederationMetadata(_)
             | Self::NetEndpoints(_)
-            | Self::NetStun(_) => return Ok(None),
+            | Self::NetStun(_)
+            | Self::NetTlsInspection(_) => return Ok(None),
         }))
     }
 
@@ -257,6 +267,8 @@ pub enum Planned {
     NetEndpoints(net_endpoints::NetEndpointsTask),
     /// See [`net_stun`].
     NetStun(net_stun::NetStunTask),
+    /// See [`net_tls_inspection`].
+    NetTlsInspection(net_tls_inspection::NetTlsInspectionTask),
 }
 
 impl Planned {
@@ -273,7 +285,8 @@ impl Planned {
             | Self::TlsSmtpStarttls(_)
             | Self::HttpFederationMetadata(_)
             | Self::NetEndpoints(_)
-            | Self::NetStun(_) => vec![],
+            | Self::NetStun(_)
+            | Self::NetTlsInspection(_) => vec![],
         }
     }
 }
@@ -399,6 +412,11 @@ pub async fn run(
         Planned::NetStun(t) => {
             let e = net_stun::observe(t, cx).await?;
             let j = net_stun::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::NetTlsInspection(t) => {
+            let e = net_tls_inspection::observe(t, cx).await?;
+            let j = net_tls_inspection::judge(t, &e);
             pack(&e, j)
         }
     })

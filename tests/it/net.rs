@@ -13,7 +13,7 @@ use tenant_ready::outcome::{CheckResult, Status};
 
 use crate::support::{Scan, assert_status, scan, server, zones};
 
-const ZONE: &str = "$TTL 60\n@ IN SOA ns1.m365.test. h.m365.test. 1 3600 600 86400 60\n@ IN NS ns1.m365.test.\nns1 IN A 127.0.0.1\nopen IN A 127.0.0.1\nshut IN A 127.0.0.1\nrelay IN A 127.0.0.1\nquiet IN A 127.0.0.1\nnoanswer IN A 127.0.0.1\n";
+const ZONE: &str = "$TTL 60\n@ IN SOA ns1.m365.test. h.m365.test. 1 3600 600 86400 60\n@ IN NS ns1.m365.test.\nns1 IN A 127.0.0.1\nopen IN A 127.0.0.1\nshut IN A 127.0.0.1\nrelay IN A 127.0.0.1\nquiet IN A 127.0.0.1\nnoanswer IN A 127.0.0.1\noutlook IN A 127.0.0.1\n";
 
 /// A port that was free a moment ago and has nothing listening now.
 fn closed_tcp_port() -> u16 {
@@ -284,4 +284,80 @@ async fn coturn_answers_our_binding_requests() {
             .unwrap()
             .starts_with("127.0.0.1:")
     );
+}
+
+#[tokio::test]
+async fn tls_inspection_names_the_middlebox_ca() {
+    use tenant_ready::lab::pki::{LeafSpec, Pki};
+    use tenant_ready::lab::tls_server::{LabServer, Mode, server_config};
+    let serve = |pki: &Pki| {
+        let mut spec = LeafSpec::good("outlook.m365.test");
+        spec.names.push("open.m365.test".into());
+        Mode::Https(
+            server_config(&pki.leaf(&spec).unwrap()).unwrap(),
+            Vec::new().into(),
+        )
+    };
+    let gateway = Pki::with_names(
+        "Contoso Web Gateway Root",
+        "Contoso Web Gateway Inspection CA",
+    )
+    .unwrap();
+    let microsoft = Pki::with_names(
+        "Microsoft RSA Root Certificate Authority 2017",
+        "Microsoft Azure RSA TLS Issuing CA 03",
+    )
+    .unwrap();
+    let intercepting = LabServer::start("127.0.0.1:0".parse().unwrap(), serve(&gateway))
+        .await
+        .unwrap();
+    let genuine = LabServer::start("127.0.0.1:0".parse().unwrap(), serve(&microsoft))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The "Microsoft" CA of this test is trusted through --ca-file, standing in for the public root.
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, microsoft.root_pem()).unwrap();
+    let dns = server(zones(&[("m365.test", ZONE)]), Behaviour::default()).await;
+    for (server, status, words) in [
+        (
+            &intercepting,
+            Status::Fail,
+            "intercepted: the certificate for outlook.m365.test is issued by 'Contoso Web Gateway Inspection CA'",
+        ),
+        (
+            &genuine,
+            Status::Pass,
+            "not intercepted: outlook.m365.test presents a certificate issued by 'Microsoft Azure RSA TLS Issuing CA 03'",
+        ),
+    ] {
+        let file = dir.path().join("endpoints.json");
+        std::fs::write(
+            &file,
+            format!(
+                r#"[{{"id":1,"serviceArea":"Exchange","urls":["outlook.m365.test"],"tcpPorts":"{}","category":"Optimize","required":true}}]"#,
+                server.addr().port()
+            ),
+        )
+        .unwrap();
+        let results = scan(
+            dns.addr(),
+            Scan {
+                domains: &["m365.test"],
+                only: &["net.tls-inspection"],
+                timeout: "3s",
+                endpoints: Some(&file),
+                ca_file: Some(&ca),
+                ..Scan::default()
+            },
+        )
+        .await;
+        let r = results
+            .iter()
+            .find(|r| r.check == "net.tls-inspection")
+            .unwrap();
+        assert_status(r, status);
+        assert!(r.message.contains(words), "{}", r.message);
+        assert_eq!(r.responsibility, "enable.network-configuration");
+    }
 }

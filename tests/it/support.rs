@@ -61,6 +61,7 @@ pub(crate) struct Scan<'a> {
     pub(crate) timeout: &'a str,
     pub(crate) ca_file: Option<&'a std::path::Path>,
     pub(crate) endpoints: Option<&'a std::path::Path>,
+    pub(crate) checks: Option<&'a std::path::Path>,
 }
 
 impl Default for Scan<'_> {
@@ -72,6 +73,7 @@ impl Default for Scan<'_> {
             timeout: "2s",
             ca_file: None,
             endpoints: None,
+            checks: None,
         }
     }
 }
@@ -93,7 +95,10 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
         file: toml::from_str(text).expect("test tenant.toml"),
     });
     let settings = Settings::resolve(&args, file.as_ref(), &Env::default()).expect("settings");
-    let catalog = Catalog::embedded().expect("catalog");
+    let catalog = match opts.checks {
+        Some(dir) => Catalog::from_dir(dir).expect("--checks catalog"),
+        None => Catalog::embedded().expect("catalog"),
+    };
     let tasks = tenant_ready::plan::plan(&catalog, &settings).expect("plan");
     let timeout = settings.timeout;
     let mut cx = probe_cx(addr, timeout);
