@@ -239,6 +239,14 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
             (s.categories.is_empty() || s.max_hosts == 0 || s.issuers.is_empty())
                 .then(|| "categories, max_hosts and issuers must not be empty".into())
         }
+        ProbeSpec::NetProxy(s) => (s.categories.is_empty() || s.max_hosts == 0)
+            .then(|| "categories and max_hosts must not be empty".into())
+            .or_else(|| {
+                s.proxy_headers
+                    .iter()
+                    .any(|h| h.chars().any(|c| c.is_ascii_uppercase()))
+                    .then(|| "proxy_headers must be lower-case".into())
+            }),
         ProbeSpec::NetStun(s) => (s.sets.is_empty() || s.attempts == 0 || s.first_wait_ms == 0)
             .then(|| {
                 "sets must name an endpoint set; attempts and first_wait_ms must be positive".into()

@@ -150,6 +150,8 @@ pub struct LabEndpoints {
     /// The Microsoft 365 front-door stand-in, behind a simulated TLS-inspecting web gateway
     /// (its certificates come from "Contoso Web Gateway Inspection CA").
     pub front_door: LabServer,
+    /// Plain HTTP in front of the front door, answering through a transparent proxy (`Via`).
+    pub front_door_http: LabServer,
 }
 
 fn lab_err(e: impl std::fmt::Display) -> std::io::Error {
@@ -227,6 +229,17 @@ impl LabEndpoints {
             ),
         )
         .await?;
+        let front_door_http = LabServer::start(
+            local,
+            Mode::PlainHttp {
+                status: 301,
+                headers: Arc::new(vec![
+                    ("Location".into(), "https://outlook.m365.test/".into()),
+                    ("Via".into(), "1.1 contoso-web-gateway (squid/5.7)".into()),
+                ]),
+            },
+        )
+        .await?;
         Ok(Self {
             ca_pem: pki.root_pem(),
             sts,
@@ -237,6 +250,7 @@ impl LabEndpoints {
             stun,
             closed_port,
             front_door,
+            front_door_http,
         })
     }
 
@@ -244,6 +258,7 @@ impl LabEndpoints {
     /// Exchange, identity and Teams; the Teams signalling set has one port the lab keeps closed.
     pub fn endpoints_json(&self) -> String {
         let open = self.front_door.addr().port();
+        let http = self.front_door_http.addr().port();
         let closed = self.closed_port;
         let stun: Vec<String> = self
             .stun
@@ -252,9 +267,9 @@ impl LabEndpoints {
             .collect();
         format!(
             r#"{{"instance":"Lab","version":"0000000000","source":"tenant-ready lab: loopback stand-ins","endpoints":[
- {{"id":1,"serviceArea":"Exchange","serviceAreaDisplayName":"Exchange Online","urls":["outlook.m365.test"],"tcpPorts":"{open}","category":"Optimize","required":true}},
+ {{"id":1,"serviceArea":"Exchange","serviceAreaDisplayName":"Exchange Online","urls":["outlook.m365.test"],"tcpPorts":"{http},{open}","category":"Optimize","required":true}},
  {{"id":11,"serviceArea":"Skype","serviceAreaDisplayName":"Skype for Business Online and Microsoft Teams","urls":["relay.m365.test"],"ips":["127.0.0.1/32"],"udpPorts":"{stun}","category":"Optimize","required":true}},
- {{"id":12,"serviceArea":"Skype","serviceAreaDisplayName":"Skype for Business Online and Microsoft Teams","urls":["teams.m365.test"],"tcpPorts":"{open},{closed}","category":"Allow","required":true}},
+ {{"id":12,"serviceArea":"Skype","serviceAreaDisplayName":"Skype for Business Online and Microsoft Teams","urls":["teams.m365.test"],"tcpPorts":"{closed},{open}","category":"Allow","required":true}},
  {{"id":56,"serviceArea":"Common","serviceAreaDisplayName":"Microsoft 365 Common and Office Online","urls":["login.m365.test"],"tcpPorts":"{open}","category":"Allow","required":true}}
 ]}}"#,
             stun = stun.join(",")

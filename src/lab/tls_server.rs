@@ -53,6 +53,14 @@ pub enum Mode {
     Garbage(Vec<u8>),
     /// Sends an SMTP greeting that never ends.
     FloodBanner,
+    /// Plain HTTP: every request gets this status, these headers and an empty body (a web
+    /// server, or a proxy answering 407/403).
+    PlainHttp {
+        /// Status code.
+        status: u16,
+        /// Extra response headers.
+        headers: Arc<Vec<(String, String)>>,
+    },
     /// Waits, then behaves like the inner mode (a stand-in for network latency, since `tc netem`
     /// is not available here).
     Delayed(Duration, Box<Mode>),
@@ -175,6 +183,25 @@ async fn serve(mut stream: TcpStream, mode: Mode) -> std::io::Result<()> {
             stream.shutdown().await
         }
         Mode::Delayed(_, inner) => Box::pin(serve(stream, *inner)).await,
+        Mode::PlainHttp { status, headers } => {
+            let mut r = BufReader::new(stream);
+            loop {
+                let mut line = String::new();
+                let n = (&mut r).take(8192).read_line(&mut line).await?;
+                if n == 0 || line == "\r\n" || line == "\n" {
+                    break;
+                }
+            }
+            let mut head =
+                format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n");
+            for (k, v) in headers.iter() {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let s = r.get_mut();
+            s.write_all(head.as_bytes()).await?;
+            s.shutdown().await
+        }
         Mode::FloodBanner => loop {
             stream
                 .write_all(b"220-Welcome to the lab mail server, this greeting never ends\r\n")

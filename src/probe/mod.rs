@@ -24,6 +24,7 @@ pub mod dns_ns_consistency;
 pub mod dns_record;
 pub mod dns_spf;
 pub mod net_endpoints;
+pub mod net_proxy;
 pub mod net_stun;
 pub mod net_tls_inspection;
 pub mod tls_certificate;
@@ -69,6 +70,8 @@ pub enum ProbeSpec {
     NetStun(net_stun::NetStunSpec),
     /// TLS interception on the path to Microsoft 365, see [`net_tls_inspection`].
     NetTlsInspection(net_tls_inspection::NetTlsInspectionSpec),
+    /// Proxies in the path of Optimize traffic, see [`net_proxy`].
+    NetProxy(net_proxy::NetProxySpec),
 }
 
 /// What a check runs against.
@@ -115,6 +118,7 @@ impl ProbeSpec {
             Self::NetEndpoints(_) => "net-endpoints",
             Self::NetStun(_) => "net-stun",
             Self::NetTlsInspection(_) => "net-tls-inspection",
+            Self::NetProxy(_) => "net-proxy",
         }
     }
 
@@ -124,7 +128,10 @@ impl ProbeSpec {
             Self::TlsCertificate(_) | Self::TlsProtocol(_) => Target::Https,
             Self::TlsSmtpStarttls(_) => Target::Smtp,
             Self::HttpFederationMetadata(_) => Target::Adfs,
-            Self::NetEndpoints(_) | Self::NetStun(_) | Self::NetTlsInspection(_) => Target::Network,
+            Self::NetEndpoints(_)
+            | Self::NetStun(_)
+            | Self::NetTlsInspection(_)
+            | Self::NetProxy(_) => Target::Network,
             _ => Target::Domain,
         }
     }
@@ -149,6 +156,11 @@ impl ProbeSpec {
                 .plan(&cx.list.sets, &cx.areas)
                 .into_iter()
                 .map(|t| (t.endpoint.to_string(), Planned::NetTlsInspection(t)))
+                .collect(),
+            Self::NetProxy(s) => s
+                .plan(&cx.list.sets, &cx.areas)
+                .into_iter()
+                .map(|t| (t.endpoint.to_string(), Planned::NetProxy(t)))
                 .collect(),
             _ => return None,
         })
@@ -185,7 +197,8 @@ impl ProbeSpec {
             | Self::HttpFederationMetadata(_)
             | Self::NetEndpoints(_)
             | Self::NetStun(_)
-            | Self::NetTlsInspection(_) => return Ok(None),
+            | Self::NetTlsInspection(_)
+            | Self::NetProxy(_) => return Ok(None),
         }))
     }
 
@@ -269,6 +282,8 @@ pub enum Planned {
     NetStun(net_stun::NetStunTask),
     /// See [`net_tls_inspection`].
     NetTlsInspection(net_tls_inspection::NetTlsInspectionTask),
+    /// See [`net_proxy`].
+    NetProxy(net_proxy::NetProxyTask),
 }
 
 impl Planned {
@@ -286,7 +301,8 @@ impl Planned {
             | Self::HttpFederationMetadata(_)
             | Self::NetEndpoints(_)
             | Self::NetStun(_)
-            | Self::NetTlsInspection(_) => vec![],
+            | Self::NetTlsInspection(_)
+            | Self::NetProxy(_) => vec![],
         }
     }
 }
@@ -417,6 +433,11 @@ pub async fn run(
         Planned::NetTlsInspection(t) => {
             let e = net_tls_inspection::observe(t, cx).await?;
             let j = net_tls_inspection::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::NetProxy(t) => {
+            let e = net_proxy::observe(t, cx).await?;
+            let j = net_proxy::judge(t, &e);
             pack(&e, j)
         }
     })

@@ -57,11 +57,11 @@ impl NetTlsInspectionSpec {
                 .flatten()
                 .take(64)
                 .collect();
-            // HTTPS on 443, or the set's only port when it has no 443 (lab data).
+            // HTTPS on 443; in data without 443 (the lab's), the set's last port.
             let port = if ports.contains(&443) {
                 443
-            } else if let [only] = ports[..] {
-                only
+            } else if let Some(&last) = ports.last() {
+                last
             } else {
                 continue;
             };

@@ -361,3 +361,124 @@ async fn tls_inspection_names_the_middlebox_ca() {
         assert_eq!(r.responsibility, "enable.network-configuration");
     }
 }
+
+/// Proxies are seen the way a client meets them: through the machine's proxy environment (a
+/// subprocess with `HTTP_PROXY` set to a proxy that answers 407), and transparently (a 403 from a
+/// squid in the path; a `Via` header).
+#[tokio::test(flavor = "multi_thread")]
+async fn proxies_in_the_path_of_optimize_traffic() {
+    use std::sync::Arc;
+    use tenant_ready::lab::tls_server::{LabServer, Mode};
+    let http = |status: u16, headers: &[(&str, &str)]| Mode::PlainHttp {
+        status,
+        headers: Arc::new(
+            headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        ),
+    };
+    let local = "127.0.0.1:0".parse().unwrap();
+    let auth_proxy = LabServer::start(
+        local,
+        http(407, &[("Proxy-Authenticate", "Basic realm=\"gw\"")]),
+    )
+    .await
+    .unwrap();
+    let squid = LabServer::start(
+        local,
+        http(
+            403,
+            &[
+                ("Server", "squid/5.7"),
+                ("X-Squid-Error", "ERR_ACCESS_DENIED 0"),
+            ],
+        ),
+    )
+    .await
+    .unwrap();
+    let direct = LabServer::start(local, http(301, &[("Server", "AkamaiGHost")]))
+        .await
+        .unwrap();
+    let dns = server(zones(&[("m365.test", ZONE)]), Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |port: u16, proxy: Option<String>| {
+        let file = dir.path().join(format!("e{port}.json"));
+        std::fs::write(
+            &file,
+            format!(r#"[{{"id":1,"serviceArea":"Exchange","urls":["outlook.m365.test"],"tcpPorts":"{port}","category":"Optimize","required":true}}]"#),
+        )
+        .unwrap();
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"));
+        cmd.args([
+            "scan",
+            "m365.test",
+            "--only",
+            "net.proxy",
+            "--format",
+            "json",
+            "--timeout",
+            "3s",
+        ])
+        .args(["--nameserver", &dns.addr().to_string()])
+        .arg("--endpoints")
+        .arg(&file);
+        for k in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            cmd.env_remove(k);
+        }
+        if let Some(p) = proxy {
+            cmd.env("HTTP_PROXY", p);
+        }
+        let out = cmd.output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        v["results"][0].clone()
+    };
+    let r = tokio::task::block_in_place(|| {
+        run(
+            direct.addr().port(),
+            Some(format!("http://{}", auth_proxy.addr())),
+        )
+    });
+    assert_eq!(r["status"], "fail", "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 407, Proxy-Authenticate: Basic"),
+        "{r}"
+    );
+    assert!(
+        r["evidence"]["proxy_env"]["HTTP_PROXY"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    let r = tokio::task::block_in_place(|| run(squid.addr().port(), None));
+    assert_eq!(r["status"], "fail", "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("x-squid-error: ERR_ACCESS_DENIED"),
+        "{r}"
+    );
+    let r = tokio::task::block_in_place(|| run(direct.addr().port(), None));
+    assert_eq!(r["status"], "pass", "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("no proxy in the path"),
+        "{r}"
+    );
+}
