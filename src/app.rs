@@ -8,7 +8,9 @@ use std::time::{Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
-use crate::cli::{CatalogArgs, Cli, Command, Format, InitArgs, Lang, ListFormat, ScanArgs};
+use crate::cli::{
+    CatalogArgs, Cli, Command, EndpointsCommand, Format, InitArgs, Lang, ListFormat, ScanArgs,
+};
 use crate::error::ConfigError;
 use crate::outcome::CheckResult;
 use crate::plan;
@@ -41,6 +43,44 @@ pub fn main(cli: Cli) -> Exit {
         Command::Checks(a) => report_usage(list_checks(&a)),
         Command::Responsibilities(a) => report_usage(list_responsibilities(&a, &env)),
         Command::Init(a) => report_usage(init(&a)),
+        Command::Endpoints(EndpointsCommand::Fetch(a)) => {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return Exit::Usage;
+                }
+            };
+            match rt.block_on(crate::fetch::fetch(&a)) {
+                Ok(crate::fetch::Fetched::Written(v, n)) => {
+                    eprintln!(
+                        "wrote {} ({} endpoint sets, version {v}): use it with `tenant-ready scan --endpoints {}`",
+                        a.output.display(),
+                        n,
+                        a.output.display()
+                    );
+                    Exit::Ready
+                }
+                Ok(crate::fetch::Fetched::UpToDate(v)) => {
+                    eprintln!(
+                        "{} already has the latest version ({v})",
+                        a.output.display()
+                    );
+                    Exit::Ready
+                }
+                Err(crate::fetch::FetchError::Usage(m)) => {
+                    eprintln!("error: {m}");
+                    Exit::Usage
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Exit::NotReady
+                }
+            }
+        }
     }
 }
 
@@ -381,6 +421,14 @@ fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
         ));
     }
     text.push_str(&format!("\n{} checks from {}\n", c.checks.len(), c.source));
+    // The network checks test what this list says; its age matters (Microsoft updates monthly).
+    match crate::endpoint_sets::EndpointList::embedded() {
+        Ok(l) => text.push_str(&format!(
+            "Microsoft 365 endpoint list: {} (override with --endpoints; refresh with `tenant-ready endpoints fetch`)\n",
+            l.describe()
+        )),
+        Err(e) => text.push_str(&format!("Microsoft 365 endpoint list: unreadable ({e})\n")),
+    }
     print(&text)
 }
 

@@ -31,6 +31,41 @@ pub enum Command {
     Responsibilities(CatalogArgs),
     /// Write a commented starter tenant.toml.
     Init(InitArgs),
+    /// Work with the Microsoft 365 endpoint list (the IP/URL web service).
+    #[command(subcommand)]
+    Endpoints(EndpointsCommand),
+}
+
+/// `tenant-ready endpoints …`.
+#[derive(Debug, Subcommand)]
+pub enum EndpointsCommand {
+    /// Download the current endpoint list from https://endpoints.office.com into a file for
+    /// `scan --endpoints` (asks the version method first; does nothing when the file is current).
+    Fetch(FetchArgs),
+}
+
+/// `tenant-ready endpoints fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Instance: Worldwide (also GCC), USGovGCCHigh, USGovDoD or China.
+    #[arg(long, default_value = "Worldwide")]
+    pub instance: String,
+    /// Where to write (written atomically).
+    #[arg(long, short, default_value = "m365-endpoints.json")]
+    pub output: PathBuf,
+    /// Substitute your tenant name into tenant-specific URLs (`TenantName=`).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// The ClientRequestId GUID to send (default: one generated once for this machine and kept in
+    /// the user's configuration directory, as the web service asks).
+    #[arg(long, value_name = "GUID")]
+    pub client_request_id: Option<String>,
+    /// Download even when the file already has the latest version.
+    #[arg(long)]
+    pub force: bool,
+    /// Web service base URL (for tests and mirrors).
+    #[arg(long, hide = true, default_value = "https://endpoints.office.com")]
+    pub base_url: String,
 }
 
 /// `tenant-ready scan`.

@@ -33,6 +33,7 @@ pub mod domain;
 pub mod endpoint;
 pub mod endpoint_sets;
 pub mod error;
+pub mod fetch;
 pub mod lab;
 pub mod outcome;
 pub mod pattern;

@@ -53,6 +53,9 @@ pub enum Mode {
     Garbage(Vec<u8>),
     /// Sends an SMTP greeting that never ends.
     FloodBanner,
+    /// Plain HTTP over `routes` (the query string is ignored for matching); every request line is
+    /// appended to the log.
+    Http(Arc<Vec<Route>>, Arc<std::sync::Mutex<Vec<String>>>),
     /// Plain HTTP: every request gets this status, these headers and an empty body (a web
     /// server, or a proxy answering 407/403).
     PlainHttp {
@@ -142,9 +145,10 @@ async fn serve(mut stream: TcpStream, mode: Mode) -> std::io::Result<()> {
     match mode {
         Mode::Https(cfg, routes) => {
             let tls = tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await?;
-            http(tls, &routes).await
+            http_logged(tls, &routes, None).await
         }
         Mode::Smtp { tls, starttls } => smtp(stream, tls, starttls).await,
+        Mode::Http(routes, log) => http_logged(stream, &routes, Some(&log)).await,
         Mode::Legacy { accept } => {
             let mut buf = vec![0u8; 4096];
             let n = stream.read(&mut buf).await?;
@@ -210,7 +214,11 @@ async fn serve(mut stream: TcpStream, mode: Mode) -> std::io::Result<()> {
     }
 }
 
-async fn http<S: AsyncRead + AsyncWrite + Unpin>(s: S, routes: &[Route]) -> std::io::Result<()> {
+async fn http_logged<S: AsyncRead + AsyncWrite + Unpin>(
+    s: S,
+    routes: &[Route],
+    log: Option<&std::sync::Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
     let mut r = BufReader::new(s);
     let mut request_line = String::new();
     (&mut r).take(8192).read_line(&mut request_line).await?;
@@ -221,7 +229,13 @@ async fn http<S: AsyncRead + AsyncWrite + Unpin>(s: S, routes: &[Route]) -> std:
             break;
         }
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    if let Some(log) = log
+        && let Ok(mut l) = log.lock()
+    {
+        l.push(request_line.trim_end().to_owned());
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let path = target.split('?').next().unwrap_or(target);
     let (status, ctype, body) = routes
         .iter()
         .find(|rt| rt.path.eq_ignore_ascii_case(path))

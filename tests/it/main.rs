@@ -10,6 +10,7 @@
 mod catalog;
 mod cli;
 mod dns;
+mod fetch;
 mod misbehaving;
 mod net;
 mod netns;
