@@ -191,6 +191,12 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     };
     let s = &p.settings;
     init_tracing(s.verbosity);
+    // Network checks open a socket per host:port at once (1,000 for a full endpoint list); the
+    // soft open-files limit (often 1,024) would turn that into EMFILE errors. Raise it to the hard
+    // limit, as scanners do; if that fails, the errors name the cause.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::debug!("cannot raise the open-files limit: {e}");
+    }
     let cx = match probe_cx(s) {
         Ok(cx) => cx,
         Err(e) => {

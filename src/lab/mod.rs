@@ -14,6 +14,7 @@
 //! bound, `autodiscover.tailspin.test` (the hybrid domain's on-premises autodiscover).
 
 pub mod dns_server;
+pub mod netns;
 pub mod pki;
 pub mod stun_server;
 pub mod tls_server;

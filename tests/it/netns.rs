@@ -9,132 +9,20 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
+use tenant_ready::lab::netns::{self, Netns};
 use tenant_ready::lab::stun_server::StunServer;
 
 fn have(cmd: &str) -> bool {
-    Command::new(cmd).arg("-V").output().is_ok()
-        || Command::new(cmd).arg("--version").output().is_ok()
-}
-
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The namespace; deleting it also deletes the veth pair.
-pub(crate) struct Netns {
-    pub(crate) name: String,
-    pub(crate) host_ip: String,
-}
-
-impl Netns {
-    /// `tr<pid>` with the veth pair and 10.213.N.0/30 (N from the pid: parallel runs differ).
-    pub(crate) fn create(tag: &str) -> Self {
-        let pid = std::process::id();
-        let name = format!("tr{tag}{pid}");
-        let n = pid % 250;
-        let (host, ns) = (format!("10.213.{n}.1"), format!("10.213.{n}.2"));
-        let (va, vb) = (
-            format!("trh{}", pid % 100_000),
-            format!("trn{}", pid % 100_000),
-        );
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        sh(&["ip", "netns", "add", &name]);
-        let me = Self {
-            name: name.clone(),
-            host_ip: host.clone(),
-        };
-        sh(&[
-            "ip", "link", "add", &va, "type", "veth", "peer", "name", &vb,
-        ]);
-        sh(&["ip", "link", "set", &vb, "netns", &name]);
-        sh(&["ip", "addr", "add", &format!("{host}/30"), "dev", &va]);
-        sh(&["ip", "link", "set", &va, "up"]);
-        sh(&[
-            "ip",
-            "-n",
-            &name,
-            "addr",
-            "add",
-            &format!("{ns}/30"),
-            "dev",
-            &vb,
-        ]);
-        sh(&["ip", "-n", &name, "link", "set", &vb, "up"]);
-        sh(&["ip", "-n", &name, "link", "set", "lo", "up"]);
-        me
-    }
-
-    /// Runs `nft` inside the namespace.
-    pub(crate) fn nft(&self, rule: &str) {
-        sh(&["ip", "netns", "exec", &self.name, "nft", rule]);
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-    }
-}
-
-/// `nmap -Pn -sT` from inside the namespace: port → state.
-fn nmap_states(ns: &Netns, ports: &[u16]) -> BTreeMap<u16, String> {
-    let list: Vec<String> = ports.iter().map(ToString::to_string).collect();
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns.name,
-            "nmap",
-            "-n",
-            "-Pn",
-            "-sT",
-            "--max-retries",
-            "0",
-        ])
-        .args([
-            "--host-timeout",
-            "30s",
-            "-p",
-            &list.join(","),
-            "-oG",
-            "-",
-            &ns.host_ip,
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    // Grepable: "Ports: 8081/open/tcp//…, 8082/filtered/tcp//…"
-    let mut states = BTreeMap::new();
-    if let Some(ports) = text.lines().find_map(|l| l.split("Ports: ").nth(1)) {
-        for entry in ports.split(", ") {
-            let f: Vec<&str> = entry.split('/').collect();
-            if let (Some(p), Some(s)) = (f.first().and_then(|p| p.trim().parse().ok()), f.get(1)) {
-                states.insert(p, (*s).to_owned());
-            }
-        }
-    }
-    states
+    Command::new(cmd).arg("--version").output().is_ok()
 }
 
 #[test]
 fn firewall_drop_and_reject_are_told_apart_like_nmap_does() {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    if !root || !have("ip") || !have("nft") {
+    if !netns::available() {
         eprintln!("SKIPPED: needs root, iproute2 and nftables (apt-get install iproute2 nftables)");
         return;
     }
-    let ns = Netns::create("fw");
+    let ns = Netns::create("fw", u8::try_from(std::process::id() % 200).unwrap()).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -162,21 +50,22 @@ fn firewall_drop_and_reject_are_told_apart_like_nmap_does() {
     });
     // A DROP in the scanner's own output chain fails the send at once (EPERM), which no remote
     // firewall does; dropping what comes *back* behaves like a firewall on the path: silence.
-    ns.nft("add table inet trtest");
-    ns.nft("add chain inet trtest in { type filter hook input priority 0; policy accept; }");
-    ns.nft("add chain inet trtest out { type filter hook output priority 0; policy accept; }");
-    ns.nft(&format!(
+    let nft = |r: &str| ns.nft(r).unwrap();
+    nft("add table inet trtest");
+    nft("add chain inet trtest in { type filter hook input priority 0; policy accept; }");
+    nft("add chain inet trtest out { type filter hook output priority 0; policy accept; }");
+    nft(&format!(
         "add rule inet trtest in ip saddr {host} tcp sport {dropped} drop"
     ));
-    ns.nft(&format!(
+    nft(&format!(
         "add rule inet trtest out ip daddr {host} tcp dport {rejected} reject with tcp reset"
     ));
-    ns.nft(&format!(
+    nft(&format!(
         "add rule inet trtest in ip saddr {host} udp sport {} drop",
         stun_dropped.addr().port()
     ));
     // A REJECT by a firewall on the scanning machine itself (the send fails with EPERM).
-    ns.nft(&format!(
+    nft(&format!(
         "add rule inet trtest out ip daddr {host} udp dport {} reject",
         stun_rejected.addr().port()
     ));
@@ -196,9 +85,8 @@ fn firewall_drop_and_reject_are_told_apart_like_nmap_does() {
     .unwrap();
     let report = dir.path().join("report.json");
     let started = std::time::Instant::now();
-    let out = Command::new("ip")
-        .args(["netns", "exec", &ns.name])
-        .arg(assert_cmd::cargo::cargo_bin("tenant-ready"))
+    let out = ns
+        .command(assert_cmd::cargo::cargo_bin("tenant-ready"))
         .args([
             "scan",
             "m365.test",
@@ -251,7 +139,8 @@ fn firewall_drop_and_reject_are_told_apart_like_nmap_does() {
     assert_eq!(ours, want, "{tcp}");
     if have("nmap") {
         assert_eq!(
-            nmap_states(&ns, &[open, dropped, rejected, closed]),
+            ns.nmap_tcp(&ns.host_ip, &[open, dropped, rejected, closed])
+                .unwrap(),
             want,
             "nmap -sT agrees"
         );
