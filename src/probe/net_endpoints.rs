@@ -331,7 +331,7 @@ pub fn judge(t: &NetEndpointsTask, e: &NetEndpointsEvidence) -> Judgement {
     if bad.is_empty() {
         return Judgement::from_findings(
             vec![],
-            format!("{}: all {} host:port pairs open", t.label, e.probes.len()),
+            format!("all {} host:port pairs open", e.probes.len()),
             expected,
         );
     }
@@ -345,8 +345,7 @@ pub fn judge(t: &NetEndpointsTask, e: &NetEndpointsEvidence) -> Judgement {
     }
     Judgement::from_findings(
         vec![Finding::fail(format!(
-            "{}: {} of {} not open: {}",
-            t.label,
+            "{} of {} not open: {}",
             bad.len(),
             e.probes.len(),
             shown.join("; ")
