@@ -149,10 +149,21 @@ where
     let stop_all = CancellationToken::new();
     let deadline = opts.budget.map(|b| Instant::now() + b);
     let mut stopped: Option<&'static str> = None;
+    // Measurements that concurrency would skew (network quality) run last, alone: every other
+    // check first, at full concurrency; results keep the plan's order either way.
+    let exclusive = |t: &Task| t.check.probe.exclusive() && matches!(t.work, Work::Run(_));
+    let order: Vec<usize> = (0..tasks.len())
+        .filter(|&i| !exclusive(&tasks[i]))
+        .chain((0..tasks.len()).filter(|&i| exclusive(&tasks[i])))
+        .collect();
     let mut next = 0;
     loop {
-        while stopped.is_none() && next < tasks.len() && set.len() < opts.concurrency.get() {
-            let i = next;
+        while stopped.is_none()
+            && next < order.len()
+            && set.len() < opts.concurrency.get()
+            && (!exclusive(&tasks[order[next]]) || set.is_empty())
+        {
+            let i = order[next];
             next += 1;
             let task = Arc::clone(&tasks[i]);
             let probe = match &task.work {

@@ -24,6 +24,7 @@ pub const EMBEDDED_CHECKS: &[(&str, &str)] = &[
     ("dns.toml", include_str!("../../checks/dns.toml")),
     ("tls.toml", include_str!("../../checks/tls.toml")),
     ("network.toml", include_str!("../../checks/network.toml")),
+    ("quality.toml", include_str!("../../checks/quality.toml")),
 ];
 /// The shipped responsibility catalogue.
 pub const EMBEDDED_RESPONSIBILITIES: &str = include_str!("../../checks/responsibilities.toml");

@@ -247,6 +247,13 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
                     .any(|h| h.chars().any(|c| c.is_ascii_uppercase()))
                     .then(|| "proxy_headers must be lower-case".into())
             }),
+        ProbeSpec::QualityLatency(s) => {
+            (s.samples < 2 || s.interval_ms == 0 || s.reply_timeout_ms == 0 || s.sets.is_empty())
+                .then(|| {
+                    "samples must be at least 2; interval_ms, reply_timeout_ms and sets must be set"
+                        .into()
+                })
+        }
         ProbeSpec::NetStun(s) => (s.sets.is_empty() || s.attempts == 0 || s.first_wait_ms == 0)
             .then(|| {
                 "sets must name an endpoint set; attempts and first_wait_ms must be positive".into()

@@ -209,8 +209,14 @@ impl LabEndpoints {
         .await
         .ok();
         let mut stun = Vec::new();
+        // The relay answers like one ~25 ms away with a few ms of jitter (quality.latency).
+        let wan = stun_server::Impairment {
+            delay: std::time::Duration::from_millis(24),
+            jitter: std::time::Duration::from_millis(6),
+            ..stun_server::Impairment::default()
+        };
         for _ in 0..4 {
-            stun.push(stun_server::StunServer::start(local, false).await?);
+            stun.push(stun_server::StunServer::start_impaired(local, wan).await?);
         }
         let closed_port = std::net::TcpListener::bind(local)?.local_addr()?.port();
         let gateway = Pki::with_names(

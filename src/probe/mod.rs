@@ -27,6 +27,7 @@ pub mod net_endpoints;
 pub mod net_proxy;
 pub mod net_stun;
 pub mod net_tls_inspection;
+pub mod quality_latency;
 pub mod tls_certificate;
 pub mod tls_federation;
 pub mod tls_protocol;
@@ -72,6 +73,8 @@ pub enum ProbeSpec {
     NetTlsInspection(net_tls_inspection::NetTlsInspectionSpec),
     /// Proxies in the path of Optimize traffic, see [`net_proxy`].
     NetProxy(net_proxy::NetProxySpec),
+    /// RTT, jitter and loss to the Teams relay, see [`quality_latency`].
+    QualityLatency(quality_latency::QualityLatencySpec),
 }
 
 /// What a check runs against.
@@ -119,7 +122,14 @@ impl ProbeSpec {
             Self::NetStun(_) => "net-stun",
             Self::NetTlsInspection(_) => "net-tls-inspection",
             Self::NetProxy(_) => "net-proxy",
+            Self::QualityLatency(_) => "quality-latency",
         }
+    }
+
+    /// Measurements that concurrency would skew: the runner runs them after every other check,
+    /// one at a time.
+    pub fn exclusive(&self) -> bool {
+        matches!(self, Self::QualityLatency(_))
     }
 
     /// What the check runs against.
@@ -131,7 +141,8 @@ impl ProbeSpec {
             Self::NetEndpoints(_)
             | Self::NetStun(_)
             | Self::NetTlsInspection(_)
-            | Self::NetProxy(_) => Target::Network,
+            | Self::NetProxy(_)
+            | Self::QualityLatency(_) => Target::Network,
             _ => Target::Domain,
         }
     }
@@ -161,6 +172,21 @@ impl ProbeSpec {
                 .plan(&cx.list.sets, &cx.areas)
                 .into_iter()
                 .map(|t| (t.endpoint.to_string(), Planned::NetProxy(t)))
+                .collect(),
+            Self::QualityLatency(s) => s
+                .plan(&cx.list.sets)
+                .into_iter()
+                .map(|t| {
+                    let subject = t.relay.as_ref().map_or_else(
+                        || {
+                            t.fallback
+                                .as_ref()
+                                .map_or_else(String::new, ToString::to_string)
+                        },
+                        |(h, p)| format!("Teams relay {h}:{p}"),
+                    );
+                    (subject, Planned::QualityLatency(t))
+                })
                 .collect(),
             _ => return None,
         })
@@ -198,7 +224,8 @@ impl ProbeSpec {
             | Self::NetEndpoints(_)
             | Self::NetStun(_)
             | Self::NetTlsInspection(_)
-            | Self::NetProxy(_) => return Ok(None),
+            | Self::NetProxy(_)
+            | Self::QualityLatency(_) => return Ok(None),
         }))
     }
 
@@ -284,6 +311,8 @@ pub enum Planned {
     NetTlsInspection(net_tls_inspection::NetTlsInspectionTask),
     /// See [`net_proxy`].
     NetProxy(net_proxy::NetProxyTask),
+    /// See [`quality_latency`].
+    QualityLatency(quality_latency::QualityLatencyTask),
 }
 
 impl Planned {
@@ -302,7 +331,8 @@ impl Planned {
             | Self::NetEndpoints(_)
             | Self::NetStun(_)
             | Self::NetTlsInspection(_)
-            | Self::NetProxy(_) => vec![],
+            | Self::NetProxy(_)
+            | Self::QualityLatency(_) => vec![],
         }
     }
 }
@@ -438,6 +468,11 @@ pub async fn run(
         Planned::NetProxy(t) => {
             let e = net_proxy::observe(t, cx).await?;
             let j = net_proxy::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::QualityLatency(t) => {
+            let e = quality_latency::observe(t, cx).await?;
+            let j = quality_latency::judge(t, &e);
             pack(&e, j)
         }
     })

@@ -14,6 +14,7 @@ mod fetch;
 mod misbehaving;
 mod net;
 mod netns;
+mod quality;
 mod report_json;
 mod runner;
 mod support;

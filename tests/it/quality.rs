@@ -1,0 +1,156 @@
+//! Network quality against loopback stand-ins whose impairments are known exactly: a STUN
+//! responder that delays, alternates its delay (jitter) or drops every Nth request, and a TCP front
+//! door for the fallback when UDP is blocked.
+
+use std::time::Duration;
+
+use tenant_ready::lab::Behaviour;
+use tenant_ready::lab::stun_server::{Impairment, StunServer};
+use tenant_ready::outcome::{CheckResult, Status};
+
+use crate::support::{Scan, assert_status, scan, server, zones};
+
+const ZONE: &str = "$TTL 60\n@ IN SOA ns1.m365.test. h.m365.test. 1 3600 600 86400 60\n@ IN NS ns1.m365.test.\nns1 IN A 127.0.0.1\nrelay IN A 127.0.0.1\noutlook IN A 127.0.0.1\n";
+
+/// The shipped quality.toml with fast sampling (20 samples, 20 ms apart).
+fn fast_checks(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = include_str!("../../checks/quality.toml")
+        .replace("samples = 50", "samples = 20")
+        .replace("interval_ms = 200", "interval_ms = 20")
+        .replace("reply_timeout_ms = 1000", "reply_timeout_ms = 300");
+    let checks = dir.join("checks");
+    std::fs::create_dir_all(&checks).unwrap();
+    std::fs::write(checks.join("quality.toml"), text).unwrap();
+    checks
+}
+
+async fn measure(relay_port: u16, front_door: Option<u16>) -> CheckResult {
+    let dir = tempfile::tempdir().unwrap();
+    let checks = fast_checks(dir.path());
+    let mut sets = vec![format!(
+        r#"{{"id":11,"serviceArea":"Skype","urls":["relay.m365.test"],"udpPorts":"{relay_port}","category":"Optimize","required":true}}"#
+    )];
+    if let Some(p) = front_door {
+        sets.push(format!(
+            r#"{{"id":1,"serviceArea":"Exchange","urls":["outlook.m365.test"],"tcpPorts":"{p}","category":"Optimize","required":true}}"#
+        ));
+    }
+    let file = dir.path().join("endpoints.json");
+    std::fs::write(&file, format!("[{}]", sets.join(","))).unwrap();
+    let dns = server(zones(&[("m365.test", ZONE)]), Behaviour::default()).await;
+    let results = scan(
+        dns.addr(),
+        Scan {
+            domains: &["m365.test"],
+            only: &["quality.latency"],
+            endpoints: Some(&file),
+            checks: Some(&checks),
+            ..Scan::default()
+        },
+    )
+    .await;
+    results
+        .into_iter()
+        .find(|r| r.check == "quality.latency")
+        .unwrap()
+}
+
+async fn relay(imp: Impairment) -> StunServer {
+    StunServer::start_impaired("127.0.0.1:0".parse().unwrap(), imp)
+        .await
+        .unwrap()
+}
+
+fn f(r: &CheckResult, key: &str) -> f64 {
+    r.evidence[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key}: {}", r.evidence))
+}
+
+#[tokio::test]
+async fn latency_jitter_and_loss_are_measured_and_judged() {
+    // 20 ms each way of delay, plus 10 ms on every other answer: RTT 20-30 ms, jitter → 10 ms.
+    let ok = relay(Impairment {
+        delay: Duration::from_millis(20),
+        jitter: Duration::from_millis(10),
+        ..Impairment::default()
+    })
+    .await;
+    let r = measure(ok.addr().port(), None).await;
+    assert_status(&r, Status::Pass);
+    assert_eq!(r.evidence["method"], "stun");
+    assert_eq!(r.evidence["samples_ms"].as_array().unwrap().len(), 20);
+    let (median, p90, jitter) = (
+        f(&r, "rtt_median_ms"),
+        f(&r, "rtt_p90_ms"),
+        f(&r, "jitter_ms"),
+    );
+    assert!((20.0..28.0).contains(&median), "median {median}");
+    assert!((29.0..40.0).contains(&p90), "p90 {p90}");
+    // RFC 3550's estimator approaches |D| = 10 ms from below (20 samples: about 7 ms).
+    assert!((5.0..11.0).contains(&jitter), "jitter {jitter}");
+    assert!(f(&r, "loss_pct").abs() < 1e-9);
+
+    let far = relay(Impairment {
+        delay: Duration::from_millis(120),
+        ..Impairment::default()
+    })
+    .await;
+    let r = measure(far.addr().port(), None).await;
+    assert_status(&r, Status::Fail);
+    assert!(
+        r.message.contains("90th percentile (target < 100 ms)"),
+        "{}",
+        r.message
+    );
+
+    let shaky = relay(Impairment {
+        jitter: Duration::from_millis(45),
+        ..Impairment::default()
+    })
+    .await;
+    let r = measure(shaky.addr().port(), None).await;
+    assert_status(&r, Status::Fail);
+    assert!(
+        r.message.contains("jitter is") && r.message.contains("target < 30 ms"),
+        "{}",
+        r.message
+    );
+
+    let lossy = relay(Impairment {
+        drop_every: 5,
+        ..Impairment::default()
+    })
+    .await;
+    let r = measure(lossy.addr().port(), None).await;
+    assert_status(&r, Status::Fail);
+    assert!((f(&r, "loss_pct") - 20.0).abs() < 1e-9);
+    assert!(
+        r.message.contains("20.0 % of samples lost"),
+        "{}",
+        r.message
+    );
+}
+
+#[tokio::test]
+async fn without_udp_the_front_door_is_measured_over_tcp() {
+    let front_door = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = front_door.local_addr().unwrap().port();
+    let blocked = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = measure(blocked, Some(port)).await;
+    assert_status(&r, Status::Warn);
+    assert_eq!(r.evidence["method"], "tcp-connect");
+    assert!(
+        r.evidence["fallback_reason"]
+            .as_str()
+            .unwrap()
+            .contains("UDP refused"),
+        "{}",
+        r.evidence
+    );
+    assert!(r.message.contains("measured over TCP"), "{}", r.message);
+}
