@@ -225,13 +225,19 @@ fn plan_network(
                 vars: &vars,
                 areas: areas.clone(),
                 step: crate::app::step_timeout(c.timeout.unwrap_or(s.timeout)),
+                bandwidth_url: s.bandwidth_url.as_deref(),
+                users: s.users,
             })
             .unwrap_or_default();
         if planned.is_empty() {
-            tasks.push(skip(format!(
-                "nothing in {} matches this check's categories and the tenant's services",
-                list.source
-            )));
+            tasks.push(skip(if matches!(c.probe, crate::probe::ProbeSpec::QualityBandwidth(_)) {
+                "no throughput target: set [network] bandwidth_url in tenant.toml (an HTTP(S) URL of a large object; uploads are POSTed to it)".to_owned()
+            } else {
+                format!(
+                    "nothing in {} matches this check's categories and the tenant's services",
+                    list.source
+                )
+            }));
         }
         for (subject, p) in planned {
             tasks.push(Task {

@@ -151,6 +151,8 @@ pub struct Settings {
     pub cert_days: (u32, u32),
     /// Customer-owned TLS endpoints (`[endpoints]`).
     pub endpoints: Endpoints,
+    /// `[network] bandwidth_url`.
+    pub bandwidth_url: Option<String>,
     /// The configuration file used, if any.
     pub config_path: Option<PathBuf>,
 }
@@ -313,6 +315,19 @@ impl Settings {
                 })
                 .transpose()?,
         };
+        let bandwidth_url = match &tf.network.bandwidth_url {
+            Some(u) => {
+                let parsed = reqwest::Url::parse(u)
+                    .map_err(|e| in_file(format!("network.bandwidth_url: `{u}`: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                    return Err(in_file(format!(
+                        "network.bandwidth_url: `{u}` must be an http:// or https:// URL with a host"
+                    )));
+                }
+                Some(u.clone())
+            }
+            None => None,
+        };
         let base = fpath.and_then(Path::parent).unwrap_or(Path::new(""));
         let endpoints_file = args
             .endpoints
@@ -393,6 +408,7 @@ impl Settings {
             ca_file: args.ca_file.clone(),
             cert_days: (warn, fail),
             endpoints,
+            bandwidth_url,
             config_path: fpath.map(Path::to_owned),
         })
     }

@@ -254,6 +254,11 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
                         .into()
                 })
         }
+        ProbeSpec::QualityBandwidth(s) => (s.connections == 0
+            || s.max_ms <= s.warmup_ms + s.min_ms
+            || s.stable_samples < 2
+            || s.max_bytes == 0)
+            .then(|| "connections > 0, stable_samples >= 2, max_bytes > 0 and max_ms > warmup_ms + min_ms".into()),
         ProbeSpec::NetStun(s) => (s.sets.is_empty() || s.attempts == 0 || s.first_wait_ms == 0)
             .then(|| {
                 "sets must name an endpoint set; attempts and first_wait_ms must be positive".into()

@@ -2,6 +2,11 @@
 //! federation metadata), an SMTP server with STARTTLS, a scripted legacy-TLS responder, and
 //! servers that misbehave (stall, send garbage, flood). Each runs until dropped.
 
+#![allow(
+    clippy::cast_precision_loss,
+    reason = "byte counts and rates stay far below 2^52; f64 is exact enough for Mbit/s"
+)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +68,15 @@ pub enum Mode {
         status: u16,
         /// Extra response headers.
         headers: Arc<Vec<(String, String)>>,
+    },
+    /// A throughput server: `GET` streams bytes, `POST` swallows them, both paced by one token
+    /// bucket shared by every connection (`rate_bps` bits/s, 0 = as fast as possible): the lab's
+    /// stand-in for a link of that speed.
+    Throughput {
+        /// Bits per second.
+        rate_bps: u64,
+        /// The bucket: when the next byte may go.
+        pacer: Arc<std::sync::Mutex<tokio::time::Instant>>,
     },
     /// Waits, then behaves like the inner mode (a stand-in for network latency, since `tc netem`
     /// is not available here).
@@ -187,6 +201,7 @@ async fn serve(mut stream: TcpStream, mode: Mode) -> std::io::Result<()> {
             stream.shutdown().await
         }
         Mode::Delayed(_, inner) => Box::pin(serve(stream, *inner)).await,
+        Mode::Throughput { rate_bps, pacer } => throughput(stream, rate_bps, &pacer).await,
         Mode::PlainHttp { status, headers } => {
             let mut r = BufReader::new(stream);
             loop {
@@ -285,4 +300,75 @@ async fn smtp(stream: TcpStream, tls: Arc<ServerConfig>, starttls: bool) -> std:
             w.write_all(b"502 5.5.2 Command not recognised\r\n").await?;
         }
     }
+}
+
+/// Waits for `n` bytes' worth of the shared bucket.
+async fn pace(n: usize, rate_bps: u64, pacer: &std::sync::Mutex<tokio::time::Instant>) {
+    if rate_bps == 0 {
+        return;
+    }
+    let cost = Duration::from_secs_f64(n as f64 * 8.0 / rate_bps as f64);
+    // Charged after the bytes went out: the caller sleeps until the link would have carried
+    // them. Up to 100 ms of credit lets a writer that woke late (timer granularity, a full socket)
+    // catch up, as a real link's queue absorbs it; an idle link saves no more than that.
+    let done = {
+        let Ok(mut next) = pacer.lock() else { return };
+        let now = tokio::time::Instant::now();
+        let start = (*next).max(now - Duration::from_millis(100));
+        *next = start + cost;
+        *next
+    };
+    tokio::time::sleep_until(done).await;
+}
+
+async fn throughput(
+    stream: TcpStream,
+    rate_bps: u64,
+    pacer: &std::sync::Mutex<tokio::time::Instant>,
+) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    // Modest socket buffers, like a server across a WAN sees: megabytes of loopback buffering
+    // would let the client "send" seconds of data before the link has carried any.
+    let sock = socket2::SockRef::from(&stream);
+    let _ = sock.set_recv_buffer_size(256 * 1024);
+    let _ = sock.set_send_buffer_size(256 * 1024);
+    let mut r = BufReader::new(stream);
+    let mut request_line = String::new();
+    (&mut r).take(8192).read_line(&mut request_line).await?;
+    loop {
+        let mut line = String::new();
+        let n = (&mut r).take(8192).read_line(&mut line).await?;
+        if n == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    let chunk = vec![0x42u8; 64 * 1024];
+    if request_line.starts_with("POST") {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = r.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            pace(n, rate_bps, pacer).await;
+        }
+        let s = r.get_mut();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .await?;
+        return s.shutdown().await;
+    }
+    let total: u64 = 1 << 30;
+    let s = r.get_mut();
+    s.write_all(
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await?;
+    let mut sent = 0u64;
+    while sent < total {
+        s.write_all(&chunk).await?;
+        pace(chunk.len(), rate_bps, pacer).await;
+        sent += chunk.len() as u64;
+    }
+    s.shutdown().await
 }

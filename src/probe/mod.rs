@@ -27,6 +27,7 @@ pub mod net_endpoints;
 pub mod net_proxy;
 pub mod net_stun;
 pub mod net_tls_inspection;
+pub mod quality_bandwidth;
 pub mod quality_latency;
 pub mod tls_certificate;
 pub mod tls_federation;
@@ -75,6 +76,8 @@ pub enum ProbeSpec {
     NetProxy(net_proxy::NetProxySpec),
     /// RTT, jitter and loss to the Teams relay, see [`quality_latency`].
     QualityLatency(quality_latency::QualityLatencySpec),
+    /// Throughput against the users' Teams needs, see [`quality_bandwidth`].
+    QualityBandwidth(quality_bandwidth::QualityBandwidthSpec),
 }
 
 /// What a check runs against.
@@ -123,13 +126,14 @@ impl ProbeSpec {
             Self::NetTlsInspection(_) => "net-tls-inspection",
             Self::NetProxy(_) => "net-proxy",
             Self::QualityLatency(_) => "quality-latency",
+            Self::QualityBandwidth(_) => "quality-bandwidth",
         }
     }
 
     /// Measurements that concurrency would skew: the runner runs them after every other check,
     /// one at a time.
     pub fn exclusive(&self) -> bool {
-        matches!(self, Self::QualityLatency(_))
+        matches!(self, Self::QualityLatency(_) | Self::QualityBandwidth(_))
     }
 
     /// What the check runs against.
@@ -142,7 +146,8 @@ impl ProbeSpec {
             | Self::NetStun(_)
             | Self::NetTlsInspection(_)
             | Self::NetProxy(_)
-            | Self::QualityLatency(_) => Target::Network,
+            | Self::QualityLatency(_)
+            | Self::QualityBandwidth(_) => Target::Network,
             _ => Target::Domain,
         }
     }
@@ -188,6 +193,20 @@ impl ProbeSpec {
                     (subject, Planned::QualityLatency(t))
                 })
                 .collect(),
+            Self::QualityBandwidth(s) => cx
+                .bandwidth_url
+                .map(|url| {
+                    (
+                        url.to_owned(),
+                        Planned::QualityBandwidth(quality_bandwidth::QualityBandwidthTask {
+                            url: url.to_owned(),
+                            users: cx.users,
+                            spec: s.clone(),
+                        }),
+                    )
+                })
+                .into_iter()
+                .collect(),
             _ => return None,
         })
     }
@@ -225,7 +244,8 @@ impl ProbeSpec {
             | Self::NetStun(_)
             | Self::NetTlsInspection(_)
             | Self::NetProxy(_)
-            | Self::QualityLatency(_) => return Ok(None),
+            | Self::QualityLatency(_)
+            | Self::QualityBandwidth(_) => return Ok(None),
         }))
     }
 
@@ -279,6 +299,10 @@ pub struct NetworkPlanCx<'a> {
     pub areas: Vec<String>,
     /// The step timeout (caps per-attempt timeouts).
     pub step: Duration,
+    /// `[network] bandwidth_url`.
+    pub bandwidth_url: Option<&'a str>,
+    /// `[tenant] users`.
+    pub users: Option<u32>,
 }
 
 /// A probe planned for one subject: templates expanded, ready to run.
@@ -313,6 +337,8 @@ pub enum Planned {
     NetProxy(net_proxy::NetProxyTask),
     /// See [`quality_latency`].
     QualityLatency(quality_latency::QualityLatencyTask),
+    /// See [`quality_bandwidth`].
+    QualityBandwidth(quality_bandwidth::QualityBandwidthTask),
 }
 
 impl Planned {
@@ -332,7 +358,8 @@ impl Planned {
             | Self::NetStun(_)
             | Self::NetTlsInspection(_)
             | Self::NetProxy(_)
-            | Self::QualityLatency(_) => vec![],
+            | Self::QualityLatency(_)
+            | Self::QualityBandwidth(_) => vec![],
         }
     }
 }
@@ -473,6 +500,11 @@ pub async fn run(
         Planned::QualityLatency(t) => {
             let e = quality_latency::observe(t, cx).await?;
             let j = quality_latency::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::QualityBandwidth(t) => {
+            let e = quality_bandwidth::observe(t, cx).await?;
+            let j = quality_bandwidth::judge(t, &e);
             pack(&e, j)
         }
     })

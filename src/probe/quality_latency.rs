@@ -6,6 +6,11 @@
 //! Jitter is RFC 3550 §6.4.1's estimator over consecutive round trips: J += (|D| − J) / 16. The
 //! evidence keeps every sample, so the engineer sees the distribution, not only the summary.
 
+#![allow(
+    clippy::cast_precision_loss,
+    reason = "byte counts and rates stay far below 2^52; f64 is exact enough for Mbit/s"
+)]
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 

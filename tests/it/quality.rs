@@ -154,3 +154,113 @@ async fn without_udp_the_front_door_is_measured_over_tcp() {
     );
     assert!(r.message.contains("measured over TCP"), "{}", r.message);
 }
+
+/// The shipped quality.toml with short bandwidth phases (the estimator, not its patience, is tested).
+fn fast_bandwidth_checks(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = include_str!("../../checks/quality.toml")
+        .replace("warmup_ms = 1000", "warmup_ms = 400")
+        .replace("min_ms = 1500", "min_ms = 1000")
+        .replace("max_ms = 4500", "max_ms = 2500");
+    let checks = dir.join("checks");
+    std::fs::create_dir_all(&checks).unwrap();
+    std::fs::write(checks.join("quality.toml"), text).unwrap();
+    checks
+}
+
+async fn bandwidth(rate_mbps: u64, users: Option<u32>) -> CheckResult {
+    use std::sync::{Arc, Mutex};
+    use tenant_ready::lab::tls_server::{LabServer, Mode};
+    let srv = LabServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Mode::Throughput {
+            rate_bps: rate_mbps * 1_000_000,
+            pacer: Arc::new(Mutex::new(tokio::time::Instant::now())),
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let checks = fast_bandwidth_checks(dir.path());
+    let config = format!(
+        "[tenant]\n{}\n[[domain]]\nname = \"m365.test\"\n[network]\nbandwidth_url = \"http://speed.m365.test:{}/blob\"\n",
+        users.map(|u| format!("users = {u}")).unwrap_or_default(),
+        srv.addr().port()
+    );
+    let zone = format!("{ZONE}speed IN A 127.0.0.1\n");
+    let dns = server(zones(&[("m365.test", &zone)]), Behaviour::default()).await;
+    let results = scan(
+        dns.addr(),
+        Scan {
+            config: Some(&config),
+            only: &["quality.bandwidth"],
+            checks: Some(&checks),
+            ..Scan::default()
+        },
+    )
+    .await;
+    results
+        .into_iter()
+        .find(|r| r.check == "quality.bandwidth")
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throughput_is_measured_both_ways_and_judged_against_the_model() {
+    // 20 Mbit/s link; 35 users need 35 × 0.5366 = 18.8 down and 13.5 up: enough, barely.
+    let r = bandwidth(20, Some(35)).await;
+    let down = r.evidence["download"]["mbps"].as_f64().unwrap();
+    let up = r.evidence["upload"]["mbps"].as_f64().unwrap();
+    assert!(
+        (down - 20.0).abs() <= 2.0,
+        "download {down} Mbit/s vs 20: {}",
+        r.evidence
+    );
+    assert!(
+        (up - 20.0).abs() <= 2.0,
+        "upload {up} Mbit/s vs 20: {}",
+        r.evidence
+    );
+    assert_status(&r, Status::Warn); // 20 is within 20 % of 18.8
+    assert!(
+        r.message.contains("within 20 % of the 18.8 Mbit/s"),
+        "{}",
+        r.message
+    );
+    assert!((r.evidence["needed_down_mbps"].as_f64().unwrap() - 18.781).abs() < 1e-6);
+    // 60 users need 32.2 down: the 20 Mbit/s link fails.
+    let r = bandwidth(20, Some(60)).await;
+    assert_status(&r, Status::Fail);
+    assert!(r.message.contains("below the 32.2 Mbit/s"), "{}", r.message);
+    // A fast link, 10 users: pass.
+    let r = bandwidth(100, Some(10)).await;
+    assert_status(&r, Status::Pass);
+    let down = r.evidence["download"]["mbps"].as_f64().unwrap();
+    assert!(
+        (down - 100.0).abs() <= 10.0,
+        "download {down} Mbit/s vs 100"
+    );
+    // No users: measured, not compared.
+    let r = bandwidth(20, None).await;
+    assert_status(&r, Status::Pass);
+    assert!(r.message.contains("set [tenant] users"), "{}", r.message);
+}
+
+#[tokio::test]
+async fn without_a_bandwidth_url_the_check_says_how_to_enable_it() {
+    let dns = server(zones(&[("m365.test", ZONE)]), Behaviour::default()).await;
+    let results = scan(
+        dns.addr(),
+        Scan {
+            domains: &["m365.test"],
+            only: &["quality.bandwidth"],
+            ..Scan::default()
+        },
+    )
+    .await;
+    assert_status(&results[0], Status::Skip);
+    assert!(
+        results[0].message.contains("[network] bandwidth_url"),
+        "{}",
+        results[0].message
+    );
+}
