@@ -47,6 +47,7 @@ pub const TENANT_TOML: &str = r#"# The simulated staging tenant of `cargo run --
 name = "Contoso (simulated staging tenant)"
 initial_domain = "contoso.onmicrosoft.com"
 cloud = "worldwide"
+users = 60
 
 [[domain]]
 name = "contoso.test"
@@ -153,6 +154,8 @@ pub struct LabEndpoints {
     pub front_door: LabServer,
     /// Plain HTTP in front of the front door, answering through a transparent proxy (`Via`).
     pub front_door_http: LabServer,
+    /// The branch office's link to the internet, as a throughput server paced at 30 Mbit/s.
+    pub speed: LabServer,
 }
 
 fn lab_err(e: impl std::fmt::Display) -> std::io::Error {
@@ -247,6 +250,14 @@ impl LabEndpoints {
             },
         )
         .await?;
+        let speed = LabServer::start(
+            local,
+            Mode::Throughput {
+                rate_bps: 30_000_000,
+                pacer: Arc::new(std::sync::Mutex::new(tokio::time::Instant::now())),
+            },
+        )
+        .await?;
         Ok(Self {
             ca_pem: pki.root_pem(),
             sts,
@@ -258,6 +269,7 @@ impl LabEndpoints {
             closed_port,
             front_door,
             front_door_http,
+            speed,
         })
     }
 
@@ -286,12 +298,13 @@ impl LabEndpoints {
     /// The `[endpoints]` section pointing at these servers.
     pub fn toml(&self) -> String {
         format!(
-            "\n[endpoints]\nhttps = [\"sts.contoso.test:{}\", \"owa.fabrikam.test:{}\", \"portal.northwind.test:{}\"]\nsmtp = [\"mail.contoso.test:{}\"]\nadfs = \"sts.contoso.test:{}\"\n",
+            "\n[endpoints]\nhttps = [\"sts.contoso.test:{}\", \"owa.fabrikam.test:{}\", \"portal.northwind.test:{}\"]\nsmtp = [\"mail.contoso.test:{}\"]\nadfs = \"sts.contoso.test:{}\"\n\n[network]\nbandwidth_url = \"http://speed.m365.test:{}/teams-test-object\"\n",
             self.sts.addr().port(),
             self.owa.addr().port(),
             self.portal.addr().port(),
             self.smtp.addr().port(),
             self.sts.addr().port(),
+            self.speed.addr().port(),
         )
     }
 }
