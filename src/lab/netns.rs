@@ -14,6 +14,10 @@ pub struct Netns {
     pub host_ip: String,
     /// Address inside the namespace.
     pub ns_ip: String,
+    /// The host end's interface (in the root namespace).
+    pub host_if: String,
+    /// The namespace end's interface.
+    pub ns_if: String,
 }
 
 fn run(args: &[&str]) -> Result<(), String> {
@@ -61,6 +65,8 @@ impl Netns {
             name: name.clone(),
             host_ip: host_ip.clone(),
             ns_ip: ns_ip.clone(),
+            host_if: va.clone(),
+            ns_if: vb.clone(),
         };
         run(&[
             "ip", "link", "add", &va, "type", "veth", "peer", "name", &vb,
@@ -153,6 +159,35 @@ impl Netns {
             }
         }
         Ok(states)
+    }
+}
+
+impl Netns {
+    /// Shapes both directions of the veth with HTB at `mbit` Mbit/s (replacing any earlier
+    /// shaping): the host end's egress is the namespace's download, the namespace end's its upload.
+    pub fn shape(&self, mbit: u32) -> Result<(), String> {
+        let rate = format!("{mbit}mbit");
+        for (ns, dev) in [(None, &self.host_if), (Some(&self.name), &self.ns_if)] {
+            let mut base: Vec<&str> = Vec::new();
+            if let Some(n) = ns {
+                base.extend(["ip", "netns", "exec", n.as_str()]);
+            }
+            let tc = |args: &[&str]| {
+                let mut v = base.clone();
+                v.push("tc");
+                v.extend_from_slice(args);
+                run(&v)
+            };
+            let _ = tc(&["qdisc", "del", "dev", dev, "root"]);
+            tc(&[
+                "qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "10",
+            ])?;
+            tc(&[
+                "class", "add", "dev", dev, "parent", "1:", "classid", "1:10", "htb", "rate",
+                &rate, "ceil", &rate,
+            ])?;
+        }
+        Ok(())
     }
 }
 

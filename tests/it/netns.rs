@@ -172,3 +172,125 @@ fn firewall_drop_and_reject_are_told_apart_like_nmap_does() {
     assert_eq!(udp["status"], "fail");
     drop(rt);
 }
+
+/// Runs the scanner inside `ns` with `config` (and `--checks dir` when given); returns the
+/// first result of `check`.
+fn scan_in(
+    ns: &Netns,
+    dir: &std::path::Path,
+    config: &str,
+    check: &str,
+    checks: Option<&std::path::Path>,
+) -> serde_json::Value {
+    let cfg = dir.join(format!("{check}.toml"));
+    std::fs::write(&cfg, config).unwrap();
+    let report = dir.join(format!("{check}.json"));
+    let mut cmd = ns.command(assert_cmd::cargo::cargo_bin("tenant-ready"));
+    cmd.args(["scan", "--only", check, "--no-progress", "--config"])
+        .arg(&cfg)
+        .args(["--nameserver", &format!("{}:53", ns.host_ip)])
+        .arg("--report")
+        .arg(format!("json={}", report.display()));
+    if let Some(c) = checks {
+        cmd.arg("--checks").arg(c);
+    }
+    let out = cmd.output().unwrap();
+    let text = std::fs::read_to_string(&report)
+        .unwrap_or_else(|_| panic!("no report: {}", String::from_utf8_lossy(&out.stderr)));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["check"] == check)
+        .cloned()
+        .unwrap()
+}
+
+/// A real shaped link: HTB at 20 and then 100 Mbit/s on the veth, both directions, and 1 % loss
+/// from an nftables `numgen` rule. Throughput must land within the link's rate minus TCP/IP
+/// header overhead (HTB counts whole packets; the scanner counts payload: ~4 %), and the measured
+/// loss near 1 %.
+#[test]
+fn throughput_and_loss_on_a_shaped_link() {
+    if !netns::available() {
+        eprintln!("SKIPPED: needs root, iproute2 and nftables (apt-get install iproute2 nftables)");
+        return;
+    }
+    let ns = Netns::create("bw", u8::try_from(200 + std::process::id() % 50).unwrap()).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let host = ns.host_ip.clone();
+    let (speed, stun) = rt.block_on(async {
+        let speed = tenant_ready::lab::tls_server::LabServer::start(
+            format!("{host}:0").parse().unwrap(),
+            tenant_ready::lab::tls_server::Mode::Throughput {
+                rate_bps: 0,
+                pacer: std::sync::Arc::new(std::sync::Mutex::new(tokio::time::Instant::now())),
+            },
+        )
+        .await
+        .unwrap();
+        let stun = StunServer::start(format!("{host}:0").parse().unwrap(), false)
+            .await
+            .unwrap();
+        (speed, stun)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[tenant]\nusers = 10\n[[domain]]\nname = \"bw.test\"\n[network]\nbandwidth_url = \"http://{host}:{}/blob\"\n",
+        speed.addr().port()
+    );
+    for mbit in [20_u32, 100] {
+        ns.shape(mbit).unwrap();
+        let started = std::time::Instant::now();
+        let r = scan_in(&ns, dir.path(), &config, "quality.bandwidth", None);
+        let took = started.elapsed();
+        let down = r["evidence"]["download"]["mbps"].as_f64().unwrap();
+        let up = r["evidence"]["upload"]["mbps"].as_f64().unwrap();
+        eprintln!("HTB {mbit} Mbit/s: download {down:.2}, upload {up:.2} Mbit/s in {took:?}");
+        let (lo, hi) = (f64::from(mbit) * 0.90, f64::from(mbit) * 1.02);
+        assert!((lo..=hi).contains(&down), "download {down} for {mbit}: {r}");
+        assert!((lo..=hi).contains(&up), "upload {up} for {mbit}: {r}");
+        assert!(took < Duration::from_secs(12), "{took:?}");
+    }
+    // 1 % loss on the replies, 1,000 STUN samples 2 ms apart.
+    ns.nft("add table inet trloss").unwrap();
+    ns.nft("add chain inet trloss in { type filter hook input priority 0; policy accept; }")
+        .unwrap();
+    ns.nft(&format!(
+        "add rule inet trloss in ip saddr {host} udp sport {} numgen random mod 100 < 1 drop",
+        stun.addr().port()
+    ))
+    .unwrap();
+    let checks = dir.path().join("checks");
+    std::fs::create_dir_all(&checks).unwrap();
+    std::fs::write(
+        checks.join("quality.toml"),
+        include_str!("../../checks/quality.toml")
+            .replace("samples = 50", "samples = 1000")
+            .replace("interval_ms = 200", "interval_ms = 2")
+            .replace("reply_timeout_ms = 1000", "reply_timeout_ms = 200"),
+    )
+    .unwrap();
+    let endpoints = dir.path().join("endpoints.json");
+    std::fs::write(
+        &endpoints,
+        format!(
+            r#"[{{"id":11,"serviceArea":"Skype","urls":["{host}"],"udpPorts":"{}","category":"Optimize","required":true}}]"#,
+            stun.addr().port()
+        ),
+    )
+    .unwrap();
+    let config = format!(
+        "[[domain]]\nname = \"bw.test\"\n[network]\nendpoints_file = \"{}\"\n",
+        endpoints.display()
+    );
+    let r = scan_in(&ns, dir.path(), &config, "quality.latency", Some(&checks));
+    let loss = r["evidence"]["loss_pct"].as_f64().unwrap();
+    eprintln!("numgen 1 % drop: measured loss {loss:.2} % over 1000 samples");
+    assert!((0.2..=2.5).contains(&loss), "loss {loss}: {r}");
+    drop(rt);
+}
