@@ -59,7 +59,15 @@ fn scan(scanner: &Path, ns: Option<&Netns>, url: &str, dir: &Path) -> Result<Mea
     let out = cmd
         .arg("-v")
         .arg(scanner)
-        .args(["scan", "--only", "quality.bandwidth", "--no-progress", "--nameserver", "127.0.0.1:9", "--config"])
+        .args([
+            "scan",
+            "--only",
+            "quality.bandwidth",
+            "--no-progress",
+            "--nameserver",
+            "127.0.0.1:9",
+            "--config",
+        ])
         .arg(&cfg)
         .arg("--report")
         .arg(format!("json={}", report.display()))
@@ -106,7 +114,8 @@ fn iperf3(ns: &Netns, host: &str, reverse: bool) -> Result<f64, String> {
     let _ = server.kill();
     let _ = server.wait();
     let out = out?;
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("iperf3 JSON: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("iperf3 JSON: {e}"))?;
     v["end"]["sum_received"]["bits_per_second"]
         .as_f64()
         .map(|b| b / 1e6)
@@ -134,7 +143,10 @@ fn run() -> Result<(), String> {
         let ns = Netns::create("qb", 249)?;
         let host = ns.host_ip.clone();
         let server = rt
-            .block_on(LabServer::start(format!("{host}:0").parse().map_err(|_| "addr")?, unpaced()))
+            .block_on(LabServer::start(
+                format!("{host}:0").parse().map_err(|_| "addr")?,
+                unpaced(),
+            ))
             .map_err(|e| e.to_string())?;
         let url = format!("http://{host}:{}/blob", server.addr().port());
         let have_iperf = Command::new("iperf3").arg("--version").output().is_ok();
@@ -166,7 +178,10 @@ fn run() -> Result<(), String> {
         println!("not root or no ip/tc/nft: the shaped-link part is skipped");
     }
     let server = rt
-        .block_on(LabServer::start("127.0.0.1:0".parse().map_err(|_| "addr")?, unpaced()))
+        .block_on(LabServer::start(
+            "127.0.0.1:0".parse().map_err(|_| "addr")?,
+            unpaced(),
+        ))
         .map_err(|e| e.to_string())?;
     let url = format!("http://127.0.0.1:{}/blob", server.addr().port());
     let m = scan(&scanner, None, &url, dir.path())?;

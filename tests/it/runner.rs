@@ -222,3 +222,69 @@ async fn results_come_back_in_task_order_whatever_order_they_finish() {
     let order: Vec<&str> = results.iter().map(|r| r.subject.as_str()).collect();
     assert_eq!(order, ["sleep-300", "sleep-200", "sleep-100"]);
 }
+
+/// Measurements (quality.*) run after every other check and one at a time, whatever their place
+/// in the plan; the report keeps the plan's order.
+#[tokio::test(start_paused = true)]
+async fn measurements_run_last_and_alone() {
+    let catalog = Catalog::embedded().unwrap();
+    let quality = catalog
+        .checks
+        .iter()
+        .find(|c| c.id == "quality.latency")
+        .unwrap()
+        .clone();
+    let measure = |ms: u64| {
+        let mut t = task(ms);
+        t.check = Arc::new(quality.clone());
+        t
+    };
+    let tasks = vec![measure(30), task(100), task(100), measure(40), task(100)];
+    let (active, peak) = counters();
+    let started = tokio::time::Instant::now();
+    let ends = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let exec = {
+        let (fake, ends) = (
+            fake(Arc::clone(&active), Arc::clone(&peak)),
+            Arc::clone(&ends),
+        );
+        move |p: Planned| {
+            let (f, ends) = (fake(p.clone()), Arc::clone(&ends));
+            Box::pin(async move {
+                let r = f.await;
+                let Planned::DnsDmarc(t) = p else {
+                    unreachable!()
+                };
+                ends.lock()
+                    .unwrap()
+                    .push((t.name.clone(), started.elapsed()));
+                r
+            }) as FakeFuture
+        }
+    };
+    let results = run_with(
+        tasks,
+        opts(8, 10_000, None),
+        CancellationToken::new(),
+        exec,
+        |_| {},
+    )
+    .await;
+    let ends = ends.lock().unwrap().clone();
+    let order: Vec<&str> = ends.iter().map(|(n, _)| n.as_str()).collect();
+    // The three 100 ms checks run together and end at 100 ms; then 30 ms alone; then 40 ms alone.
+    assert_eq!(order, ["100", "100", "100", "30", "40"], "{ends:?}");
+    assert_eq!(ends[3].1, Duration::from_millis(130));
+    assert_eq!(ends[4].1, Duration::from_millis(170));
+    let subjects: Vec<&str> = results.iter().map(|r| r.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "sleep-30",
+            "sleep-100",
+            "sleep-100",
+            "sleep-40",
+            "sleep-100"
+        ]
+    );
+}
