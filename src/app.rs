@@ -43,6 +43,24 @@ pub fn main(cli: Cli) -> Exit {
         Command::Checks(a) => report_usage(list_checks(&a)),
         Command::Responsibilities(a) => report_usage(list_responsibilities(&a, &env)),
         Command::Init(a) => report_usage(init(&a)),
+        Command::Report(r) => crate::report_cmd::run(r, &env),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tenant-ready", &mut buf);
+            report_usage(print(&String::from_utf8_lossy(&buf)))
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut buf) {
+                Ok(()) => report_usage(print(&String::from_utf8_lossy(&buf))),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Exit::Usage
+                }
+            }
+        }
         Command::Endpoints(EndpointsCommand::Fetch(a)) => {
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -334,22 +352,15 @@ fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {
 }
 
 fn render(report: &Report, format: Format, s: &Settings) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    match format {
-        Format::Human => report::human::render(
-            report,
-            report::human::HumanOptions {
-                color: s.color && s.output.is_none(),
-                lang: s.lang,
-                quiet: s.verbosity < 0,
-            },
-            &mut buf,
-        )?,
-        Format::Json => report::json::render(report, &mut buf)?,
-        Format::Markdown => report::markdown::render(report, &mut buf)?,
-        Format::Junit => report::junit::render(report, &mut buf)?,
-    }
-    Ok(buf)
+    report::render_format(
+        report,
+        format,
+        report::human::HumanOptions {
+            color: s.color && s.output.is_none(),
+            lang: s.lang,
+            quiet: s.verbosity < 0,
+        },
+    )
 }
 
 fn write_reports(report: &Report, s: &Settings) -> Result<(), ConfigError> {

@@ -34,6 +34,57 @@ pub enum Command {
     /// Work with the Microsoft 365 endpoint list (the IP/URL web service).
     #[command(subcommand)]
     Endpoints(EndpointsCommand),
+    /// Work on saved JSON reports: render, merge sites, diff runs.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
+}
+
+/// `tenant-ready report …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Render a saved JSON report in any format.
+    Render {
+        /// The JSON report.
+        file: PathBuf,
+        /// The format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Write here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Language of the human formats.
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+        /// Colour (human format).
+        #[arg(long, value_enum)]
+        color: Option<ColorChoice>,
+    },
+    /// Merge runs from several sites into one report, each result tagged with its site.
+    Merge {
+        /// The JSON reports (the site is each run's vantage host, else the file name).
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        /// Where to write the merged JSON (default: stdout).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// What got fixed, what regressed, what is new; exit 1 on a regression (for CI gates).
+    Diff {
+        /// The earlier run.
+        old: PathBuf,
+        /// The later run.
+        new: PathBuf,
+        /// `human` or `json`.
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
+    },
 }
 
 /// `tenant-ready endpoints …`.
@@ -172,6 +223,8 @@ pub enum Format {
     Markdown,
     /// JUnit XML for CI test tabs.
     Junit,
+    /// One self-contained HTML page for meetings (no external assets).
+    Html,
 }
 
 impl Format {

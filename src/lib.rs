@@ -40,6 +40,7 @@ pub mod pattern;
 pub mod plan;
 pub mod probe;
 pub mod report;
+pub mod report_cmd;
 pub mod runner;
 pub mod settings;
 pub mod spf;

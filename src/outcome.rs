@@ -177,7 +177,7 @@ pub struct ErrorInfo {
 }
 
 /// One row of the report: one check about one subject (DESIGN.md §5-§6).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// Check id, e.g. `dns.mx`.
     pub check: String,
@@ -201,4 +201,7 @@ pub struct CheckResult {
     pub docs: Option<String>,
     /// Time the probe ran, measured by the runner.
     pub duration_ms: u64,
+    /// The site (vantage) it was measured from, in a merged report (`report merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }

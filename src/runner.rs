@@ -54,6 +54,7 @@ fn error_result(task: &Task, kind: &str, message: String, duration: Duration) ->
         responsibility: task.check.responsibility.clone(),
         docs: task.check.docs.clone(),
         duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        site: None,
     }
 }
 
@@ -75,6 +76,7 @@ fn finished(
             responsibility: task.check.responsibility.clone(),
             docs: task.check.docs.clone(),
             duration_ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+            site: None,
         },
         Err(Failure::Probe(e)) => error_result(task, e.kind(), e.to_string(), d),
         Err(Failure::Timeout(t)) => error_result(
@@ -104,6 +106,7 @@ fn skipped(task: &Task, reason: &str) -> CheckResult {
         responsibility: task.check.responsibility.clone(),
         docs: task.check.docs.clone(),
         duration_ms: 0,
+        site: None,
     }
 }
 

@@ -2,15 +2,17 @@
 //! format. Renderers write to any `io::Write` and never do network I/O; [`write_atomic`] puts a
 //! rendered report in place so a reader never sees half a file.
 
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod saved;
 
 use std::io::Write;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::cli::FailOn;
@@ -20,7 +22,7 @@ use crate::outcome::{CheckResult, Status};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The whole report (DESIGN.md §6).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     /// JSON schema version.
     pub schema_version: u32,
@@ -39,7 +41,7 @@ pub struct Report {
 }
 
 /// Tool name and version.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Tool {
     /// `tenant-ready`.
     pub name: String,
@@ -48,7 +50,7 @@ pub struct Tool {
 }
 
 /// Run metadata.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunInfo {
     /// RFC 3339 UTC.
     pub started_at: String,
@@ -63,7 +65,7 @@ pub struct RunInfo {
 }
 
 /// Where the scan ran from (network checks differ per site).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Vantage {
     /// Host name, when known.
     pub host: Option<String>,
@@ -90,7 +92,7 @@ impl Vantage {
 }
 
 /// What was scanned.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TenantInfo {
     /// Display name.
     pub name: Option<String>,
@@ -99,7 +101,7 @@ pub struct TenantInfo {
 }
 
 /// The overall answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Nothing failed (and nothing warned with `--fail-on warn`), everything determined.
@@ -122,7 +124,7 @@ impl Verdict {
 }
 
 /// Counts and verdict.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Results.
     pub total: usize,
@@ -170,6 +172,25 @@ impl Summary {
     }
 }
 
+/// Renders `report` in `format` (human options apply to the human format; HTML and Markdown
+/// follow its language).
+pub fn render_format(
+    report: &Report,
+    format: crate::cli::Format,
+    o: human::HumanOptions,
+) -> std::io::Result<Vec<u8>> {
+    use crate::cli::Format;
+    let mut buf = Vec::new();
+    match format {
+        Format::Human => human::render(report, o, &mut buf)?,
+        Format::Json => json::render(report, &mut buf)?,
+        Format::Markdown => markdown::render(report, &mut buf)?,
+        Format::Junit => junit::render(report, &mut buf)?,
+        Format::Html => html::render(report, o.lang, &mut buf)?,
+    }
+    Ok(buf)
+}
+
 /// Exit codes (DESIGN.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -194,7 +215,7 @@ pub fn exit_code(summary: &Summary) -> Exit {
 }
 
 /// Roll-up status of a responsibility.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResponsibilityStatus {
     /// All its results passed.
@@ -224,7 +245,7 @@ impl From<Status> for ResponsibilityStatus {
 }
 
 /// A responsibility in the report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ResponsibilityRow {
     /// Id.
     pub id: String,
@@ -323,6 +344,7 @@ mod tests {
             responsibility: "enable.dns-records".into(),
             docs: None,
             duration_ms: 0,
+            site: None,
         }
     }
 

@@ -15,6 +15,7 @@ mod misbehaving;
 mod net;
 mod netns;
 mod quality;
+mod report_cmd;
 mod report_json;
 mod runner;
 mod support;

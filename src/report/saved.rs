@@ -1,0 +1,326 @@
+//! Work on saved JSON reports (`tenant-ready report render | merge | diff`): load with a schema
+//! version check, merge runs from several sites, and diff two runs for CI gates. Pure except
+//! [`load`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{Report, RunInfo, SCHEMA_VERSION, Summary, TenantInfo, Vantage, responsibilities};
+use crate::catalog::Catalog;
+use crate::cli::FailOn;
+use crate::error::ConfigError;
+use crate::outcome::{CheckResult, Status};
+
+/// Reads a report written by `scan --report json=…` (or `report merge`).
+pub fn load(path: &Path) -> Result<Report, ConfigError> {
+    let bad = |message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "not JSON (line {}, column {}: {e})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let Some(version) = value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64)
+    else {
+        return Err(bad(
+            "not a tenant-ready report (no schema_version; write one with `scan --report json=PATH`)"
+                .into(),
+        ));
+    };
+    if version > u64::from(SCHEMA_VERSION) {
+        return Err(bad(format!(
+            "written by a newer tenant-ready (schema_version {version}); this version reads schema_version {SCHEMA_VERSION}: upgrade tenant-ready"
+        )));
+    }
+    if version < 1 {
+        return Err(bad(format!("schema_version {version} was never released")));
+    }
+    serde_json::from_value(value).map_err(|e| bad(format!("not a valid tenant-ready report: {e}")))
+}
+
+/// A site's name for merged reports: the vantage host, else the file name.
+pub fn site_name(report: &Report, path: &Path) -> String {
+    report.run.vantage.host.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .map_or_else(|| "site".into(), |s| s.to_string_lossy().into_owned())
+    })
+}
+
+/// Merges runs from several sites into one report: every result tagged with its site, the
+/// summary and responsibilities recomputed over all of them.
+pub fn merge(reports: Vec<(String, Report)>, catalog: &Catalog, fail_on: FailOn) -> Report {
+    let mut results: Vec<CheckResult> = Vec::new();
+    let mut domains: Vec<String> = Vec::new();
+    let mut sites = Vec::new();
+    let mut name = None;
+    let (mut started, mut finished) = (None::<String>, None::<String>);
+    let mut resolvers = Vec::new();
+    for (site, r) in reports {
+        for mut x in r.results {
+            x.site = Some(x.site.unwrap_or_else(|| site.clone()));
+            results.push(x);
+        }
+        for d in r.tenant.domains {
+            if !domains.contains(&d) {
+                domains.push(d);
+            }
+        }
+        name = name.or(r.tenant.name);
+        // RFC 3339 UTC strings order as times.
+        started = Some(match started {
+            Some(s) if s <= r.run.started_at => s,
+            _ => r.run.started_at.clone(),
+        });
+        finished = Some(match finished {
+            Some(f) if f >= r.run.finished_at => f,
+            _ => r.run.finished_at.clone(),
+        });
+        resolvers.extend(r.run.resolvers.into_iter().map(|x| format!("{site}: {x}")));
+        sites.push(site);
+    }
+    // Network results of the same check side by side, site after site.
+    results.sort_by_key(|r| r.check.starts_with("dns.") || r.check.starts_with("tls."));
+    let summary = Summary::of(&results, fail_on);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: super::Tool {
+            name: "tenant-ready".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        run: RunInfo {
+            started_at: started.unwrap_or_default(),
+            finished_at: finished.unwrap_or_default(),
+            duration_ms: 0,
+            vantage: Vantage {
+                host: Some(format!("merged: {}", sites.join(", "))),
+                os: std::env::consts::OS.into(),
+                arch: std::env::consts::ARCH.into(),
+            },
+            resolvers,
+        },
+        tenant: TenantInfo { name, domains },
+        responsibilities: responsibilities(catalog, &results),
+        summary,
+        results,
+    }
+}
+
+/// One change between two runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Check id.
+    pub check: String,
+    /// Subject (with the site, in merged reports).
+    pub subject: String,
+    /// Status before (`None`: new).
+    pub before: Option<Status>,
+    /// Status after (`None`: gone).
+    pub after: Option<Status>,
+    /// The message after (or before, when gone).
+    pub message: String,
+}
+
+/// What changed between two runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    /// Worse than before (pass → warn/fail/error, warn → fail…): a CI gate blocks on these.
+    pub regressed: Vec<Change>,
+    /// Better than before.
+    pub fixed: Vec<Change>,
+    /// Only in the new run.
+    pub new: Vec<Change>,
+    /// Only in the old run.
+    pub gone: Vec<Change>,
+    /// Same status.
+    pub unchanged: usize,
+}
+
+fn key(r: &CheckResult) -> (String, String) {
+    let subject = match &r.site {
+        Some(site) => format!("{} @ {site}", r.subject),
+        None => r.subject.clone(),
+    };
+    (r.check.clone(), subject)
+}
+
+/// Compares two runs result by result, keyed by (check, subject, site). A new result that is not
+/// `pass`/`skip` counts as a regression too: a CI gate should not wave through a new failure.
+pub fn diff(old: &Report, new: &Report) -> Diff {
+    let before: BTreeMap<_, &CheckResult> = old.results.iter().map(|r| (key(r), r)).collect();
+    let after: BTreeMap<_, &CheckResult> = new.results.iter().map(|r| (key(r), r)).collect();
+    let mut d = Diff::default();
+    for (k, a) in &after {
+        let change = |b: Option<Status>| Change {
+            check: k.0.clone(),
+            subject: k.1.clone(),
+            before: b,
+            after: Some(a.status),
+            message: a.message.clone(),
+        };
+        match before.get(k) {
+            None if a.status.weight() > Status::Pass.weight() => {
+                d.regressed.push(change(None));
+            }
+            None => d.new.push(change(None)),
+            Some(b) if a.status.weight() > b.status.weight() => {
+                d.regressed.push(change(Some(b.status)));
+            }
+            Some(b) if a.status.weight() < b.status.weight() => {
+                d.fixed.push(change(Some(b.status)));
+            }
+            Some(_) => d.unchanged += 1,
+        }
+    }
+    for (k, b) in &before {
+        if !after.contains_key(k) {
+            d.gone.push(Change {
+                check: k.0.clone(),
+                subject: k.1.clone(),
+                before: Some(b.status),
+                after: None,
+                message: b.message.clone(),
+            });
+        }
+    }
+    d
+}
+
+/// The diff for people.
+pub fn render_diff(d: &Diff) -> String {
+    let st = |s: Option<Status>| s.map_or("-", Status::as_str);
+    let mut out = String::new();
+    for (title, list) in [
+        ("REGRESSED", &d.regressed),
+        ("FIXED", &d.fixed),
+        ("NEW", &d.new),
+        ("GONE", &d.gone),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{title} ({})\n", list.len()));
+        for c in list {
+            out.push_str(&format!(
+                "  {:<5} → {:<5}  {:<20} {}  {}\n",
+                st(c.before),
+                st(c.after),
+                c.check,
+                c.subject,
+                c.message
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "{} regressed, {} fixed, {} new, {} gone, {} unchanged\n",
+        d.regressed.len(),
+        d.fixed.len(),
+        d.new.len(),
+        d.gone.len(),
+        d.unchanged
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(rows: &[(&str, &str, Status)]) -> Report {
+        let results: Vec<CheckResult> = rows
+            .iter()
+            .map(|(c, s, st)| CheckResult {
+                check: (*c).into(),
+                subject: (*s).into(),
+                status: *st,
+                severity: crate::outcome::Severity::Major,
+                message: format!("{c} {st}"),
+                expected: None,
+                evidence: serde_json::Value::Null,
+                remediation: None,
+                responsibility: "enable.dns-records".into(),
+                docs: None,
+                duration_ms: 0,
+                site: None,
+            })
+            .collect();
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: super::super::Tool {
+                name: "tenant-ready".into(),
+                version: "0".into(),
+            },
+            run: RunInfo {
+                started_at: "2026-11-24T00:00:00Z".into(),
+                finished_at: "2026-11-24T00:00:01Z".into(),
+                duration_ms: 1,
+                vantage: Vantage {
+                    host: None,
+                    os: "linux".into(),
+                    arch: "x86_64".into(),
+                },
+                resolvers: vec![],
+            },
+            tenant: TenantInfo {
+                name: None,
+                domains: vec![],
+            },
+            summary: Summary::of(&results, FailOn::Fail),
+            results,
+            responsibilities: vec![],
+        }
+    }
+
+    #[test]
+    fn diff_classifies() {
+        let old = report(&[
+            ("dns.mx", "a.com", Status::Fail),
+            ("dns.spf", "a.com", Status::Pass),
+            ("dns.dkim", "a.com", Status::Warn),
+            ("dns.msoid", "a.com", Status::Pass),
+        ]);
+        let new = report(&[
+            ("dns.mx", "a.com", Status::Pass),
+            ("dns.spf", "a.com", Status::Fail),
+            ("dns.dkim", "a.com", Status::Warn),
+            ("tls.protocol", "x:443", Status::Pass),
+            ("tls.certificate", "x:443", Status::Error),
+        ]);
+        let d = diff(&old, &new);
+        let ids = |v: &[Change]| v.iter().map(|c| c.check.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&d.fixed), ["dns.mx"]);
+        assert_eq!(ids(&d.regressed), ["dns.spf", "tls.certificate"]);
+        assert_eq!(ids(&d.new), ["tls.protocol"]);
+        assert_eq!(ids(&d.gone), ["dns.msoid"]);
+        assert_eq!(d.unchanged, 1);
+        assert!(render_diff(&d).contains("2 regressed, 1 fixed, 1 new, 1 gone, 1 unchanged"));
+    }
+
+    #[test]
+    fn merge_tags_sites_and_recounts() {
+        let a = report(&[("net.endpoints", "set 1", Status::Pass)]);
+        let b = report(&[("net.endpoints", "set 1", Status::Fail)]);
+        let m = merge(
+            vec![("seoul".into(), a), ("busan".into(), b)],
+            &Catalog::embedded().unwrap(),
+            FailOn::Fail,
+        );
+        assert_eq!(m.results.len(), 2);
+        assert_eq!(m.results[1].site.as_deref(), Some("busan"));
+        assert_eq!((m.summary.pass, m.summary.fail), (1, 1));
+        assert_eq!(m.run.vantage.host.as_deref(), Some("merged: seoul, busan"));
+        // Both sites' rows are distinct keys for diff.
+        assert_eq!(diff(&m, &m).unchanged, 2);
+    }
+}

@@ -1,0 +1,108 @@
+//! `tenant-ready report render | merge | diff`: the engineer's tools over saved JSON.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::catalog::Catalog;
+use crate::cli::{ColorChoice, FailOn, Lang, ListFormat, ReportCommand};
+use crate::report::{self, Exit, human::HumanOptions, saved};
+use crate::settings::Env;
+
+fn out(bytes: &[u8], path: Option<&Path>) -> Result<(), String> {
+    match path {
+        Some(p) => {
+            report::write_atomic(p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))
+        }
+        None => {
+            let mut o = std::io::stdout().lock();
+            match o.write_all(bytes).and_then(|()| o.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// Runs a `report` subcommand.
+pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
+    let r = match cmd {
+        ReportCommand::Render {
+            file,
+            format,
+            output,
+            lang,
+            color,
+        } => saved::load(&file)
+            .map_err(|e| (Exit::Usage, e.to_string()))
+            .and_then(|rep| {
+                let lang = lang.unwrap_or_else(|| match &env.lang {
+                    Some(l) if l.starts_with("ko") => Lang::Ko,
+                    _ => Lang::En,
+                });
+                let color = match color.unwrap_or_default() {
+                    ColorChoice::Always => true,
+                    ColorChoice::Never => false,
+                    ColorChoice::Auto => env.stdout_tty && !env.no_color && output.is_none(),
+                };
+                let bytes = report::render_format(
+                    &rep,
+                    format,
+                    HumanOptions {
+                        color,
+                        lang,
+                        quiet: false,
+                    },
+                )
+                .map_err(|e| (Exit::Usage, e.to_string()))?;
+                out(&bytes, output.as_deref()).map_err(|e| (Exit::Usage, e))?;
+                Ok(Exit::Ready)
+            }),
+        ReportCommand::Merge { files, output } => (|| {
+            let mut runs = Vec::new();
+            for f in &files {
+                let rep = saved::load(f).map_err(|e| (Exit::Usage, e.to_string()))?;
+                let mut site = saved::site_name(&rep, f);
+                // Two runs from one host (before and after a change) stay apart.
+                if runs.iter().any(|(s, _)| *s == site) {
+                    site = format!("{site} ({})", f.display());
+                }
+                runs.push((site, rep));
+            }
+            let catalog = Catalog::embedded().map_err(|e| (Exit::Usage, e.to_string()))?;
+            let merged = saved::merge(runs, &catalog, FailOn::Fail);
+            let mut bytes = Vec::new();
+            report::json::render(&merged, &mut bytes).map_err(|e| (Exit::Usage, e.to_string()))?;
+            out(&bytes, output.as_deref()).map_err(|e| (Exit::Usage, e))?;
+            Ok(Exit::Ready)
+        })(),
+        ReportCommand::Diff { old, new, format } => (|| {
+            let (a, b) = (
+                saved::load(&old).map_err(|e| (Exit::Usage, e.to_string()))?,
+                saved::load(&new).map_err(|e| (Exit::Usage, e.to_string()))?,
+            );
+            let d = saved::diff(&a, &b);
+            let text = match format {
+                ListFormat::Human => saved::render_diff(&d),
+                ListFormat::Json => {
+                    let mut t = serde_json::to_string_pretty(&d)
+                        .map_err(|e| (Exit::Usage, e.to_string()))?;
+                    t.push('\n');
+                    t
+                }
+            };
+            out(text.as_bytes(), None).map_err(|e| (Exit::Usage, e))?;
+            Ok(if d.regressed.is_empty() {
+                Exit::Ready
+            } else {
+                Exit::NotReady
+            })
+        })(),
+    };
+    match r {
+        Ok(code) => code,
+        Err((code, msg)) => {
+            eprintln!("error: {msg}");
+            code
+        }
+    }
+}
