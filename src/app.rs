@@ -50,6 +50,7 @@ pub fn main(cli: Cli) -> Exit {
             clap_complete::generate(shell, &mut cmd, "tenant-ready", &mut buf);
             report_usage(print(&String::from_utf8_lossy(&buf)))
         }
+        Command::Schema => report_usage(print(&report::json_schema())),
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

@@ -44,6 +44,8 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout.
     Man,
+    /// Print the JSON Schema of the JSON export.
+    Schema,
 }
 
 /// `tenant-ready report …`.

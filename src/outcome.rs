@@ -11,7 +11,19 @@ use serde::{Deserialize, Serialize};
 ///
 /// `error` means the scanner could not find out (resolver unreachable, timeout, bug); the target
 /// misbehaving (NXDOMAIN, wrong record) is a `fail`, never an `error`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Not applicable to this subject, or not run.
@@ -72,7 +84,19 @@ impl std::fmt::Display for Status {
 
 /// How much a failing check matters for the onboarding. Informational: it orders problems in the
 /// reports but does not change the status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Blocks the onboarding step.
@@ -177,7 +201,7 @@ pub struct ErrorInfo {
 }
 
 /// One row of the report: one check about one subject (DESIGN.md §5-§6).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CheckResult {
     /// Check id, e.g. `dns.mx`.
     pub check: String,

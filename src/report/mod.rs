@@ -22,7 +22,7 @@ use crate::outcome::{CheckResult, Status};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The whole report (DESIGN.md §6).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// JSON schema version.
     pub schema_version: u32,
@@ -41,7 +41,7 @@ pub struct Report {
 }
 
 /// Tool name and version.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     /// `tenant-ready`.
     pub name: String,
@@ -50,7 +50,7 @@ pub struct Tool {
 }
 
 /// Run metadata.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunInfo {
     /// RFC 3339 UTC.
     pub started_at: String,
@@ -65,7 +65,7 @@ pub struct RunInfo {
 }
 
 /// Where the scan ran from (network checks differ per site).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Vantage {
     /// Host name, when known.
     pub host: Option<String>,
@@ -92,7 +92,7 @@ impl Vantage {
 }
 
 /// What was scanned.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TenantInfo {
     /// Display name.
     pub name: Option<String>,
@@ -101,7 +101,7 @@ pub struct TenantInfo {
 }
 
 /// The overall answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Nothing failed (and nothing warned with `--fail-on warn`), everything determined.
@@ -124,7 +124,7 @@ impl Verdict {
 }
 
 /// Counts and verdict.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Results.
     pub total: usize,
@@ -172,6 +172,14 @@ impl Summary {
     }
 }
 
+/// The JSON Schema of the export (`tenant-ready schema`; committed as `schema/report.schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Report);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// Renders `report` in `format` (human options apply to the human format; HTML and Markdown
 /// follow its language).
 pub fn render_format(
@@ -215,7 +223,7 @@ pub fn exit_code(summary: &Summary) -> Exit {
 }
 
 /// Roll-up status of a responsibility.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ResponsibilityStatus {
     /// All its results passed.
@@ -245,7 +253,7 @@ impl From<Status> for ResponsibilityStatus {
 }
 
 /// A responsibility in the report.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResponsibilityRow {
     /// Id.
     pub id: String,

@@ -223,3 +223,25 @@ async fn the_export_matches_the_contract() {
     assert_eq!(order[10], ("contoso.test", "dns.ns-consistency"));
     assert_eq!(order[11], ("fabrikam.test", "dns.verification"));
 }
+
+/// The committed schema is the one the code produces (`tenant-ready schema`).
+#[test]
+fn the_committed_json_schema_matches_the_code() {
+    let committed = include_str!("../../schema/report.schema.json");
+    assert!(
+        committed == tenant_ready::report::json_schema(),
+        "schema/report.schema.json is stale: run `cargo run -- schema > schema/report.schema.json`"
+    );
+    let v: serde_json::Value = serde_json::from_str(committed).unwrap();
+    for key in [
+        "schema_version",
+        "tool",
+        "run",
+        "tenant",
+        "summary",
+        "results",
+        "responsibilities",
+    ] {
+        assert!(v["properties"][key].is_object(), "{key}");
+    }
+}
