@@ -15,6 +15,7 @@ mod misbehaving;
 mod net;
 mod netns;
 mod quality;
+mod recipes;
 mod report_cmd;
 mod report_json;
 mod runner;
