@@ -152,7 +152,9 @@ pub async fn fetch(a: &FetchArgs) -> Result<Fetched, FetchError> {
         })?;
     let id = client_request_id(a.client_request_id.as_deref())?;
     let base = a.base_url.trim_end_matches('/');
+    let tls = crate::tls::TlsCx::new(None).map_err(|e| FetchError::Failed(e.to_string()))?;
     let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls.verifying_config())
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -34,6 +34,7 @@ pub mod endpoint;
 pub mod endpoint_sets;
 pub mod error;
 pub mod fetch;
+pub mod i18n;
 pub mod lab;
 pub mod outcome;
 pub mod pattern;

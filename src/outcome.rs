@@ -225,6 +225,9 @@ pub struct CheckResult {
     pub docs: Option<String>,
     /// Time the probe ran, measured by the runner.
     pub duration_ms: u64,
+    /// The remediation in Korean, when the check has one (`--lang ko` renders it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation_ko: Option<String>,
     /// The site (vantage) it was measured from, in a merged report (`report merge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,

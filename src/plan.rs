@@ -33,6 +33,8 @@ pub struct Task {
     pub subject: String,
     /// Remediation text with templates expanded for the subject.
     pub remediation: String,
+    /// The Korean remediation, expanded the same way.
+    pub remediation_ko: Option<String>,
     /// What to do.
     pub work: Work,
 }
@@ -205,6 +207,7 @@ fn plan_network(
             check: Arc::clone(&check),
             subject: "Microsoft 365".into(),
             remediation: String::new(),
+            remediation_ko: None,
             work: Work::Skip(reason),
         };
         if let Some(reason) = cloud_applicability(c, s) {
@@ -244,6 +247,7 @@ fn plan_network(
                 check: Arc::clone(&check),
                 subject,
                 remediation: c.remediation.clone(),
+                remediation_ko: c.remediation_ko.clone(),
                 work: Work::Run(p),
             });
         }
@@ -296,6 +300,12 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
                 .expand(&c.remediation)
                 .map_err(|e| template_err(c, e))?
                 .join(" / ");
+            let remediation_ko = c
+                .remediation_ko
+                .as_ref()
+                .map(|k| vars.expand(k).map(|v| v.join(" / ")))
+                .transpose()
+                .map_err(|e| template_err(c, e))?;
             let work = match applicability(c, d, s) {
                 Some(reason) => Work::Skip(reason),
                 None => match c
@@ -311,6 +321,7 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
                 check: Arc::clone(&defs[c.id.as_str()]),
                 subject: d.name.to_string(),
                 remediation,
+                remediation_ko,
                 work,
             });
         }
@@ -336,6 +347,7 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
                 check,
                 subject: target.source().to_owned(),
                 remediation: String::new(),
+                remediation_ko: None,
                 work: Work::Skip(format!(
                     "no endpoint to check: list your hosts under {} in tenant.toml",
                     target.source()
@@ -351,6 +363,12 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
                 .expand(&c.remediation)
                 .map_err(|e| template_err(c, e))?
                 .join(" / ");
+            let remediation_ko = c
+                .remediation_ko
+                .as_ref()
+                .map(|k| vars.expand(k).map(|v| v.join(" / ")))
+                .transpose()
+                .map_err(|e| template_err(c, e))?;
             let work = match cloud_applicability(c, s) {
                 Some(reason) => Work::Skip(reason),
                 None => match c.probe.plan_endpoint(&EndpointPlanCx {
@@ -365,6 +383,7 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
                 check: Arc::clone(&check),
                 subject: ep.to_string(),
                 remediation,
+                remediation_ko,
                 work,
             });
         }

@@ -51,6 +51,7 @@ fn error_result(task: &Task, kind: &str, message: String, duration: Duration) ->
         message,
         expected: None,
         remediation: Some(task.remediation.clone()),
+        remediation_ko: task.remediation_ko.clone(),
         responsibility: task.check.responsibility.clone(),
         docs: task.check.docs.clone(),
         duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
@@ -73,6 +74,10 @@ fn finished(
             expected: j.expected,
             evidence,
             remediation: (j.status != Status::Pass).then(|| task.remediation.clone()),
+            remediation_ko: task
+                .remediation_ko
+                .clone()
+                .filter(|_| j.status != Status::Pass),
             responsibility: task.check.responsibility.clone(),
             docs: task.check.docs.clone(),
             duration_ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
@@ -103,6 +108,7 @@ fn skipped(task: &Task, reason: &str) -> CheckResult {
         expected: None,
         evidence: serde_json::Value::Null,
         remediation: None,
+        remediation_ko: None,
         responsibility: task.check.responsibility.clone(),
         docs: task.check.docs.clone(),
         duration_ms: 0,

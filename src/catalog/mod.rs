@@ -48,6 +48,8 @@ pub struct CheckDef {
     pub clouds: Vec<Cloud>,
     /// What to do about a problem (may contain `{templates}`).
     pub remediation: String,
+    /// The same in Korean (`--lang ko`), with the same `{templates}`.
+    pub remediation_ko: Option<String>,
     /// Documentation link.
     pub docs: Option<String>,
     /// Per-check timeout overriding `--timeout`.
@@ -76,6 +78,8 @@ struct RawCheck {
     #[serde(default)]
     clouds: Vec<Cloud>,
     remediation: String,
+    #[serde(default)]
+    remediation_ko: Option<String>,
     docs: Option<String>,
     timeout: Option<String>,
     probe: ProbeSpec,
@@ -186,6 +190,8 @@ impl Catalog {
             match p.file_name().and_then(|n| n.to_str()) {
                 Some("responsibilities.toml") => resp = Some((p, text)),
                 Some("clouds.toml") => clouds = Some((p, text)),
+                // The report vocabulary lives next to the checks but is not a check file.
+                Some("messages.toml") => {}
                 _ => files.push((p, text)),
             }
         }
@@ -261,6 +267,7 @@ impl Catalog {
                     services: raw.services,
                     clouds: raw.clouds,
                     remediation: raw.remediation,
+                    remediation_ko: raw.remediation_ko,
                     docs: raw.docs,
                     timeout,
                     probe: raw.probe,

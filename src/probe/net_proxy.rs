@@ -136,6 +136,7 @@ pub async fn observe(t: &NetProxyTask, cx: &ProbeCx) -> Result<NetProxyEvidence,
         request_error: None,
     };
     let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(cx.tls.verifying_config())
         .connect_timeout(cx.step)
         .timeout(cx.step)
         .redirect(reqwest::redirect::Policy::none())

@@ -5,8 +5,9 @@
 
 use std::io::Write;
 
-use super::{Report, ResponsibilityStatus, Verdict};
+use super::{Report, ResponsibilityStatus};
 use crate::cli::Lang;
+use crate::i18n::{t, tf};
 use crate::outcome::{CheckResult, Status};
 
 /// Escapes text for HTML element content and attribute values.
@@ -45,21 +46,32 @@ var on={};document.querySelectorAll('.filters input').forEach(function(x){on[x.v
 document.querySelectorAll('tr[data-status]').forEach(function(r){r.style.display=on[r.dataset.status]?'':'none';});});});
 ";
 
-fn status_cell(s: &str) -> String {
-    format!("<td class=\"s s-{s}\">{s}</td>")
+fn status_cell(s: &str, lang: Lang) -> String {
+    format!(
+        "<td class=\"s s-{s}\">{}</td>",
+        t(&format!("status.{s}"), lang)
+    )
 }
 
 fn row(r: &CheckResult, lang: Lang) -> String {
     let status = r.status.as_str();
     let mut evidence = serde_json::to_string_pretty(&r.evidence).unwrap_or_default();
     if evidence.len() > 20_000 {
-        evidence.truncate(20_000);
+        let mut cut = 20_000;
+        while !evidence.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        evidence.truncate(cut);
         evidence.push_str("\n…");
     }
-    let fix = match (&r.remediation, r.status) {
+    let remediation = match lang {
+        Lang::Ko => r.remediation_ko.as_ref().or(r.remediation.as_ref()),
+        Lang::En => r.remediation.as_ref(),
+    };
+    let fix = match (remediation, r.status) {
         (Some(fix), Status::Warn | Status::Fail | Status::Error) => format!(
-            "<div class=\"fix\">{}: {}</div>",
-            if lang == Lang::Ko { "조치" } else { "Fix" },
+            "<div class=\"fix\">{} {}</div>",
+            t("label.fix", lang),
             esc(fix)
         ),
         _ => String::new(),
@@ -71,15 +83,11 @@ fn row(r: &CheckResult, lang: Lang) -> String {
         .unwrap_or_default();
     format!(
         "<tr data-status=\"{status}\">{}<td><code>{}</code></td><td>{}{site}</td><td>{}{fix}<details><summary>{}</summary><pre>{}</pre></details></td></tr>\n",
-        status_cell(status),
+        status_cell(status, lang),
         esc(&r.check),
         esc(&r.subject),
         esc(&r.message),
-        if lang == Lang::Ko {
-            "증거"
-        } else {
-            "Evidence"
-        },
+        t("label.evidence", lang),
         esc(&evidence)
     )
 }
@@ -87,13 +95,8 @@ fn row(r: &CheckResult, lang: Lang) -> String {
 /// Renders the report.
 pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Result<()> {
     let ko = lang == Lang::Ko;
-    let t = |en: &'static str, k: &'static str| if ko { k } else { en };
     let s = &report.summary;
-    let verdict = match s.verdict {
-        Verdict::Ready => t("READY", "준비됨"),
-        Verdict::NotReady => t("NOT READY", "준비 안 됨"),
-        Verdict::Inconclusive => t("INCONCLUSIVE", "판단 불가"),
-    };
+    let verdict = t(&format!("verdict.{}", s.verdict.as_str()), lang);
     let title = report
         .tenant
         .name
@@ -107,62 +110,51 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
     ));
     h.push_str(&format!(
         "<h1>{} — {}</h1>\n<p><span id=\"verdict\" class=\"verdict v-{}\">{verdict}</span></p>\n",
-        t(
-            "Microsoft 365 onboarding readiness",
-            "Microsoft 365 온보딩 준비 상태"
-        ),
+        t("heading.title", lang),
         esc(&title),
         s.verdict.as_str()
     ));
     h.push_str(&format!(
-        "<p class=\"meta\">{} {} · {} pass · {} warn · {} fail · {} error · {} skip · {} · tenant-ready {} · {}</p>\n",
-        s.total,
-        t("results", "개 결과"),
-        s.pass,
-        s.warn,
-        s.fail,
-        s.error,
-        s.skip,
+        "<p class=\"meta\">{} · {} · tenant-ready {} · {}</p>\n",
+        esc(&tf("summary", lang, &super::human::summary_args(s))),
         esc(&report.run.finished_at),
         esc(&report.tool.version),
         esc(report.run.vantage.host.as_deref().unwrap_or(""))
     ));
-    // Problems first.
-    let problems: Vec<&CheckResult> = report
+    // Problems first, worst first.
+    let mut problems: Vec<&CheckResult> = report
         .results
         .iter()
         .filter(|r| matches!(r.status, Status::Fail | Status::Error | Status::Warn))
         .collect();
+    problems.sort_by_key(|r| std::cmp::Reverse(r.status.weight()));
     h.push_str(&format!(
-        "<h2>{} ({})</h2>\n",
-        t("Problems", "문제"),
+        "<h2>{} ({})</h2>\n<div class=\"filters\">",
+        t("heading.problems", lang),
         problems.len()
     ));
-    h.push_str("<div class=\"filters\">");
-    for st in ["fail", "error", "warn", "pass", "skip"] {
+    for st in ["fail", "error", "warn", "pass", "skip", "manual"] {
         h.push_str(&format!(
-            "<label><input type=\"checkbox\" value=\"{st}\" checked> {st}</label>"
+            "<label><input type=\"checkbox\" value=\"{st}\" checked> {}</label>",
+            t(&format!("status.{st}"), lang)
         ));
     }
     h.push_str("</div>\n");
     let head = format!(
         "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>\n",
-        t("Status", "상태"),
-        t("Check", "점검"),
-        t("Subject", "대상"),
-        t("Finding", "결과")
+        t("column.status", lang),
+        t("column.check", lang),
+        t("column.subject", lang),
+        t("column.finding", lang)
     );
     h.push_str(&head);
-    let mut sorted = problems.clone();
-    sorted.sort_by_key(|r| std::cmp::Reverse(r.status.weight()));
-    for r in sorted {
+    for r in problems {
         h.push_str(&row(r, lang));
     }
     h.push_str("</tbody></table>\n");
-    // Responsibilities, by phase.
     h.push_str(&format!(
         "<h2>{}</h2>\n",
-        t("Responsibilities", "고객 책임 사항")
+        t("heading.responsibilities", lang)
     ));
     let mut phase = String::new();
     for resp in report.responsibilities.iter().filter(|r| r.automated) {
@@ -171,7 +163,10 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
                 h.push_str("</tbody></table>\n");
             }
             phase.clone_from(&resp.phase);
-            h.push_str(&format!("<h3>{}</h3>\n{head}", esc(&phase)));
+            h.push_str(&format!(
+                "<h3>{}</h3>\n{head}",
+                esc(t(&format!("phase.{phase}"), lang))
+            ));
         }
         let status = match resp.status {
             ResponsibilityStatus::Pass => "pass",
@@ -183,7 +178,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         };
         h.push_str(&format!(
             "<tr data-status=\"{status}\">{}<td colspan=\"3\"><strong>{}</strong> <span class=\"meta\">{} · {}</span></td></tr>\n",
-            status_cell(status),
+            status_cell(status, lang),
             esc(if ko { &resp.title_ko } else { &resp.title }),
             esc(&resp.id),
             esc(&resp.seed_ref)
@@ -204,7 +199,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         .collect();
     h.push_str(&format!(
         "<h2>{} ({})</h2>\n<ul>\n",
-        t("Manual checklist", "수동 확인 목록"),
+        t("heading.manual", lang),
         manual.len()
     ));
     for m in manual {

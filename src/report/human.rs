@@ -7,6 +7,7 @@ use std::io::Write;
 use super::{Report, ResponsibilityRow, ResponsibilityStatus, Verdict};
 use crate::catalog::PHASES;
 use crate::cli::Lang;
+use crate::i18n::{t, tf};
 use crate::outcome::{CheckResult, Status};
 
 /// How to render.
@@ -20,7 +21,7 @@ pub struct HumanOptions {
     pub quiet: bool,
 }
 
-struct Paint(bool);
+struct Paint(bool, Lang);
 
 impl Paint {
     fn code(&self, code: &str, text: &str) -> String {
@@ -32,23 +33,34 @@ impl Paint {
     }
     fn status(&self, s: Status) -> String {
         let (icon, code) = match s {
-            Status::Pass => ("✔ pass ", "32"),
-            Status::Warn => ("▲ warn ", "33"),
-            Status::Fail => ("✘ fail ", "1;31"),
-            Status::Error => ("? error", "35"),
-            Status::Skip => ("- skip ", "2"),
+            Status::Pass => ("✔", "32"),
+            Status::Warn => ("▲", "33"),
+            Status::Fail => ("✘", "1;31"),
+            Status::Error => ("?", "35"),
+            Status::Skip => ("-", "2"),
         };
-        self.code(code, icon)
+        let word = t(&format!("status.{}", s.as_str()), self.1);
+        // Pad by characters, not bytes: Korean words are wider in bytes.
+        let pad = 5usize.saturating_sub(word.chars().count());
+        self.code(code, &format!("{icon} {word}{}", " ".repeat(pad)))
     }
     fn rstatus(&self, s: ResponsibilityStatus) -> String {
-        match s {
-            ResponsibilityStatus::Pass => self.code("32", "PASS"),
-            ResponsibilityStatus::Warn => self.code("33", "WARN"),
-            ResponsibilityStatus::Fail => self.code("1;31", "FAIL"),
-            ResponsibilityStatus::Error => self.code("35", "ERROR"),
-            ResponsibilityStatus::Skip => self.code("2", "SKIP"),
-            ResponsibilityStatus::Manual => self.code("2", "MANUAL"),
-        }
+        let (key, code) = match s {
+            ResponsibilityStatus::Pass => ("status.pass", "32"),
+            ResponsibilityStatus::Warn => ("status.warn", "33"),
+            ResponsibilityStatus::Fail => ("status.fail", "1;31"),
+            ResponsibilityStatus::Error => ("status.error", "35"),
+            ResponsibilityStatus::Skip => ("status.skip", "2"),
+            ResponsibilityStatus::Manual => ("status.manual", "2"),
+        };
+        let word = t(key, self.1);
+        let word = if self.1 == Lang::En {
+            word.to_uppercase()
+        } else {
+            word.to_owned()
+        };
+        let pad = 6usize.saturating_sub(word.chars().count());
+        self.code(code, &format!("{word}{}", " ".repeat(pad)))
     }
     fn dim(&self, t: &str) -> String {
         self.code("2", t)
@@ -65,19 +77,11 @@ fn title(r: &ResponsibilityRow, lang: Lang) -> &str {
     }
 }
 
-fn phase_name(phase: &str, lang: Lang) -> &'static str {
-    match (phase, lang) {
-        ("general", Lang::En) => "GENERAL",
-        ("initiate", Lang::En) => "INITIATE PHASE",
-        ("assess", Lang::En) => "ASSESS PHASE",
-        ("remediate", Lang::En) => "REMEDIATE PHASE",
-        ("enable", Lang::En) => "ENABLE PHASE",
-        ("general", Lang::Ko) => "일반",
-        ("initiate", Lang::Ko) => "시작 단계",
-        ("assess", Lang::Ko) => "평가 단계",
-        ("remediate", Lang::Ko) => "재구성 단계",
-        ("enable", Lang::Ko) => "사용 단계",
-        _ => "OTHER",
+fn phase_name(phase: &str, lang: Lang) -> String {
+    let name = t(&format!("phase.{phase}"), lang);
+    match lang {
+        Lang::En => name.to_uppercase(),
+        Lang::Ko => name.to_owned(),
     }
 }
 
@@ -100,24 +104,40 @@ fn result_lines(
     if matches!(r.status, Status::Fail | Status::Warn | Status::Error) {
         let indent = " ".repeat(13);
         if let Some(e) = &r.expected {
-            writeln!(out, "{indent}{} {e}", p.dim("expected:"))?;
+            writeln!(out, "{indent}{} {e}", p.dim(t("label.expected", p.1)))?;
         }
-        if let Some(m) = &r.remediation {
-            writeln!(out, "{indent}{} {m}", p.dim("fix:"))?;
+        let fix = match p.1 {
+            Lang::Ko => r.remediation_ko.as_ref().or(r.remediation.as_ref()),
+            Lang::En => r.remediation.as_ref(),
+        };
+        if let Some(m) = fix {
+            writeln!(out, "{indent}{} {m}", p.dim(t("label.fix", p.1)))?;
         }
         if let Some(d) = &r.docs {
-            writeln!(out, "{indent}{} {d}", p.dim("docs:"))?;
+            writeln!(out, "{indent}{} {d}", p.dim(t("label.docs", p.1)))?;
         }
     }
     Ok(())
 }
 
+/// `{total}`, `{pass}`… for the summary messages.
+pub fn summary_args(s: &super::Summary) -> Vec<(&'static str, String)> {
+    vec![
+        ("total", s.total.to_string()),
+        ("pass", s.pass.to_string()),
+        ("warn", s.warn.to_string()),
+        ("fail", s.fail.to_string()),
+        ("error", s.error.to_string()),
+        ("skip", s.skip.to_string()),
+    ]
+}
+
 /// Renders the terminal report.
 pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io::Result<()> {
-    let p = Paint(o.color);
+    let p = Paint(o.color, o.lang);
     writeln!(
         out,
-        "{} {} · {}{} · resolvers: {}",
+        "{} {} · {}{} · {}: {}",
         p.bold("tenant-ready"),
         report.tool.version,
         report
@@ -126,6 +146,7 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
             .as_ref()
             .map_or(String::new(), |n| format!("{n} · ")),
         report.tenant.domains.join(", "),
+        t("label.resolvers", o.lang),
         report.run.resolvers.join(", ")
     )?;
     let width = (
@@ -152,7 +173,7 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
             continue;
         }
         writeln!(out)?;
-        writeln!(out, "{}", p.bold(phase_name(phase, o.lang)))?;
+        writeln!(out, "{}", p.bold(&phase_name(phase, o.lang)))?;
         for r in rows {
             let shown: Vec<&CheckResult> = r
                 .results
@@ -167,7 +188,7 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
             }
             writeln!(
                 out,
-                "  {:<6} {} {}",
+                "  {} {} {}",
                 p.rstatus(r.status),
                 title(r, o.lang),
                 p.dim(&format!("[{} · {}]", r.id, r.seed_ref))
@@ -188,13 +209,14 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
             writeln!(
                 out,
                 "{} {}",
-                p.bold(match o.lang {
-                    Lang::En => "MANUAL CHECKLIST",
-                    Lang::Ko => "수동 점검 목록",
+                p.bold(&match o.lang {
+                    Lang::En => t("heading.manual", o.lang).to_uppercase(),
+                    Lang::Ko => t("heading.manual", o.lang).to_owned(),
                 }),
-                p.dim(&format!(
-                    "({} organisational responsibilities this tool cannot verify)",
-                    manual.len()
+                p.dim(&tf(
+                    "heading.manual-count",
+                    o.lang,
+                    &[("n", manual.len().to_string())]
                 ))
             )?;
             for r in manual {
@@ -214,32 +236,27 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
     }
     let s = &report.summary;
     writeln!(out)?;
+    let lang = o.lang;
     writeln!(
         out,
-        "Summary: {} results · {} pass · {} warn · {} fail · {} error · {} skip · {:.1}s",
-        s.total,
-        s.pass,
-        s.warn,
-        s.fail,
-        s.error,
-        s.skip,
+        "{} · {:.1}s",
+        tf("summary", lang, &summary_args(s)),
         // Display only; precision loss is irrelevant at these magnitudes.
         f64::from(u32::try_from(report.run.duration_ms).unwrap_or(u32::MAX)) / 1000.0
     )?;
     let verdict = match s.verdict {
-        Verdict::Ready => p.code("1;32", "READY"),
-        Verdict::NotReady => p.code("1;31", "NOT READY"),
-        Verdict::Inconclusive => p.code("1;35", "INCONCLUSIVE"),
+        Verdict::Ready => p.code("1;32", t("verdict.ready", lang)),
+        Verdict::NotReady => p.code("1;31", t("verdict.not-ready", lang)),
+        Verdict::Inconclusive => p.code("1;35", t("verdict.inconclusive", lang)),
     };
+    let args = summary_args(s);
     let why = match s.verdict {
-        Verdict::Ready if s.pass + s.warn == 0 => {
-            "nothing failed, but no check ran (every one was skipped: see why above)".to_owned()
-        }
-        Verdict::Ready if s.warn > 0 => format!("no failure, {} warning", s.warn),
-        Verdict::Ready => "every automated check passed".to_owned(),
-        Verdict::NotReady => format!("{} failing, {} warning", s.fail, s.warn),
-        Verdict::Inconclusive => format!("{} checks could not be determined", s.error),
+        Verdict::Ready if s.pass + s.warn == 0 => t("why.nothing-ran", lang).to_owned(),
+        Verdict::Ready if s.warn > 0 => tf("why.warnings", lang, &args),
+        Verdict::Ready => t("why.all-passed", lang).to_owned(),
+        Verdict::NotReady => tf("why.failing", lang, &args),
+        Verdict::Inconclusive => tf("why.undetermined", lang, &args),
     };
-    writeln!(out, "Verdict: {verdict} — {why}")?;
+    writeln!(out, "{}: {verdict} — {why}", t("verdict.label", lang))?;
     Ok(())
 }

@@ -1,50 +1,70 @@
 //! Markdown for wiki pages, pull requests and CI job summaries: the verdict, a per-responsibility
-//! summary table, then the problems with their remediation.
+//! summary table, then the problems with their remediation (evidence folded in `<details>`), then
+//! the manual checklist. Table cells are escaped (pipes, newlines, HTML) so GitHub, Azure DevOps
+//! and Teams wikis render them as cells.
 
 use std::io::Write;
 
 use super::{Report, ResponsibilityStatus};
+use crate::cli::Lang;
+use crate::i18n::{t, tf};
 use crate::outcome::Status;
 
-/// Escapes text for a table cell (pipes, newlines).
+/// Escapes text for a table cell (pipes, newlines, HTML).
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    super::html::esc(s)
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+fn rstatus(s: ResponsibilityStatus, lang: Lang) -> &'static str {
+    t(
+        match s {
+            ResponsibilityStatus::Pass => "status.pass",
+            ResponsibilityStatus::Warn => "status.warn",
+            ResponsibilityStatus::Fail => "status.fail",
+            ResponsibilityStatus::Error => "status.error",
+            ResponsibilityStatus::Skip => "status.skip",
+            ResponsibilityStatus::Manual => "status.manual",
+        },
+        lang,
+    )
 }
 
 /// Renders the report as Markdown.
-pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Result<()> {
     let s = &report.summary;
-    writeln!(
-        out,
-        "# Microsoft 365 readiness: {}",
-        s.verdict.as_str().to_uppercase()
-    )?;
+    let verdict = t(&format!("verdict.{}", s.verdict.as_str()), lang);
+    writeln!(out, "# {}: {verdict}", t("heading.title", lang))?;
+    writeln!(out)?;
+    let mut args = super::human::summary_args(s);
+    args.push(("domains", report.tenant.domains.join(", ")));
+    writeln!(out, "{}", tf("markdown.counts", lang, &args))?;
     writeln!(out)?;
     writeln!(
         out,
-        "{} checks: {} pass, {} warn, {} fail, {} error, {} skip — domains: {}",
-        s.total,
-        s.pass,
-        s.warn,
-        s.fail,
-        s.error,
-        s.skip,
-        report.tenant.domains.join(", ")
+        "| {} | {} | {} |",
+        t("column.responsibility", lang),
+        t("column.status", lang),
+        t("column.results", lang)
     )?;
-    writeln!(out)?;
-    writeln!(out, "| Responsibility | Status | Results |")?;
     writeln!(out, "|---|---|---|")?;
     for r in report
         .responsibilities
         .iter()
         .filter(|r| !r.results.is_empty())
     {
+        let title = if lang == Lang::Ko {
+            &r.title_ko
+        } else {
+            &r.title
+        };
         writeln!(
             out,
             "| {} ({}) | {} | {} |",
-            cell(&r.title),
+            cell(title),
             r.seed_ref,
-            format!("{:?}", r.status).to_lowercase(),
+            rstatus(r.status, lang),
             r.results.len()
         )?;
     }
@@ -55,19 +75,43 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         .collect();
     if !problems.is_empty() {
         writeln!(out)?;
-        writeln!(out, "## Problems")?;
+        writeln!(out, "## {}", t("heading.problems", lang))?;
         writeln!(out)?;
-        writeln!(out, "| Status | Check | Subject | Problem | Remediation |")?;
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            t("column.status", lang),
+            t("column.check", lang),
+            t("column.subject", lang),
+            t("column.finding", lang),
+            t("column.remediation", lang)
+        )?;
         writeln!(out, "|---|---|---|---|---|")?;
-        for r in problems {
+        for r in &problems {
+            let fix = match lang {
+                Lang::Ko => r.remediation_ko.as_ref().or(r.remediation.as_ref()),
+                Lang::En => r.remediation.as_ref(),
+            };
             writeln!(
                 out,
                 "| {} | `{}` | {} | {} | {} |",
-                r.status,
+                t(&format!("status.{}", r.status.as_str()), lang),
                 r.check,
                 cell(&r.subject),
                 cell(&r.message),
-                cell(r.remediation.as_deref().unwrap_or(""))
+                cell(fix.map_or("", String::as_str))
+            )?;
+        }
+        writeln!(out)?;
+        for r in &problems {
+            let evidence = serde_json::to_string_pretty(&r.evidence).unwrap_or_default();
+            writeln!(
+                out,
+                "<details><summary>{}: <code>{}</code> {}</summary>\n\n```json\n{}\n```\n\n</details>",
+                t("label.evidence", lang),
+                r.check,
+                super::html::esc(&r.subject),
+                evidence.replace("```", "` ` `")
             )?;
         }
     }
@@ -77,10 +121,15 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         .filter(|r| r.status == ResponsibilityStatus::Manual)
         .collect();
     writeln!(out)?;
-    writeln!(out, "## Manual checklist")?;
+    writeln!(out, "## {}", t("heading.manual", lang))?;
     writeln!(out)?;
     for r in manual {
-        writeln!(out, "- [ ] {} ({})", r.title, r.seed_ref)?;
+        let title = if lang == Lang::Ko {
+            &r.title_ko
+        } else {
+            &r.title
+        };
+        writeln!(out, "- [ ] {} ({})", title, r.seed_ref)?;
     }
     Ok(())
 }

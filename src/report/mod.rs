@@ -192,7 +192,7 @@ pub fn render_format(
     match format {
         Format::Human => human::render(report, o, &mut buf)?,
         Format::Json => json::render(report, &mut buf)?,
-        Format::Markdown => markdown::render(report, &mut buf)?,
+        Format::Markdown => markdown::render(report, o.lang, &mut buf)?,
         Format::Junit => junit::render(report, &mut buf)?,
         Format::Html => html::render(report, o.lang, &mut buf)?,
     }
@@ -352,6 +352,7 @@ mod tests {
             responsibility: "enable.dns-records".into(),
             docs: None,
             duration_ms: 0,
+            remediation_ko: None,
             site: None,
         }
     }

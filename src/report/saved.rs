@@ -252,6 +252,7 @@ mod tests {
                 responsibility: "enable.dns-records".into(),
                 docs: None,
                 duration_ms: 0,
+                remediation_ko: None,
                 site: None,
             })
             .collect();

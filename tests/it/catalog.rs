@@ -156,3 +156,33 @@ fn invalid_definitions_name_the_file_check_and_field() {
         assert!(!err.contains('\n'), "{file}: one line: {err}");
     }
 }
+
+/// `--lang ko` has a Korean remediation for every shipped check, with the same templates.
+#[test]
+fn every_shipped_check_has_a_korean_remediation() {
+    let c = Catalog::embedded().unwrap();
+    let vars = |s: &str| -> Vec<String> {
+        s.split('{')
+            .skip(1)
+            .filter_map(|x| x.split_once('}'))
+            .map(|(v, _)| v.to_owned())
+            .collect()
+    };
+    for check in &c.checks {
+        let ko = check
+            .remediation_ko
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} has no remediation_ko", check.id));
+        assert!(
+            ko.chars().any(|ch| ('\u{ac00}'..='\u{d7a3}').contains(&ch)),
+            "{}: not Korean",
+            check.id
+        );
+        let (mut a, mut b) = (vars(&check.remediation), vars(ko));
+        a.sort();
+        a.dedup();
+        b.sort();
+        b.dedup();
+        assert_eq!(a, b, "{}: the Korean text uses other templates", check.id);
+    }
+}

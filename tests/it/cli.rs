@@ -277,7 +277,7 @@ fn reports_are_written_in_every_format_and_stdout_obeys_color() {
         summary["skip"].as_u64().unwrap()
     );
     let md = std::fs::read_to_string(dir.path().join("out/r.md")).unwrap();
-    assert!(md.starts_with("# Microsoft 365 readiness: NOT-READY"));
+    assert!(md.starts_with("# Microsoft 365 onboarding readiness: NOT READY"));
     assert!(md.contains("| fail | `dns.msoid` | fabrikam.test |"));
     // No colour into a pipe by default, and none with NO_COLOR.
     let (_, out, _) = run(&a[..a.len() - 2], dir.path());

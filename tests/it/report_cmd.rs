@@ -80,7 +80,7 @@ fn render_merge_and_diff_saved_reports() {
     // Render in every format.
     for (format, marker) in [
         ("human", "Verdict: NOT READY"),
-        ("markdown", "# Microsoft 365 readiness"),
+        ("markdown", "# Microsoft 365 onboarding readiness"),
         ("junit", "<testsuites"),
         ("html", "id=\"verdict\""),
         ("json", "\"schema_version\": 1"),
@@ -97,6 +97,21 @@ fn render_merge_and_diff_saved_reports() {
         assert_eq!(code, 0, "{format}: {err}");
         assert!(out.contains(marker), "{format}: {out}");
     }
+    let (_, human_ko, _) = run(&[
+        "report",
+        "render",
+        s(&bad),
+        "--lang",
+        "ko",
+        "--color",
+        "never",
+    ]);
+    assert!(human_ko.contains("판정: 준비 안 됨"), "{human_ko}");
+    assert!(
+        human_ko.contains("조치: 영역 최상위에"),
+        "Korean remediation: {human_ko}"
+    );
+    assert!(human_ko.contains("✘ 실패"), "{human_ko}");
     let (_, ko, _) = run(&[
         "report",
         "render",

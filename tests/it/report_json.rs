@@ -104,6 +104,12 @@ struct ResultRow {
     responsibility: String,
     docs: Option<String>,
     duration_ms: u64,
+    /// Only when the check has a Korean remediation and the result is not a pass.
+    #[serde(default)]
+    remediation_ko: Option<String>,
+    /// Only in merged reports.
+    #[serde(default)]
+    site: Option<String>,
 }
 
 #[derive(Deserialize, PartialEq, Eq, Debug)]
