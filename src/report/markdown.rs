@@ -41,32 +41,42 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
     args.push(("domains", report.tenant.domains.join(", ")));
     writeln!(out, "{}", tf("markdown.counts", lang, &args))?;
     writeln!(out)?;
-    writeln!(
-        out,
-        "| {} | {} | {} |",
-        t("column.responsibility", lang),
-        t("column.status", lang),
-        t("column.results", lang)
-    )?;
-    writeln!(out, "|---|---|---|")?;
-    for r in report
-        .responsibilities
-        .iter()
-        .filter(|r| !r.results.is_empty())
-    {
-        let title = if lang == Lang::Ko {
-            &r.title_ko
-        } else {
-            &r.title
-        };
+    // Per phase, then per responsibility (the seed's order).
+    for phase in crate::catalog::PHASES {
+        let rows: Vec<_> = report
+            .responsibilities
+            .iter()
+            .filter(|r| r.phase == phase && !r.results.is_empty())
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        writeln!(out, "### {}", t(&format!("phase.{phase}"), lang))?;
+        writeln!(out)?;
         writeln!(
             out,
-            "| {} ({}) | {} | {} |",
-            cell(title),
-            r.seed_ref,
-            rstatus(r.status, lang),
-            r.results.len()
+            "| {} | {} | {} |",
+            t("column.responsibility", lang),
+            t("column.status", lang),
+            t("column.results", lang)
         )?;
+        writeln!(out, "|---|---|---|")?;
+        for r in rows {
+            let title = if lang == Lang::Ko {
+                &r.title_ko
+            } else {
+                &r.title
+            };
+            writeln!(
+                out,
+                "| {} ({}) | {} | {} |",
+                cell(title),
+                r.seed_ref,
+                rstatus(r.status, lang),
+                r.results.len()
+            )?;
+        }
+        writeln!(out)?;
     }
     let problems: Vec<_> = report
         .results
