@@ -116,6 +116,76 @@ pub fn parse_ports(s: &str) -> Result<Vec<RangeInclusive<u16>>, String> {
     Ok(out)
 }
 
+/// Which TCP port of a set to use for a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortPick {
+    /// This port when the set lists it, else the set's first port (lab data without it).
+    PreferElseFirst(u16),
+    /// This port when the set lists it, else the set's last port.
+    PreferElseLast(u16),
+}
+
+/// A concrete host of the endpoint list and the set it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetHost {
+    /// `host:port`.
+    pub endpoint: crate::endpoint::Endpoint,
+    /// The set's label.
+    pub set: String,
+}
+
+/// The first `max` distinct non-wildcard hosts of the required sets in `categories` and `areas`
+/// (`None`: every area), in data order, each on the port `pick` chooses. Shared by the checks
+/// that talk to Microsoft 365 front doors (TLS inspection, proxy, the latency fallback).
+pub fn set_hosts(
+    sets: &[EndpointSet],
+    categories: &[Category],
+    areas: Option<&[String]>,
+    max: usize,
+    pick: PortPick,
+) -> Vec<SetHost> {
+    let mut out: Vec<SetHost> = Vec::new();
+    for s in sets
+        .iter()
+        .filter(|s| s.required && categories.contains(&s.category))
+        .filter(|s| areas.is_none_or(|a| a.iter().any(|x| x.eq_ignore_ascii_case(&s.service_area))))
+    {
+        let ports: Vec<u16> = s
+            .tcp()
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .take(64)
+            .collect();
+        let (PortPick::PreferElseFirst(preferred) | PortPick::PreferElseLast(preferred)) = pick;
+        let port = if ports.contains(&preferred) {
+            preferred
+        } else {
+            let other = match pick {
+                PortPick::PreferElseFirst(_) => ports.first(),
+                PortPick::PreferElseLast(_) => ports.last(),
+            };
+            match other {
+                Some(&p) => p,
+                None => continue,
+            }
+        };
+        for u in s.urls.iter().filter(|u| !u.contains('*')) {
+            let endpoint = crate::endpoint::Endpoint {
+                host: u.to_ascii_lowercase(),
+                port,
+            };
+            if out.len() < max && !out.iter().any(|h| h.endpoint == endpoint) {
+                out.push(SetHost {
+                    endpoint,
+                    set: s.label(),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// A loaded endpoint list and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EndpointList {

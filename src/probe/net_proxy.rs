@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
-use crate::endpoint_sets::{Category, EndpointSet};
+use crate::endpoint_sets::{Category, EndpointSet, PortPick, set_hosts};
 use crate::outcome::{Finding, Judgement};
 use crate::pattern::text_matches;
 
@@ -52,49 +52,22 @@ pub struct NetProxyTask {
 }
 
 impl NetProxySpec {
-    /// The hosts to request.
+    /// The hosts to request: plain HTTP on 80 shows proxy headers without TLS in the way.
     pub fn plan(&self, sets: &[EndpointSet], areas: &[String]) -> Vec<NetProxyTask> {
-        let mut out: Vec<NetProxyTask> = Vec::new();
-        for s in sets
-            .iter()
-            .filter(|s| self.categories.contains(&s.category) && s.required)
-            .filter(|s| {
-                areas
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(&s.service_area))
-            })
-        {
-            let ports: Vec<u16> = s
-                .tcp()
-                .unwrap_or_default()
-                .into_iter()
-                .flatten()
-                .take(64)
-                .collect();
-            // Plain HTTP on 80 shows proxy headers without TLS in the way; in data without 80
-            // (the lab's), the set's first port.
-            let port = if ports.contains(&80) {
-                80
-            } else if let Some(&first) = ports.first() {
-                first
-            } else {
-                continue;
-            };
-            for u in s.urls.iter().filter(|u| !u.contains('*')) {
-                let endpoint = Endpoint {
-                    host: u.to_ascii_lowercase(),
-                    port,
-                };
-                if out.len() < self.max_hosts && !out.iter().any(|t| t.endpoint == endpoint) {
-                    out.push(NetProxyTask {
-                        endpoint,
-                        proxy_headers: self.proxy_headers.clone(),
-                        proxy_servers: self.proxy_servers.clone(),
-                    });
-                }
-            }
-        }
-        out
+        set_hosts(
+            sets,
+            &self.categories,
+            Some(areas),
+            self.max_hosts,
+            PortPick::PreferElseFirst(80),
+        )
+        .into_iter()
+        .map(|h| NetProxyTask {
+            endpoint: h.endpoint,
+            proxy_headers: self.proxy_headers.clone(),
+            proxy_servers: self.proxy_servers.clone(),
+        })
+        .collect()
     }
 }
 

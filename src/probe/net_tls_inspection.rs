@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::connect::{Reach, connect};
 use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
-use crate::endpoint_sets::{Category, EndpointSet};
+use crate::endpoint_sets::{Category, EndpointSet, PortPick, set_hosts};
 use crate::outcome::{Finding, Judgement};
 use crate::pattern::text_matches;
 use crate::tls::{ChainEvidence, Trust, cert::short_dn};
@@ -38,48 +38,22 @@ pub struct NetTlsInspectionTask {
 }
 
 impl NetTlsInspectionSpec {
-    /// The hosts to test.
+    /// The hosts to test, on 443.
     pub fn plan(&self, sets: &[EndpointSet], areas: &[String]) -> Vec<NetTlsInspectionTask> {
-        let mut out: Vec<NetTlsInspectionTask> = Vec::new();
-        for s in sets
-            .iter()
-            .filter(|s| self.categories.contains(&s.category) && s.required)
-            .filter(|s| {
-                areas
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(&s.service_area))
-            })
-        {
-            let ports: Vec<u16> = s
-                .tcp()
-                .unwrap_or_default()
-                .into_iter()
-                .flatten()
-                .take(64)
-                .collect();
-            // HTTPS on 443; in data without 443 (the lab's), the set's last port.
-            let port = if ports.contains(&443) {
-                443
-            } else if let Some(&last) = ports.last() {
-                last
-            } else {
-                continue;
-            };
-            for u in s.urls.iter().filter(|u| !u.contains('*')) {
-                let endpoint = Endpoint {
-                    host: u.to_ascii_lowercase(),
-                    port,
-                };
-                if out.len() < self.max_hosts && !out.iter().any(|t| t.endpoint == endpoint) {
-                    out.push(NetTlsInspectionTask {
-                        endpoint,
-                        set: s.label(),
-                        issuers: self.issuers.clone(),
-                    });
-                }
-            }
-        }
-        out
+        set_hosts(
+            sets,
+            &self.categories,
+            Some(areas),
+            self.max_hosts,
+            PortPick::PreferElseLast(443),
+        )
+        .into_iter()
+        .map(|h| NetTlsInspectionTask {
+            endpoint: h.endpoint,
+            set: h.set,
+            issuers: self.issuers.clone(),
+        })
+        .collect()
     }
 }
 

@@ -579,4 +579,67 @@ mod tests {
         assert!((up - 386.6).abs() < 1e-6, "{up}");
         assert!((down - 536.6).abs() < 1e-6, "{down}");
     }
+
+    #[test]
+    fn judged_against_the_need_with_a_warn_band() {
+        let dir = |mbps: f64| Direction {
+            mbps: Some(mbps),
+            bytes: 1,
+            measured_ms: 1,
+            stopped: "stable".into(),
+            samples_mbps: vec![],
+            problem: None,
+        };
+        let model = Model {
+            audio_share: 0.2,
+            video_share: 0.1,
+            screen_share: 0.05,
+            audio_kbps: [58.0, 58.0],
+            video_kbps: [2500.0, 4000.0],
+            screen_kbps: [2500.0, 2500.0],
+            warn_margin_pct: 20.0,
+        };
+        let t = QualityBandwidthTask {
+            url: "http://x/".into(),
+            users: Some(100),
+            spec: QualityBandwidthSpec {
+                connections: 4,
+                warmup_ms: 1,
+                min_ms: 1,
+                max_ms: 10,
+                max_bytes: 1,
+                stable_pct: 5.0,
+                stable_samples: 4,
+                upload: true,
+                max_bloat_ms: 100.0,
+                model: model.clone(),
+            },
+        };
+        // 100 users need 53.66 down and 38.66 up.
+        let judge_at = |down: f64, up: f64, bloat: f64| {
+            judge(
+                &t,
+                &QualityBandwidthEvidence {
+                    url: t.url.clone(),
+                    connections: 4,
+                    download: dir(down),
+                    upload: Some(dir(up)),
+                    idle_rtt_ms: Some(1.0),
+                    loaded_rtt_ms: Some(1.0 + bloat),
+                    model: model.clone(),
+                    users: Some(100),
+                    needed_up_mbps: Some(38.66),
+                    needed_down_mbps: Some(53.66),
+                },
+            )
+        };
+        use crate::outcome::Status;
+        assert_eq!(judge_at(70.0, 50.0, 0.0).status, Status::Pass);
+        assert_eq!(judge_at(60.0, 50.0, 0.0).status, Status::Warn); // within 20 % above 53.66
+        assert_eq!(judge_at(50.0, 50.0, 0.0).status, Status::Fail);
+        assert_eq!(judge_at(70.0, 30.0, 0.0).status, Status::Fail);
+        let j = judge_at(70.0, 50.0, 150.0);
+        assert_eq!(j.status, Status::Warn);
+        assert!(j.message.contains("buffer bloat"), "{}", j.message);
+    }
 }

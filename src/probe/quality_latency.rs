@@ -21,7 +21,7 @@ use super::connect::addresses;
 use super::net_endpoints::{PortState, tcp_state};
 use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
-use crate::endpoint_sets::{Category, EndpointSet};
+use crate::endpoint_sets::{Category, EndpointSet, PortPick, set_hosts};
 use crate::outcome::{Finding, Judgement};
 use crate::stun;
 
@@ -73,28 +73,16 @@ impl QualityLatencySpec {
             .find(|u| !u.contains('*'))
             .cloned()
             .or_else(|| self.relays.first().cloned());
-        let fallback = sets
-            .iter()
-            .filter(|s| s.category == Category::Optimize && s.required)
-            .find_map(|s| {
-                let ports: Vec<u16> = s
-                    .tcp()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .flatten()
-                    .take(64)
-                    .collect();
-                let port = if ports.contains(&443) {
-                    443
-                } else {
-                    *ports.last()?
-                };
-                let host = s.urls.iter().find(|u| !u.contains('*'))?;
-                Some(Endpoint {
-                    host: host.to_ascii_lowercase(),
-                    port,
-                })
-            });
+        let fallback = set_hosts(
+            sets,
+            &[Category::Optimize],
+            None,
+            1,
+            PortPick::PreferElseLast(443),
+        )
+        .into_iter()
+        .next()
+        .map(|h| h.endpoint);
         let relay = host.zip(port);
         (relay.is_some() || fallback.is_some()).then(|| QualityLatencyTask {
             relay,
