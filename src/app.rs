@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
 use crate::cli::{
-    CatalogArgs, Cli, Command, EndpointsCommand, Format, InitArgs, Lang, ListFormat, ScanArgs,
+    CatalogArgs, Cli, Command, EndpointsCommand, Format, ImportCommand, InitArgs, Lang, ListFormat,
+    ScanArgs,
 };
 use crate::error::ConfigError;
 use crate::outcome::CheckResult;
@@ -62,6 +63,22 @@ pub fn main(cli: Cli) -> Exit {
                 }
             }
         }
+        Command::Import(ImportCommand::Dkim(a)) => match crate::import_cmd::import_dkim(&a) {
+            Ok(summary) => {
+                eprint!("{summary}");
+                Exit::Ready
+            }
+            Err(e) => report_usage(Err(e)),
+        },
+        Command::Endpoints(EndpointsCommand::Show(a)) => match crate::endpoints_cmd::show(&a) {
+            Ok(shown) => {
+                if !shown.stderr.is_empty() {
+                    eprint!("{}", shown.stderr);
+                }
+                report_usage(print(&shown.stdout))
+            }
+            Err(e) => report_usage(Err(e)),
+        },
         Command::Endpoints(EndpointsCommand::Fetch(a)) => {
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -409,8 +426,8 @@ fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
             .map(|k| {
                 serde_json::json!({
                     "id": k.id, "kind": k.probe.kind(), "responsibility": k.responsibility,
-                    "severity": k.severity, "services": k.services, "clouds": k.clouds,
-                    "title": k.title, "docs": k.docs, "file": k.file,
+                    "severity": k.severity, "levels": k.probe.levels(), "services": k.services,
+                    "clouds": k.clouds, "title": k.title, "docs": k.docs, "file": k.file,
                 })
             })
             .collect();
@@ -424,16 +441,32 @@ fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
         .map(|k| k.probe.kind().len())
         .max()
         .unwrap_or(4);
+    let levels = |k: &crate::catalog::CheckDef| {
+        k.probe
+            .levels()
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let lw = c.checks.iter().map(|k| levels(k).len()).max().unwrap_or(5);
+    let rw = c
+        .checks
+        .iter()
+        .map(|k| k.responsibility.len())
+        .max()
+        .unwrap_or(14);
     let mut text = format!(
-        "{:<w$}  {:<kw$}  {:<8}  {:<28}  TITLE\n",
-        "ID", "KIND", "SEVERITY", "RESPONSIBILITY"
+        "{:<w$}  {:<kw$}  {:<8}  {:<lw$}  {:<rw$}  TITLE\n",
+        "ID", "KIND", "SEVERITY", "LEVEL", "RESPONSIBILITY"
     );
     for k in &c.checks {
         text.push_str(&format!(
-            "{:<w$}  {:<kw$}  {:<8}  {:<28}  {}\n",
+            "{:<w$}  {:<kw$}  {:<8}  {:<lw$}  {:<rw$}  {}\n",
             k.id,
             k.probe.kind(),
             k.severity.as_str(),
+            levels(k),
             k.responsibility,
             k.title
         ));

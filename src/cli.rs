@@ -34,6 +34,9 @@ pub enum Command {
     /// Work with the Microsoft 365 endpoint list (the IP/URL web service).
     #[command(subcommand)]
     Endpoints(EndpointsCommand),
+    /// Import exact expected values from Microsoft's own tools into tenant.toml.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Work on saved JSON reports: render, merge sites, diff runs.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -89,12 +92,53 @@ pub enum ReportCommand {
     },
 }
 
+/// `tenant-ready import …`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Read `Get-DkimSigningConfig | Select-Object Domain,Selector1CNAME,Selector2CNAME |
+    /// ConvertTo-Json` output (UTF-8, or UTF-16 as Windows PowerShell writes it) and set
+    /// dkim_selector1/dkim_selector2 of the matching [[domain]] entries, keeping the file's comments.
+    Dkim(ImportDkimArgs),
+}
+
+/// `tenant-ready import dkim`.
+#[derive(Debug, Args)]
+pub struct ImportDkimArgs {
+    /// The Get-DkimSigningConfig export (JSON).
+    pub file: PathBuf,
+    /// The tenant.toml to update (written atomically).
+    #[arg(long, value_name = "PATH", default_value = "tenant.toml")]
+    pub config: PathBuf,
+    /// Show what would change without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// `tenant-ready endpoints …`.
 #[derive(Debug, Subcommand)]
 pub enum EndpointsCommand {
     /// Download the current endpoint list from https://endpoints.office.com into a file for
     /// `scan --endpoints` (asks the version method first; does nothing when the file is current).
     Fetch(FetchArgs),
+    /// Show the endpoint list a scan would use (embedded snapshot, --endpoints, or tenant.toml's
+    /// [network] endpoints_file), where it came from, and its endpoint sets.
+    Show(ShowArgs),
+}
+
+/// `tenant-ready endpoints show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The tenant description whose [tenant] cloud and [network] endpoints_file choose the list
+    /// (default: ./tenant.toml when it exists).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// A saved endpoint list (UTF-8 or UTF-16 with a BOM) instead.
+    #[arg(long, value_name = "FILE")]
+    pub endpoints: Option<PathBuf>,
+    /// `human` (provenance and a table) or `json` (the sets in Microsoft's own shape on stdout,
+    /// provenance on stderr).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ListFormat,
 }
 
 /// `tenant-ready endpoints fetch`.

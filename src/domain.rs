@@ -65,33 +65,7 @@ impl DomainName {
                 len: ascii.len(),
             });
         }
-        for label in ascii.split('.') {
-            if label.is_empty() || label.len() > 63 {
-                return Err(DomainError::BadLabelLength {
-                    name: ascii.clone(),
-                    len: label.len(),
-                });
-            }
-            if let Some(c) = label
-                .chars()
-                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
-            {
-                return Err(DomainError::BadCharacter {
-                    name: ascii.clone(),
-                    reason: format!(
-                        "character {c:?} is not allowed (letters, digits and '-' only)"
-                    ),
-                });
-            }
-            if label.starts_with('-') || label.ends_with('-') {
-                return Err(DomainError::BadCharacter {
-                    name: ascii.clone(),
-                    reason: format!("label `{label}` starts or ends with '-'"),
-                });
-            }
-            // `xn--` labels must decode; idna::domain_to_ascii already checked non-ASCII input,
-            // but an ASCII input can carry broken punycode.
-        }
+        check_labels(&ascii, false)?;
         if ascii.starts_with("xn--") || ascii.contains(".xn--") {
             let (_, result) = idna::domain_to_unicode(&ascii);
             if result.is_err() {
@@ -109,7 +83,8 @@ impl DomainName {
         &self.0
     }
 
-    /// The name with every `.` replaced by `-`, as Microsoft derives MX and DKIM tokens.
+    /// The name with every `.` replaced by `-` (Microsoft's usual MX and DKIM token, though not
+    /// always: the token can carry a suffix, so expectations never derive it from the name).
     pub fn dashed(&self) -> String {
         self.0.replace('.', "-")
     }
@@ -118,6 +93,67 @@ impl DomainName {
     pub fn first_label(&self) -> &str {
         self.0.split('.').next().unwrap_or(&self.0)
     }
+}
+
+/// Length and character rules for every label of an ASCII name. Host names allow letters, digits
+/// and inner hyphens; record names also allow `_` (`selector1._domainkey`, `_sip._tls`).
+fn check_labels(ascii: &str, allow_underscore: bool) -> Result<(), DomainError> {
+    for label in ascii.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err(DomainError::BadLabelLength {
+                name: ascii.to_owned(),
+                len: label.len(),
+            });
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || (allow_underscore && *c == '_')))
+        {
+            return Err(DomainError::BadCharacter {
+                name: ascii.to_owned(),
+                reason: format!(
+                    "character {c:?} is not allowed (letters, digits{} and '-' only)",
+                    if allow_underscore { ", '_'" } else { "" }
+                ),
+            });
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(DomainError::BadCharacter {
+                name: ascii.to_owned(),
+                reason: format!("label `{label}` starts or ends with '-'"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A record's target as the admin center or PowerShell shows it (`selector1-contoso-com.
+/// _domainkey.contoso.onmicrosoft.com`): ASCII, lower-cased, no trailing dot, at least two labels,
+/// underscores allowed. Returns the normalised name.
+pub fn record_target(input: &str) -> Result<String, DomainError> {
+    let trimmed = input.trim();
+    let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Err(DomainError::Empty);
+    }
+    if !trimmed.is_ascii() {
+        return Err(DomainError::BadCharacter {
+            name: trimmed.chars().take(60).collect(),
+            reason: "record targets are ASCII (punycode) names".into(),
+        });
+    }
+    let ascii = trimmed.to_ascii_lowercase();
+    if ascii.len() > 253 {
+        return Err(DomainError::TooLong {
+            name: ascii.chars().take(40).collect(),
+            len: ascii.len(),
+        });
+    }
+    check_labels(&ascii, true)?;
+    if !ascii.contains('.') {
+        return Err(DomainError::SingleLabel(ascii));
+    }
+    Ok(ascii)
 }
 
 impl std::fmt::Display for DomainName {
@@ -178,5 +214,20 @@ mod tests {
             DomainName::parse("xn--zz.com"),
             Err(DomainError::Idna(_))
         ));
+    }
+
+    #[test]
+    fn record_targets_allow_underscores() {
+        assert_eq!(
+            record_target(
+                " Selector1-Contoso-COM01c._domainkey.contoso.n-v1.dkim.mail.microsoft. "
+            )
+            .unwrap(),
+            "selector1-contoso-com01c._domainkey.contoso.n-v1.dkim.mail.microsoft"
+        );
+        assert!(record_target("selector1").is_err());
+        assert!(record_target("a b.com").is_err());
+        assert!(record_target("sélecteur.com").is_err());
+        assert!(record_target("").is_err());
     }
 }

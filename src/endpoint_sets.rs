@@ -5,14 +5,45 @@
 //! shape `tenant-ready endpoints fetch` saves, the same array wrapped with where and when it came
 //! from (`{"instance", "version", "fetched_at", "source", "endpoints": [...]}`), so a saved file
 //! says its version. Unknown fields are ignored: Microsoft adds fields (`serviceAreaDisplayName`
-//! is not in the documented list), and an old scanner must keep reading new data.
+//! is not in the documented list), and an old scanner must keep reading new data. Files are
+//! decoded by [`crate::text_file`]: PowerShell's `Out-File` writes UTF-16 with a BOM.
+//!
+//! The embedded list is a verbatim copy of the service's worldwide answer
+//! (`checks/endpoints-worldwide.json`); where it came from and when is in
+//! `checks/endpoints-worldwide.provenance.json`, and a test keeps the copy byte-identical.
 
 use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
-/// The embedded snapshot (worldwide instance).
+/// The embedded snapshot (worldwide instance), exactly as the web service wrote it.
 pub const EMBEDDED_WORLDWIDE: &str = include_str!("../checks/endpoints-worldwide.json");
+/// Where the embedded snapshot came from.
+pub const EMBEDDED_PROVENANCE: &str = include_str!("../checks/endpoints-worldwide.provenance.json");
+
+/// `checks/endpoints-worldwide.provenance.json`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// The data file it describes.
+    pub file: String,
+    /// Web-service instance.
+    pub instance: String,
+    /// Web-service version, when it was recorded.
+    pub version: Option<String>,
+    /// When the copy was taken (RFC 3339 date).
+    pub date: String,
+    /// What `date` means.
+    pub date_meaning: String,
+    /// The service the data is from.
+    pub origin: String,
+    /// Where this copy was taken from, and its license.
+    pub copied_from: String,
+    /// SHA-256 of the data file (kept equal by a test).
+    pub sha256: String,
+    /// How to get a current list.
+    pub refresh: String,
+}
 
 /// Optimize > Allow > Default (FACTS.md §3.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
@@ -34,30 +65,30 @@ pub struct EndpointSet {
     /// `Common`, `Exchange`, `SharePoint`, `Skype`.
     pub service_area: String,
     /// `Exchange Online`…
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_area_display_name: Option<String>,
-    /// Host names and wildcards.
-    #[serde(default)]
+    /// Host names and wildcards (omitted by the service when there are none, and so here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<String>,
     /// CIDR ranges (IPv4 and IPv6).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ips: Vec<String>,
     /// `"80,443"`, `"50000-59999"`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp_ports: Option<String>,
     /// `"3478,3479,3480,3481"`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub udp_ports: Option<String>,
-    /// Optimize / Allow / Default.
-    pub category: Category,
     /// Reachable over ExpressRoute.
     #[serde(default)]
     pub express_route: bool,
+    /// Optimize / Allow / Default.
+    pub category: Category,
     /// Required for the service to work.
     #[serde(default)]
     pub required: bool,
     /// Why an optional set exists.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
 
@@ -193,7 +224,11 @@ pub struct EndpointList {
     pub instance: Option<String>,
     /// Web-service version (`YYYYMMDDNN`), when known.
     pub version: Option<String>,
-    /// Where it came from (embedded snapshot, a file path).
+    /// When the data was fetched or copied (RFC 3339), when known.
+    pub date: Option<String>,
+    /// Where the data itself came from (the web-service URL, a copy's origin), when known.
+    pub origin: Option<String>,
+    /// Where it was read from (the embedded snapshot, a file path).
     pub source: String,
     /// The sets.
     #[serde(skip)]
@@ -207,6 +242,10 @@ enum Shape {
     Saved {
         instance: Option<String>,
         version: Option<String>,
+        #[serde(default)]
+        fetched_at: Option<String>,
+        #[serde(default)]
+        source: Option<String>,
         endpoints: Vec<EndpointSet>,
     },
 }
@@ -221,13 +260,15 @@ impl EndpointList {
                 e.column()
             )
         })?;
-        let (instance, version, sets) = match shape {
-            Shape::Bare(sets) => (None, None, sets),
+        let (instance, version, date, origin, sets) = match shape {
+            Shape::Bare(sets) => (None, None, None, None, sets),
             Shape::Saved {
                 instance,
                 version,
+                fetched_at,
+                source,
                 endpoints,
-            } => (instance, version, endpoints),
+            } => (instance, version, fetched_at, source, endpoints),
         };
         if sets.is_empty() {
             return Err(format!("{source}: the endpoint list is empty"));
@@ -239,25 +280,51 @@ impl EndpointList {
         Ok(Self {
             instance,
             version,
+            date,
+            origin,
             source: source.to_owned(),
             sets,
         })
     }
 
-    /// The embedded worldwide snapshot.
-    pub fn embedded() -> Result<Self, String> {
-        Self::parse(
-            EMBEDDED_WORLDWIDE,
-            "embedded snapshot (checks/endpoints-worldwide.json)",
-        )
+    /// Reads a saved list from a file in any encoding PowerShell writes (UTF-8, UTF-16 with a BOM).
+    pub fn read(path: &std::path::Path) -> Result<Self, String> {
+        let text = crate::text_file::read(path)?;
+        Self::parse(&text, &path.display().to_string())
     }
 
-    /// `instance version` for reports (`Worldwide 2026081400`).
+    /// The embedded worldwide snapshot, with its provenance.
+    pub fn embedded() -> Result<Self, String> {
+        let p = Self::provenance()?;
+        let mut list = Self::parse(
+            EMBEDDED_WORLDWIDE,
+            "embedded snapshot (checks/endpoints-worldwide.json)",
+        )?;
+        list.instance = Some(p.instance);
+        list.version = p.version;
+        list.date = Some(p.date);
+        list.origin = Some(format!("{}; copied from {}", p.origin, p.copied_from));
+        Ok(list)
+    }
+
+    /// The provenance record of the embedded snapshot.
+    pub fn provenance() -> Result<Provenance, String> {
+        serde_json::from_str(EMBEDDED_PROVENANCE)
+            .map_err(|e| format!("checks/endpoints-worldwide.provenance.json: {e}"))
+    }
+
+    /// One line for reports: instance, version or date, and where it was read from
+    /// (`Worldwide, version not recorded, copied 2026-11-29 (embedded snapshot …)`).
     pub fn describe(&self) -> String {
+        let version = match (&self.version, &self.date) {
+            (Some(v), Some(d)) => format!("version {v}, {d}"),
+            (Some(v), None) => format!("version {v}"),
+            (None, Some(d)) => format!("version not recorded, copied {d}"),
+            (None, None) => "version and date unknown".to_owned(),
+        };
         format!(
-            "{} {} ({})",
+            "{}, {version} ({})",
             self.instance.as_deref().unwrap_or("unknown instance"),
-            self.version.as_deref().unwrap_or("unknown version"),
             self.source
         )
     }
@@ -281,6 +348,10 @@ mod tests {
     fn both_shapes_and_the_snapshot_parse() {
         let l = EndpointList::embedded().unwrap();
         assert_eq!(l.instance.as_deref(), Some("Worldwide"));
+        assert!(
+            l.describe()
+                .starts_with("Worldwide, version not recorded, copied 2026-")
+        );
         assert!(
             l.sets
                 .iter()

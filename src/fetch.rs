@@ -111,9 +111,10 @@ pub fn client_request_id(given: Option<&str>) -> Result<String, FetchError> {
     Ok(id)
 }
 
+/// The version of a list saved earlier, in whatever encoding it was saved (PowerShell's
+/// `Out-File` writes UTF-16).
 fn version_in(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    EndpointList::parse(&text, "").ok()?.version
+    EndpointList::read(path).ok()?.version
 }
 
 async fn get(client: &reqwest::Client, url: &str, what: &str) -> Result<String, FetchError> {
@@ -125,7 +126,7 @@ async fn get(client: &reqwest::Client, url: &str, what: &str) -> Result<String, 
     let status = resp.status();
     if status.as_u16() == 429 {
         return Err(FetchError::Failed(format!(
-            "{what}: the web service is rate-limiting this client (HTTP 429). Microsoft allows the endpoints method about once an hour per ClientRequestId: try again in an hour, or pass another --client-request-id"
+            "{what}: the web service answered HTTP 429: too many calls from this client IP address. Wait an hour before calling again; the version method is never rate-limited, so check it (at most hourly) and call the endpoints method only when the version changed"
         )));
     }
     if !status.is_success() {

@@ -17,25 +17,34 @@
 //! ```
 //!
 //! * [`catalog`]: check definitions, responsibilities and per-cloud values — data, embedded from
-//!   `checks/`, replaceable with `--checks DIR`.
-//! * [`settings`] / [`tenant`] / [`cli`]: what the user asked for.
+//!   `checks/`, replaceable with `--checks DIR`; [`level`]: the requirement levels they carry.
+//! * [`settings`] / [`tenant`] / [`cli`]: what the user asked for; [`dkim_export`] reads the exact
+//!   DKIM targets Microsoft's PowerShell exports, [`text_file`] the encodings Windows tools write.
+//! * [`endpoint_sets`]: the Microsoft 365 endpoint list (embedded copy, saved files, [`fetch`]).
 //! * [`plan`]: which check runs on which domain, with templates expanded.
 //! * [`probe`]: one file per probe kind; the only code that does network I/O.
 //! * [`runner`]: concurrency, timeouts, cancellation, timing.
-//! * [`report`]: the report model and one renderer per format; never does network I/O.
+//! * [`report`]: the report model and one renderer per format; never does network I/O;
+//!   [`escape`] makes outside text safe for its sink.
 //! * [`lab`]: the simulated staging tenant (loopback DNS servers) for the demo, tests and benchmarks.
-//! * [`app`]: the commands, wiring the above together; `main.rs` only calls it.
+//! * [`app`]: the commands, wiring the above together (with [`report_cmd`], [`endpoints_cmd`],
+//!   [`import_cmd`]); `main.rs` only calls it.
 
 pub mod app;
 pub mod catalog;
 pub mod cli;
+pub mod dkim_export;
 pub mod domain;
 pub mod endpoint;
 pub mod endpoint_sets;
+pub mod endpoints_cmd;
 pub mod error;
+pub mod escape;
 pub mod fetch;
 pub mod i18n;
+pub mod import_cmd;
 pub mod lab;
+pub mod level;
 pub mod outcome;
 pub mod pattern;
 pub mod plan;
@@ -47,4 +56,5 @@ pub mod settings;
 pub mod spf;
 pub mod stun;
 pub mod tenant;
+pub mod text_file;
 pub mod tls;

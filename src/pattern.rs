@@ -72,6 +72,28 @@ impl Vars {
         Ok(out)
     }
 
+    /// Expands a template written as prose (remediation, `why`): a list variable becomes its
+    /// values joined with " or ", so a sentence is not repeated once per value.
+    pub fn expand_text(&self, template: &str) -> Result<String, TemplateError> {
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(start) = rest.find('{') {
+            let Some(len) = rest[start..].find('}') else {
+                break; // a lone `{` is literal text
+            };
+            let name = &rest[start + 1..start + len];
+            let values = self.values.get(name).ok_or_else(|| TemplateError {
+                name: name.to_owned(),
+                template: template.to_owned(),
+            })?;
+            out.push_str(&rest[..start]);
+            out.push_str(&values.join(" or "));
+            rest = &rest[start + len + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
     /// Expands a template that must give exactly one value (record names).
     pub fn expand_one(&self, template: &str) -> Result<String, TemplateError> {
         let mut all = self.expand(template)?;
@@ -213,6 +235,11 @@ mod tests {
             v.expand("{cloud.mx}.{domain}").unwrap(),
             ["a.contoso.com", "b.contoso.com"]
         );
+        assert_eq!(
+            v.expand_text("point {domain} at {cloud.mx} {").unwrap(),
+            "point contoso.com at a or b {"
+        );
+        assert_eq!(v.expand_text("{nope}").unwrap_err().name, "nope");
         let e = v.expand("{nope}.x").unwrap_err();
         assert_eq!(e.name, "nope");
         assert_eq!(v.expand("v=spf1 {").unwrap(), ["v=spf1 {"]);

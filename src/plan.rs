@@ -141,24 +141,28 @@ pub fn endpoint_subjects(target: Target, s: &Settings) -> Vec<Endpoint> {
 /// else the embedded snapshot for the clouds served by the worldwide instance (`None` for the
 /// others: their lists differ and none is embedded).
 pub fn endpoint_list(s: &Settings) -> Result<Option<EndpointList>, ConfigError> {
-    match &s.endpoints_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            EndpointList::parse(&text, &path.display().to_string())
-                .map(Some)
-                .map_err(ConfigError::Usage)
-        }
-        None if matches!(s.cloud, Cloud::Worldwide | Cloud::Gcc) => EndpointList::embedded()
+    endpoint_list_for(s.cloud, s.endpoints_file.as_deref())
+}
+
+/// [`endpoint_list`] from its two inputs (also used by `tenant-ready endpoints show`).
+pub fn endpoint_list_for(
+    cloud: Cloud,
+    file: Option<&std::path::Path>,
+) -> Result<Option<EndpointList>, ConfigError> {
+    match file {
+        Some(path) => EndpointList::read(path)
+            .map(Some)
+            .map_err(ConfigError::Usage),
+        None if matches!(cloud, Cloud::Worldwide | Cloud::Gcc) => EndpointList::embedded()
             .map(Some)
             .map_err(ConfigError::Usage),
         None => Ok(None),
     }
 }
 
-/// `{tenant}` and `{domain_dashed}` for the network checks' test hosts, and the service areas in use.
+/// `{tenant}` and `{mx}` for the network checks' test hosts, and the service areas in use. Test
+/// hosts are never derived from a domain name (an MX token can carry a suffix): `{mx}` is only
+/// the host the tenant configured exactly.
 fn network_context(s: &Settings) -> (Vars, Vec<String>) {
     let mut vars = Vars::default();
     // Without the tenant's name, Microsoft's own tenant stands in (as the Microsoft 365
@@ -169,12 +173,13 @@ fn network_context(s: &Settings) -> (Vars, Vec<String>) {
             .as_ref()
             .map_or("microsoft", |i| i.first_label()),
     );
-    if let Some(d) = s
+    if let Some(mx) = s
         .domains
         .iter()
-        .find(|d| d.services.contains(&Service::Exchange))
+        .filter(|d| d.services.contains(&Service::Exchange))
+        .find_map(|d| d.exact("mx"))
     {
-        vars.set("domain_dashed", d.name.dashed());
+        vars.set("mx", mx);
     }
     let mut areas = vec!["Common".to_owned(), "SharePoint".to_owned()];
     if s.domains
@@ -243,12 +248,16 @@ fn plan_network(
             }));
         }
         for (subject, p) in planned {
+            let work = match &p {
+                Planned::NetEndpoints(t) => t.untestable().map(Work::Skip),
+                _ => None,
+            };
             tasks.push(Task {
                 check: Arc::clone(&check),
                 subject,
                 remediation: c.remediation.clone(),
                 remediation_ko: c.remediation_ko.clone(),
-                work: Work::Run(p),
+                work: work.unwrap_or(Work::Run(p)),
             });
         }
     }
@@ -270,17 +279,10 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
     let mut tasks = Vec::new();
     for d in &s.domains {
         let vars = vars_for(&d.name, s.initial_domain.as_ref(), cloud);
-        let mut exact = BTreeMap::new();
-        if let Some(v) = &d.verification {
-            exact.insert("verification", v.clone());
-        }
-        if let Some(v) = &d.mx {
-            exact.insert("mx", v.clone());
-        }
         let cx = PlanCx {
             domain: &d.name,
             vars: &vars,
-            exact: &exact,
+            exact: &d.exact,
             hybrid: d.hybrid,
         };
         // Questions of every applicable check of this domain, selected or not: the NS comparison
@@ -297,13 +299,12 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             .filter(|c| c.probe.target() == Target::Domain)
         {
             let remediation = vars
-                .expand(&c.remediation)
-                .map_err(|e| template_err(c, e))?
-                .join(" / ");
+                .expand_text(&c.remediation)
+                .map_err(|e| template_err(c, e))?;
             let remediation_ko = c
                 .remediation_ko
                 .as_ref()
-                .map(|k| vars.expand(k).map(|v| v.join(" / ")))
+                .map(|k| vars.expand_text(k))
                 .transpose()
                 .map_err(|e| template_err(c, e))?;
             let work = match applicability(c, d, s) {
@@ -360,13 +361,12 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             vars.set("host", &ep.host);
             vars.set("port", ep.port.to_string());
             let remediation = vars
-                .expand(&c.remediation)
-                .map_err(|e| template_err(c, e))?
-                .join(" / ");
+                .expand_text(&c.remediation)
+                .map_err(|e| template_err(c, e))?;
             let remediation_ko = c
                 .remediation_ko
                 .as_ref()
-                .map(|k| vars.expand(k).map(|v| v.join(" / ")))
+                .map(|k| vars.expand_text(k))
                 .transpose()
                 .map_err(|e| template_err(c, e))?;
             let work = match cloud_applicability(c, s) {

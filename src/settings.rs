@@ -4,12 +4,14 @@
 //! environment is passed in ([`Env`]), so layering and validation are unit-tested without I/O.
 //! Every problem is a [`ConfigError`] naming the flag or the file and field; nothing runs then.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{ColorChoice, FailOn, Format, Lang, ScanArgs};
+use crate::dkim_export::DkimEntry;
 use crate::domain::DomainName;
 use crate::endpoint::Endpoint;
 use crate::error::ConfigError;
@@ -38,26 +40,87 @@ pub struct Env {
     pub stderr_tty: bool,
 }
 
-/// A tenant.toml read from disk.
+/// A tenant.toml read from disk, with the files it names that settings need.
 #[derive(Clone, Debug)]
 pub struct LoadedFile {
     /// Where it was read from.
     pub path: PathBuf,
     /// Its content.
     pub file: TenantFile,
+    /// `[tenant] dkim_file`: where it was read from, and its entries.
+    pub dkim: Option<(PathBuf, Vec<DkimEntry>)>,
 }
 
-/// Reads and parses a tenant.toml (the only I/O of the settings layer).
+/// Reads and parses a tenant.toml and the DKIM export it names (the only I/O of the settings
+/// layer). A UTF-8 BOM or UTF-16, as Windows editors save, is accepted.
 pub fn load_file(path: &Path) -> Result<LoadedFile, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let file = toml::from_str(&text).map_err(|e| ConfigError::from_toml(path, &text, &e))?;
+    let text = crate::text_file::decode(&bytes)
+        .map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?
+        .0;
+    let file: TenantFile =
+        toml::from_str(&text).map_err(|e| ConfigError::from_toml(path, &text, &e))?;
+    let dkim = match &file.tenant.dkim_file {
+        Some(p) => {
+            let full = path.parent().unwrap_or(Path::new("")).join(p);
+            let entries =
+                crate::dkim_export::read(&full).map_err(|message| ConfigError::Invalid {
+                    path: path.to_owned(),
+                    message: format!("tenant.dkim_file: {message}"),
+                })?;
+            Some((full, entries))
+        }
+        None => None,
+    };
     Ok(LoadedFile {
         path: path.to_owned(),
         file,
+        dkim,
     })
+}
+
+/// A value a record must equal exactly, and where it came from (evidence and messages name it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exact {
+    /// The value (normalised).
+    pub value: String,
+    /// Where it came from: `tenant.toml [[domain]] mx`, `dkim.json (Get-DkimSigningConfig)`.
+    pub from: String,
+}
+
+/// The `[[domain]]` fields that make an expectation exact (check files name them in
+/// `exact_from`), and how a user sets each: the text a shape-checked result ends with.
+pub const EXACT_FIELDS: &[(&str, &str)] = &[
+    (
+        "verification",
+        "set [[domain]] verification to the TXT value the admin center shows",
+    ),
+    (
+        "mx",
+        "set [[domain]] mx to the MX host the admin center shows (Settings > Domains)",
+    ),
+    (
+        "dkim_selector1",
+        "set [[domain]] dkim_selector1/dkim_selector2, or import Get-DkimSigningConfig with `tenant-ready import dkim` or [tenant] dkim_file",
+    ),
+    (
+        "dkim_selector2",
+        "set [[domain]] dkim_selector1/dkim_selector2, or import Get-DkimSigningConfig with `tenant-ready import dkim` or [tenant] dkim_file",
+    ),
+];
+
+/// How to make a shape-checked expectation exact (`None` for a field that is not an exact field).
+pub fn exact_hint(field: &str) -> Option<&'static str> {
+    EXACT_FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, h)| *h)
 }
 
 /// `[endpoints]`, validated and normalised (duplicates removed, order kept).
@@ -92,10 +155,15 @@ pub struct DomainSettings {
     pub services: Vec<Service>,
     /// Exchange hybrid.
     pub hybrid: bool,
-    /// Exact verification TXT value.
-    pub verification: Option<String>,
-    /// Exact MX host.
-    pub mx: Option<String>,
+    /// Exact values by `[[domain]]` field ([`EXACT_FIELDS`]).
+    pub exact: BTreeMap<&'static str, Exact>,
+}
+
+impl DomainSettings {
+    /// The exact value of a field, if any.
+    pub fn exact(&self, field: &str) -> Option<&str> {
+        self.exact.get(field).map(|e| e.value.as_str())
+    }
 }
 
 /// Everything a scan needs, validated.
@@ -222,14 +290,45 @@ impl Settings {
                     "domain[{i}].verification: `{v}` must be the whole TXT value, starting with MS= (e.g. MS=ms12345678)"
                 )));
             }
-            let mx = match &d.mx {
-                Some(m) => Some(
-                    DomainName::parse(m)
-                        .map_err(|e| in_file(format!("domain[{i}].mx: {e}")))?
-                        .to_string(),
-                ),
-                None => None,
-            };
+            let mut exact = BTreeMap::new();
+            let from = |field: &str| format!("tenant.toml [[domain]] {field}");
+            if let Some(v) = &d.verification {
+                exact.insert(
+                    "verification",
+                    Exact {
+                        value: v.clone(),
+                        from: from("verification"),
+                    },
+                );
+            }
+            if let Some(m) = &d.mx {
+                let value = DomainName::parse(m)
+                    .map_err(|e| in_file(format!("domain[{i}].mx: {e}")))?
+                    .to_string();
+                exact.insert(
+                    "mx",
+                    Exact {
+                        value,
+                        from: from("mx"),
+                    },
+                );
+            }
+            for (n, field, value) in [
+                (1, "dkim_selector1", &d.dkim_selector1),
+                (2, "dkim_selector2", &d.dkim_selector2),
+            ] {
+                if let Some(v) = value {
+                    let value = crate::dkim_export::check_target(n, v)
+                        .map_err(|e| in_file(format!("domain[{i}].{field}: {e}")))?;
+                    exact.insert(
+                        field,
+                        Exact {
+                            value,
+                            from: from(field),
+                        },
+                    );
+                }
+            }
             let services = d
                 .services
                 .clone()
@@ -243,8 +342,7 @@ impl Settings {
                 name,
                 services,
                 hybrid: d.hybrid.unwrap_or(false),
-                verification: d.verification.clone(),
-                mx,
+                exact,
             });
         }
         // CLI domains replace the file's list; a CLI domain that the file describes keeps the
@@ -264,10 +362,29 @@ impl Settings {
                         name,
                         services: Service::DEFAULT.to_vec(),
                         hybrid: false,
-                        verification: None,
-                        mx: None,
+                        exact: BTreeMap::new(),
                     });
                 domains.push(d);
+            }
+        }
+        // The DKIM export fills what tenant.toml does not set itself (a value written in the
+        // [[domain]] entry is the more deliberate one).
+        if let Some((path, entries)) = file.and_then(|f| f.dkim.as_ref()) {
+            for d in &mut domains {
+                let Some(e) = entries.iter().find(|e| e.domain == d.name) else {
+                    continue;
+                };
+                for (field, value) in [
+                    ("dkim_selector1", &e.selector1),
+                    ("dkim_selector2", &e.selector2),
+                ] {
+                    if let Some(v) = value {
+                        d.exact.entry(field).or_insert_with(|| Exact {
+                            value: v.clone(),
+                            from: format!("{} (Get-DkimSigningConfig)", path.display()),
+                        });
+                    }
+                }
             }
         }
         if domains.is_empty() {
@@ -422,6 +539,7 @@ mod tests {
         LoadedFile {
             path: PathBuf::from("/etc/tr/tenant.toml"),
             file: toml::from_str(text).unwrap(),
+            dkim: None,
         }
     }
 

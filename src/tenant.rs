@@ -106,6 +106,9 @@ pub struct TenantSection {
     pub cloud: Option<Cloud>,
     /// Number of users (bandwidth model).
     pub users: Option<u32>,
+    /// A `Get-DkimSigningConfig | ConvertTo-Json` export (relative to the file's directory): the
+    /// exact DKIM targets of every domain it lists.
+    pub dkim_file: Option<PathBuf>,
 }
 
 /// `[[domain]]`.
@@ -120,6 +123,10 @@ pub struct DomainEntry {
     pub verification: Option<String>,
     /// Exact expected MX host.
     pub mx: Option<String>,
+    /// Exact target of `selector1._domainkey` (Selector1CNAME of Get-DkimSigningConfig).
+    pub dkim_selector1: Option<String>,
+    /// Exact target of `selector2._domainkey` (Selector2CNAME).
+    pub dkim_selector2: Option<String>,
     /// Exchange hybrid.
     pub hybrid: Option<bool>,
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{Catalog, PHASES};
 use crate::domain::DomainName;
 use crate::error::ConfigError;
+use crate::level::Level;
 use crate::pattern::Vars;
 use crate::plan::vars_for;
 use crate::probe::{PlanCx, ProbeSpec, Target};
@@ -156,7 +157,33 @@ pub(super) fn validate(
                         ),
                     ));
                 }
+                if let Some(problem) = level_problem(r.level, r.why.as_deref(), r.missing_ok) {
+                    return Err(invalid(
+                        path,
+                        format!("check `{}`: record {}: {problem}", check.id, r.name),
+                    ));
+                }
             }
+        }
+        if let Some(field) = exact_fields(&check.probe)
+            .into_iter()
+            .find(|f| crate::settings::exact_hint(f).is_none())
+        {
+            let known: Vec<&str> = crate::settings::EXACT_FIELDS
+                .iter()
+                .map(|(f, _)| *f)
+                .collect();
+            return Err(invalid(
+                path,
+                format!(
+                    "check `{}`: exact_from `{field}` is not a [[domain]] field ({})",
+                    check.id,
+                    known.join(", ")
+                ),
+            ));
+        }
+        if let Some(problem) = spec_level_problem(&check.probe) {
+            return Err(invalid(path, format!("check `{}`: {problem}", check.id)));
         }
         if check.probe.target() != Target::Domain {
             if let Some(problem) = endpoint_spec_problem(&check.probe) {
@@ -165,7 +192,7 @@ pub(super) fn validate(
             let mut vars = Vars::default();
             vars.set("host", "sts.contoso.com");
             vars.set("port", "443");
-            vars.expand(&check.remediation).map_err(|e| {
+            vars.expand_text(&check.remediation).map_err(|e| {
                 invalid(
                     &path,
                     format!("check `{}`: field remediation: {e} (endpoint checks know {{host}} and {{port}})", check.id),
@@ -192,16 +219,71 @@ pub(super) fn validate(
                         format!("check `{}`: {e} (cloud {})", check.id, cloud.as_str()),
                     )
                 })?;
-                vars.expand(&check.remediation).map_err(|e| {
-                    invalid(
-                        &path,
-                        format!("check `{}`: field remediation: {e}", check.id),
-                    )
-                })?;
+                for text in std::iter::once(&check.remediation).chain(&check.remediation_ko) {
+                    vars.expand_text(text).map_err(|e| {
+                        invalid(
+                            &path,
+                            format!("check `{}`: field remediation: {e}", check.id),
+                        )
+                    })?;
+                }
             }
         }
     }
     Ok(())
+}
+
+/// A level below `required` must say why the item matters (it is what the warning tells the
+/// customer); `missing_ok` only makes sense for an optional item.
+fn level_problem(level: Level, why: Option<&str>, missing_ok: bool) -> Option<String> {
+    if level != Level::Required && why.is_none_or(|w| w.trim().is_empty()) {
+        return Some(format!(
+            "level `{level}` needs `why` (who needs it and what breaks without it)"
+        ));
+    }
+    (missing_ok && level != Level::Optional)
+        .then(|| "missing_ok is only for level = \"optional\"".to_owned())
+}
+
+/// The `exact_from` fields a probe table names.
+fn exact_fields(p: &ProbeSpec) -> Vec<&str> {
+    match p {
+        ProbeSpec::DnsRecord(s) => s
+            .record
+            .iter()
+            .filter_map(|r| r.exact_from.as_deref())
+            .collect(),
+        ProbeSpec::DnsMx(s) => s.exact_from.as_deref().into_iter().collect(),
+        _ => vec![],
+    }
+}
+
+/// The level rules for kinds with one level for the whole record.
+fn spec_level_problem(p: &ProbeSpec) -> Option<String> {
+    match p {
+        ProbeSpec::DnsMx(s) => level_problem(s.level, s.why.as_deref(), false),
+        ProbeSpec::DnsSpf(s) => level_problem(s.level, s.why.as_deref(), false),
+        ProbeSpec::DnsDmarc(s) => level_problem(s.level, s.why.as_deref(), false),
+        _ => None,
+    }
+}
+
+/// `[[check.probe.port]]` entries: ports that parse, and the level rules.
+fn port_levels_problem(levels: &[crate::level::PortLevel]) -> Option<String> {
+    levels.iter().find_map(|l| {
+        match crate::endpoint_sets::parse_ports(&l.ports) {
+            Err(e) => return Some(format!("port `{}`: {e}", l.ports)),
+            Ok(v) if v.is_empty() => return Some("port: `ports` is empty".into()),
+            Ok(_) => {}
+        }
+        if l.informational && l.level != Level::Optional {
+            return Some(format!(
+                "port `{}`: informational is only for level = \"optional\"",
+                l.ports
+            ));
+        }
+        level_problem(l.level, l.why.as_deref(), false).map(|p| format!("port `{}`: {p}", l.ports))
+    })
 }
 
 /// Limits in endpoint probe tables that would make the check meaningless.
@@ -227,7 +309,9 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
                     .then(|| "a version cannot be both required and deprecated".to_owned())
             }),
         ProbeSpec::NetEndpoints(s) => {
-            if s.categories.is_empty() {
+            if let Some(p) = port_levels_problem(&s.port_levels) {
+                Some(p)
+            } else if s.categories.is_empty() {
                 Some("categories must list at least one of Optimize, Allow, Default".into())
             } else if s.probe_timeout_ms == 0 || s.max_ports_per_range == 0 {
                 Some("probe_timeout_ms and max_ports_per_range must be positive".into())
@@ -259,10 +343,11 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
             || s.stable_samples < 2
             || s.max_bytes == 0)
             .then(|| "connections > 0, stable_samples >= 2, max_bytes > 0 and max_ms > warmup_ms + min_ms".into()),
-        ProbeSpec::NetStun(s) => (s.sets.is_empty() || s.attempts == 0 || s.first_wait_ms == 0)
-            .then(|| {
+        ProbeSpec::NetStun(s) => port_levels_problem(&s.port_levels).or_else(|| {
+            (s.sets.is_empty() || s.attempts == 0 || s.first_wait_ms == 0).then(|| {
                 "sets must name an endpoint set; attempts and first_wait_ms must be positive".into()
-            }),
+            })
+        }),
         ProbeSpec::HttpFederationMetadata(s) => {
             if !s.path.starts_with('/') {
                 Some(format!("path `{}` must start with /", s.path))

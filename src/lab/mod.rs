@@ -51,7 +51,11 @@ users = 60
 
 [[domain]]
 name = "contoso.test"
+# The exact values the admin center and Get-DkimSigningConfig show (checked exactly, not by shape).
 verification = "MS=ms12345678"
+mx = "contoso-test01c.mail.protection.outlook.com"
+dkim_selector1 = "selector1-contoso-test01c._domainkey.contoso.n-v1.dkim.mail.microsoft"
+dkim_selector2 = "selector2-contoso-test01c._domainkey.contoso.n-v1.dkim.mail.microsoft"
 
 [[domain]]
 name = "fabrikam.test"
@@ -287,8 +291,8 @@ impl LabEndpoints {
         format!(
             r#"{{"instance":"Lab","version":"0000000000","source":"tenant-ready lab: loopback stand-ins","endpoints":[
  {{"id":1,"serviceArea":"Exchange","serviceAreaDisplayName":"Exchange Online","urls":["outlook.m365.test"],"tcpPorts":"{http},{open}","category":"Optimize","required":true}},
- {{"id":11,"serviceArea":"Skype","serviceAreaDisplayName":"Skype for Business Online and Microsoft Teams","urls":["relay.m365.test"],"ips":["127.0.0.1/32"],"udpPorts":"{stun}","category":"Optimize","required":true}},
- {{"id":12,"serviceArea":"Skype","serviceAreaDisplayName":"Skype for Business Online and Microsoft Teams","urls":["teams.m365.test"],"tcpPorts":"{closed},{open}","category":"Allow","required":true}},
+ {{"id":11,"serviceArea":"Skype","serviceAreaDisplayName":"Microsoft Teams","urls":["relay.m365.test"],"ips":["127.0.0.1/32"],"udpPorts":"{stun}","category":"Optimize","required":true}},
+ {{"id":12,"serviceArea":"Skype","serviceAreaDisplayName":"Microsoft Teams","urls":["teams.m365.test"],"tcpPorts":"{closed},{open}","category":"Allow","required":true}},
  {{"id":56,"serviceArea":"Common","serviceAreaDisplayName":"Microsoft 365 Common and Office Online","urls":["login.m365.test"],"tcpPorts":"{open}","category":"Allow","required":true}}
 ]}}"#,
             stun = stun.join(",")

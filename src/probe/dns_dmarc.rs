@@ -1,5 +1,8 @@
 //! `dns-dmarc`: one `v=DMARC1` TXT record at `_dmarc.<domain>` with an enforcing policy
 //! (RFC 7489 §6.3; Microsoft's rollout advice: p=none only while reading reports, FACTS.md §1.8).
+//! Microsoft recommends DMARC (the check file's `level`): a missing record is judged by that level.
+//! A record without a valid `p=` but with a valid `rua=` is treated as `p=none`, as receivers do
+//! (RFC 7489 §6.6.3, policy discovery step 6).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +20,15 @@ pub struct DnsDmarcSpec {
     /// Policies that only monitor (warn).
     #[serde(default)]
     pub weak_policies: Vec<String>,
+    /// How strongly Microsoft asks for the record (default `required`).
+    #[serde(default)]
+    pub level: crate::level::Level,
+    /// Why it matters, for levels below `required` (template).
+    #[serde(default)]
+    pub why: Option<String>,
+    /// Where Microsoft documents it.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// Planned `dns-dmarc`.
@@ -26,6 +38,8 @@ pub struct DnsDmarcTask {
     pub name: String,
     /// Policies that warn.
     pub weak_policies: Vec<String>,
+    /// How strongly Microsoft asks for the record.
+    pub requirement: crate::level::Requirement,
 }
 
 impl DnsDmarcSpec {
@@ -34,6 +48,12 @@ impl DnsDmarcSpec {
         Ok(DnsDmarcTask {
             name: cx.vars.expand_one(&self.name)?,
             weak_policies: self.weak_policies.clone(),
+            requirement: crate::level::Requirement::plan(
+                self.level,
+                self.why.as_deref(),
+                self.source.as_deref(),
+                cx.vars,
+            )?,
         })
     }
 }
@@ -110,6 +130,21 @@ pub fn parse(record: &str) -> DmarcPolicy {
     pol
 }
 
+/// Whether an `rua=` value holds at least one syntactically valid reporting URI (RFC 7489 §6.2:
+/// a comma-separated list of URIs, `mailto:` in practice, each with an optional `!size`).
+fn valid_rua(rua: &str) -> bool {
+    rua.split(',').any(|u| {
+        let u = u.trim();
+        let u = u.split_once('!').map_or(u, |(uri, _)| uri);
+        u.strip_prefix("mailto:")
+            .or_else(|| u.strip_prefix("MAILTO:"))
+            .and_then(|addr| addr.split_once('@'))
+            .is_some_and(|(local, host)| {
+                !local.is_empty() && host.contains('.') && !host.ends_with('.')
+            })
+    })
+}
+
 /// Looks the record up and parses it.
 pub async fn observe(t: &DnsDmarcTask, cx: &ProbeCx) -> Result<DnsDmarcEvidence, ProbeError> {
     let lookup = cx.resolver.query(&t.question()).await?;
@@ -139,14 +174,16 @@ pub fn judge(t: &DnsDmarcTask, e: &DnsDmarcEvidence) -> Judgement {
     ));
     let mut findings = Vec::new();
     match e.dmarc_records.len() {
-        0 => findings.push(Finding::fail(format!(
+        // Nothing published: judged by the level Microsoft gives DMARC.
+        0 if e.lookup.answer.records().is_empty() => findings.push(t.requirement.missing(&format!(
             "no DMARC record at {} ({}): receivers have no policy for mail that fails SPF and DKIM",
             t.name,
-            if e.lookup.answer.records().is_empty() {
-                e.lookup.answer.describe()
-            } else {
-                "TXT records exist but none starts with v=DMARC1".into()
-            }
+            e.lookup.answer.describe()
+        ))),
+        // Something published that is not DMARC (`v=dmarc1`, a typo): a wrong record fails.
+        0 => findings.push(Finding::fail(format!(
+            "{} has TXT records but none is a DMARC record (it must start with v=DMARC1, in upper case): receivers ignore it",
+            t.name
         ))),
         1 => {}
         n => findings.push(Finding::fail(format!(
@@ -155,16 +192,28 @@ pub fn judge(t: &DnsDmarcTask, e: &DnsDmarcEvidence) -> Judgement {
         ))),
     }
     if let Some(pol) = &e.policy {
-        match pol.p.as_deref() {
-            None => findings.push(Finding::fail(format!(
-                "the DMARC record at {} has no p= policy tag",
-                t.name
-            ))),
-            Some(p) if !matches!(p, "none" | "quarantine" | "reject") => {
-                findings.push(Finding::fail(format!(
-                    "p={p} is not a DMARC policy (none, quarantine or reject)"
+        let valid_p = pol
+            .p
+            .as_deref()
+            .filter(|p| matches!(*p, "none" | "quarantine" | "reject"));
+        let what = match pol.p.as_deref() {
+            None => "has no p= policy tag".to_owned(),
+            Some(p) => {
+                format!("has p={p}, which is not a DMARC policy (none, quarantine or reject)")
+            }
+        };
+        match valid_p {
+            // RFC 7489 §6.6.3 step 6: a valid rua makes receivers act as if p=none.
+            None if pol.rua.as_deref().is_some_and(valid_rua) => {
+                findings.push(Finding::warn(format!(
+                    "the DMARC record at {} {what}: with its valid rua= receivers act as if p=none (RFC 7489 §6.6.3), so it only monitors; set p=quarantine, then p=reject",
+                    t.name
                 )));
             }
+            None => findings.push(Finding::fail(format!(
+                "the DMARC record at {} {what} and no valid rua=: receivers apply no DMARC policy (RFC 7489 §6.6.3)",
+                t.name
+            ))),
             Some(p) if t.weak_policies.iter().any(|w| w == p) => {
                 findings.push(Finding::warn(format!(
                     "DMARC policy is p={p}: it only monitors; move to p=quarantine, then p=reject"
@@ -224,6 +273,11 @@ mod tests {
         let t = DnsDmarcTask {
             name: "_dmarc.contoso.com".into(),
             weak_policies: vec!["none".into()],
+            requirement: crate::level::Requirement {
+                level: crate::level::Level::Recommended,
+                why: Some("receivers need it to act on spoofed mail".into()),
+                source: None,
+            },
         };
         let cases: &[(&[&str], Status)] = &[
             (
@@ -237,11 +291,20 @@ mod tests {
             (&["v=DMARC1; p=quarantine; pct=99"], Status::Warn),
             (&["v=DMARC1; p=quarantine; pct=100"], Status::Pass),
             (&["v=DMARC1; p=none"], Status::Warn),
+            // No (valid) p=: with a valid rua receivers act as if p=none (RFC 7489 §6.6.3).
             (&["v=DMARC1; rua=mailto:x@y"], Status::Fail),
+            (&["v=DMARC1; rua=mailto:dmarc@contoso.com"], Status::Warn),
+            (
+                &["v=DMARC1; p=block; rua=mailto:dmarc@contoso.com"],
+                Status::Warn,
+            ),
+            (&["v=DMARC1; rua=https://contoso.com/r"], Status::Fail),
+            (&["v=DMARC1"], Status::Fail),
             (&["v=DMARC1; p=block"], Status::Fail),
             (&["v=DMARC1; p=reject", "v=DMARC1; p=none"], Status::Fail),
+            // Recommended by Microsoft: a missing record warns; a wrong one fails.
             (&["some other text"], Status::Fail),
-            (&[], Status::Fail),
+            (&[], Status::Warn),
         ];
         for (records, want) in cases {
             let j = judge(&t, &ev(records));

@@ -1,8 +1,9 @@
 //! `dns-mx`: the domain's MX records route mail to Exchange Online.
 //!
-//! Rules (FACTS.md §1.2): the lowest-preference MX must be a Microsoft 365 host
-//! (`*.mail.protection.outlook.com` or the DNSSEC-capable `*.mx.microsoft`, per cloud), or the exact
-//! value from the admin center when `mx` is configured; other MX records send mail elsewhere and
+//! Rules (FACTS.md §1.2 and its Corrections): the lowest-preference MX must be a Microsoft 365 host
+//! of the documented shape (`<MX token>.mail.protection.outlook.com` or the DNSSEC-capable
+//! `<MX token>.<x>-v1.mx.microsoft`, per cloud; the token is not derivable from the domain name), or
+//! the exact value from the admin center when `mx` is configured; other MX records send mail elsewhere and
 //! fail unless the domain is Exchange hybrid (where MX may point on-premises). The admin center's
 //! verification fallback MX (`ms…msv1.invalid`, preference 32767) is recognised and not counted as
 //! mail routing. A TTL above the advised value is a warning (the cutover would propagate slowly).
@@ -10,7 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::dns::{Lookup, Question, Rtype};
+use super::dns_record::{Basis, shape_note};
 use super::{PlanCx, ProbeCx, ProbeError};
+use crate::level::{Level, Requirement};
 use crate::outcome::{Finding, Judgement};
 use crate::pattern::{TemplateError, name_matches};
 
@@ -29,6 +32,15 @@ pub struct DnsMxSpec {
     /// Advised maximum TTL, seconds.
     #[serde(default)]
     pub max_ttl_s: Option<u32>,
+    /// How strongly Microsoft asks for the MX record (default `required`).
+    #[serde(default)]
+    pub level: Level,
+    /// Why it matters, for levels below `required`.
+    #[serde(default)]
+    pub why: Option<String>,
+    /// Where Microsoft documents it.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// Planned `dns-mx`.
@@ -38,36 +50,54 @@ pub struct DnsMxTask {
     pub domain: String,
     /// Accepted host patterns.
     pub accept: Vec<String>,
-    /// Whether `accept` is the exact configured host.
-    pub exact: bool,
+    /// Exact configured host, or the documented shape.
+    pub basis: Basis,
     /// Verification fallback host pattern.
     pub verification_fallback: Option<String>,
     /// Advised maximum TTL.
     pub max_ttl_s: Option<u32>,
     /// Exchange hybrid.
     pub hybrid: bool,
+    /// How strongly Microsoft asks for the MX record.
+    pub requirement: Requirement,
 }
 
 impl DnsMxSpec {
     /// Expands templates for one domain.
     pub fn plan(&self, cx: &PlanCx<'_>) -> Result<DnsMxTask, TemplateError> {
-        let (accept, exact) = match self.exact_from.as_deref().and_then(|f| cx.exact.get(f)) {
-            Some(v) => (vec![v.clone()], true),
+        let (accept, basis) = match self.exact_from.as_deref().and_then(|f| cx.exact.get(f)) {
+            Some(e) => (
+                vec![e.value.clone()],
+                Basis::Exact {
+                    from: e.from.clone(),
+                },
+            ),
             None => {
                 let mut all = Vec::new();
                 for p in &self.accept {
                     all.extend(cx.vars.expand(p)?);
                 }
-                (all, false)
+                let make_exact = self
+                    .exact_from
+                    .as_deref()
+                    .and_then(crate::settings::exact_hint)
+                    .map(str::to_owned);
+                (all, Basis::Shape { make_exact })
             }
         };
         Ok(DnsMxTask {
             domain: cx.domain.to_string(),
             accept,
-            exact,
+            basis,
             verification_fallback: self.verification_fallback.clone(),
             max_ttl_s: self.max_ttl_s,
             hybrid: cx.hybrid,
+            requirement: Requirement::plan(
+                self.level,
+                self.why.as_deref(),
+                self.source.as_deref(),
+                cx.vars,
+            )?,
         })
     }
 }
@@ -79,17 +109,37 @@ impl DnsMxTask {
     }
 }
 
+/// What the MX records were held to, as the evidence shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct MxExpectation {
+    /// Level, why and source.
+    #[serde(flatten)]
+    pub requirement: Requirement,
+    /// Accepted hosts or host patterns.
+    pub accept: Vec<String>,
+    /// Exact value or shape, and where it came from.
+    #[serde(flatten)]
+    pub basis: Basis,
+}
+
 /// What was seen.
 #[derive(Clone, Debug, Serialize)]
 pub struct DnsMxEvidence {
     /// The MX lookup.
     pub lookup: Lookup,
+    /// What the records were held to.
+    pub expected: MxExpectation,
 }
 
 /// Looks the MX records up.
 pub async fn observe(t: &DnsMxTask, cx: &ProbeCx) -> Result<DnsMxEvidence, ProbeError> {
     Ok(DnsMxEvidence {
         lookup: cx.resolver.query(&t.question()).await?,
+        expected: MxExpectation {
+            requirement: t.requirement.clone(),
+            accept: t.accept.clone(),
+            basis: t.basis.clone(),
+        },
     })
 }
 
@@ -102,7 +152,11 @@ fn parse(record: &str) -> Option<(u16, &str)> {
 pub fn judge(t: &DnsMxTask, e: &DnsMxEvidence) -> Judgement {
     let expected = Some(format!(
         "lowest-preference MX {}{}",
-        if t.exact { "exactly " } else { "" },
+        if matches!(t.basis, Basis::Exact { .. }) {
+            "exactly "
+        } else {
+            ""
+        },
         t.accept.join(" or ")
     ));
     let mut findings = Vec::new();
@@ -128,7 +182,7 @@ pub fn judge(t: &DnsMxTask, e: &DnsMxEvidence) -> Judgement {
         )));
     }
     if routing.is_empty() {
-        findings.push(Finding::fail(format!(
+        findings.push(t.requirement.missing(&format!(
             "{} has no MX record routing mail ({}): mail for the domain cannot reach Exchange Online",
             t.domain,
             e.lookup.answer.describe()
@@ -176,7 +230,18 @@ pub fn judge(t: &DnsMxTask, e: &DnsMxEvidence) -> Judgement {
     let ok = if t.hybrid && ms.is_empty() {
         format!("hybrid: MX points on-premises to {}", fmt(&routing))
     } else {
-        format!("MX routes to Exchange Online: {}", fmt(&ms))
+        // The pattern that matched the lowest Exchange Online MX tells whether only the shape
+        // (not the tenant's token) was checked.
+        let shape = ms
+            .iter()
+            .min_by_key(|(p, _)| *p)
+            .and_then(|(_, h)| t.accept.iter().find(|p| name_matches(p, h)))
+            .and_then(|p| shape_note(&t.basis, false, p));
+        format!(
+            "MX routes to Exchange Online: {}{}",
+            fmt(&ms),
+            shape.map(|s| format!(" ({s})")).unwrap_or_default()
+        )
     };
     Judgement::from_findings(findings, ok, expected)
 }
@@ -192,12 +257,15 @@ mod tests {
             domain: "contoso.com".into(),
             accept: vec![
                 "*.mail.protection.outlook.com".into(),
-                "**.mx.microsoft".into(),
+                "*.*-v1.mx.microsoft".into(),
             ],
-            exact: false,
+            basis: Basis::Shape {
+                make_exact: Some("set [[domain]] mx".into()),
+            },
             verification_fallback: Some("ms*.msv1.invalid".into()),
             max_ttl_s: Some(3600),
             hybrid,
+            requirement: Requirement::default(),
         }
     }
 
@@ -214,6 +282,11 @@ mod tests {
             lookup: Lookup {
                 question: Question::new("contoso.com", Rtype::MX),
                 answer,
+            },
+            expected: MxExpectation {
+                requirement: Requirement::default(),
+                accept: vec![],
+                basis: Basis::Shape { make_exact: None },
             },
         }
     }
@@ -233,6 +306,20 @@ mod tests {
                 false,
                 Status::Pass,
             ),
+            // The token can carry a suffix: any single label before the documented zone.
+            (
+                &["0 contoso-com01c.mail.protection.outlook.com"],
+                3600,
+                false,
+                Status::Pass,
+            ),
+            (
+                &["0 a.b.mail.protection.outlook.com"],
+                3600,
+                false,
+                Status::Fail,
+            ),
+            (&["0 contoso-com.mx.microsoft"], 3600, false, Status::Fail),
             (
                 &["0 contoso-com.mail.protection.outlook.com"],
                 3601,
@@ -300,7 +387,9 @@ mod tests {
     fn exact_value_from_the_admin_center_wins() {
         let mut t = task(false);
         t.accept = vec!["contoso-com01b.mail.protection.outlook.com".into()];
-        t.exact = true;
+        t.basis = Basis::Exact {
+            from: "tenant.toml [[domain]] mx".into(),
+        };
         assert_eq!(
             judge(
                 &t,
@@ -316,6 +405,22 @@ mod tests {
             )
             .status,
             Status::Pass
+        );
+    }
+
+    #[test]
+    fn a_shape_pass_says_so_and_how_to_make_it_exact() {
+        let j = judge(
+            &task(false),
+            &ev(&["0 contoso-com01c.mail.protection.outlook.com"], 3600),
+        );
+        assert_eq!(j.status, Status::Pass);
+        assert!(
+            j.message.contains(
+                "shape checked, not the exact value: for an exact check set [[domain]] mx"
+            ),
+            "{}",
+            j.message
         );
     }
 }

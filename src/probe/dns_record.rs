@@ -3,12 +3,20 @@
 //! `dns.teams-sip`, `dns.teams-srv`, `dns.intune` and `dns.msoid`.
 //!
 //! A record's name and its expectation sit together in the check file because they are read
-//! together ("autodiscover.{domain} must be a CNAME to autodiscover.outlook.com").
+//! together ("autodiscover.{domain} must be a CNAME to autodiscover.outlook.com"), with the
+//! requirement level Microsoft gives it ([`Level`]): a missing required record fails, a missing
+//! recommended or optional one warns saying who needs it, and a published record that points
+//! somewhere wrong fails whatever its level.
+//!
+//! An expectation is *exact* when the tenant gave the value (`exact_from` names the `[[domain]]`
+//! field, filled from tenant.toml or a DKIM export) and a *shape* otherwise (patterns with `*`);
+//! the evidence and a passing message say which, and how to make a shape exact.
 
 use serde::{Deserialize, Serialize};
 
 use super::dns::{Answer, Lookup, Question, Rtype, query_all};
 use super::{PlanCx, ProbeCx, ProbeError};
+use crate::level::{Level, Requirement};
 use crate::outcome::{Finding, Judgement};
 use crate::pattern::{TemplateError, name_matches, text_matches};
 
@@ -32,7 +40,8 @@ pub struct RecordSpec {
     /// Patterns one of the records must match (names for CNAME, text otherwise).
     #[serde(default)]
     pub accept: Vec<String>,
-    /// A tenant.toml field (`verification`) whose value, when set, replaces `accept` exactly.
+    /// A `[[domain]]` field (`verification`, `dkim_selector1`…) whose value, when set, replaces
+    /// `accept` exactly.
     #[serde(default)]
     pub exact_from: Option<String>,
     /// The record must not exist.
@@ -44,6 +53,20 @@ pub struct RecordSpec {
     /// Another record that satisfies the expectation when this one does not.
     #[serde(default)]
     pub fallback: Option<FallbackSpec>,
+    /// How strongly Microsoft asks for the record (default `required`).
+    #[serde(default)]
+    pub level: Level,
+    /// Why the record matters / who still needs it (template): shown when a recommended or
+    /// optional record is missing. Required for those levels.
+    #[serde(default)]
+    pub why: Option<String>,
+    /// Where Microsoft says so (a documentation URL), carried into the evidence.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// A record Microsoft no longer lists: its absence is not a finding, but when it is
+    /// published it must still point to the right place. Only with `level = "optional"`.
+    #[serde(default)]
+    pub missing_ok: bool,
 }
 
 /// An alternative record at the same name (the MX verification fallback).
@@ -57,6 +80,23 @@ pub struct FallbackSpec {
     pub accept: Vec<String>,
 }
 
+/// Where an expectation came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum Basis {
+    /// The tenant's own value.
+    Exact {
+        /// `tenant.toml [[domain]] dkim_selector1`, `dkim.json (Get-DkimSigningConfig)`…
+        from: String,
+    },
+    /// The documented shape (the check definition's patterns).
+    Shape {
+        /// How to make it exact, when there is a way.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        make_exact: Option<String>,
+    },
+}
+
 /// A planned record expectation.
 #[derive(Clone, Debug)]
 pub struct RecordTask {
@@ -64,8 +104,8 @@ pub struct RecordTask {
     pub question: Question,
     /// Accepted patterns (after templates and exact values).
     pub accept: Vec<String>,
-    /// Whether `accept` came from an exact tenant value.
-    pub exact: bool,
+    /// Exact value or shape.
+    pub basis: Basis,
     /// Must not exist.
     pub absent: bool,
     /// Any target accepted (hybrid).
@@ -74,6 +114,10 @@ pub struct RecordTask {
     pub fallback: Option<(Question, Vec<String>)>,
     /// Whether the patterns contain a wildcard standing for an unknown tenant value.
     pub tenant_unknown: bool,
+    /// Level, why and source.
+    pub requirement: Requirement,
+    /// Absence is no finding.
+    pub missing_ok: bool,
 }
 
 /// The planned probe.
@@ -89,21 +133,32 @@ impl DnsRecordSpec {
         let mut records = Vec::new();
         for r in &self.record {
             let name = cx.vars.expand_one(&r.name)?;
-            let (accept, exact) = match r.exact_from.as_deref().and_then(|f| cx.exact.get(f)) {
-                Some(v) => (vec![v.clone()], true),
+            let exact = r.exact_from.as_deref().and_then(|f| cx.exact.get(f));
+            let (accept, basis) = match exact {
+                Some(e) => (
+                    vec![e.value.clone()],
+                    Basis::Exact {
+                        from: e.from.clone(),
+                    },
+                ),
                 None => {
                     let mut all = Vec::new();
                     for p in &r.accept {
                         all.extend(cx.vars.expand(p)?);
                     }
-                    (all, false)
+                    let make_exact = r
+                        .exact_from
+                        .as_deref()
+                        .and_then(crate::settings::exact_hint)
+                        .map(str::to_owned);
+                    (all, Basis::Shape { make_exact })
                 }
             };
-            let tenant_unknown = !exact
+            let tenant_unknown = exact.is_none()
                 && r.accept.iter().any(|p| p.contains("{initial_prefix}"))
                 && !cx.vars.contains("initial_domain");
             let fallback = match &r.fallback {
-                Some(f) if !exact => {
+                Some(f) if exact.is_none() => {
                     let mut acc = Vec::new();
                     for p in &f.accept {
                         acc.extend(cx.vars.expand(p)?);
@@ -115,11 +170,18 @@ impl DnsRecordSpec {
             records.push(RecordTask {
                 question: Question::new(&name, r.rtype),
                 accept,
-                exact,
+                basis,
                 absent: r.absent,
                 any: r.hybrid_accepts_any && cx.hybrid,
                 fallback,
                 tenant_unknown,
+                requirement: Requirement::plan(
+                    r.level,
+                    r.why.as_deref(),
+                    r.source.as_deref(),
+                    cx.vars,
+                )?,
+                missing_ok: r.missing_ok,
             });
         }
         Ok(DnsRecordTask { records })
@@ -140,17 +202,58 @@ impl DnsRecordTask {
     }
 }
 
+/// What was expected of one record, as the evidence shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordExpectation {
+    /// Owner name.
+    pub name: String,
+    /// Record type.
+    #[serde(rename = "type")]
+    pub rtype: Rtype,
+    /// Level, why and source.
+    #[serde(flatten)]
+    pub requirement: Requirement,
+    /// Accepted values or patterns (empty for a record that must be absent).
+    pub accept: Vec<String>,
+    /// Exact value or shape, and where it came from.
+    #[serde(flatten)]
+    pub basis: Basis,
+    /// The record must not exist.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
+}
+
 /// What was seen.
 #[derive(Clone, Debug, Serialize)]
 pub struct DnsRecordEvidence {
     /// One lookup per question, in definition order.
     pub lookups: Vec<Lookup>,
+    /// What each record was held to.
+    pub expected: Vec<RecordExpectation>,
 }
 
 /// Looks every record up (concurrently).
 pub async fn observe(t: &DnsRecordTask, cx: &ProbeCx) -> Result<DnsRecordEvidence, ProbeError> {
     let lookups = query_all(&cx.resolver, &t.questions()).await?;
-    Ok(DnsRecordEvidence { lookups })
+    Ok(DnsRecordEvidence {
+        lookups,
+        expected: expectations(t),
+    })
+}
+
+/// The expectations of a task, for the evidence.
+pub fn expectations(t: &DnsRecordTask) -> Vec<RecordExpectation> {
+    t.records
+        .iter()
+        .map(|r| RecordExpectation {
+            name: r.question.name.clone(),
+            rtype: r.question.rtype,
+            requirement: r.requirement.clone(),
+            accept: r.accept.clone(),
+            basis: r.basis.clone(),
+            absent: r.absent,
+        })
+        .collect()
 }
 
 fn matches(rtype: Rtype, pattern: &str, value: &str) -> bool {
@@ -190,13 +293,54 @@ fn expected_text(r: &RecordTask) -> String {
     } else {
         format!("one of {}", r.accept.join(" | "))
     };
-    format!("{} {} {}", r.question.name, r.question.rtype, what)
+    let level = if r.requirement.level == Level::Required {
+        String::new()
+    } else {
+        format!(" ({})", r.requirement.level)
+    };
+    format!("{} {} {what}{level}", r.question.name, r.question.rtype)
+}
+
+/// The accepted values as a message names them (`exactly X (from tenant.toml …)` for an exact one).
+fn expected_value(r: &RecordTask) -> String {
+    match &r.basis {
+        Basis::Exact { from } => format!("exactly {} (from {from})", r.accept.join(" | ")),
+        Basis::Shape { .. } => r.accept.join(" | "),
+    }
+}
+
+/// What a passing record's note adds when only the shape was checked.
+pub fn shape_note(basis: &Basis, tenant_unknown: bool, matched_pattern: &str) -> Option<String> {
+    let Basis::Shape { make_exact } = basis else {
+        return None;
+    };
+    if !matched_pattern.contains('*') {
+        // A fixed documented value (autodiscover.outlook.com) is as exact as it gets.
+        return None;
+    }
+    let mut how: Vec<&str> = Vec::new();
+    if tenant_unknown {
+        how.push("set [tenant] initial_domain");
+    }
+    if let Some(m) = make_exact {
+        how.push(m);
+    }
+    Some(if how.is_empty() {
+        "shape checked, not the exact value".to_owned()
+    } else {
+        format!(
+            "shape checked, not the exact value: for an exact check {}",
+            how.join(", and ")
+        )
+    })
 }
 
 /// Pure judgement.
 pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
     let mut findings = Vec::new();
     let mut notes = Vec::new();
+    // Said once for all the records that passed by shape (the DKIM pair shares one hint).
+    let mut shape: Vec<String> = Vec::new();
     for r in &t.records {
         let q = &r.question;
         let Some(answer) = answer_for(e, q) else {
@@ -218,9 +362,12 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
             }
             continue;
         }
-        let hit = records
-            .iter()
-            .find(|v| r.accept.iter().any(|p| matches(q.rtype, p, v)));
+        let hit = records.iter().find_map(|v| {
+            r.accept
+                .iter()
+                .find(|p| matches(q.rtype, p, v))
+                .map(|p| (v, p))
+        });
         if hit.is_none()
             && !r.any
             && let Some((fq, v)) = fallback_hit(r, e)
@@ -232,7 +379,7 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
             continue;
         }
         if records.is_empty() {
-            findings.push(Finding::fail(format!(
+            let what = format!(
                 "{} has no {} record ({})",
                 q.name,
                 q.rtype,
@@ -240,7 +387,20 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
                     Answer::Nxdomain => "the name does not exist",
                     _ => "the name exists without this record type",
                 }
-            )));
+            );
+            if r.missing_ok {
+                notes.push(format!(
+                    "{} not published ({}: {})",
+                    q.name,
+                    r.requirement.level,
+                    r.requirement
+                        .why
+                        .as_deref()
+                        .unwrap_or("no longer listed by Microsoft")
+                ));
+            } else {
+                findings.push(r.requirement.missing(&what));
+            }
             continue;
         }
         if r.any {
@@ -252,26 +412,32 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
             continue;
         }
         match hit {
-            Some(v) => {
-                let mut note = format!("{} → {v}", q.name);
-                if r.tenant_unknown {
-                    note.push_str(
-                        " (tenant not verified: set [tenant] initial_domain for the exact target)",
-                    );
+            Some((v, pattern)) => {
+                notes.push(format!("{} → {v}", q.name));
+                if let Some(s) = shape_note(&r.basis, r.tenant_unknown, pattern)
+                    && !shape.contains(&s)
+                {
+                    shape.push(s);
                 }
-                notes.push(note);
+            }
+            // TXT records serve many purposes at one name (SPF, other vendors' tokens): the
+            // expected one is missing, not wrong, when none of them matches.
+            None if q.rtype == Rtype::TXT => {
+                let what = format!(
+                    "{} has no TXT record matching {} (its TXT records: {})",
+                    q.name,
+                    expected_value(r),
+                    records.join(", ")
+                );
+                findings.push(r.requirement.missing(&what));
             }
             None => {
+                let expected = expected_value(r);
                 findings.push(Finding::fail(format!(
-                    "{} {} is {}, expected {}",
+                    "{} {} is {}, expected {expected}",
                     q.name,
                     q.rtype,
                     records.join(", "),
-                    if r.exact {
-                        format!("exactly {}", r.accept.join(" | "))
-                    } else {
-                        r.accept.join(" | ")
-                    }
                 )));
             }
         }
@@ -283,12 +449,21 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
             .collect::<Vec<_>>()
             .join("; "),
     );
+    notes.extend(shape);
     let ok = if notes.is_empty() {
         "all records as expected".to_owned()
     } else {
         notes.join("; ")
     };
-    Judgement::from_findings(findings, ok, expected)
+    if findings.is_empty() {
+        return Judgement::from_findings(findings, ok, expected);
+    }
+    // A warning keeps what did pass visible (the records that are fine are part of the answer).
+    let mut j = Judgement::from_findings(findings, ok.clone(), expected);
+    if !notes.is_empty() {
+        j.message = format!("{}; {ok}", j.message);
+    }
+    j
 }
 
 #[cfg(test)]
@@ -300,11 +475,13 @@ mod tests {
         RecordTask {
             question: Question::new("autodiscover.contoso.com", rtype),
             accept: accept.iter().map(|s| (*s).to_owned()).collect(),
-            exact: false,
+            basis: Basis::Shape { make_exact: None },
             absent: false,
             any: false,
             fallback: None,
             tenant_unknown: false,
+            requirement: Requirement::default(),
+            missing_ok: false,
         }
     }
 
@@ -314,6 +491,7 @@ mod tests {
                 question: q.clone(),
                 answer,
             }],
+            expected: vec![],
         }
     }
 
@@ -390,6 +568,7 @@ mod tests {
                     answer: mx,
                 },
             ],
+            expected: vec![],
         };
         let spf = rec(&["v=spf1 -all"]);
         assert_eq!(

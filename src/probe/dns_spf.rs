@@ -34,6 +34,15 @@ pub struct DnsSpfSpec {
     /// Void lookup limit (RFC 7208: 2).
     #[serde(default = "default_max_void")]
     pub max_void_lookups: u32,
+    /// How strongly Microsoft asks for the SPF record (default `required`).
+    #[serde(default)]
+    pub level: crate::level::Level,
+    /// Why it matters, for levels below `required`.
+    #[serde(default)]
+    pub why: Option<String>,
+    /// Where Microsoft documents it (kept with the data; shown by `tenant-ready checks`).
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 fn default_max_lookups() -> u32 {
@@ -54,6 +63,8 @@ pub struct DnsSpfTask {
     pub max_lookups: u32,
     /// Void limit.
     pub max_void_lookups: u32,
+    /// How strongly Microsoft asks for the SPF record.
+    pub requirement: crate::level::Requirement,
 }
 
 impl DnsSpfSpec {
@@ -64,6 +75,12 @@ impl DnsSpfSpec {
             include: normalize_name(&cx.vars.expand_one(&self.include)?),
             max_lookups: self.max_lookups,
             max_void_lookups: self.max_void_lookups,
+            requirement: crate::level::Requirement::plan(
+                self.level,
+                self.why.as_deref(),
+                self.source.as_deref(),
+                cx.vars,
+            )?,
         })
     }
 }
@@ -388,7 +405,7 @@ pub fn judge(t: &DnsSpfTask, e: &DnsSpfEvidence) -> Judgement {
     ));
     let mut findings = Vec::new();
     match e.spf_records.len() {
-        0 => findings.push(Finding::fail(format!(
+        0 => findings.push(t.requirement.missing(&format!(
             "{} has no SPF record (TXT v=spf1 …): receivers cannot tell Exchange Online is allowed to send for it",
             t.domain
         ))),
@@ -460,6 +477,7 @@ mod tests {
             include: "spf.protection.outlook.com".into(),
             max_lookups: 10,
             max_void_lookups: 2,
+            requirement: crate::level::Requirement::default(),
         };
         let cases: Vec<(Box<dyn Fn(&mut DnsSpfEvidence)>, Status)> = vec![
             (Box::new(|_| {}), Status::Pass),

@@ -249,6 +249,30 @@ impl ProbeSpec {
         }))
     }
 
+    /// The requirement levels the check's data gives what it verifies (records, ports), strongest
+    /// first: what `tenant-ready checks` and the README show. Kinds without levels verify
+    /// something required.
+    pub fn levels(&self) -> Vec<crate::level::Level> {
+        use crate::level::Level;
+        let mut v: Vec<Level> = match self {
+            Self::DnsRecord(s) => s.record.iter().map(|r| r.level).collect(),
+            Self::DnsMx(s) => vec![s.level],
+            Self::DnsSpf(s) => vec![s.level],
+            Self::DnsDmarc(s) => vec![s.level],
+            // The sets' own ports are required; the check file can lower some.
+            Self::NetEndpoints(s) => std::iter::once(Level::Required)
+                .chain(s.port_levels.iter().map(|l| l.level))
+                .collect(),
+            Self::NetStun(s) if !s.port_levels.is_empty() => {
+                s.port_levels.iter().map(|l| l.level).collect()
+            }
+            _ => vec![Level::Required],
+        };
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// Whether this kind compares the other checks' questions (and so must be planned last).
     pub fn needs_siblings(&self) -> bool {
         matches!(self, Self::DnsNsConsistency(_))
@@ -262,8 +286,8 @@ pub struct PlanCx<'a> {
     pub domain: &'a DomainName,
     /// `{domain}`, `{cloud.*}`… for this domain.
     pub vars: &'a Vars,
-    /// Exact values from tenant.toml (`verification`, `mx`) that replace the patterns.
-    pub exact: &'a BTreeMap<&'static str, String>,
+    /// Exact values (tenant.toml, a DKIM export) by field, replacing the shape patterns.
+    pub exact: &'a BTreeMap<&'static str, crate::settings::Exact>,
     /// Exchange hybrid: MX/autodiscover may point on-premises.
     pub hybrid: bool,
 }
@@ -293,7 +317,7 @@ impl EndpointPlanCx<'_> {
 pub struct NetworkPlanCx<'a> {
     /// The Microsoft 365 endpoint list.
     pub list: &'a crate::endpoint_sets::EndpointList,
-    /// `{tenant}`, `{domain_dashed}` when known.
+    /// `{tenant}`, and `{mx}` when the tenant configured an exact MX host.
     pub vars: &'a Vars,
     /// Service areas in use (`Common`, `Exchange`…).
     pub areas: Vec<String>,

@@ -6,6 +6,17 @@
 //! reachable, nothing listening — or a firewall rejecting with a reset), `filtered` (no answer
 //! before the timeout: a firewall dropping), `unreachable` (ICMP network/host unreachable),
 //! `unresolved` (the name does not resolve from here). No retries: one SYN's fate is the answer.
+//!
+//! What a port that is not open means depends on its level ([`crate::level`]): the ports of a
+//! required set are required (not open → `fail`), the check file can lower some
+//! (`[[check.probe.port]]`): recommended or optional → `warn`, informational → a note only. TCP 25
+//! (endpoint set 10) is informational: it is what mail servers use to deliver to Exchange Online,
+//! and client networks block it on purpose (FACTS.md Corrections: Microsoft's own connectivity test
+//! probes TCP 443 and 80).
+//!
+//! Wildcard URLs are tested through a concrete host only where one is documented (the check file's
+//! `wildcards`), and the host must fall under the wildcard; a set with nothing testable is not
+//! planned (its row says why) rather than reported as a problem.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -18,8 +29,9 @@ use super::connect::addresses;
 use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
 use crate::endpoint_sets::{Category, EndpointSet};
+use crate::level::{Level, PortLevel, PortRule, port_rule, rule_for};
 use crate::outcome::{Finding, Judgement};
-use crate::pattern::Vars;
+use crate::pattern::{Vars, name_matches};
 
 /// `[check.probe]` of a `net-endpoints` check.
 #[derive(Clone, Debug, Deserialize)]
@@ -35,9 +47,13 @@ pub struct NetEndpointsSpec {
     /// From a port range (`50000-59999`), test at most this many ports from its start.
     pub max_ports_per_range: u16,
     /// Concrete test hosts for wildcard URLs: `"*.sharepoint.com" = "{tenant}.sharepoint.com"`.
-    /// Variables: `{tenant}` (first label of `[tenant] initial_domain`), `{domain_dashed}`.
+    /// Variables: `{tenant}` (first label of `[tenant] initial_domain`, else `microsoft`), `{mx}`
+    /// (the `[[domain]] mx` of the first Exchange domain that sets one).
     #[serde(default)]
     pub wildcards: BTreeMap<String, String>,
+    /// Levels of some ports, overriding the set's (`[[check.probe.port]]`).
+    #[serde(default, rename = "port")]
+    pub port_levels: Vec<PortLevel>,
 }
 
 /// One host of a set as planned: the URL as listed and the host to test (if any).
@@ -71,10 +87,43 @@ pub struct NetEndpointsTask {
     pub hosts: Vec<PlannedHost>,
     /// TCP ports tested.
     pub ports: Vec<u16>,
+    /// The rule each port is judged by (same order as `ports`).
+    pub rules: Vec<PortRule>,
     /// The set's IP ranges (for the firewall rule; not probed).
     pub ips: Vec<String>,
     /// Per-attempt limit.
     pub timeout: Duration,
+}
+
+impl NetEndpointsTask {
+    /// Why nothing of the set can be tested from here, if so: every URL is a wildcard without a
+    /// known concrete host. The set is then reported as skipped with this reason.
+    pub fn untestable(&self) -> Option<String> {
+        if self
+            .hosts
+            .iter()
+            .any(|h| matches!(h.test, HostTest::Host(_)))
+        {
+            return None;
+        }
+        let urls: Vec<&str> = self.hosts.iter().map(|h| h.url.as_str()).collect();
+        let why = self.hosts.iter().find_map(|h| match &h.test {
+            HostTest::Untested(w) => Some(w.as_str()),
+            HostTest::Host(_) => None,
+        });
+        Some(format!(
+            "nothing to test in {}: {} {} without a concrete test host{}; allow {} by name in the proxy and firewall (`tenant-ready endpoints show` lists its IP ranges)",
+            self.label,
+            urls.join(", "),
+            if urls.len() == 1 {
+                "is a wildcard"
+            } else {
+                "are wildcards"
+            },
+            why.map(|w| format!(" ({w})")).unwrap_or_default(),
+            if urls.len() == 1 { "it" } else { "them" },
+        ))
+    }
 }
 
 impl NetEndpointsSpec {
@@ -92,7 +141,7 @@ impl NetEndpointsSpec {
             .collect()
     }
 
-    /// Plans one set. `vars` carries `{tenant}`/`{domain_dashed}` when known.
+    /// Plans one set. `vars` carries `{tenant}`, and `{mx}` when the tenant configured one.
     pub fn plan(&self, set: &EndpointSet, vars: &Vars, step: Option<Duration>) -> NetEndpointsTask {
         let mut ports = Vec::new();
         for r in set.tcp().unwrap_or_default() {
@@ -111,33 +160,57 @@ impl NetEndpointsSpec {
         if let Some(step) = step {
             timeout = timeout.min(step);
         }
+        let rules = ports
+            .iter()
+            .map(|&p| port_rule(p, set.required, &self.port_levels))
+            .collect();
         NetEndpointsTask {
             label: set.label(),
             category: set.category,
             hosts,
             ports,
+            rules,
             ips: set.ips.clone(),
             timeout,
         }
     }
 }
 
-/// A host to test for a URL of the endpoint data.
+/// A host to test for a URL of the endpoint data. A wildcard's test host must be a name the
+/// wildcard covers (`{mx}` = `contoso-com.mail.protection.outlook.com` stands for
+/// `*.mail.protection.outlook.com`, not for `*.mx.microsoft`).
 pub fn concrete_host(url: &str, wildcards: &BTreeMap<String, String>, vars: &Vars) -> HostTest {
     if !url.contains('*') {
         return HostTest::Host(url.to_ascii_lowercase());
     }
     let Some(template) = wildcards.get(url) else {
         return HostTest::Untested(
-            "a wildcard with no concrete test host (add one under wildcards in the check file)"
+            "no concrete test host is documented for it (add one under wildcards in the check file)"
                 .into(),
         );
     };
-    match vars.expand(template) {
-        Ok(v) if v.len() == 1 && !v[0].contains('*') => HostTest::Host(v[0].to_ascii_lowercase()),
-        _ => HostTest::Untested(format!(
-            "the test host `{template}` needs a value this tenant.toml does not give (set [tenant] initial_domain)"
-        )),
+    let host = match vars.expand(template) {
+        Ok(v) if v.len() == 1 && !v[0].contains('*') => v[0].to_ascii_lowercase(),
+        Ok(_) => return HostTest::Untested(format!("the test host `{template}` is not one name")),
+        Err(e) => {
+            let from = match e.name.as_str() {
+                "tenant" => "set [tenant] initial_domain",
+                "mx" => "set [[domain]] mx to the MX host the admin center shows",
+                _ => "the check file names a variable tenant-ready does not know",
+            };
+            return HostTest::Untested(format!(
+                "the test host `{template}` needs a value this tenant.toml does not give: {from}"
+            ));
+        }
+    };
+    // `*.x` in the endpoint list means one or more labels before `x`.
+    let pattern = url
+        .strip_prefix("*.")
+        .map_or_else(|| url.to_owned(), |rest| format!("**.{rest}"));
+    if name_matches(&pattern, &host) {
+        HostTest::Host(host)
+    } else {
+        HostTest::Untested(format!("the test host {host} is not a name under {url}"))
     }
 }
 
@@ -185,6 +258,8 @@ pub struct NetEndpointsEvidence {
     pub tcp_ports: Vec<u16>,
     /// Per-attempt timeout, ms.
     pub probe_timeout_ms: u64,
+    /// The level each port is judged by.
+    pub port_rules: Vec<PortRule>,
     /// Every attempt.
     pub probes: Vec<Probe>,
     /// IP ranges of the set (to allow in the firewall).
@@ -281,6 +356,7 @@ pub async fn observe(
         hosts: t.hosts.clone(),
         tcp_ports: t.ports.clone(),
         probe_timeout_ms: u64::try_from(t.timeout.as_millis()).unwrap_or(u64::MAX),
+        port_rules: t.rules.clone(),
         probes,
         ips: t.ips.clone(),
     })
@@ -313,46 +389,93 @@ pub fn judge(t: &NetEndpointsTask, e: &NetEndpointsEvidence) -> Judgement {
             .join(", "),
         t.label
     ));
-    let bad: Vec<&Probe> = e
-        .probes
-        .iter()
-        .filter(|p| p.state != PortState::Open)
-        .collect();
     if e.probes.is_empty() {
         return Judgement::from_findings(
             vec![Finding::warn(format!(
-                "nothing testable in {}: its URLs are wildcards without a test host; allow them by name in the proxy/firewall",
+                "nothing tested in {}: no host of the set has an address; allow its URLs by name in the proxy/firewall",
                 t.label
             ))],
             "",
             expected,
         );
     }
-    if bad.is_empty() {
-        return Judgement::from_findings(
-            vec![],
-            format!("all {} host:port pairs open", e.probes.len()),
-            expected,
-        );
-    }
-    let mut shown: Vec<String> = bad
+    let rule = |port: u16| rule_for(&e.port_rules, port);
+    let show = |v: &[&Probe]| -> String {
+        let mut shown: Vec<String> = v
+            .iter()
+            .take(5)
+            .map(|p| describe(p, e.probe_timeout_ms))
+            .collect();
+        if v.len() > 5 {
+            shown.push(format!("and {} more", v.len() - 5));
+        }
+        shown.join("; ")
+    };
+    let judged: Vec<&Probe> = e
+        .probes
         .iter()
-        .take(5)
-        .map(|p| describe(p, e.probe_timeout_ms))
+        .filter(|p| !rule(p.port).informational)
         .collect();
-    if bad.len() > 5 {
-        shown.push(format!("and {} more", bad.len() - 5));
-    }
-    Judgement::from_findings(
-        vec![Finding::fail(format!(
+    let mut findings = Vec::new();
+    let mut notes = Vec::new();
+    let failing: Vec<&Probe> = judged
+        .iter()
+        .copied()
+        .filter(|p| p.state != PortState::Open && rule(p.port).level == Level::Required)
+        .collect();
+    if !failing.is_empty() {
+        findings.push(Finding::fail(format!(
             "{} of {} not open: {}",
-            bad.len(),
-            e.probes.len(),
-            shown.join("; ")
-        ))],
-        "",
-        expected,
-    )
+            failing.len(),
+            judged.len(),
+            show(&failing)
+        )));
+    }
+    // Lower levels and informational ports, grouped by port so each says who needs it.
+    let mut lower_ports: Vec<u16> = e
+        .probes
+        .iter()
+        .filter(|p| p.state != PortState::Open && rule(p.port).level != Level::Required)
+        .map(|p| p.port)
+        .collect();
+    lower_ports.sort_unstable();
+    lower_ports.dedup();
+    for port in lower_ports {
+        let r = rule(port);
+        let bad: Vec<&Probe> = e
+            .probes
+            .iter()
+            .filter(|p| p.port == port && p.state != PortState::Open)
+            .collect();
+        let why = r.why.as_deref().unwrap_or("");
+        if r.informational {
+            notes.push(format!("informational, TCP {port}: {} ({why})", show(&bad)));
+        } else {
+            findings.push(
+                r.level
+                    .missing(&format!("TCP {port} not open: {}", show(&bad)), Some(why)),
+            );
+        }
+    }
+    let open = e
+        .probes
+        .iter()
+        .filter(|p| p.state == PortState::Open)
+        .count();
+    let mut ok = if open == e.probes.len() {
+        format!("all {open} host:port pairs open")
+    } else {
+        format!("{open} of {} host:port pairs open", e.probes.len())
+    };
+    for n in &notes {
+        ok.push_str("; ");
+        ok.push_str(n);
+    }
+    let mut j = Judgement::from_findings(findings, ok.clone(), expected);
+    if j.status != crate::outcome::Status::Pass && !notes.is_empty() {
+        j.message = format!("{}; {}", j.message, notes.join("; "));
+    }
+    j
 }
 
 #[cfg(test)]
@@ -382,6 +505,20 @@ mod tests {
             concrete_host("*.sharepoint.com", &w, &vars),
             HostTest::Host("contoso.sharepoint.com".into())
         );
+        // The MX host stands in for the mail wildcard it falls under, and only for that one.
+        w.insert("*.mail.protection.outlook.com".into(), "{mx}".into());
+        w.insert("*.mx.microsoft".into(), "{mx}".into());
+        assert!(
+            matches!(concrete_host("*.mx.microsoft", &w, &vars), HostTest::Untested(m) if m.contains("[[domain]] mx"))
+        );
+        vars.set("mx", "contoso-com01c.mail.protection.outlook.com");
+        assert_eq!(
+            concrete_host("*.mail.protection.outlook.com", &w, &vars),
+            HostTest::Host("contoso-com01c.mail.protection.outlook.com".into())
+        );
+        assert!(
+            matches!(concrete_host("*.mx.microsoft", &w, &vars), HostTest::Untested(m) if m.contains("not a name under"))
+        );
     }
 
     #[test]
@@ -391,6 +528,7 @@ mod tests {
             category: Category::Optimize,
             hosts: vec![],
             ports: vec![80, 443],
+            rules: vec![],
             ips: vec![],
             timeout: Duration::from_secs(2),
         };
@@ -407,6 +545,7 @@ mod tests {
             hosts: vec![],
             tcp_ports: t.ports.clone(),
             probe_timeout_ms: 2000,
+            port_rules: vec![],
             probes: vec![
                 p(80, PortState::Open, "syn-ack"),
                 p(443, PortState::Open, "syn-ack"),
@@ -425,5 +564,65 @@ mod tests {
         );
         e.probes.clear();
         assert_eq!(judge(&t, &e).status, crate::outcome::Status::Warn);
+    }
+
+    #[test]
+    fn levels_decide_what_a_blocked_port_means() {
+        use crate::outcome::Status;
+        let levels = vec![PortLevel {
+            ports: "25".into(),
+            level: Level::Optional,
+            informational: true,
+            why: Some("client networks usually block it".into()),
+            source: None,
+        }];
+        let rules: Vec<PortRule> = [25, 443]
+            .iter()
+            .map(|&p| port_rule(p, true, &levels))
+            .collect();
+        let t = NetEndpointsTask {
+            label: "set 10 (Exchange Online, Allow)".into(),
+            category: Category::Allow,
+            hosts: vec![],
+            ports: vec![25, 443],
+            rules: rules.clone(),
+            ips: vec![],
+            timeout: Duration::from_secs(2),
+        };
+        let p = |port, state| Probe {
+            host: "mx.contoso.test".into(),
+            port,
+            address: None,
+            state,
+            reason: "no-response".into(),
+            rtt_ms: None,
+        };
+        let mut e = NetEndpointsEvidence {
+            set: t.label.clone(),
+            hosts: vec![],
+            tcp_ports: t.ports.clone(),
+            probe_timeout_ms: 2000,
+            port_rules: rules,
+            probes: vec![p(25, PortState::Filtered), p(443, PortState::Open)],
+            ips: vec![],
+        };
+        let j = judge(&t, &e);
+        assert_eq!(j.status, Status::Pass, "{}", j.message);
+        assert!(
+            j.message
+                .contains("informational, TCP 25: mx.contoso.test:25 filtered"),
+            "{}",
+            j.message
+        );
+        e.port_rules[0].informational = false;
+        let j = judge(&t, &e);
+        assert_eq!(j.status, Status::Warn, "{}", j.message);
+        assert!(
+            j.message.contains("(optional: client networks"),
+            "{}",
+            j.message
+        );
+        e.probes[1].state = PortState::Closed;
+        assert_eq!(judge(&t, &e).status, Status::Fail);
     }
 }

@@ -5,6 +5,10 @@
 //! Verdict per port: `reachable` (a Binding response for our transaction), `blocked` (ICMP port
 //! unreachable: the kernel reports it as a refused connection on the connected socket),
 //! `inconclusive` (silence after every attempt: usually a firewall dropping UDP).
+//!
+//! Ports are judged by their level (`[[check.probe.port]]`, else the set's): a required port (3478,
+//! where Teams media goes by default) fails when blocked or silent; on an optional port (3479-3481,
+//! used only with port-based QoS tagging) only a definite block warns, and silence is no finding.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -16,6 +20,7 @@ use super::connect::addresses;
 use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
 use crate::endpoint_sets::EndpointSet;
+use crate::level::{Level, PortLevel, PortRule, port_rule, rule_for};
 use crate::outcome::{Finding, Judgement};
 use crate::stun;
 
@@ -31,6 +36,9 @@ pub struct NetStunSpec {
     pub attempts: u32,
     /// Wait for the first answer, ms; doubled after each unanswered request (RFC 5389 §7.2.1).
     pub first_wait_ms: u64,
+    /// Levels of some ports, overriding the set's (`[[check.probe.port]]`).
+    #[serde(default, rename = "port")]
+    pub port_levels: Vec<PortLevel>,
 }
 
 /// One relay host and its ports.
@@ -40,6 +48,8 @@ pub struct NetStunTask {
     pub host: String,
     /// UDP ports.
     pub ports: Vec<u16>,
+    /// The rule each port is judged by (same order as `ports`).
+    pub rules: Vec<PortRule>,
     /// Requests per port.
     pub attempts: u32,
     /// First wait.
@@ -65,6 +75,11 @@ impl NetStunSpec {
         if ports.is_empty() {
             return Vec::new();
         }
+        let set_required = chosen.iter().any(|s| s.required);
+        let rules: Vec<PortRule> = ports
+            .iter()
+            .map(|&p| port_rule(p, set_required, &self.port_levels))
+            .collect();
         let mut hosts: Vec<String> = chosen
             .iter()
             .flat_map(|s| s.urls.iter())
@@ -80,6 +95,7 @@ impl NetStunSpec {
             .map(|host| NetStunTask {
                 host,
                 ports: ports.clone(),
+                rules: rules.clone(),
                 attempts,
                 first_wait,
             })
@@ -127,6 +143,8 @@ pub struct NetStunEvidence {
     pub unresolved: Option<String>,
     /// Per port.
     pub ports: Vec<PortResult>,
+    /// The level each port is judged by.
+    pub port_rules: Vec<PortRule>,
 }
 
 async fn one_port(ip: IpAddr, port: u16, t: &NetStunTask) -> Result<PortResult, ProbeError> {
@@ -243,6 +261,7 @@ pub async fn observe(t: &NetStunTask, cx: &ProbeCx) -> Result<NetStunEvidence, P
                 address: None,
                 unresolved: Some(why),
                 ports: Vec::new(),
+                port_rules: t.rules.clone(),
             });
         }
     };
@@ -262,23 +281,19 @@ pub async fn observe(t: &NetStunTask, cx: &ProbeCx) -> Result<NetStunEvidence, P
         address: Some(ip.to_string()),
         unresolved: None,
         ports,
+        port_rules: t.rules.clone(),
     })
 }
 
 /// Pure.
 pub fn judge(t: &NetStunTask, e: &NetStunEvidence) -> Judgement {
-    let list = |v: Verdict| -> Vec<String> {
-        e.ports
-            .iter()
-            .filter(|p| p.verdict == v)
-            .map(|p| p.port.to_string())
-            .collect()
-    };
     let expected = Some(format!(
         "STUN answers on UDP {} from {}",
         t.ports
             .iter()
-            .map(ToString::to_string)
+            .zip(&t.rules)
+            .filter(|(_, r)| r.level == Level::Required)
+            .map(|(p, _)| p.to_string())
             .collect::<Vec<_>>()
             .join(", "),
         t.host
@@ -290,37 +305,76 @@ pub fn judge(t: &NetStunTask, e: &NetStunEvidence) -> Judgement {
             expected,
         );
     }
-    let (ok, blocked, silent) = (
-        list(Verdict::Reachable),
-        list(Verdict::Blocked),
-        list(Verdict::Inconclusive),
-    );
+    let rule = |port: u16| rule_for(&e.port_rules, port);
+    let ports = |v: Verdict, pick: &dyn Fn(&PortRule) -> bool| -> Vec<String> {
+        e.ports
+            .iter()
+            .filter(|p| p.verdict == v && pick(&rule(p.port)))
+            .map(|p| p.port.to_string())
+            .collect()
+    };
+    let required = |r: &PortRule| r.level == Level::Required && !r.informational;
+    let lower = |r: &PortRule| !required(r);
     let mut f = Vec::new();
+    let blocked = ports(Verdict::Blocked, &required);
     if !blocked.is_empty() {
         f.push(Finding::fail(format!(
             "UDP {} blocked (rejected: ICMP port unreachable or a local firewall): Teams media cannot use it and falls back to TCP 443 with worse audio and video",
             blocked.join(", ")
         )));
     }
+    let silent = ports(Verdict::Inconclusive, &required);
     if !silent.is_empty() {
-        let finding = if ok.is_empty() && blocked.is_empty() {
-            Finding::fail
-        } else {
-            Finding::warn
-        };
-        f.push(finding(format!(
-            "UDP {} inconclusive: no STUN answer after {} requests (usually a firewall dropping UDP; open outbound UDP 3478-3481 to the Teams media ranges)",
+        f.push(Finding::fail(format!(
+            "UDP {} inconclusive: no STUN answer after {} requests (usually a firewall dropping UDP; open outbound UDP {} to the Teams media ranges)",
             silent.join(", "),
-            t.attempts
+            t.attempts,
+            silent.join(", ")
         )));
     }
+    // Below `required`: a definite block warns (saying who needs the port); silence is noted only,
+    // since those ports are used only in some set-ups and a relay may not answer on them.
+    let mut notes = Vec::new();
+    for p in e.ports.iter().filter(|p| lower(&rule(p.port))) {
+        let r = rule(p.port);
+        match p.verdict {
+            Verdict::Reachable => {}
+            Verdict::Blocked if !r.informational => f.push(r.level.missing(
+                &format!(
+                    "UDP {} blocked (rejected: ICMP port unreachable or a local firewall)",
+                    p.port
+                ),
+                r.why.as_deref(),
+            )),
+            Verdict::Blocked | Verdict::Inconclusive => notes.push(format!(
+                "UDP {} {} ({}{})",
+                p.port,
+                if p.verdict == Verdict::Blocked {
+                    "blocked"
+                } else {
+                    "did not answer"
+                },
+                r.level,
+                r.why
+                    .as_deref()
+                    .map(|w| format!(": {w}"))
+                    .unwrap_or_default()
+            )),
+        }
+    }
+    let ok: Vec<String> = e
+        .ports
+        .iter()
+        .filter(|p| p.verdict == Verdict::Reachable)
+        .map(|p| p.port.to_string())
+        .collect();
     let mapped = e.ports.iter().find_map(|p| p.mapped_address.clone());
     let rtt = e
         .ports
         .iter()
         .filter_map(|p| p.rtt_ms)
         .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x))));
-    let ok_msg = format!(
+    let mut ok_msg = format!(
         "UDP {} reachable at {}{}{}",
         ok.join(", "),
         t.host,
@@ -330,6 +384,10 @@ pub fn judge(t: &NetStunTask, e: &NetStunEvidence) -> Judgement {
         rtt.map(|r| format!("; round trip {r:.1} ms"))
             .unwrap_or_default()
     );
+    for n in &notes {
+        ok_msg.push_str("; ");
+        ok_msg.push_str(n);
+    }
     Judgement::from_findings(f, ok_msg, expected)
 }
 
@@ -339,9 +397,23 @@ mod tests {
     use crate::outcome::Status;
 
     fn ev(verdicts: &[Verdict]) -> Judgement {
+        let ports: Vec<u16> = (3478..3478 + u16::try_from(verdicts.len()).unwrap()).collect();
+        // The shipped levels (checks/network.toml): 3478 required, 3479-3481 optional.
+        let catalog = crate::catalog::Catalog::embedded().unwrap();
+        let Some(super::super::ProbeSpec::NetStun(spec)) = catalog
+            .checks
+            .iter()
+            .find(|c| c.id == "net.teams-media")
+            .map(|c| &c.probe)
+        else {
+            panic!("net.teams-media is a net-stun check");
+        };
+        let levels = spec.port_levels.clone();
+        let rules: Vec<PortRule> = ports.iter().map(|&p| port_rule(p, true, &levels)).collect();
         let t = NetStunTask {
             host: "relay".into(),
-            ports: (3478..3478 + u16::try_from(verdicts.len()).unwrap()).collect(),
+            ports,
+            rules: rules.clone(),
             attempts: 3,
             first_wait: Duration::from_millis(500),
         };
@@ -362,6 +434,7 @@ mod tests {
                     detail: None,
                 })
                 .collect(),
+            port_rules: rules,
         };
         judge(&t, &e)
     }
@@ -376,13 +449,31 @@ mod tests {
             "{}",
             j.message
         );
+        // 3478 decides pass/fail.
         assert_eq!(
-            ev(&[Reachable, Blocked, Reachable, Reachable]).status,
+            ev(&[Blocked, Reachable, Reachable, Reachable]).status,
             Status::Fail
         );
         assert_eq!(
-            ev(&[Reachable, Inconclusive, Reachable, Reachable]).status,
-            Status::Warn
+            ev(&[Inconclusive, Reachable, Reachable, Reachable]).status,
+            Status::Fail
+        );
+        // 3479-3481: a definite block warns, naming who needs the port; silence is no finding.
+        let j = ev(&[Reachable, Blocked, Reachable, Reachable]);
+        assert_eq!(j.status, Status::Warn, "{}", j.message);
+        assert!(j.message.contains("UDP 3479 blocked"), "{}", j.message);
+        assert!(
+            j.message
+                .contains("(optional: Teams uses 3479 (audio), 3480 (video) and 3481 (sharing) only where port-based QoS tagging is enabled)"),
+            "{}",
+            j.message
+        );
+        let j = ev(&[Reachable, Inconclusive, Inconclusive, Inconclusive]);
+        assert_eq!(j.status, Status::Pass, "{}", j.message);
+        assert!(
+            j.message.contains("UDP 3480 did not answer (optional"),
+            "{}",
+            j.message
         );
         assert_eq!(ev(&[Inconclusive; 4]).status, Status::Fail);
     }

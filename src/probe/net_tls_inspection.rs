@@ -22,7 +22,8 @@ pub struct NetTlsInspectionSpec {
     pub categories: Vec<Category>,
     /// At most this many hosts (the first non-wildcard URLs of the matching sets, in data order).
     pub max_hosts: usize,
-    /// Issuer names (any certificate of the chain) Microsoft's services use; `*` wildcards.
+    /// Issuer names (any certificate of the chain) Microsoft's services use; `*` wildcards,
+    /// compared case-insensitively (CAs spell their names `D-TRUST`, `D-Trust GmbH`…).
     pub issuers: Vec<String>,
 }
 
@@ -97,9 +98,13 @@ pub async fn observe(
 /// Pure.
 pub fn judge(t: &NetTlsInspectionTask, e: &NetTlsInspectionEvidence) -> Judgement {
     let expected = Some(format!(
-        "a certificate for {} from a public CA Microsoft uses ({})",
+        "a publicly trusted certificate for {} from a CA Microsoft documents for Microsoft 365 ({})",
         t.endpoint.host,
-        t.issuers.join(", ")
+        t.issuers
+            .iter()
+            .map(|p| p.trim_matches('*'))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     let chain = &e.tls.certificates;
     let Some(leaf) = chain.first() else {
@@ -121,9 +126,12 @@ pub fn judge(t: &NetTlsInspectionTask, e: &NetTlsInspectionEvidence) -> Judgemen
     let top = chain
         .last()
         .map_or(leaf.issuer.as_str(), |c| c.issuer.as_str());
-    let expected_issuer = chain
-        .iter()
-        .any(|c| t.issuers.iter().any(|p| text_matches(p, &c.issuer)));
+    let expected_issuer = chain.iter().any(|c| {
+        let issuer = c.issuer.to_lowercase();
+        t.issuers
+            .iter()
+            .any(|p| text_matches(&p.to_lowercase(), &issuer))
+    });
     let issuer = short_dn(top);
     match (e.tls.trust, expected_issuer) {
         (Trust::Public | Trust::ExtraCa, true) => Judgement::from_findings(

@@ -1,7 +1,8 @@
 //! `http-federation-metadata`: the AD FS federation metadata Entra ID polls for token-signing
 //! certificate rollover. Fetched anonymously over HTTPS (reqwest + rustls with the public roots
 //! and `--ca-file`), parsed as SAML metadata, and the `KeyDescriptor use="signing"` certificates
-//! judged against the 30/15/5-day practice of FACTS.md §5.
+//! judged against the 35/15/5-day practice of FACTS.md §5 and its Corrections (Entra ID reads the
+//! metadata from 35 days before expiry).
 
 use std::net::SocketAddr;
 
@@ -425,7 +426,7 @@ AwQ=</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
             endpoint: Endpoint::parse("sts.contoso.com", 443).unwrap(),
             spec: FederationSpec {
                 path: "/federationmetadata/2007-06/federationmetadata.xml".into(),
-                warn_days: 30,
+                warn_days: 35,
                 renew_days: 15,
                 fail_days: 5,
                 max_bytes: 1 << 20,
@@ -454,9 +455,10 @@ AwQ=</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
     #[test]
     fn expiry_thresholds() {
         for (days, want) in [
-            (&[31][..], Status::Pass),
-            (&[30], Status::Pass),
-            (&[29], Status::Warn),
+            (&[36][..], Status::Pass),
+            (&[35], Status::Pass),
+            (&[34], Status::Warn),
+            (&[30], Status::Warn),
             (&[15], Status::Warn),
             (&[14], Status::Warn),
             (&[5], Status::Warn),

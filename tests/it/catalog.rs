@@ -139,6 +139,26 @@ const INVALID: &[(&str, &str)] = &[
     ("bad-id.toml", "field id"),
     ("bad-timeout.toml", "field timeout"),
     ("wrong-type.toml", "invalid type"),
+    (
+        "level-without-why.toml",
+        "record lyncdiscover.{domain}: level `optional` needs `why`",
+    ),
+    (
+        "missing-ok-not-optional.toml",
+        "missing_ok is only for level = \"optional\"",
+    ),
+    (
+        "unknown-exact-field.toml",
+        "exact_from `dkim1` is not a [[domain]] field (verification, mx, dkim_selector1, dkim_selector2)",
+    ),
+    (
+        "bad-port-level.toml",
+        "port `3479-3470`: range `3479-3470` runs backwards",
+    ),
+    (
+        "informational-required.toml",
+        "port `25`: informational is only for level = \"optional\"",
+    ),
 ];
 
 #[test]

@@ -85,6 +85,13 @@ async fn fetch_asks_the_version_first_and_keeps_its_client_id() {
         "one id per machine, reused"
     );
     assert!(tenant_ready::fetch::valid_guid(&id(&requests[0])));
+    // The same file re-saved by PowerShell's Out-File (UTF-16LE with a BOM) is still recognised.
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(saved.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(dir.path().join("m365.json"), utf16).unwrap();
+    let (code, err) = tokio::task::block_in_place(|| fetch(&base, dir.path(), &[]));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("already has the latest version"), "{err}");
     // 429: explained, nothing written, exit 1.
     let (code, err) = tokio::task::block_in_place(|| {
         fetch(
@@ -112,7 +119,10 @@ async fn fetch_asks_the_version_first_and_keeps_its_client_id() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("HTTP 429") && err.contains("once an hour"),
+        err.contains("HTTP 429")
+            && err.contains("client IP address")
+            && err.contains("Wait an hour")
+            && !err.contains("ClientRequestId"),
         "{err}"
     );
     assert!(!out.exists());

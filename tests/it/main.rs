@@ -10,6 +10,8 @@
 mod catalog;
 mod cli;
 mod dns;
+mod documented;
+mod endpoints;
 mod fetch;
 mod misbehaving;
 mod net;

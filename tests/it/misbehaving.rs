@@ -157,7 +157,11 @@ async fn a_cname_loop_ends_quickly_with_a_clear_result() {
     let (results, elapsed, queries) =
         scan_with(&zone, Behaviour::default(), &["dns.dmarc"], "2s").await;
     let r = result(&results, "dns.dmarc");
-    assert!(matches!(r.status, Status::Fail | Status::Error), "{r:?}");
+    // The loop resolves to no record (a missing DMARC record warns: it is recommended).
+    assert!(
+        matches!(r.status, Status::Warn | Status::Fail | Status::Error),
+        "{r:?}"
+    );
     assert!(r.message.contains("_dmarc.contoso.test"), "{}", r.message);
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert!(

@@ -33,10 +33,20 @@ fn closed_udp_port() -> u16 {
 }
 
 async fn scan_net(sets: &str, only: &[&str]) -> Vec<CheckResult> {
+    scan_net_with(sets, only, None).await
+}
+
+/// As [`scan_net`], with a check file of its own (the ports' levels name the test's ports).
+async fn scan_net_with(sets: &str, only: &[&str], checks: Option<&str>) -> Vec<CheckResult> {
     let dns = server(zones(&[("m365.test", ZONE)]), Behaviour::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("endpoints.json");
     std::fs::write(&file, sets).unwrap();
+    let checks_dir = dir.path().join("checks");
+    if let Some(text) = checks {
+        std::fs::create_dir(&checks_dir).unwrap();
+        std::fs::write(checks_dir.join("net.toml"), text).unwrap();
+    }
     scan(
         dns.addr(),
         Scan {
@@ -44,10 +54,38 @@ async fn scan_net(sets: &str, only: &[&str]) -> Vec<CheckResult> {
             only,
             timeout: "3s",
             endpoints: Some(&file),
+            checks: checks.map(|_| checks_dir.as_path()),
             ..Scan::default()
         },
     )
     .await
+}
+
+/// net.teams-media as shipped, with the shipped 3478 / 3479-3481 levels moved onto the test's
+/// ports: `required` are judged like 3478, `optional` like 3479-3481.
+fn stun_checks(required: &str, optional: &str) -> String {
+    format!(
+        r#"[[check]]
+id = "net.teams-media"
+title = "Teams media"
+responsibility = "enable.firewall-ports"
+severity = "major"
+remediation = "open UDP"
+[check.probe]
+kind = "net-stun"
+sets = [11]
+relays = []
+attempts = 3
+first_wait_ms = 300
+[[check.probe.port]]
+ports = "{required}"
+level = "required"
+[[check.probe.port]]
+ports = "{optional}"
+level = "optional"
+why = "used only where port-based QoS tagging is enabled"
+"#
+    )
 }
 
 #[test]
@@ -117,9 +155,58 @@ async fn tcp_states_per_endpoint_set() {
             .any(|r| r.subject.starts_with("set 4 ") || r.subject.starts_with("set 5 ")),
         "Default and optional sets are not tested by default"
     );
+    // Only an undocumented wildcard: nothing to test, and the row says so instead of warning.
     let r = by(6);
-    assert_status(r, Status::Warn);
-    assert!(r.message.contains("nothing testable"), "{}", r.message);
+    assert_status(r, Status::Skip);
+    assert!(
+        r.message.contains(
+            "nothing to test in set 6 (Common, Allow): *.nowhere.m365.test is a wildcard"
+        ),
+        "{}",
+        r.message
+    );
+    drop(listener);
+}
+
+#[tokio::test]
+async fn an_informational_port_is_reported_not_judged() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = closed_tcp_port();
+    // The shipped rule for TCP 25 (set 10), moved onto the test's closed port.
+    let checks = format!(
+        r#"[[check]]
+id = "net.endpoints"
+title = "TCP"
+responsibility = "enable.firewall-ports"
+severity = "critical"
+remediation = "open TCP"
+[check.probe]
+kind = "net-endpoints"
+categories = ["Optimize", "Allow"]
+probe_timeout_ms = 2000
+max_ports_per_range = 4
+[[check.probe.port]]
+ports = "{closed}"
+level = "optional"
+informational = true
+why = "only mail servers that deliver to Exchange Online need it"
+"#
+    );
+    let sets = format!(
+        r#"[{{"id":10,"serviceArea":"Exchange","urls":["open.m365.test"],"tcpPorts":"{closed},{open}","category":"Allow","required":true}}]"#
+    );
+    let results = scan_net_with(&sets, &["net.endpoints"], Some(&checks)).await;
+    let r = &results[0];
+    assert_status(r, Status::Pass);
+    assert!(
+        r.message.contains(&format!(
+            "informational, TCP {closed}: open.m365.test:{closed} closed"
+        )),
+        "{}",
+        r.message
+    );
+    assert_eq!(r.evidence["port_rules"][0]["informational"], true);
     drop(listener);
 }
 
@@ -146,49 +233,57 @@ async fn stun_reachable_blocked_and_inconclusive() {
             r#"{{"id":{id},"serviceArea":"Skype","urls":["{host}"],"udpPorts":"{ports}","category":"Optimize","required":true}}"#
         )
     };
-    // Set 11 is what net.teams-media reads; each case is a separate scan.
+    // Set 11 is what net.teams-media reads; each case is a separate scan. The shipped levels
+    // (3478 required, 3479-3481 optional) are moved onto the test's ports.
+    let q = quiet.addr().port();
     let cases = [
         (
             relay_set(11, "relay.m365.test", &ports.join(",")),
+            stun_checks(&ports[0], &ports[1..].join(",")),
             Status::Pass,
             "reachable",
         ),
         (
             relay_set(11, "relay.m365.test", &format!("{},{unbound}", ports[0])),
+            stun_checks(&unbound.to_string(), &ports[0]),
             Status::Fail,
             "blocked (rejected: ICMP port unreachable",
         ),
         (
-            relay_set(11, "quiet.m365.test", &quiet.addr().port().to_string()),
+            relay_set(11, "quiet.m365.test", &q.to_string()),
+            stun_checks(&q.to_string(), &ports[0]),
             Status::Fail,
             "inconclusive: no STUN answer after 3 requests",
         ),
+        // An optional port that is silent is no finding; one that is blocked warns.
         (
-            relay_set(
-                11,
-                "relay.m365.test",
-                &format!("{},{}", ports[0], quiet.addr().port()),
-            ),
+            relay_set(11, "relay.m365.test", &format!("{},{q}", ports[0])),
+            stun_checks(&ports[0], &q.to_string()),
+            Status::Pass,
+            "did not answer (optional: used only where port-based QoS tagging",
+        ),
+        (
+            relay_set(11, "relay.m365.test", &format!("{},{unbound}", ports[0])),
+            stun_checks(&ports[0], &unbound.to_string()),
             Status::Warn,
-            "inconclusive",
+            "blocked (rejected: ICMP port unreachable or a local firewall) (optional: used only",
         ),
     ];
-    for (set, status, words) in cases {
-        let started = std::time::Instant::now();
-        let results = scan_net(&format!("[{set}]"), &["net.teams-media"]).await;
+    for (set, checks, status, words) in cases {
+        let results = scan_net_with(&format!("[{set}]"), &["net.teams-media"], Some(&checks)).await;
         let r = results
             .iter()
             .find(|r| r.check == "net.teams-media")
             .unwrap();
         assert_status(r, status);
         assert!(r.message.contains(words), "{}", r.message);
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
-        );
         if status == Status::Pass {
-            let p = &r.evidence["ports"][0];
+            let p = r.evidence["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["port"] == ports[0].parse::<u16>().unwrap())
+                .unwrap();
             assert_eq!(p["verdict"], "reachable");
             let mapped: SocketAddr = p["mapped_address"].as_str().unwrap().parse().unwrap();
             assert!(mapped.ip().is_loopback(), "{mapped}");

@@ -28,6 +28,7 @@ fn task(ms: u64) -> Task {
         work: Work::Run(Planned::DnsDmarc(DnsDmarcTask {
             name: ms.to_string(),
             weak_policies: vec![],
+            requirement: tenant_ready::level::Requirement::default(),
         })),
     }
 }

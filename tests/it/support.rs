@@ -93,6 +93,7 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
     let file = opts.config.map(|text| tenant_ready::settings::LoadedFile {
         path: "tenant.toml".into(),
         file: toml::from_str(text).expect("test tenant.toml"),
+        dkim: None,
     });
     let settings = Settings::resolve(&args, file.as_ref(), &Env::default()).expect("settings");
     let catalog = match opts.checks {
@@ -113,6 +114,25 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
         },
         CancellationToken::new(),
         |_| {},
+    )
+    .await
+}
+
+/// Serves one zone from a fresh loopback server and scans it with `config`.
+pub(crate) async fn scan_zone(
+    origin: &str,
+    zone: &str,
+    config: &str,
+    only: &[&str],
+) -> Vec<CheckResult> {
+    let srv = server(zones(&[(origin, zone)]), Behaviour::default()).await;
+    scan(
+        srv.addr(),
+        Scan {
+            config: Some(config),
+            only,
+            ..Scan::default()
+        },
     )
     .await
 }

@@ -418,6 +418,13 @@ async fn federation_metadata_is_fetched_and_its_signing_certificates_judged() {
             Status::Pass,
             "valid until",
         ),
+        // Entra ID reads the metadata from 35 days before expiry (was 30 before 2026-11).
+        (
+            "polling",
+            vec![route(200, "text/xml", meta(&[32]))],
+            Status::Warn,
+            "Entra ID is polling for its successor",
+        ),
         (
             "expiring",
             vec![route(200, "text/xml", meta(&[10]))],
