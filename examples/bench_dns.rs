@@ -6,7 +6,12 @@
 //! ```text
 //! cargo run --release --example bench_dns                          # N = 10, 100, 1000; 20 ms; concurrency 256 (the default)
 //! cargo run --release --example bench_dns -- --n 1000 --delay-ms 20 --concurrency 256
+//! cargo run --release --example bench_dns -- --n 1000 --massif /tmp/massif.out   # heap profile of the scan
 //! ```
+//!
+//! Besides the peak RSS it reports the RSS once the plan is built (`plan_rss`), so the memory of
+//! the tasks and of the run can be told apart. With `--massif FILE` the scan runs under
+//! `valgrind --tool=massif` (single-threaded and ~8× slower: read its heap, not its wall time).
 //!
 //! The longest dependency chain in the DNS checks is the NS-consistency probe: NS of the zone →
 //! A of each name server → the questions asked of each server directly (3 round trips). SPF is
@@ -38,6 +43,17 @@ fn peak_rss_mb() -> f64 {
     let kb: f64 = status
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+fn current_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
@@ -98,6 +114,7 @@ async fn scan(n: usize, server: &str, delay: Duration, concurrency: usize) -> Re
     let tasks = tenant_ready::plan::plan(&catalog, &settings).map_err(|e| e.to_string())?;
     let cx = app::probe_cx(&settings).map_err(|e| e.to_string())?;
     let checks = tasks.len();
+    let plan_rss = current_rss_mb();
     let start = Instant::now();
     let results = runner::run(
         tasks,
@@ -115,7 +132,7 @@ async fn scan(n: usize, server: &str, delay: Duration, concurrency: usize) -> Re
     let bound = delay * CHAIN;
     let not_pass = results.iter().filter(|r| r.status != Status::Pass).count();
     println!(
-        "N={n:<5} checks={checks:<6} wall={:>8.1} ms  bound={:>5.0} ms  ratio={:>6.2}  peak_rss={:.1} MB  not_pass={not_pass}",
+        "N={n:<5} checks={checks:<6} wall={:>8.1} ms  bound={:>5.0} ms  ratio={:>6.2}  plan_rss={plan_rss:.1} MB  peak_rss={:.1} MB  not_pass={not_pass}",
         wall.as_secs_f64() * 1000.0,
         bound.as_secs_f64() * 1000.0,
         wall.as_secs_f64() / bound.as_secs_f64(),
@@ -172,7 +189,20 @@ fn main() -> ExitCode {
             }
         };
         let _guard = rt.enter();
-        let status = std::process::Command::new(&exe)
+        let mut cmd = match args.iter().position(|a| a == "--massif") {
+            Some(i) => {
+                let mut c = std::process::Command::new("valgrind");
+                c.arg("--tool=massif")
+                    .arg(format!(
+                        "--massif-out-file={}",
+                        args.get(i + 1).map_or("massif.out", String::as_str)
+                    ))
+                    .arg(&exe);
+                c
+            }
+            None => std::process::Command::new(&exe),
+        };
+        let status = cmd
             .args([
                 "--n",
                 &n.to_string(),

@@ -11,6 +11,8 @@
 //! Ports add one rule of their own (see `checks/README.md`): an `informational` port is reported,
 //! never judged.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::outcome::Finding;
@@ -53,34 +55,30 @@ impl Level {
     }
 }
 
-/// A record's requirement as planned for one subject: level, why (templates expanded) and source.
-/// The check files spell the three fields out on each spec (serde cannot flatten them into a
-/// table that also denies unknown fields); tasks and evidence carry this one struct.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// A record's requirement as planned for one subject: its level and why. The check files spell
+/// `level`, `why` and `source` out on each spec (serde cannot flatten them into a table that also
+/// denies unknown fields); tasks carry this one struct. `source` stays with the check definition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Requirement {
     /// How strongly Microsoft asks for it.
     pub level: Level,
-    /// Why it matters / who needs it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
-    /// Where Microsoft says so.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    /// Why it matters / who needs it. Shared, not copied, when it has no templates: a scan of
+    /// thousands of domains plans it once per record per domain.
+    pub why: Option<Arc<str>>,
 }
 
 impl Requirement {
-    /// Plans a spec's `level`, `why` and `source` for one subject (`why` may use templates).
+    /// Plans a spec's `level` and `why` for one subject (`why` may use templates).
     pub fn plan(
         level: Level,
-        why: Option<&str>,
-        source: Option<&str>,
+        why: Option<&Arc<str>>,
         vars: &crate::pattern::Vars,
     ) -> Result<Self, crate::pattern::TemplateError> {
-        Ok(Self {
-            level,
-            why: why.map(|w| vars.expand_text(w)).transpose()?,
-            source: source.map(str::to_owned),
-        })
+        let why = match why {
+            Some(w) if w.contains('{') => Some(Arc::from(vars.expand_text(w)?)),
+            other => other.cloned(),
+        };
+        Ok(Self { level, why })
     }
 
     /// The finding for the thing being absent ([`Level::missing`]).

@@ -91,6 +91,8 @@ impl Vars {
             rest = &rest[start + len + 1..];
         }
         out.push_str(rest);
+        // Remediation texts are kept per task until the run ends: no growth slack per copy.
+        out.shrink_to_fit();
         Ok(out)
     }
 

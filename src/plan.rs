@@ -31,12 +31,35 @@ pub struct Task {
     pub check: Arc<CheckDef>,
     /// The domain or host the result is about.
     pub subject: String,
-    /// Remediation text with templates expanded for the subject.
-    pub remediation: String,
-    /// The Korean remediation, expanded the same way.
-    pub remediation_ko: Option<String>,
+    /// The subject's template values (`{domain}`, `{host}`, `{cloud.*}`…), shared by the subject's
+    /// tasks, for rendering the remediation. `None`: the texts are used as written.
+    pub vars: Option<Arc<Vars>>,
     /// What to do.
     pub work: Work,
+}
+
+impl Task {
+    /// The remediation for this subject. Rendered when a result needs it (warn, fail, error),
+    /// not at planning: most results of a large scan pass, and holding every rendered text was
+    /// the largest part of a 1,000-domain plan (~10 MB). The catalogue's validation has expanded
+    /// every template for every cloud, so rendering cannot fail; the raw text is the fallback.
+    pub fn remediation(&self) -> String {
+        self.render(&self.check.remediation)
+    }
+
+    /// The Korean remediation, rendered the same way.
+    pub fn remediation_ko(&self) -> Option<String> {
+        self.check.remediation_ko.as_deref().map(|t| self.render(t))
+    }
+
+    fn render(&self, template: &str) -> String {
+        match &self.vars {
+            Some(v) => v
+                .expand_text(template)
+                .unwrap_or_else(|_| template.to_owned()),
+            None => template.to_owned(),
+        }
+    }
 }
 
 /// Template variables for one domain.
@@ -211,8 +234,7 @@ fn plan_network(
         let skip = |reason: String| Task {
             check: Arc::clone(&check),
             subject: "Microsoft 365".into(),
-            remediation: String::new(),
-            remediation_ko: None,
+            vars: None,
             work: Work::Skip(reason),
         };
         if let Some(reason) = cloud_applicability(c, s) {
@@ -255,8 +277,7 @@ fn plan_network(
             tasks.push(Task {
                 check: Arc::clone(&check),
                 subject,
-                remediation: c.remediation.clone(),
-                remediation_ko: c.remediation_ko.clone(),
+                vars: None,
                 work: work.unwrap_or(Work::Run(p)),
             });
         }
@@ -278,7 +299,7 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
     };
     let mut tasks = Vec::new();
     for d in &s.domains {
-        let vars = vars_for(&d.name, s.initial_domain.as_ref(), cloud);
+        let vars = Arc::new(vars_for(&d.name, s.initial_domain.as_ref(), cloud));
         let cx = PlanCx {
             domain: &d.name,
             vars: &vars,
@@ -298,15 +319,6 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             .iter()
             .filter(|c| c.probe.target() == Target::Domain)
         {
-            let remediation = vars
-                .expand_text(&c.remediation)
-                .map_err(|e| template_err(c, e))?;
-            let remediation_ko = c
-                .remediation_ko
-                .as_ref()
-                .map(|k| vars.expand_text(k))
-                .transpose()
-                .map_err(|e| template_err(c, e))?;
             let work = match applicability(c, d, s) {
                 Some(reason) => Work::Skip(reason),
                 None => match c
@@ -321,8 +333,7 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             tasks.push(Task {
                 check: Arc::clone(&defs[c.id.as_str()]),
                 subject: d.name.to_string(),
-                remediation,
-                remediation_ko,
+                vars: Some(Arc::clone(&vars)),
                 work,
             });
         }
@@ -347,8 +358,7 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             tasks.push(Task {
                 check,
                 subject: target.source().to_owned(),
-                remediation: String::new(),
-                remediation_ko: None,
+                vars: None,
                 work: Work::Skip(format!(
                     "no endpoint to check: list your hosts under {} in tenant.toml",
                     target.source()
@@ -360,15 +370,6 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             let mut vars = Vars::default();
             vars.set("host", &ep.host);
             vars.set("port", ep.port.to_string());
-            let remediation = vars
-                .expand_text(&c.remediation)
-                .map_err(|e| template_err(c, e))?;
-            let remediation_ko = c
-                .remediation_ko
-                .as_ref()
-                .map(|k| vars.expand_text(k))
-                .transpose()
-                .map_err(|e| template_err(c, e))?;
             let work = match cloud_applicability(c, s) {
                 Some(reason) => Work::Skip(reason),
                 None => match c.probe.plan_endpoint(&EndpointPlanCx {
@@ -382,8 +383,7 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             tasks.push(Task {
                 check: Arc::clone(&check),
                 subject: ep.to_string(),
-                remediation,
-                remediation_ko,
+                vars: Some(Arc::new(vars)),
                 work,
             });
         }

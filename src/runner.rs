@@ -50,8 +50,8 @@ fn error_result(task: &Task, kind: &str, message: String, duration: Duration) ->
         evidence: serde_json::json!({ "error": { "kind": kind, "message": &message } }),
         message,
         expected: None,
-        remediation: Some(task.remediation.clone()),
-        remediation_ko: task.remediation_ko.clone(),
+        remediation: Some(task.remediation()),
+        remediation_ko: task.remediation_ko(),
         responsibility: task.check.responsibility.clone(),
         docs: task.check.docs.clone(),
         duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
@@ -73,11 +73,10 @@ fn finished(
             message: j.message,
             expected: j.expected,
             evidence,
-            remediation: (j.status != Status::Pass).then(|| task.remediation.clone()),
-            remediation_ko: task
-                .remediation_ko
-                .clone()
-                .filter(|_| j.status != Status::Pass),
+            remediation: (j.status != Status::Pass).then(|| task.remediation()),
+            remediation_ko: (j.status != Status::Pass)
+                .then(|| task.remediation_ko())
+                .flatten(),
             responsibility: task.check.responsibility.clone(),
             docs: task.check.docs.clone(),
             duration_ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),

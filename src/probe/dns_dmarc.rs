@@ -25,7 +25,7 @@ pub struct DnsDmarcSpec {
     pub level: crate::level::Level,
     /// Why it matters, for levels below `required` (template).
     #[serde(default)]
-    pub why: Option<String>,
+    pub why: Option<std::sync::Arc<str>>,
     /// Where Microsoft documents it.
     #[serde(default)]
     pub source: Option<String>,
@@ -48,12 +48,7 @@ impl DnsDmarcSpec {
         Ok(DnsDmarcTask {
             name: cx.vars.expand_one(&self.name)?,
             weak_policies: self.weak_policies.clone(),
-            requirement: crate::level::Requirement::plan(
-                self.level,
-                self.why.as_deref(),
-                self.source.as_deref(),
-                cx.vars,
-            )?,
+            requirement: crate::level::Requirement::plan(self.level, self.why.as_ref(), cx.vars)?,
         })
     }
 }
@@ -276,7 +271,6 @@ mod tests {
             requirement: crate::level::Requirement {
                 level: crate::level::Level::Recommended,
                 why: Some("receivers need it to act on spoofed mail".into()),
-                source: None,
             },
         };
         let cases: &[(&[&str], Status)] = &[

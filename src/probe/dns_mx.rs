@@ -37,7 +37,7 @@ pub struct DnsMxSpec {
     pub level: Level,
     /// Why it matters, for levels below `required`.
     #[serde(default)]
-    pub why: Option<String>,
+    pub why: Option<std::sync::Arc<str>>,
     /// Where Microsoft documents it.
     #[serde(default)]
     pub source: Option<String>,
@@ -80,8 +80,7 @@ impl DnsMxSpec {
                 let make_exact = self
                     .exact_from
                     .as_deref()
-                    .and_then(crate::settings::exact_hint)
-                    .map(str::to_owned);
+                    .and_then(crate::settings::exact_hint);
                 (all, Basis::Shape { make_exact })
             }
         };
@@ -92,12 +91,7 @@ impl DnsMxSpec {
             verification_fallback: self.verification_fallback.clone(),
             max_ttl_s: self.max_ttl_s,
             hybrid: cx.hybrid,
-            requirement: Requirement::plan(
-                self.level,
-                self.why.as_deref(),
-                self.source.as_deref(),
-                cx.vars,
-            )?,
+            requirement: Requirement::plan(self.level, self.why.as_ref(), cx.vars)?,
         })
     }
 }
@@ -109,17 +103,17 @@ impl DnsMxTask {
     }
 }
 
-/// What the MX records were held to, as the evidence shows it.
+/// What the MX records were held to, as the evidence shows it (see
+/// [`super::dns_record::RecordExpectation`] for what is left out and why).
 #[derive(Clone, Debug, Serialize)]
 pub struct MxExpectation {
-    /// Level, why and source.
-    #[serde(flatten)]
-    pub requirement: Requirement,
-    /// Accepted hosts or host patterns.
-    pub accept: Vec<String>,
-    /// Exact value or shape, and where it came from.
-    #[serde(flatten)]
-    pub basis: Basis,
+    /// Requirement level.
+    pub level: Level,
+    /// `exact` (with `from`) or `shape`.
+    pub basis: &'static str,
+    /// Where an exact value came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// What was seen.
@@ -135,10 +129,17 @@ pub struct DnsMxEvidence {
 pub async fn observe(t: &DnsMxTask, cx: &ProbeCx) -> Result<DnsMxEvidence, ProbeError> {
     Ok(DnsMxEvidence {
         lookup: cx.resolver.query(&t.question()).await?,
-        expected: MxExpectation {
-            requirement: t.requirement.clone(),
-            accept: t.accept.clone(),
-            basis: t.basis.clone(),
+        expected: match &t.basis {
+            Basis::Exact { from } => MxExpectation {
+                level: t.requirement.level,
+                basis: "exact",
+                from: Some(from.clone()),
+            },
+            Basis::Shape { .. } => MxExpectation {
+                level: t.requirement.level,
+                basis: "shape",
+                from: None,
+            },
         },
     })
 }
@@ -260,7 +261,7 @@ mod tests {
                 "*.*-v1.mx.microsoft".into(),
             ],
             basis: Basis::Shape {
-                make_exact: Some("set [[domain]] mx".into()),
+                make_exact: Some("set [[domain]] mx"),
             },
             verification_fallback: Some("ms*.msv1.invalid".into()),
             max_ttl_s: Some(3600),
@@ -284,9 +285,9 @@ mod tests {
                 answer,
             },
             expected: MxExpectation {
-                requirement: Requirement::default(),
-                accept: vec![],
-                basis: Basis::Shape { make_exact: None },
+                level: Level::Required,
+                basis: "shape",
+                from: None,
             },
         }
     }

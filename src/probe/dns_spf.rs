@@ -39,7 +39,7 @@ pub struct DnsSpfSpec {
     pub level: crate::level::Level,
     /// Why it matters, for levels below `required`.
     #[serde(default)]
-    pub why: Option<String>,
+    pub why: Option<std::sync::Arc<str>>,
     /// Where Microsoft documents it (kept with the data; shown by `tenant-ready checks`).
     #[serde(default)]
     pub source: Option<String>,
@@ -75,12 +75,7 @@ impl DnsSpfSpec {
             include: normalize_name(&cx.vars.expand_one(&self.include)?),
             max_lookups: self.max_lookups,
             max_void_lookups: self.max_void_lookups,
-            requirement: crate::level::Requirement::plan(
-                self.level,
-                self.why.as_deref(),
-                self.source.as_deref(),
-                cx.vars,
-            )?,
+            requirement: crate::level::Requirement::plan(self.level, self.why.as_ref(), cx.vars)?,
         })
     }
 }

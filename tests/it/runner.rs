@@ -23,8 +23,7 @@ fn task(ms: u64) -> Task {
     Task {
         check: Arc::new(catalog.checks[0].clone()),
         subject: format!("sleep-{ms}"),
-        remediation: String::new(),
-        remediation_ko: None,
+        vars: None,
         work: Work::Run(Planned::DnsDmarc(DnsDmarcTask {
             name: ms.to_string(),
             weak_policies: vec![],
