@@ -38,22 +38,12 @@ use tokio_util::sync::CancellationToken;
 
 const CHAIN: u32 = 3;
 
-fn peak_rss_mb() -> f64 {
+/// A memory figure of this process from /proc/self/status (`VmHWM:` peak, `VmRSS:` now), MB.
+fn status_mb(key: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kb: f64 = status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
-}
-
-fn current_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
@@ -114,7 +104,7 @@ async fn scan(n: usize, server: &str, delay: Duration, concurrency: usize) -> Re
     let tasks = tenant_ready::plan::plan(&catalog, &settings).map_err(|e| e.to_string())?;
     let cx = app::probe_cx(&settings).map_err(|e| e.to_string())?;
     let checks = tasks.len();
-    let plan_rss = current_rss_mb();
+    let plan_rss = status_mb("VmRSS:");
     let start = Instant::now();
     let results = runner::run(
         tasks,
@@ -136,7 +126,7 @@ async fn scan(n: usize, server: &str, delay: Duration, concurrency: usize) -> Re
         wall.as_secs_f64() * 1000.0,
         bound.as_secs_f64() * 1000.0,
         wall.as_secs_f64() / bound.as_secs_f64(),
-        peak_rss_mb(),
+        status_mb("VmHWM:"),
     );
     if let Some(r) = results.iter().find(|r| r.status != Status::Pass) {
         println!("  first problem: {} {}: {}", r.check, r.subject, r.message);

@@ -74,7 +74,14 @@ pub fn parse(text: &str, source: &str) -> Result<Vec<DkimEntry>, String> {
     }
     let mut out: Vec<DkimEntry> = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let at = |msg: String| format!("{source}: entry {}: {msg}", i + 1);
+        // The messages quote the file's own text, which may carry terminal control characters.
+        let at = |msg: String| {
+            format!(
+                "{source}: entry {}: {}",
+                i + 1,
+                crate::escape::terminal(&msg)
+            )
+        };
         let Value::Object(obj) = item else {
             return Err(at("not an object".into()));
         };
@@ -169,6 +176,10 @@ mod tests {
                 "entry 2: contoso.com is listed twice",
             ),
             (r#"[{"Domain":"con toso.com"}]"#, "entry 1: `con toso.com`"),
+            (
+                r#"[{"Domain":"a\u001b[2J.com"}]"#,
+                r"entry 1: `a\x1b[2j.com`",
+            ),
         ];
         for (text, want) in cases {
             let err = parse(text, "dkim.json").unwrap_err();
