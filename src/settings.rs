@@ -58,14 +58,7 @@ pub fn load_file(path: &Path) -> Result<LoadedFile, ConfigError> {
         path: path.to_owned(),
         source,
     })?;
-    let text = crate::text_file::decode(&bytes)
-        .map_err(|e| ConfigError::Invalid {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?
-        .0;
-    let file: TenantFile =
-        toml::from_str(&text).map_err(|e| ConfigError::from_toml(path, &text, &e))?;
+    let file = parse_file(&bytes, path)?;
     let dkim = match &file.tenant.dkim_file {
         Some(p) => {
             let full = path.parent().unwrap_or(Path::new("")).join(p);
@@ -83,6 +76,18 @@ pub fn load_file(path: &Path) -> Result<LoadedFile, ConfigError> {
         file,
         dkim,
     })
+}
+
+/// Parses a tenant.toml's bytes (any encoding [`crate::text_file::decode`] reads); `path`
+/// names it in errors. Pure: the files it names are read by [`load_file`].
+pub fn parse_file(bytes: &[u8], path: &Path) -> Result<TenantFile, ConfigError> {
+    let text = crate::text_file::decode(bytes)
+        .map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?
+        .0;
+    toml::from_str(&text).map_err(|e| ConfigError::from_toml(path, &text, &e))
 }
 
 /// A value a record must equal exactly, and where it came from (evidence and messages name it).

@@ -217,7 +217,9 @@ impl Catalog {
         )
     }
 
-    fn from_parts(
+    /// Builds and validates a catalogue from file texts (what [`Self::from_dir`] read): check
+    /// files, then `responsibilities.toml` and `clouds.toml`, each with the path errors name.
+    pub fn from_parts(
         files: &[(PathBuf, String)],
         responsibilities: (&Path, &str),
         clouds: (&Path, &str),

@@ -97,7 +97,12 @@ fn now_secs() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Extracts the signing certificates (DER) and the entity id from a metadata document.
+/// AD FS publishes one token-signing certificate, two during a rollover; a few more are
+/// plausible with several federation servers. More is not AD FS metadata, and each one is parsed.
+pub const MAX_SIGNING_CERTS: usize = 16;
+
+/// Extracts the signing certificates (DER, each once) and the entity id from a metadata
+/// document. The caller bounds its size (`max_bytes`); the work here is linear in it.
 pub fn parse_metadata(xml: &str) -> Result<(Option<String>, Vec<Vec<u8>>), String> {
     let doc = roxmltree::Document::parse_with_options(
         xml,
@@ -116,6 +121,7 @@ pub fn parse_metadata(xml: &str) -> Result<(Option<String>, Vec<Vec<u8>>), Strin
     }
     let entity_id = root.attribute("entityID").map(str::to_owned);
     let mut certs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for kd in doc
         .descendants()
         .filter(|n| n.has_tag_name((MD_NS, "KeyDescriptor")))
@@ -132,7 +138,14 @@ pub fn parse_metadata(xml: &str) -> Result<(Option<String>, Vec<Vec<u8>>), Strin
                 .map_err(|e| {
                     format!("a signing certificate in the metadata is not valid base64 ({e})")
                 })?;
-            if !certs.contains(&der) {
+            // A set, not `certs.contains`: a hostile document can repeat a certificate many
+            // thousands of times and a linear scan per certificate would be quadratic.
+            if seen.insert(der.clone()) {
+                if certs.len() == MAX_SIGNING_CERTS {
+                    return Err(format!(
+                        "the metadata lists more than {MAX_SIGNING_CERTS} signing certificates; that is not AD FS metadata"
+                    ));
+                }
                 certs.push(der);
             }
         }

@@ -15,15 +15,22 @@ use crate::outcome::{CheckResult, Status};
 
 /// Reads a report written by `scan --report json=…` (or `report merge`).
 pub fn load(path: &Path) -> Result<Report, ConfigError> {
-    let bad = |message: String| ConfigError::Invalid {
-        path: path.to_owned(),
-        message,
-    };
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    parse(&text, path)
+}
+
+/// Parses and validates a saved report's text (`path` names it in errors). A saved report is
+/// outside input: besides its schema version, every index it carries (a responsibility's
+/// `results`) must point at a result, so renderers can trust it.
+pub fn parse(text: &str, path: &Path) -> Result<Report, ConfigError> {
+    let bad = |message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         bad(format!(
             "not JSON (line {}, column {}: {e})",
             e.line(),
@@ -47,7 +54,17 @@ pub fn load(path: &Path) -> Result<Report, ConfigError> {
     if version < 1 {
         return Err(bad(format!("schema_version {version} was never released")));
     }
-    serde_json::from_value(value).map_err(|e| bad(format!("not a valid tenant-ready report: {e}")))
+    let report: Report = serde_json::from_value(value)
+        .map_err(|e| bad(format!("not a valid tenant-ready report: {e}")))?;
+    let n = report.results.len();
+    for (i, row) in report.responsibilities.iter().enumerate() {
+        if let Some(&bad_index) = row.results.iter().find(|&&r| r >= n) {
+            return Err(bad(format!(
+                "not a valid tenant-ready report: responsibilities[{i}].results names result {bad_index}, but the report has {n} results"
+            )));
+        }
+    }
+    Ok(report)
 }
 
 /// A site's name for merged reports: the vantage host, else the file name.
