@@ -58,7 +58,7 @@ pub fn main(cli: Cli) -> Exit {
             match clap_mangen::Man::new(cmd).render(&mut buf) {
                 Ok(()) => report_usage(print(&String::from_utf8_lossy(&buf))),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
                     Exit::Usage
                 }
             }
@@ -108,11 +108,11 @@ pub fn main(cli: Cli) -> Exit {
                     Exit::Ready
                 }
                 Err(crate::fetch::FetchError::Usage(m)) => {
-                    eprintln!("error: {m}");
+                    eprintln!("error: {}", crate::escape::terminal_lines(&m));
                     Exit::Usage
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
                     Exit::NotReady
                 }
             }
@@ -124,7 +124,7 @@ fn report_usage(r: Result<(), ConfigError>) -> Exit {
     match r {
         Ok(()) => Exit::Ready,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
             Exit::Usage
         }
     }
@@ -221,7 +221,7 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     let p = match prepare(&args, &env) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
             return Exit::Usage;
         }
     };
@@ -236,7 +236,7 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     let cx = match probe_cx(s) {
         Ok(cx) => cx,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
             return Exit::Usage;
         }
     };
@@ -267,7 +267,11 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
         cancel,
         |r: &CheckResult| {
             bar.inc(1);
-            bar.set_message(format!("{} {}", r.check, r.subject));
+            bar.set_message(format!(
+                "{} {}",
+                crate::escape::terminal(&r.check),
+                crate::escape::terminal(&r.subject)
+            ));
         },
     )
     .await;
@@ -277,7 +281,7 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     match write_reports(&report, s) {
         Ok(()) => report::exit_code(&report.summary),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
             Exit::Usage
         }
     }
@@ -480,7 +484,8 @@ fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
         )),
         Err(e) => text.push_str(&format!("Microsoft 365 endpoint list: unreadable ({e})\n")),
     }
-    print(&text)
+    // `--checks` files are the user's (or someone's) text: shown, never acted on.
+    print(&crate::escape::terminal_lines(&text))
 }
 
 fn list_responsibilities(a: &CatalogArgs, env: &Env) -> Result<(), ConfigError> {
@@ -558,7 +563,7 @@ fn list_responsibilities(a: &CatalogArgs, env: &Env) -> Result<(), ConfigError> 
         "\n{} responsibilities; {automated} covered by checks, the rest are on the manual checklist\n",
         c.responsibilities.len()
     ));
-    print(&text)
+    print(&crate::escape::terminal_lines(&text))
 }
 
 /// The starter file `tenant-ready init` writes.

@@ -101,7 +101,7 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
     match r {
         Ok(code) => code,
         Err((code, msg)) => {
-            eprintln!("error: {msg}");
+            eprintln!("error: {}", crate::escape::terminal_lines(&msg));
             code
         }
     }

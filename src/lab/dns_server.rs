@@ -54,28 +54,35 @@ impl Zones {
         let mut soa = None;
         for (_, set) in sets {
             for r in set.records_without_rrsigs() {
-                let owner = normalize_name(&r.name.to_ascii());
-                if r.record_type() == RecordType::SOA && owner == apex {
+                if r.record_type() == RecordType::SOA && normalize_name(&r.name.to_ascii()) == apex
+                {
                     soa = Some(r.clone());
                 }
-                let mut n = owner.as_str();
-                while self.existing.insert(n.to_owned()) {
-                    match n.split_once('.') {
-                        Some((_, parent)) => n = parent,
-                        None => break,
-                    }
-                }
-                self.names
-                    .entry(owner)
-                    .or_default()
-                    .entry(r.record_type())
-                    .or_default()
-                    .push(r.clone());
+                self.insert(r.clone());
             }
         }
         let soa = soa.ok_or_else(|| err("no SOA record at the apex".into()))?;
         self.apexes.insert(apex, soa);
         Ok(())
+    }
+
+    /// Adds one record to a zone added before (for records a zone file cannot spell, such as
+    /// names whose labels carry control bytes, as a hostile server can send them).
+    pub fn insert(&mut self, r: Record) {
+        let owner = normalize_name(&r.name.to_ascii());
+        let mut n = owner.as_str();
+        while self.existing.insert(n.to_owned()) {
+            match n.split_once('.') {
+                Some((_, parent)) => n = parent,
+                None => break,
+            }
+        }
+        self.names
+            .entry(owner)
+            .or_default()
+            .entry(r.record_type())
+            .or_default()
+            .push(r);
     }
 
     /// The SOA of the closest enclosing zone.

@@ -1,12 +1,15 @@
 //! The terminal report: results grouped by onboarding phase and responsibility, problems with
 //! what was expected and how to fix it, the manual checklist, a summary line and the verdict.
 //! Colour is decided by the caller (`--color`, `NO_COLOR`, TTY); this module only obeys it.
+//! Every string taken from the report (which may come from a hostile server or a hand-made saved
+//! report) goes through [`esc`]: only this module's own colour codes reach the terminal.
 
 use std::io::Write;
 
 use super::{Report, ResponsibilityRow, ResponsibilityStatus, Verdict};
 use crate::catalog::PHASES;
 use crate::cli::Lang;
+use crate::escape::terminal as esc;
 use crate::i18n::{t, tf};
 use crate::outcome::{CheckResult, Status};
 
@@ -70,11 +73,11 @@ impl Paint {
     }
 }
 
-fn title(r: &ResponsibilityRow, lang: Lang) -> &str {
-    match lang {
+fn title(r: &ResponsibilityRow, lang: Lang) -> std::borrow::Cow<'_, str> {
+    esc(match lang {
         Lang::En => &r.title,
         Lang::Ko => &r.title_ko,
-    }
+    })
 }
 
 fn phase_name(phase: &str, lang: Lang) -> String {
@@ -95,26 +98,31 @@ fn result_lines(
         out,
         "    {}  {:<w0$}  {:<w1$}  {}",
         p.status(r.status),
-        r.check,
-        r.subject,
-        r.message,
+        esc(&r.check),
+        esc(&r.subject),
+        esc(&r.message),
         w0 = width.0,
         w1 = width.1
     )?;
     if matches!(r.status, Status::Fail | Status::Warn | Status::Error) {
         let indent = " ".repeat(13);
         if let Some(e) = &r.expected {
-            writeln!(out, "{indent}{} {e}", p.dim(t("label.expected", p.1)))?;
+            writeln!(
+                out,
+                "{indent}{} {}",
+                p.dim(t("label.expected", p.1)),
+                esc(e)
+            )?;
         }
         let fix = match p.1 {
             Lang::Ko => r.remediation_ko.as_ref().or(r.remediation.as_ref()),
             Lang::En => r.remediation.as_ref(),
         };
         if let Some(m) = fix {
-            writeln!(out, "{indent}{} {m}", p.dim(t("label.fix", p.1)))?;
+            writeln!(out, "{indent}{} {}", p.dim(t("label.fix", p.1)), esc(m))?;
         }
         if let Some(d) = &r.docs {
-            writeln!(out, "{indent}{} {d}", p.dim(t("label.docs", p.1)))?;
+            writeln!(out, "{indent}{} {}", p.dim(t("label.docs", p.1)), esc(d))?;
         }
     }
     Ok(())
@@ -139,27 +147,27 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
         out,
         "{} {} · {}{} · {}: {}",
         p.bold("tenant-ready"),
-        report.tool.version,
+        esc(&report.tool.version),
         report
             .tenant
             .name
             .as_ref()
-            .map_or(String::new(), |n| format!("{n} · ")),
-        report.tenant.domains.join(", "),
+            .map_or(String::new(), |n| format!("{} · ", esc(n))),
+        esc(&report.tenant.domains.join(", ")),
         t("label.resolvers", o.lang),
-        report.run.resolvers.join(", ")
+        esc(&report.run.resolvers.join(", "))
     )?;
     let width = (
         report
             .results
             .iter()
-            .map(|r| r.check.len())
+            .map(|r| esc(&r.check).chars().count())
             .max()
             .unwrap_or(0),
         report
             .results
             .iter()
-            .map(|r| r.subject.len())
+            .map(|r| esc(&r.subject).chars().count())
             .max()
             .unwrap_or(0),
     );
@@ -191,7 +199,7 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
                 "  {} {} {}",
                 p.rstatus(r.status),
                 title(r, o.lang),
-                p.dim(&format!("[{} · {}]", r.id, r.seed_ref))
+                p.dim(&format!("[{} · {}]", esc(&r.id), esc(&r.seed_ref)))
             )?;
             for x in shown {
                 result_lines(&p, x, width, out)?;
@@ -229,7 +237,7 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
                     out,
                     "{indent}[ ] {} {}",
                     title(r, o.lang),
-                    p.dim(&format!("({})", r.seed_ref))
+                    p.dim(&format!("({})", esc(&r.seed_ref)))
                 )?;
             }
         }

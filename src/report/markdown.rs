@@ -1,7 +1,7 @@
 //! Markdown for wiki pages, pull requests and CI job summaries: the verdict, a per-responsibility
 //! summary table, then the problems with their remediation (evidence folded in `<details>`), then
-//! the manual checklist. Table cells are escaped (pipes, newlines, HTML) so GitHub, Azure DevOps
-//! and Teams wikis render them as cells.
+//! the manual checklist. Every value from the report is escaped ([`cell`]) so GitHub, Azure DevOps
+//! and Teams wikis render it as text in its cell, never as a link, an image or HTML.
 
 use std::io::Write;
 
@@ -10,11 +10,10 @@ use crate::cli::Lang;
 use crate::i18n::{t, tf};
 use crate::outcome::Status;
 
-/// Escapes text for a table cell (pipes, newlines, HTML).
+/// Text from the report (a hostile server's, or a hand-made saved report's) for a table cell or a
+/// line: controls shown, links/images/HTML/pipes neutralised ([`crate::escape::markdown`]).
 fn cell(s: &str) -> String {
-    super::html::esc(s)
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    crate::escape::markdown(s)
 }
 
 fn rstatus(s: ResponsibilityStatus, lang: Lang) -> &'static str {
@@ -38,7 +37,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
     writeln!(out, "# {}: {verdict}", t("heading.title", lang))?;
     writeln!(out)?;
     let mut args = super::human::summary_args(s);
-    args.push(("domains", report.tenant.domains.join(", ")));
+    args.push(("domains", cell(&report.tenant.domains.join(", "))));
     writeln!(out, "{}", tf("markdown.counts", lang, &args))?;
     writeln!(out)?;
     // Per phase, then per responsibility (the seed's order).
@@ -71,7 +70,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
                 out,
                 "| {} ({}) | {} | {} |",
                 cell(title),
-                r.seed_ref,
+                cell(&r.seed_ref),
                 rstatus(r.status, lang),
                 r.results.len()
             )?;
@@ -104,9 +103,9 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
             };
             writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 t(&format!("status.{}", r.status.as_str()), lang),
-                r.check,
+                cell(&r.check),
                 cell(&r.subject),
                 cell(&r.message),
                 cell(fix.map_or("", String::as_str))
@@ -119,8 +118,8 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
                 out,
                 "<details><summary>{}: <code>{}</code> {}</summary>\n\n```json\n{}\n```\n\n</details>",
                 t("label.evidence", lang),
-                r.check,
-                super::html::esc(&r.subject),
+                super::html::esc(&crate::escape::terminal(&r.check)),
+                super::html::esc(&crate::escape::terminal(&r.subject)),
                 evidence.replace("```", "` ` `")
             )?;
         }
@@ -139,7 +138,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         } else {
             &r.title
         };
-        writeln!(out, "- [ ] {} ({})", title, r.seed_ref)?;
+        writeln!(out, "- [ ] {} ({})", cell(title), cell(&r.seed_ref))?;
     }
     Ok(())
 }

@@ -233,9 +233,10 @@ pub fn render_diff(d: &Diff) -> String {
                 "  {:<5} → {:<5}  {:<20} {}  {}\n",
                 st(c.before),
                 st(c.after),
-                c.check,
-                c.subject,
-                c.message
+                // Saved reports are outside input: their text never reaches a terminal raw.
+                crate::escape::terminal(&c.check),
+                crate::escape::terminal(&c.subject),
+                crate::escape::terminal(&c.message)
             ));
         }
     }

@@ -13,6 +13,7 @@ mod dns;
 mod documented;
 mod endpoints;
 mod fetch;
+mod hostile;
 mod misbehaving;
 mod net;
 mod netns;

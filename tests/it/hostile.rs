@@ -1,0 +1,303 @@
+//! Hostile input (issue 11): servers, files and saved reports written by an attacker. Every
+//! byte they control is shown, never acted on, and nothing they send panics the scanner.
+
+use std::path::Path;
+use std::process::Command;
+
+use tenant_ready::lab::Behaviour;
+
+use crate::support::{server, zones};
+
+const D: &str = "contoso.test";
+
+fn bin() -> Command {
+    Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"))
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let o = bin().args(args).output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Every record of the domain carries terminal escape sequences: clear screen, cursor home, a
+/// window title, OSC 8 hyperlinks, bell, DEL, C1 CSI, and Markdown links and HTML. Names whose
+/// labels carry control bytes cannot be written in a zone file: they are added as records.
+fn hostile_zones() -> tenant_ready::lab::Zones {
+    use hickory_proto::rr::rdata::{CNAME, MX, SRV, TXT};
+    use hickory_proto::rr::{Name, RData, Record};
+    let text = format!(
+        "$TTL 3600\n@ IN SOA ns1.{D}. hostmaster.{D}. 1 3600 600 86400 300\n@ IN NS ns1.{D}.\nns1 IN A 127.0.0.1\n"
+    );
+    let mut z = zones(&[(D, &text)]);
+    let name = |labels: &[&[u8]]| Name::from_labels(labels.iter().copied()).unwrap();
+    let at = |sub: &str| Name::from_ascii(format!("{sub}{D}.")).unwrap();
+    let txt = |sub: &str, v: &str| {
+        Record::from_rdata(at(sub), 3600, RData::TXT(TXT::new(vec![v.to_owned()])))
+    };
+    z.insert(txt(
+        "",
+        "MS=\u{1b}[2Jms1 [READY](https://evil/) <img src=x>",
+    ));
+    z.insert(txt(
+        "",
+        "v=spf1 \u{1b}[2J\u{1b}[1;1H\u{1b}]0;x\u{7} READY \u{1b}]8;;https://evil/\u{1b}\\ ![p](https://evil/p.png) -all",
+    ));
+    z.insert(txt("selector2._domainkey.", "\u{1b}[2J\u{7f}\u{9b}"));
+    z.insert(txt(
+        "_dmarc.",
+        "v=DMARC1; p=\u{1b}[2J; rua=mailto:\u{1b}]8;;x@evil",
+    ));
+    let evil: &[&[u8]] = &[
+        b"\x1b[2J\x1b]8;;https://evil/\x1b\\",
+        b"\x07\x7f\xc2\x9b",
+        b"evil",
+    ];
+    z.insert(Record::from_rdata(
+        at(""),
+        3600,
+        RData::MX(MX::new(0, name(evil))),
+    ));
+    for sub in [
+        "autodiscover.",
+        "selector1._domainkey.",
+        "sip.",
+        "lyncdiscover.",
+        "enterpriseregistration.",
+        "enterpriseenrollment.",
+    ] {
+        z.insert(Record::from_rdata(
+            at(sub),
+            3600,
+            RData::CNAME(CNAME(name(evil))),
+        ));
+    }
+    for (sub, port) in [("_sip._tls.", 443), ("_sipfederationtls._tcp.", 5061)] {
+        z.insert(Record::from_rdata(
+            at(sub),
+            3600,
+            RData::SRV(SRV::new(100, 1, port, name(evil))),
+        ));
+    }
+    z
+}
+
+/// No byte or character that a terminal, a Markdown renderer or an XML parser would act on.
+#[track_caller]
+fn assert_inert(what: &str, out: &str) {
+    for (i, c) in out.char_indices() {
+        let bad = (c.is_control() && c != '\n' && c != '\t' && c != '\r')
+            || matches!(c, '\u{fffe}' | '\u{ffff}' | '\u{202a}'..='\u{202e}');
+        assert!(
+            !bad,
+            "{what}: raw {c:?} at byte {i}: …{}…",
+            &out[out.floor_char_boundary(i.saturating_sub(60))..i]
+        );
+    }
+}
+
+#[test]
+fn escape_sequences_from_dns_never_reach_the_human_markdown_or_junit_output() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let srv = rt.block_on(server(hostile_zones(), Behaviour::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let (md, junit, json) = (
+        dir.path().join("r.md"),
+        dir.path().join("r.xml"),
+        dir.path().join("r.json"),
+    );
+    let o = bin()
+        .args([
+            "scan",
+            D,
+            "--only",
+            "dns.*",
+            "--no-progress",
+            "--color",
+            "always",
+        ])
+        .args(["--nameserver", &srv.addr().to_string()])
+        .args(["--authoritative-port", &srv.addr().port().to_string()])
+        .args(["--report", &format!("markdown={}", s(&md))])
+        .args(["--report", &format!("junit={}", s(&junit))])
+        .args(["--report", &format!("json={}", s(&json))])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let human = String::from_utf8(o.stdout).unwrap();
+    // The human report's own colour codes are the only escapes: remove exactly those.
+    let own = regex_lite_strip_sgr(&human);
+    assert_inert("human", &own);
+    assert!(human.contains("\\x1b[2J"), "shown visibly: {human}");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert_inert("markdown", &md);
+    // Outside the fenced evidence blocks (shown literally by every Markdown renderer), no link,
+    // image or HTML from the data is left live.
+    let prose: String = md.split("```").step_by(2).collect::<Vec<_>>().join("");
+    for link in ["](https://evil", "<img"] {
+        assert!(
+            !prose.contains(link),
+            "markdown carries a live `{link}`: {prose}"
+        );
+    }
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert_inert("junit", &junit);
+    // JSON keeps the raw value for machines, escaped by serde.
+    let json = std::fs::read_to_string(&json).unwrap();
+    assert_inert("json", &json);
+    assert!(json.contains("\\u001b[2J"), "{json}");
+}
+
+/// Removes the SGR sequences the human renderer writes itself (`ESC [ digits ; … m`).
+fn regex_lite_strip_sgr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('\u{1b}') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 1..];
+        let sgr = tail.strip_prefix('[').and_then(|t| {
+            let end = t.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
+            (t.as_bytes()[end] == b'm').then_some(&t[end + 1..])
+        });
+        match sgr {
+            Some(after) => rest = after,
+            None => {
+                // Not ours: keep it so the assertion reports it.
+                out.push('\u{1b}');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+const EVIL: &str =
+    "\u{1b}[2J\u{1b}]8;;https://evil/\u{1b}\\[x](https://evil/)<b>\u{7}\u{9b}\u{7f}\u{fffe}";
+
+/// A report written by a real scan, then edited by hand: escapes, Markdown links and HTML in every
+/// text field a renderer shows.
+fn hostile_report(
+    dir: &Path,
+    name: &str,
+    edit: impl Fn(&mut serde_json::Value),
+) -> std::path::PathBuf {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let srv = rt.block_on(server(
+        zones(&[(D, &crate::support::ready_zone(D))]),
+        Behaviour::default(),
+    ));
+    let path = dir.join(name);
+    let o = bin()
+        .args([
+            "scan",
+            D,
+            "--only",
+            "dns.*",
+            "--no-progress",
+            "--format",
+            "json",
+        ])
+        .args(["--nameserver", &srv.addr().to_string()])
+        .args(["--authoritative-port", &srv.addr().port().to_string()])
+        .arg("--output")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some());
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let poison = |x: &mut serde_json::Value| {
+        if let Some(t) = x.as_str() {
+            *x = format!("{t}{EVIL}").into();
+        }
+    };
+    poison(&mut v["tool"]["version"]);
+    v["tenant"]["name"] = EVIL.into();
+    poison(&mut v["tenant"]["domains"][0]);
+    v["run"]["resolvers"][0] = EVIL.into();
+    for r in v["results"].as_array_mut().unwrap() {
+        for f in [
+            "check",
+            "subject",
+            "message",
+            "expected",
+            "remediation",
+            "docs",
+        ] {
+            poison(&mut r[f]);
+        }
+    }
+    for r in v["responsibilities"].as_array_mut().unwrap() {
+        for f in ["id", "seed_ref", "title", "title_ko"] {
+            poison(&mut r[f]);
+        }
+    }
+    edit(&mut v);
+    std::fs::write(&path, v.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn saved_report_text_is_shown_not_acted_on_by_render_and_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hostile_report(dir.path(), "evil.json", |_| {});
+    let (code, _, err) = run(&["report", "render", s(&path), "--format", "json"]);
+    assert_eq!(code, 0, "the hand-made report must load: {err}");
+    for format in ["human", "markdown", "junit"] {
+        let (code, out, err) = run(&[
+            "report",
+            "render",
+            s(&path),
+            "--format",
+            format,
+            "--color",
+            "never",
+        ]);
+        assert_eq!(code, 0, "{format}: {err}");
+        assert_inert(format, &out);
+        if format == "markdown" {
+            assert!(!out.contains("](https://evil"), "{out}");
+            assert!(!out.contains("<b>"), "{out}");
+        }
+    }
+    let worse = hostile_report(dir.path(), "worse.json", |v| {
+        for r in v["results"].as_array_mut().unwrap() {
+            r["status"] = "fail".into();
+        }
+    });
+    let (code, out, err) = run(&["report", "diff", s(&path), s(&worse)]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("REGRESSED"), "{out}");
+    assert_inert("diff", &out);
+    assert_inert("diff stderr", &err);
+}
+
+#[test]
+fn a_saved_report_whose_rows_point_past_its_results_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hostile_report(dir.path(), "bad.json", |v| {
+        v["responsibilities"][0]["results"] = serde_json::json!([0, 7000]);
+    });
+    for args in [
+        vec!["report", "render", s(&path)],
+        vec!["report", "render", s(&path), "--format", "markdown"],
+        vec!["report", "diff", s(&path), s(&path)],
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("bad.json")
+                && err.contains("responsibilities[0].results names result 7000"),
+            "{err}"
+        );
+    }
+}
