@@ -52,6 +52,7 @@ pub mod probe;
 pub mod report;
 pub mod report_cmd;
 pub mod runner;
+pub mod secrets;
 pub mod settings;
 pub mod spf;
 pub mod stun;

@@ -59,7 +59,34 @@ fn error_result(task: &Task, kind: &str, message: String, duration: Duration) ->
     }
 }
 
+/// A result with this machine's secrets (proxy credentials) removed from every text: the one
+/// place every finished result passes, so no probe or library message can leak them.
+fn redacted(mut r: CheckResult) -> CheckResult {
+    let secrets = &*crate::secrets::PROCESS;
+    if secrets.is_empty() {
+        return r;
+    }
+    for s in [&mut r.message, &mut r.subject]
+        .into_iter()
+        .chain(r.expected.as_mut())
+    {
+        if let std::borrow::Cow::Owned(x) = secrets.text(s) {
+            *s = x;
+        }
+    }
+    secrets.json(&mut r.evidence);
+    r
+}
+
 fn finished(
+    task: &Task,
+    r: Result<(serde_json::Value, Judgement), Failure>,
+    d: Duration,
+) -> CheckResult {
+    redacted(unredacted(task, r, d))
+}
+
+fn unredacted(
     task: &Task,
     r: Result<(serde_json::Value, Judgement), Failure>,
     d: Duration,
@@ -263,7 +290,10 @@ fn collect(
             } else {
                 ("cancelled", INTERRUPTED.to_owned())
             };
-            (i, error_result(&tasks[i], what.0, what.1, Duration::ZERO))
+            (
+                i,
+                redacted(error_result(&tasks[i], what.0, what.1, Duration::ZERO)),
+            )
         }
     };
     on_result(&r);

@@ -14,17 +14,7 @@ use crate::endpoint_sets::{Category, EndpointSet, PortPick, set_hosts};
 use crate::outcome::{Finding, Judgement};
 use crate::pattern::text_matches;
 
-/// The environment variables that configure proxies for command-line clients.
-const PROXY_VARS: &[&str] = &[
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
+use crate::secrets::{PROXY_VARS, mask_url as mask};
 
 /// `[check.probe]` of a `net-proxy` check.
 #[derive(Clone, Debug, Deserialize)]
@@ -84,14 +74,6 @@ pub struct NetProxyEvidence {
     pub headers: BTreeMap<String, String>,
     /// The request failed (connection refused, reset…).
     pub request_error: Option<String>,
-}
-
-/// `http://user:secret@proxy:3128` → `http://***@proxy:3128`.
-fn mask(v: &str) -> String {
-    match (v.find("://"), v.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***{}", &v[..s + 3], &v[at..]),
-        _ => v.to_owned(),
-    }
 }
 
 /// Requests `http://host:port/` the way a client on this machine would.

@@ -534,6 +534,15 @@ async fn proxies_in_the_path_of_optimize_traffic() {
             cmd.env("HTTP_PROXY", p);
         }
         let out = cmd.output().unwrap();
+        // Proxy credentials never reach a report, in whatever form the variable has them.
+        for secret in ["s3cr3t-pw", "alice"] {
+            assert!(
+                !String::from_utf8_lossy(&out.stdout).contains(secret)
+                    && !String::from_utf8_lossy(&out.stderr).contains(secret),
+                "{secret} leaked: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
         let v: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
         v["results"][0].clone()
@@ -557,6 +566,18 @@ async fn proxies_in_the_path_of_optimize_traffic() {
             .as_str()
             .unwrap()
             .starts_with("http://127.0.0.1:")
+    );
+    // Credentials without a scheme (`user:password@host:port`, as curl and many tools accept).
+    let r = tokio::task::block_in_place(|| {
+        run(
+            direct.addr().port(),
+            Some(format!("alice:s3cr3t-pw@{}", auth_proxy.addr())),
+        )
+    });
+    assert_eq!(
+        r["evidence"]["proxy_env"]["HTTP_PROXY"],
+        format!("***@{}", auth_proxy.addr()),
+        "{r}"
     );
     let r = tokio::task::block_in_place(|| run(squid.addr().port(), None));
     assert_eq!(r["status"], "fail", "{r}");
