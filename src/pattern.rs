@@ -18,10 +18,12 @@ pub struct Vars {
     values: BTreeMap<String, Vec<String>>,
 }
 
-/// A template named a variable that does not exist.
+/// A template named a variable that does not exist, or one with no value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown variable `{{{name}}}` in `{template}`")]
+#[error("{problem} `{{{name}}}` in `{template}`")]
 pub struct TemplateError {
+    /// `unknown variable` or `no value for the variable`.
+    pub problem: &'static str,
     /// The variable name.
     pub name: String,
     /// The whole template.
@@ -44,6 +46,21 @@ impl Vars {
         self.values.contains_key(name)
     }
 
+    /// A variable's values: at least one (an empty list, as a `--checks` clouds.toml can have,
+    /// would make a template expand to nothing).
+    fn get(&self, name: &str, template: &str) -> Result<&[String], TemplateError> {
+        let err = |problem| TemplateError {
+            problem,
+            name: name.to_owned(),
+            template: template.to_owned(),
+        };
+        match self.values.get(name) {
+            None => Err(err("unknown variable")),
+            Some(v) if v.is_empty() => Err(err("no value for the variable")),
+            Some(v) => Ok(v),
+        }
+    }
+
     /// Expands every `{name}` in `template`; list variables multiply the result.
     pub fn expand(&self, template: &str) -> Result<Vec<String>, TemplateError> {
         let Some(start) = template.find('{') else {
@@ -54,10 +71,7 @@ impl Vars {
             return Ok(vec![template.to_owned()]);
         };
         let name = &template[start + 1..start + len];
-        let values = self.values.get(name).ok_or_else(|| TemplateError {
-            name: name.to_owned(),
-            template: template.to_owned(),
-        })?;
+        let values = self.get(name, template)?;
         let (head, tail) = (&template[..start], &template[start + len + 1..]);
         let rest = self.expand(tail).map_err(|e| TemplateError {
             template: template.to_owned(),
@@ -82,10 +96,7 @@ impl Vars {
                 break; // a lone `{` is literal text
             };
             let name = &rest[start + 1..start + len];
-            let values = self.values.get(name).ok_or_else(|| TemplateError {
-                name: name.to_owned(),
-                template: template.to_owned(),
-            })?;
+            let values = self.get(name, template)?;
             out.push_str(&rest[..start]);
             out.push_str(&values.join(" or "));
             rest = &rest[start + len + 1..];
@@ -245,5 +256,13 @@ mod tests {
         let e = v.expand("{nope}.x").unwrap_err();
         assert_eq!(e.name, "nope");
         assert_eq!(v.expand("v=spf1 {").unwrap(), ["v=spf1 {"]);
+        // An empty list (a hand-written clouds.toml) is an error, not a panic or no names.
+        v.set_list("cloud.empty", vec![]);
+        for e in [
+            v.expand_one("{cloud.empty}.x").unwrap_err(),
+            v.expand_text("{cloud.empty}").unwrap_err(),
+        ] {
+            assert_eq!(e.problem, "no value for the variable");
+        }
     }
 }

@@ -251,6 +251,10 @@ pub fn parse_nameserver(s: &str) -> Result<SocketAddr, ConfigError> {
     )))
 }
 
+/// The longest `--timeout` or `--budget` accepted: a day is far beyond any check, and keeps every
+/// deadline computation far from overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 fn parse_duration(flag: &str, s: &str) -> Result<Duration, ConfigError> {
     let d = humantime::parse_duration(s).map_err(|e| {
         usage(format!(
@@ -259,6 +263,13 @@ fn parse_duration(flag: &str, s: &str) -> Result<Duration, ConfigError> {
     })?;
     if d.is_zero() {
         return Err(usage(format!("{flag} must be more than zero")));
+    }
+    // A deadline is `now + d`: an absurd value (`300000000000y`) would overflow the clock.
+    if d > MAX_DURATION {
+        return Err(usage(format!(
+            "{flag} `{s}` is longer than {}; use e.g. 30s, 5m, 1h",
+            humantime::format_duration(MAX_DURATION)
+        )));
     }
     Ok(d)
 }

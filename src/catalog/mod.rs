@@ -227,6 +227,20 @@ impl Catalog {
     ) -> Result<Self, ConfigError> {
         let resp: ResponsibilityFile = parse_toml(responsibilities.0, responsibilities.1)?;
         let cloud_file: CloudFile = parse_toml(clouds.0, clouds.1)?;
+        for (cloud, kv) in &cloud_file.cloud {
+            if let Some((k, _)) = kv
+                .iter()
+                .find(|(_, v)| matches!(v, OneOrMany::Many(list) if list.is_empty()))
+            {
+                return Err(ConfigError::Invalid {
+                    path: clouds.0.to_owned(),
+                    message: format!(
+                        "cloud.{}.{k} is an empty list: give at least one value",
+                        cloud.as_str()
+                    ),
+                });
+            }
+        }
         let clouds_map = cloud_file
             .cloud
             .into_iter()
@@ -261,6 +275,16 @@ impl Catalog {
                             }
                         })?),
                     };
+                if timeout.is_some_and(|t| t.is_zero() || t > crate::settings::MAX_DURATION) {
+                    return Err(ConfigError::Invalid {
+                        path: path.clone(),
+                        message: format!(
+                            "check {}: field timeout: must be more than zero and at most {}",
+                            raw.id,
+                            humantime::format_duration(crate::settings::MAX_DURATION)
+                        ),
+                    });
+                }
                 checks.push(CheckDef {
                     id: raw.id,
                     title: raw.title,

@@ -301,3 +301,47 @@ fn a_saved_report_whose_rows_point_past_its_results_is_refused_in_one_line() {
         );
     }
 }
+
+#[test]
+fn absurd_durations_and_empty_cloud_lists_are_usage_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let checks = dir.path().join("checks");
+    std::fs::create_dir(&checks).unwrap();
+    std::fs::copy("checks/dns.toml", checks.join("dns.toml")).unwrap();
+    let clouds = std::fs::read_to_string("checks/clouds.toml")
+        .unwrap()
+        .replacen(
+            r#"mx = ["*.mail.protection.outlook.com", "*.*-v1.mx.microsoft"]"#,
+            "mx = []",
+            1,
+        );
+    std::fs::write(checks.join("clouds.toml"), clouds).unwrap();
+    // Port 9 on loopback: nothing is asked of anyone; every case stops before the first query.
+    let ns = ["--nameserver", "127.0.0.1:9"];
+    for (args, says) in [
+        (
+            vec!["--timeout", "300000000000y"],
+            "--timeout `300000000000y` is longer than 1day",
+        ),
+        (
+            vec!["--budget", "300000000000y"],
+            "--budget `300000000000y` is longer than 1day",
+        ),
+        (vec!["--timeout", "0s"], "--timeout must be more than zero"),
+        (
+            vec!["--checks", s(&checks)],
+            "cloud.worldwide.mx is an empty list",
+        ),
+    ] {
+        let o = bin()
+            .args(["scan", "contoso.com", "--only", "dns.mx"])
+            .args(ns)
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
