@@ -106,7 +106,7 @@ pub fn client_request_id(given: Option<&str>) -> Result<String, FetchError> {
             .parent()
             .map(std::fs::create_dir_all)
             .transpose()
-            .and_then(|_| std::fs::write(f, format!("{id}\n")));
+            .and_then(|_| crate::report::write_atomic(f, format!("{id}\n").as_bytes()));
     }
     Ok(id)
 }

@@ -314,6 +314,11 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
 /// readers see the old file or the new one, never a half-written one.
+///
+/// The temporary file has a random name and is created exclusively (`O_EXCL`), so a symlink
+/// planted at a guessable name cannot redirect the write; it gets the old file's permissions (a
+/// tenant.toml kept at 0600 stays 0600), or the usual ones for a new file; and the directory is
+/// synced after the rename, so the new name survives a crash.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
@@ -322,22 +327,70 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path
         .file_name()
         .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        // A new file: 0666 less the umask, as `File::create` would give it.
+        std::fs::Permissions::from_mode(
+            std::fs::metadata(path).map_or(0o666, |m| m.permissions().mode() & 0o7777),
+        )
+    };
+    #[cfg(unix)]
+    builder.permissions(mode.clone());
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    // The umask applied at creation; an existing file's exact mode is restored.
+    #[cfg(unix)]
+    if path.exists() {
+        tmp.as_file().set_permissions(mode)?;
     }
-    result
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_writes_keep_the_mode_and_never_follow_a_planted_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tenant.toml");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // The name the old code used for its temporary file, pointing at a file it must not touch.
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        let planted = dir
+            .path()
+            .join(format!(".tenant.toml.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A new file gets ordinary permissions, not the temporary file's 0600.
+        let fresh = dir.path().join("report.json");
+        write_atomic(&fresh, b"{}").unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_ne!(mode & 0o044, 0, "{mode:o}");
+        // Nothing is left behind but the planted link.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert_eq!(left, [planted.file_name().unwrap().to_string_lossy()]);
+    }
 
     fn result(status: Status) -> CheckResult {
         CheckResult {
