@@ -12,7 +12,8 @@ use crate::endpoint::Endpoint;
 use crate::endpoint_sets::{Category, EndpointSet, PortPick, set_hosts};
 use crate::outcome::{Finding, Judgement};
 use crate::pattern::text_matches;
-use crate::tls::{ChainEvidence, Trust, cert::short_dn};
+use crate::tls::cert::{host_matches, short_dn};
+use crate::tls::{ChainEvidence, Trust};
 
 /// `[check.probe]` of a `net-tls-inspection` check.
 #[derive(Clone, Debug, Deserialize)]
@@ -122,6 +123,58 @@ pub fn judge(t: &NetTlsInspectionTask, e: &NetTlsInspectionEvidence) -> Judgemen
             expected,
         );
     };
+    // The chain only says who the server is if the server proved it holds the key (the
+    // handshake completed: CertificateVerify checked), the certificate names this host, and it is
+    // within its validity. Otherwise anyone can replay Microsoft's real chain; judge it as
+    // `tls.certificate` does, before looking at the issuer.
+    if let Some(h) = &e.tls.handshake_error {
+        return Judgement::from_findings(
+            vec![Finding::fail(format!(
+                "the TLS handshake with {} failed after it presented a certificate from '{}' ({h}): whatever answered did not prove it is Microsoft 365; a middlebox may be interfering",
+                t.endpoint,
+                leaf.issuer_short()
+            ))],
+            "",
+            expected,
+        );
+    }
+    if !host_matches(&t.endpoint.host, &leaf.sans) {
+        return Judgement::from_findings(
+            vec![Finding::fail(format!(
+                "the certificate presented for {} is for {}: something other than Microsoft 365 answered (a middlebox or a wrong route)",
+                t.endpoint.host,
+                if leaf.sans.is_empty() {
+                    leaf.subject.clone()
+                } else {
+                    leaf.sans
+                        .iter()
+                        .take(4)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ))],
+            "",
+            expected,
+        );
+    }
+    if leaf.expired || leaf.not_yet_valid {
+        return Judgement::from_findings(
+            vec![Finding::fail(format!(
+                "the certificate presented for {} is {} (valid {} to {}): Microsoft 365 does not serve such certificates; a middlebox or a replayed certificate answered",
+                t.endpoint.host,
+                if leaf.expired {
+                    "expired"
+                } else {
+                    "not yet valid"
+                },
+                leaf.not_before,
+                leaf.not_after
+            ))],
+            "",
+            expected,
+        );
+    }
     // The top of the presented chain names who vouches for it; a middlebox's CA shows up there.
     let top = chain
         .last()

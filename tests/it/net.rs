@@ -409,6 +409,43 @@ async fn tls_inspection_names_the_middlebox_ca() {
     let genuine = LabServer::start("127.0.0.1:0".parse().unwrap(), serve(&microsoft))
         .await
         .unwrap();
+    // Microsoft's chain, replayed by a server that does not hold its key (it signs with another).
+    let replayed = {
+        let mut spec = LeafSpec::good("outlook.m365.test");
+        spec.names.push("open.m365.test".into());
+        let mut leaf = microsoft.leaf(&spec).unwrap();
+        leaf.key = gateway.leaf(&spec).unwrap().key;
+        LabServer::start(
+            "127.0.0.1:0".parse().unwrap(),
+            Mode::Https(server_config(&leaf).unwrap(), Vec::new().into()),
+        )
+        .await
+        .unwrap()
+    };
+    // Microsoft's CA, but a certificate for another name, and an expired one.
+    let with = |edit: fn(&mut LeafSpec)| {
+        let mut spec = LeafSpec::good("outlook.m365.test");
+        edit(&mut spec);
+        Mode::Https(
+            server_config(&microsoft.leaf(&spec).unwrap()).unwrap(),
+            Vec::new().into(),
+        )
+    };
+    let other_name = LabServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        with(|s| s.names = vec!["www.example.test".into()]),
+    )
+    .await
+    .unwrap();
+    let expired = LabServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        with(|s| {
+            s.from_days = -400;
+            s.until_days = -3;
+        }),
+    )
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     // The "Microsoft" CA of this test is trusted through --ca-file, standing in for the public root.
     let ca = dir.path().join("ca.pem");
@@ -424,6 +461,17 @@ async fn tls_inspection_names_the_middlebox_ca() {
             &genuine,
             Status::Pass,
             "not intercepted: outlook.m365.test presents a certificate issued by 'Microsoft Azure RSA TLS Issuing CA 03'",
+        ),
+        (&replayed, Status::Fail, "did not prove it is Microsoft 365"),
+        (
+            &other_name,
+            Status::Fail,
+            "the certificate presented for outlook.m365.test is for www.example.test",
+        ),
+        (
+            &expired,
+            Status::Fail,
+            "the certificate presented for outlook.m365.test is expired",
         ),
     ] {
         let file = dir.path().join("endpoints.json");
