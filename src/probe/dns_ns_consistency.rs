@@ -5,6 +5,11 @@
 //! have a secondary that never got the update, so Microsoft's validation and their users see
 //! different things. The probe finds the zone (the closest enclosing name with NS records), resolves
 //! every NS host, and asks each address directly with recursion off.
+//!
+//! The NS set and the addresses come from the zone's owner, who may list hundreds: the probe
+//! resolves at most [`MAX_NS_HOSTS`] NS hosts, asks at most [`MAX_ADDRESSES_PER_HOST`] addresses of
+//! each and [`MAX_SERVERS`] in all, with at most [`QUERIES_PER_SERVER`] questions in flight per
+//! server, and says in the evidence (`capped`) when it left any out. Real zones have 2–8 NS hosts.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -14,6 +19,15 @@ use serde::{Deserialize, Serialize};
 use super::dns::{Answer, Question, Rtype};
 use super::{PlanCx, ProbeCx, ProbeError};
 use crate::outcome::{Finding, Judgement};
+
+/// NS hosts whose addresses are looked up.
+pub const MAX_NS_HOSTS: usize = 13;
+/// Addresses asked per NS host (anycast services publish one or two).
+pub const MAX_ADDRESSES_PER_HOST: usize = 2;
+/// Server addresses asked in all.
+pub const MAX_SERVERS: usize = 16;
+/// Questions in flight to one server at a time.
+pub const QUERIES_PER_SERVER: usize = 8;
 
 /// `[check.probe]` of kind `dns-ns-consistency` (no parameters: the questions come from the other
 /// DNS checks of the domain).
@@ -71,6 +85,9 @@ pub struct DnsNsConsistencyEvidence {
     pub unresolved: Vec<String>,
     /// Per server address.
     pub servers: Vec<ServerAnswers>,
+    /// What was left out because of the caps, when anything was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capped: Option<String>,
 }
 
 fn summarize(answer: &Answer) -> String {
@@ -125,34 +142,49 @@ async fn ask_server(
             return out;
         }
     };
+    // The SOA first, alone: a server that does not answer it gets no further questions (a dead
+    // or blocked server would otherwise cost a timeout per question).
     let soa_q = Question::new(zone, Rtype::SOA);
-    let all: Vec<Question> = std::iter::once(soa_q.clone())
-        .chain(questions.iter().cloned())
-        .collect();
-    let results = futures::future::join_all(all.iter().map(|q| resolver.query_full(q))).await;
-    for (q, r) in all.iter().zip(results) {
-        let key = format!("{} {}", q.name, q.rtype);
-        match r {
-            Ok((lookup, aa)) => {
-                if !aa && !lookup.answer.records().is_empty() {
-                    out.authoritative = false;
-                }
-                if q == &soa_q {
-                    out.soa_serial = lookup
-                        .answer
-                        .records()
-                        .first()
-                        .and_then(|s| s.rsplit(' ').next()?.parse().ok());
-                } else {
+    match resolver.query_full(&soa_q).await {
+        Ok((lookup, aa)) => {
+            if !aa && !lookup.answer.records().is_empty() {
+                out.authoritative = false;
+            }
+            out.soa_serial = lookup
+                .answer
+                .records()
+                .first()
+                .and_then(|s| s.rsplit(' ').next()?.parse().ok());
+        }
+        Err(e) => {
+            let kind = e.kind();
+            out.error = Some(format!("{kind}: {e}"));
+            for q in questions {
+                out.answers
+                    .insert(format!("{} {}", q.name, q.rtype), format!("error: {kind}"));
+            }
+            return out;
+        }
+    }
+    // In chunks rather than a buffered stream: simple, and keeps the future `Send` for the runner.
+    for chunk in questions.chunks(QUERIES_PER_SERVER) {
+        let results = futures::future::join_all(chunk.iter().map(|q| resolver.query_full(q))).await;
+        for (q, r) in chunk.iter().zip(results) {
+            let key = format!("{} {}", q.name, q.rtype);
+            match r {
+                Ok((lookup, aa)) => {
+                    if !aa && !lookup.answer.records().is_empty() {
+                        out.authoritative = false;
+                    }
                     out.answers.insert(key, summarize(&lookup.answer));
                 }
-            }
-            Err(e) => {
-                let kind = e.kind();
-                if out.error.is_none() {
-                    out.error = Some(format!("{kind}: {e}"));
+                Err(e) => {
+                    let kind = e.kind();
+                    if out.error.is_none() {
+                        out.error = Some(format!("{kind}: {e}"));
+                    }
+                    out.answers.insert(key, format!("error: {kind}"));
                 }
-                out.answers.insert(key, format!("error: {kind}"));
             }
         }
     }
@@ -169,17 +201,20 @@ pub async fn observe(
         name_servers: vec![],
         unresolved: vec![],
         servers: vec![],
+        capped: None,
     };
     let Some((zone, ns)) = find_zone(cx, &t.domain).await? else {
         return Ok(ev);
     };
     ev.zone = Some(zone.clone());
     ev.name_servers.clone_from(&ns);
-    let addr_questions: Vec<Question> = ns.iter().map(|h| Question::new(h, Rtype::A)).collect();
+    let hosts = &ns[..ns.len().min(MAX_NS_HOSTS)];
+    let addr_questions: Vec<Question> = hosts.iter().map(|h| Question::new(h, Rtype::A)).collect();
     let addr_lookups =
         futures::future::join_all(addr_questions.iter().map(|q| cx.resolver.query(q))).await;
     let mut targets = Vec::new();
-    for (host, r) in ns.iter().zip(addr_lookups) {
+    let (mut found, mut skipped) = (0usize, 0usize);
+    for (host, r) in hosts.iter().zip(addr_lookups) {
         let addrs: Vec<IpAddr> = r?
             .answer
             .records()
@@ -189,11 +224,27 @@ pub async fn observe(
         if addrs.is_empty() {
             ev.unresolved.push(host.clone());
         }
+        let mut taken = 0;
         for a in addrs {
-            if !targets.iter().any(|(_, x)| *x == a) {
-                targets.push((host.clone(), a));
+            if targets.iter().any(|(_, x)| *x == a) {
+                continue;
             }
+            found += 1;
+            if taken == MAX_ADDRESSES_PER_HOST || targets.len() == MAX_SERVERS {
+                skipped += 1;
+                continue;
+            }
+            taken += 1;
+            targets.push((host.clone(), a));
         }
+    }
+    if ns.len() > hosts.len() || skipped > 0 {
+        ev.capped = Some(format!(
+            "asked {} of {found} server addresses of {} of {} NS hosts (at most {MAX_NS_HOSTS} hosts, {MAX_ADDRESSES_PER_HOST} addresses each, {MAX_SERVERS} in all)",
+            targets.len(),
+            hosts.len(),
+            ns.len()
+        ));
     }
     ev.servers = futures::future::join_all(
         targets
@@ -343,6 +394,7 @@ mod tests {
             questions: vec![Question::new("contoso.com", Rtype::MX)],
         };
         let ev = |servers: Vec<ServerAnswers>| DnsNsConsistencyEvidence {
+            capped: None,
             zone: Some("contoso.com".into()),
             name_servers: servers.iter().map(|s| s.ns.clone()).collect(),
             unresolved: vec![],

@@ -705,3 +705,42 @@ async fn the_lab_tenant_has_its_documented_verdicts() {
     assert!(!of("tailspin.test").contains(&Status::Fail));
     assert!(of("tailspin.test").contains(&Status::Warn));
 }
+
+/// A zone listing 40 NS hosts with 4 addresses each: the probe asks a bounded number of servers
+/// and says so, instead of sending ~10 queries to each of the 160 addresses at once.
+#[tokio::test]
+async fn ns_consistency_caps_the_servers_it_asks() {
+    use tenant_ready::probe::dns_ns_consistency::{MAX_ADDRESSES_PER_HOST, MAX_SERVERS};
+    let mut zone = ready_zone(D);
+    for i in 2..=41 {
+        zone.push_str(&format!("@ IN NS ns{i}.contoso.test.\n"));
+        for j in 1..=4 {
+            // Loopback addresses nobody listens on: each query is refused at once.
+            zone.push_str(&format!("ns{i} IN A 127.0.{i}.{j}\n"));
+        }
+    }
+    let srv = server(zones(&[(D, &zone)]), Behaviour::default()).await;
+    let results = scan(
+        srv.addr(),
+        Scan {
+            config: Some(CONFIG),
+            only: &["dns.ns-consistency"],
+            ..Scan::default()
+        },
+    )
+    .await;
+    let r = result(&results, "dns.ns-consistency");
+    let servers = r.evidence["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), MAX_SERVERS, "{}", r.evidence);
+    let capped = r.evidence["capped"].as_str().unwrap();
+    assert!(
+        capped.starts_with(&format!("asked {MAX_SERVERS} of "))
+            && capped.contains("of 41 NS hosts"),
+        "{capped}"
+    );
+    // No NS host got more than its share.
+    for host in servers.iter().map(|s| s["ns"].as_str().unwrap()) {
+        let n = servers.iter().filter(|s| s["ns"] == host).count();
+        assert!(n <= MAX_ADDRESSES_PER_HOST, "{host}: {n}");
+    }
+}
