@@ -183,6 +183,7 @@ impl LabEndpoints {
             content_type: "application/samlmetadata+xml".into(),
             body: federation_metadata("http://sts.contoso.test/adfs/services/trust", &[signing])
                 .into_bytes(),
+            location: None,
         };
         let sts = LabServer::start(
             local,

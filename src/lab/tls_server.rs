@@ -32,6 +32,8 @@ pub struct Route {
     pub content_type: String,
     /// Body.
     pub body: Vec<u8>,
+    /// A `Location` header (for redirects).
+    pub location: Option<String>,
 }
 
 /// What the server does with each connection.
@@ -251,14 +253,20 @@ async fn http_logged<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let target = request_line.split_whitespace().nth(1).unwrap_or("/");
     let path = target.split('?').next().unwrap_or(target);
-    let (status, ctype, body) = routes
+    let (status, ctype, body, location) = routes
         .iter()
         .find(|rt| rt.path.eq_ignore_ascii_case(path))
-        .map_or((404, "text/plain", &b"not found"[..]), |rt| {
-            (rt.status, rt.content_type.as_str(), rt.body.as_slice())
+        .map_or((404, "text/plain", &b"not found"[..], None), |rt| {
+            (
+                rt.status,
+                rt.content_type.as_str(),
+                rt.body.as_slice(),
+                rt.location.as_deref(),
+            )
         });
+    let location = location.map_or(String::new(), |l| format!("Location: {l}\r\n"));
     let head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\n{location}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     let s = r.get_mut();

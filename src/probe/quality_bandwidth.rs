@@ -224,6 +224,8 @@ fn client(cx: &ProbeCx, host: &str, addrs: &[SocketAddr]) -> Result<reqwest::Cli
         .tls_backend_preconfigured(cx.tls.verifying_config())
         .connect_timeout(cx.step)
         .pool_max_idle_per_host(0)
+        // The measurement is of this URL's server: a redirect would measure someone else's.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")));
     if !addrs.is_empty() {
         b = b.resolve_to_addrs(host, addrs);
@@ -239,6 +241,7 @@ async fn download(t: &QualityBandwidthTask, http: &reqwest::Client) -> Direction
     let done = Arc::new(AtomicBool::new(false));
     let problem = Arc::new(std::sync::Mutex::new(None::<String>));
     let mut workers = Vec::new();
+    let max_bytes = t.spec.max_bytes;
     for _ in 0..t.spec.connections.max(1) {
         let (http, url, counter, problem) = (
             http.clone(),
@@ -247,30 +250,56 @@ async fn download(t: &QualityBandwidthTask, http: &reqwest::Client) -> Direction
             Arc::clone(&problem),
         );
         workers.push(tokio::spawn(async move {
-            // Re-request when the object ends: the stop decides, not the object's size.
+            // One request per connection. The object must outlast the measurement: re-requesting
+            // a short object in a loop would hammer the server and measure request overhead.
+            let set = |msg: String| {
+                *problem
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(msg);
+            };
+            let resp = match http.get(&url).send().await {
+                Ok(r) if r.status().is_success() => r,
+                Ok(r) if r.status().is_redirection() => {
+                    let to = r
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("?")
+                        .to_owned();
+                    return set(format!(
+                        "download: {url} answered HTTP {} (a redirect to {to}); redirects are not followed: point the check at the object itself",
+                        r.status()
+                    ));
+                }
+                Ok(r) => return set(format!("download: {url} answered HTTP {}", r.status())),
+                Err(e) => return set(format!("download: {e}")),
+            };
+            let announced = resp.content_length();
+            let mut received = 0u64;
+            let mut stream = resp.bytes_stream();
             loop {
-                let resp = match http.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => r,
-                    Ok(r) => {
-                        *problem
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                            Some(format!("download: {url} answered HTTP {}", r.status()));
-                        return;
+                match stream.next().await {
+                    Some(Ok(chunk)) => {
+                        received += chunk.len() as u64;
+                        counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     }
-                    Err(e) => {
-                        *problem
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                            Some(format!("download: {e}"));
-                        return;
+                    Some(Err(e)) => {
+                        return set(format!(
+                            "download: the connection broke after {received} bytes ({e})"
+                        ));
                     }
-                };
-                let mut stream = resp.bytes_stream();
-                while let Some(Ok(chunk)) = stream.next().await {
-                    counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    None => break,
                 }
             }
+            set(match announced {
+                Some(n) if received < n => format!(
+                    "download: {url} ended after {received} of the {n} bytes it announced"
+                ),
+                _ => format!(
+                    "download: {url} is only {received} bytes, which ran out before the measurement settled: use a larger object (the measurement may need up to {} MB)",
+                    max_bytes / 1_000_000
+                ),
+            });
         }));
     }
     let watcher = {

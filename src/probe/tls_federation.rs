@@ -89,6 +89,35 @@ pub struct FederationEvidence {
     pub signing_certificates: Vec<CertInfo>,
     /// When the certificates were evaluated.
     pub checked_at: String,
+    /// Redirects followed (same host, HTTPS only), each as its `Location` resolved.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<String>,
+}
+
+/// Redirects followed within the federation host.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Where a redirect from `from` to `location` leads, if it may be followed: HTTPS, and the same
+/// host and port. Entra ID fetches the metadata from the URL the federation settings name; a
+/// redirect elsewhere (another host, plain HTTP) is what a hijacked or misconfigured proxy does,
+/// and following it would judge someone else's document.
+pub fn same_host_redirect(from: &reqwest::Url, location: &str) -> Result<reqwest::Url, String> {
+    let to = from.join(location).map_err(|e| {
+        format!("the metadata URL redirects to `{location}`, which is not a URL ({e})")
+    })?;
+    if to.scheme() != "https" {
+        return Err(format!(
+            "the metadata URL redirects to {to}, which is not HTTPS: Entra ID reads the metadata over HTTPS only; publish it at {from}"
+        ));
+    }
+    if to.host_str() != from.host_str()
+        || to.port_or_known_default() != from.port_or_known_default()
+    {
+        return Err(format!(
+            "the metadata URL redirects to another host ({to}): publish the metadata at {from} itself"
+        ));
+    }
+    Ok(to)
 }
 
 fn now_secs() -> i64 {
@@ -209,6 +238,7 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
         entity_id: None,
         signing_certificates: Vec::new(),
         checked_at: rfc3339_secs(now),
+        redirects: Vec::new(),
     };
     let ips = match addresses(cx, &t.endpoint).await? {
         Ok(ips) => ips,
@@ -223,11 +253,12 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
     };
     let mut builder = reqwest::Client::builder()
         .tls_backend_preconfigured(cx.tls.verifying_config())
-        // Entra ID fetches from the internet, not through the customer's proxy.
-        .no_proxy()
+        // Through this machine's proxy settings, like every other request a client here makes:
+        // where the internet is only reachable through a proxy, a direct fetch would fail.
         .connect_timeout(cx.step)
         .timeout(cx.step)
-        .redirect(reqwest::redirect::Policy::limited(5))
+        // Redirects are followed below, one at a time, within the same host and over HTTPS only.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")));
     if t.endpoint.ip().is_none() {
         let addrs: Vec<SocketAddr> = ips
@@ -239,7 +270,44 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
     let client = builder
         .build()
         .map_err(|e| net("internal", e.to_string()))?;
-    let mut resp = match client.get(&ev.url).send().await {
+    let mut url = reqwest::Url::parse(&ev.url).map_err(|e| net("internal", e.to_string()))?;
+    let resp = loop {
+        let resp = match client.get(url.clone()).send().await {
+            Ok(r) => r,
+            Err(e) => break Err(e),
+        };
+        if !resp.status().is_redirection() {
+            break Ok(resp);
+        }
+        let Some(location) = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            break Ok(resp); // judged as a non-200 answer below
+        };
+        if ev.redirects.len() == MAX_REDIRECTS {
+            ev.http_status = Some(resp.status().as_u16());
+            ev.problem = Some(format!(
+                "the metadata URL redirects more than {MAX_REDIRECTS} times ({})",
+                ev.redirects.join(" → ")
+            ));
+            return Ok(ev);
+        }
+        match same_host_redirect(&url, location) {
+            Ok(next) => {
+                ev.redirects.push(next.to_string());
+                url = next;
+            }
+            Err(why) => {
+                ev.http_status = Some(resp.status().as_u16());
+                ev.redirects.push(location.to_owned());
+                ev.problem = Some(why);
+                return Ok(ev);
+            }
+        }
+    };
+    let mut resp = match resp {
         Ok(r) => r,
         Err(e) => {
             let (definitive, msg) = classify(&e);

@@ -11,6 +11,7 @@ fn route(path: &str, status: u16, body: &str) -> Route {
         status,
         content_type: "application/json".into(),
         body: body.as_bytes().to_vec(),
+        location: None,
     }
 }
 

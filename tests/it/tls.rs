@@ -410,6 +410,14 @@ async fn federation_metadata_is_fetched_and_its_signing_certificates_judged() {
         status,
         content_type: ctype.into(),
         body,
+        location: None,
+    };
+    let redirect = |to: &str| Route {
+        path: FEDERATION_PATH.into(),
+        status: 302,
+        content_type: "text/html".into(),
+        body: vec![],
+        location: Some(to.into()),
     };
     let cases: Vec<(&str, Vec<Route>, Status, &str)> = vec![
         (
@@ -438,6 +446,31 @@ async fn federation_metadata_is_fetched_and_its_signing_certificates_judged() {
             "plus 1 older",
         ),
         ("notfound", vec![], Status::Fail, "not published (HTTP 404"),
+        // Redirects: followed on the same host over HTTPS only, and shown in the evidence.
+        (
+            "moved",
+            vec![
+                redirect("/adfs/metadata.xml"),
+                Route {
+                    path: "/adfs/metadata.xml".into(),
+                    ..route(200, "text/xml", meta(&[200]))
+                },
+            ],
+            Status::Pass,
+            "valid until",
+        ),
+        (
+            "tohttp",
+            vec![redirect("http://tohttp.lab.test/x.xml")],
+            Status::Fail,
+            "which is not HTTPS",
+        ),
+        (
+            "elsewhere",
+            vec![redirect("https://evil.example/x.xml")],
+            Status::Fail,
+            "redirects to another host (https://evil.example/x.xml)",
+        ),
         (
             "auth",
             vec![route(401, "text/html", b"login".to_vec())],
@@ -474,6 +507,14 @@ async fn federation_metadata_is_fetched_and_its_signing_certificates_judged() {
         let r = by_subject(&results, "tls.federation", &ep);
         expect(r, want, &[words]);
         assert_eq!(r.responsibility, "enable.directory-sync");
+        if name == "moved" {
+            assert_eq!(
+                r.evidence["redirects"][0],
+                format!("https://{ep}/adfs/metadata.xml"),
+                "{}",
+                r.evidence
+            );
+        }
     }
     // Behind a certificate the scanner does not trust, the metadata is not reachable for Entra ID.
     let mode = lab.https(&LeafSpec::good("untrusted.lab.test"), vec![]);
