@@ -522,6 +522,7 @@ AwQ=</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
             entity_id: None,
             signing_certificates: vec![],
             checked_at: String::new(),
+            redirects: Vec::new(),
         };
         for &d in days {
             let mut c = crate::tls::chain::tests_support::cert(d);

@@ -31,6 +31,8 @@ async fn scan_with(
         },
     )
     .await;
+    // The time taken is returned for diagnostics only: tests assert what happened (a `timeout`
+    // error, a bounded number of queries), never how long it took on a shared machine.
     (results, start.elapsed(), srv.queries())
 }
 
@@ -40,7 +42,7 @@ async fn a_server_that_never_answers_is_an_error_not_a_failure() {
         silent: true,
         ..Behaviour::default()
     };
-    let (results, elapsed, _) = scan_with(&ready_zone(D), silent, &["dns.*"], "1s").await;
+    let (results, _, _) = scan_with(&ready_zone(D), silent, &["dns.*"], "1s").await;
     assert_eq!(results.len(), 11);
     for r in &results {
         assert_status(r, Status::Error);
@@ -56,10 +58,6 @@ async fn a_server_that_never_answers_is_an_error_not_a_failure() {
             r.message
         );
     }
-    assert!(
-        elapsed < Duration::from_secs(5),
-        "ended within its timeout: {elapsed:?}"
-    );
 }
 
 #[tokio::test]
@@ -118,10 +116,9 @@ async fn truncated_udp_answers_are_retried_over_tcp() {
         no_tcp: true,
         ..Behaviour::default()
     };
-    let (results, elapsed, _) = scan_with(&ready_zone(D), b, &["dns.mx"], "2s").await;
+    let (results, _, _) = scan_with(&ready_zone(D), b, &["dns.mx"], "2s").await;
     let r = result(&results, "dns.mx");
     assert_status(r, Status::Error);
-    assert!(elapsed < Duration::from_secs(5));
 }
 
 #[tokio::test]
@@ -154,8 +151,7 @@ async fn a_cname_loop_ends_quickly_with_a_clear_result() {
         "_dmarc IN TXT \"v=DMARC1; p=reject\"",
         "_dmarc IN CNAME loop.contoso.test.\nloop IN CNAME _dmarc.contoso.test.",
     );
-    let (results, elapsed, queries) =
-        scan_with(&zone, Behaviour::default(), &["dns.dmarc"], "2s").await;
+    let (results, _, queries) = scan_with(&zone, Behaviour::default(), &["dns.dmarc"], "2s").await;
     let r = result(&results, "dns.dmarc");
     // The loop resolves to no record (a missing DMARC record warns: it is recommended).
     assert!(
@@ -163,7 +159,6 @@ async fn a_cname_loop_ends_quickly_with_a_clear_result() {
         "{r:?}"
     );
     assert!(r.message.contains("_dmarc.contoso.test"), "{}", r.message);
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert!(
         queries < 50,
         "the loop is not followed forever: {queries} queries"
@@ -182,8 +177,7 @@ async fn an_spf_include_chain_30_deep_stops_at_the_limit() {
             i + 1
         ));
     }
-    let (results, elapsed, queries) =
-        scan_with(&zone, Behaviour::default(), &["dns.spf"], "2s").await;
+    let (results, _, queries) = scan_with(&zone, Behaviour::default(), &["dns.spf"], "2s").await;
     let r = result(&results, "dns.spf");
     assert_status(r, Status::Fail);
     assert!(
@@ -197,7 +191,6 @@ async fn an_spf_include_chain_30_deep_stops_at_the_limit() {
         queries <= 12,
         "evaluation stopped at the limit: {queries} queries"
     );
-    assert!(elapsed < Duration::from_secs(2));
 }
 
 #[tokio::test]
@@ -206,11 +199,10 @@ async fn a_slow_server_beyond_the_timeout_is_a_timeout_error() {
         delay: Duration::from_millis(1500),
         ..Behaviour::default()
     };
-    let (results, elapsed, _) = scan_with(&ready_zone(D), slow, &["dns.mx"], "500ms").await;
+    let (results, _, _) = scan_with(&ready_zone(D), slow, &["dns.mx"], "500ms").await;
     let r = result(&results, "dns.mx");
     assert_status(r, Status::Error);
     assert_eq!(error_kind(r), "timeout");
-    assert!(elapsed < Duration::from_millis(1400), "{elapsed:?}");
 }
 
 #[tokio::test]

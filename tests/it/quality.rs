@@ -61,12 +61,6 @@ async fn relay(imp: Impairment) -> StunServer {
         .unwrap()
 }
 
-fn f(r: &CheckResult, key: &str) -> f64 {
-    r.evidence[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{key}: {}", r.evidence))
-}
-
 /// The samples the check recorded (`None`: lost).
 fn recorded(r: &CheckResult) -> Vec<Option<f64>> {
     r.evidence["samples_ms"]
