@@ -308,6 +308,7 @@ pub fn probe_cx(s: &Settings) -> Result<ProbeCx, ConfigError> {
         }),
         tls,
         step: step_timeout(s.timeout),
+        sockets: crate::probe::sockets_in_flight(s.concurrency.get()),
     })
 }
 

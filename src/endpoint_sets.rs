@@ -118,6 +118,17 @@ impl EndpointSet {
     }
 }
 
+/// A set's URL is a host name, possibly with `*` wildcards (`*.teams.microsoft.com`,
+/// `*-files.sharepoint.com`): validated like every other host name, each `*` standing for a
+/// letter. A list is outside input; a "URL" of `a b`, `http://x/` or control characters is
+/// refused with the set named rather than probed.
+pub fn check_url_host(url: &str) -> Result<(), String> {
+    let stand_in = url.replace('*', "x");
+    crate::domain::DomainName::parse(&stand_in)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// Parses `"80,443"`, `"3478-3481"`, `""` (none).
 pub fn parse_ports(s: &str) -> Result<Vec<RangeInclusive<u16>>, String> {
     let mut out = Vec::new();
@@ -276,6 +287,15 @@ impl EndpointList {
         for s in &sets {
             s.tcp().map_err(|e| format!("{source}: {e}"))?;
             s.udp().map_err(|e| format!("{source}: {e}"))?;
+            for u in &s.urls {
+                check_url_host(u).map_err(|e| {
+                    format!(
+                        "{source}: set {}: url `{}`: {e}",
+                        s.id,
+                        crate::escape::terminal(u)
+                    )
+                })?;
+            }
         }
         Ok(Self {
             instance,

@@ -401,6 +401,21 @@ pub struct ProbeCx {
     /// Bound for one network step (connect, handshake, one SMTP reply): shorter than the check's
     /// timeout, so a stalled server is reported by the step that stalled, not a generic timeout.
     pub step: Duration,
+    /// Connection attempts in flight across the whole scan (TCP port probes): an endpoint list
+    /// is outside input and could otherwise open every host × port at once. See
+    /// [`sockets_in_flight`].
+    pub sockets: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// The bound on connection attempts in flight for a scan run with `concurrency` checks at once:
+/// four per check slot (1,024 at the default 256), which covers the whole real endpoint list
+/// (about 200 host:ports) in one round.
+pub fn sockets_in_flight(concurrency: usize) -> std::sync::Arc<tokio::sync::Semaphore> {
+    std::sync::Arc::new(tokio::sync::Semaphore::new(
+        concurrency
+            .saturating_mul(4)
+            .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+    ))
 }
 
 impl std::fmt::Debug for ProbeCx {

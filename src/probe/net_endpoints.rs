@@ -46,6 +46,13 @@ pub struct NetEndpointsSpec {
     pub probe_timeout_ms: u64,
     /// From a port range (`50000-59999`), test at most this many ports from its start.
     pub max_ports_per_range: u16,
+    /// At most this many TCP ports per set (after ranges are sampled): a list is outside input,
+    /// and `"1,2,…,65535"` must not become 65,535 probes per host. Real sets list 1–4.
+    #[serde(default = "default_max_ports_per_set")]
+    pub max_ports_per_set: usize,
+    /// At most this many URLs per set (real sets list up to 26).
+    #[serde(default = "default_max_hosts_per_set")]
+    pub max_hosts_per_set: usize,
     /// Concrete test hosts for wildcard URLs: `"*.sharepoint.com" = "{tenant}.sharepoint.com"`.
     /// Variables: `{tenant}` (first label of `[tenant] initial_domain`, else `microsoft`), `{mx}`
     /// (the `[[domain]] mx` of the first Exchange domain that sets one).
@@ -93,6 +100,8 @@ pub struct NetEndpointsTask {
     pub ips: Vec<String>,
     /// Per-attempt limit.
     pub timeout: Duration,
+    /// What the per-set caps left out, if anything.
+    pub capped: Vec<String>,
 }
 
 impl NetEndpointsTask {
@@ -144,13 +153,33 @@ impl NetEndpointsSpec {
     /// Plans one set. `vars` carries `{tenant}`, and `{mx}` when the tenant configured one.
     pub fn plan(&self, set: &EndpointSet, vars: &Vars, step: Option<Duration>) -> NetEndpointsTask {
         let mut ports = Vec::new();
+        let mut all_ports = 0usize;
         for r in set.tcp().unwrap_or_default() {
+            all_ports += r.clone().count();
             ports.extend(r.take(usize::from(self.max_ports_per_range.max(1))));
         }
-        ports.dedup();
+        let mut seen = std::collections::HashSet::new();
+        ports.retain(|p| seen.insert(*p));
+        let mut capped = Vec::new();
+        if ports.len() > self.max_ports_per_set {
+            capped.push(format!(
+                "tested {} of the set's {all_ports} TCP ports (at most {} per set)",
+                self.max_ports_per_set, self.max_ports_per_set
+            ));
+            ports.truncate(self.max_ports_per_set);
+        }
+        if set.urls.len() > self.max_hosts_per_set {
+            capped.push(format!(
+                "tested {} of the set's {} URLs (at most {} per set)",
+                self.max_hosts_per_set,
+                set.urls.len(),
+                self.max_hosts_per_set
+            ));
+        }
         let hosts = set
             .urls
             .iter()
+            .take(self.max_hosts_per_set)
             .map(|u| PlannedHost {
                 url: u.clone(),
                 test: concrete_host(u, &self.wildcards, vars),
@@ -172,8 +201,16 @@ impl NetEndpointsSpec {
             rules,
             ips: set.ips.clone(),
             timeout,
+            capped,
         }
     }
+}
+
+fn default_max_ports_per_set() -> usize {
+    16
+}
+fn default_max_hosts_per_set() -> usize {
+    64
 }
 
 /// A host to test for a URL of the endpoint data. A wildcard's test host must be a name the
@@ -262,6 +299,9 @@ pub struct NetEndpointsEvidence {
     pub port_rules: Vec<PortRule>,
     /// Every attempt.
     pub probes: Vec<Probe>,
+    /// What the per-set caps left out (a list with more ports or URLs than any real set).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capped: Vec<String>,
     /// IP ranges of the set (to allow in the firewall).
     pub ips: Vec<String>,
 }
@@ -316,6 +356,8 @@ async fn probe_host(
     };
     let attempts = ports.iter().map(|&port| async move {
         let addr = SocketAddr::new(ip, port);
+        // A closed semaphore never happens (the scan owns it); proceed unbounded if it did.
+        let _permit = cx.sockets.acquire().await.ok();
         let (state, reason, rtt_ms) = tcp_state(addr, timeout).await;
         Probe {
             host: host.to_owned(),
@@ -358,6 +400,7 @@ pub async fn observe(
         probe_timeout_ms: u64::try_from(t.timeout.as_millis()).unwrap_or(u64::MAX),
         port_rules: t.rules.clone(),
         probes,
+        capped: t.capped.clone(),
         ips: t.ips.clone(),
     })
 }
@@ -531,6 +574,7 @@ mod tests {
             rules: vec![],
             ips: vec![],
             timeout: Duration::from_secs(2),
+            capped: vec![],
         };
         let p = |port, state, reason: &str| Probe {
             host: "outlook.office365.com".into(),
@@ -551,6 +595,7 @@ mod tests {
                 p(443, PortState::Open, "syn-ack"),
             ],
             ips: vec![],
+            capped: vec![],
         };
         assert_eq!(judge(&t, &e).status, crate::outcome::Status::Pass);
         e.probes[1] = p(443, PortState::Filtered, "no-response");
@@ -588,6 +633,7 @@ mod tests {
             rules: rules.clone(),
             ips: vec![],
             timeout: Duration::from_secs(2),
+            capped: vec![],
         };
         let p = |port, state| Probe {
             host: "mx.contoso.test".into(),
@@ -604,6 +650,7 @@ mod tests {
             probe_timeout_ms: 2000,
             port_rules: rules,
             probes: vec![p(25, PortState::Filtered), p(443, PortState::Open)],
+            capped: vec![],
             ips: vec![],
         };
         let j = judge(&t, &e);

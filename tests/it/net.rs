@@ -646,3 +646,69 @@ async fn proxies_in_the_path_of_optimize_traffic() {
         "{r}"
     );
 }
+
+/// A hostile endpoint list: every TCP port listed one by one, and 100 URLs in one set. The
+/// probe tests a bounded number of each (and says so), instead of opening 6.5 million sockets.
+#[tokio::test]
+async fn an_endpoint_list_with_every_port_is_probed_within_bounds() {
+    let ports: Vec<String> = (1..=65535).map(|p| p.to_string()).collect();
+    let urls: Vec<String> = (0..100).map(|i| format!("\"h{i}.m365.test\"")).collect();
+    let set = format!(
+        r#"[{{"id":1,"serviceArea":"Exchange","urls":[{}],"tcpPorts":"{}","category":"Optimize","required":true}}]"#,
+        urls.join(","),
+        ports.join(",")
+    );
+    let results = scan_net(&set, &["net.endpoints"]).await;
+    let r = results.iter().find(|r| r.check == "net.endpoints").unwrap();
+    let probes = r.evidence["probes"].as_array().unwrap();
+    // h0..h99 do not resolve in the test zone: each host gets one row per port, no socket.
+    assert_eq!(probes.len(), 64 * 16, "{}", r.evidence["capped"]);
+    let capped: Vec<&str> = r.evidence["capped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        capped,
+        [
+            "tested 16 of the set's 65535 TCP ports (at most 16 per set)",
+            "tested 64 of the set's 100 URLs (at most 64 per set)"
+        ]
+    );
+}
+
+/// A set whose URL is not a host name is refused when the list is read, naming the set.
+#[test]
+fn an_endpoint_list_with_a_malformed_url_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in [
+        "outlook office365.com",
+        "http://x.com/",
+        "x\u{1b}[2J.com",
+        "*",
+    ] {
+        let file = dir.path().join("endpoints.json");
+        let set = serde_json::json!([{"id": 7, "serviceArea": "Exchange", "urls": [bad],
+            "tcpPorts": "443", "category": "Optimize", "required": true}]);
+        std::fs::write(&file, set.to_string()).unwrap();
+        let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"))
+            .args([
+                "scan",
+                "m365.test",
+                "--only",
+                "net.endpoints",
+                "--nameserver",
+                "127.0.0.1:9",
+            ])
+            .arg("--endpoints")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("set 7: url `"), "{err}");
+        assert!(!err.contains('\u{1b}'), "{err}");
+    }
+}

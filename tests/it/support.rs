@@ -50,6 +50,9 @@ pub(crate) fn probe_cx(addr: SocketAddr, check_timeout: Duration) -> ProbeCx {
         }),
         tls: tenant_ready::tls::TlsCx::new(None).unwrap(),
         step: tenant_ready::app::step_timeout(check_timeout),
+        sockets: tenant_ready::probe::sockets_in_flight(
+            tenant_ready::settings::DEFAULT_CONCURRENCY,
+        ),
     }
 }
 
