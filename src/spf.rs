@@ -101,20 +101,178 @@ pub fn has_macro(spec: &str) -> bool {
     spec.contains('%')
 }
 
-fn domain_arg<'a>(name: &str, rest: &'a str, required: bool) -> Result<Option<&'a str>, String> {
-    // rest is "", ":domain[/cidr]" or "/cidr"
-    let (dom, _cidr) = match rest.strip_prefix(':') {
-        Some(r) => match r.split_once('/') {
-            Some((d, c)) => (Some(d), Some(c)),
-            None => (Some(r), None),
-        },
-        None if rest.is_empty() || rest.starts_with('/') => (None, None),
-        None => return Err(format!("unknown mechanism `{name}{rest}`")),
+/// A `domain-spec` (RFC 7208 §7.1): a macro-string whose end is `"." toplabel ["."]` or a macro.
+/// Checked as written, before any query: a receiver returns permerror for a malformed one.
+pub fn check_domain_spec(spec: &str) -> Result<(), String> {
+    if spec.is_empty() {
+        return Err("is empty".into());
+    }
+    let ends_with_macro = check_macro_string(spec, false)?;
+    if ends_with_macro {
+        return Ok(());
+    }
+    // domain-end = "." toplabel [ "." ]
+    let body = spec.strip_suffix('.').unwrap_or(spec);
+    let Some((rest, top)) = body.rsplit_once('.') else {
+        return Err("is not a domain name (it needs a dot and a top-level label)".into());
+    };
+    if rest.is_empty() {
+        return Err("is not a domain name (nothing before the top-level label)".into());
+    }
+    if !toplabel_ok(top) {
+        return Err(format!(
+            "has an invalid top-level label `{top}` (letters, digits and inner dashes, not all digits)"
+        ));
+    }
+    Ok(())
+}
+
+/// `toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )`.
+fn toplabel_ok(t: &str) -> bool {
+    let b = t.as_bytes();
+    !b.is_empty()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && (b.iter().any(u8::is_ascii_alphabetic) || b.contains(&b'-'))
+}
+
+/// Checks a `macro-string` (§7.1); returns whether it ends with a macro expansion. `exp_text`
+/// allows the letters only explanation text may use (`c`, `r`, `t`).
+pub fn check_macro_string(text: &str, exp_text: bool) -> Result<bool, String> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut ends_with_macro = false;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if byte == b'%' {
+            match bytes.get(i + 1) {
+                Some(b'%' | b'_' | b'-') => {
+                    i += 2;
+                    ends_with_macro = true;
+                    continue;
+                }
+                Some(b'{') => {
+                    let close = text[i..]
+                        .find('}')
+                        .ok_or_else(|| format!("has an unterminated macro `{}`", &text[i..]))?;
+                    let inner = &text[i + 2..i + close];
+                    let mut chars = inner.chars();
+                    let letter = chars.next().map(|l| l.to_ascii_lowercase());
+                    match letter {
+                        Some('s' | 'l' | 'o' | 'd' | 'i' | 'p' | 'h' | 'v') => {}
+                        Some('c' | 'r' | 't') if exp_text => {}
+                        Some(l @ ('c' | 'r' | 't')) => {
+                            return Err(format!(
+                                "uses the macro letter `{l}`, which only explanation text may use"
+                            ));
+                        }
+                        _ => return Err(format!("has an unknown macro `%{{{inner}}}`")),
+                    }
+                    let rest = chars.as_str();
+                    let digits =
+                        rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                    let rest = &rest[digits..];
+                    let rest = rest.strip_prefix(['r', 'R']).unwrap_or(rest);
+                    if !rest.chars().all(|d| ".-+,/_=".contains(d)) {
+                        return Err(format!("has an invalid macro `%{{{inner}}}`"));
+                    }
+                    i += close + 1;
+                    ends_with_macro = true;
+                    continue;
+                }
+                _ => {
+                    return Err(format!(
+                        "has a `%` not followed by `{{`, `%`, `_` or `-` (`{}`)",
+                        &text[i..text.len().min(i + 4)]
+                    ));
+                }
+            }
+        }
+        // macro-literal: visible characters except `%`.
+        if !(0x21..=0x7e).contains(&byte) {
+            return Err(format!(
+                "contains the character {:?}, which is not allowed (visible ASCII only)",
+                char::from(byte)
+            ));
+        }
+        ends_with_macro = false;
+        i += 1;
+    }
+    Ok(ends_with_macro)
+}
+
+/// A CIDR length: `"0"` or digits without a leading zero, at most `max`.
+fn cidr_len(s: &str, max: u8) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|c| c.is_ascii_digit())
+        && (s == "0" || !s.starts_with('0'))
+        && s.parse::<u8>().is_ok_and(|n| n <= max)
+}
+
+/// Splits a trailing `dual-cidr-length` (`/24`, `//64`, `/24//64`) off an `a`/`mx` argument.
+/// CIDRs are taken from the end: a domain-spec may itself contain `/` (`foo:bar/baz.example.com`).
+fn split_dual_cidr(arg: &str) -> (&str, &str) {
+    let digits_at_end = |s: &str| s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let mut cut = arg.len();
+    // "//" ip6
+    let n = digits_at_end(&arg[..cut]);
+    if n > 0 && arg[..cut - n].ends_with("//") {
+        cut -= n + 2;
+    } else if n > 0 && arg[..cut - n].ends_with('/') {
+        // "/" ip4 only
+        return (&arg[..cut - n - 1], &arg[cut - n - 1..]);
+    }
+    let n = digits_at_end(&arg[..cut]);
+    if n > 0 && arg[..cut - n].ends_with('/') && !arg[..cut - n].ends_with("//") {
+        cut -= n + 1;
+    }
+    (&arg[..cut], &arg[cut..])
+}
+
+fn check_dual_cidr(term: &str, cidr: &str) -> Result<(), String> {
+    if cidr.is_empty() {
+        return Ok(());
+    }
+    let (v4, v6) = match cidr.split_once("//") {
+        Some((a, b)) => (a, Some(b)),
+        None => (cidr, None),
+    };
+    let v4_ok = v4.is_empty() || v4.strip_prefix('/').is_some_and(|l| cidr_len(l, 32));
+    let v6_ok = v6.is_none_or(|l| cidr_len(l, 128));
+    if v4_ok && v6_ok {
+        Ok(())
+    } else {
+        Err(format!("`{term}` has an invalid prefix length"))
+    }
+}
+
+/// `mechanism[:domain-spec][cidr]` with the domain-spec required, optional or forbidden-with-cidr.
+fn domain_arg(
+    term: &str,
+    name: &str,
+    rest: &str,
+    required: bool,
+    cidr_allowed: bool,
+) -> Result<Option<String>, String> {
+    let (arg, cidr) = if cidr_allowed {
+        split_dual_cidr(rest)
+    } else {
+        (rest, "")
+    };
+    check_dual_cidr(term, cidr)?;
+    let dom = match arg.strip_prefix(':') {
+        Some(d) => Some(d),
+        None if arg.is_empty() => None,
+        None => return Err(format!("unknown mechanism `{term}`")),
     };
     match dom {
-        Some("") => Err(format!("`{name}:` needs a domain")),
         None if required => Err(format!("`{name}` needs a domain (`{name}:example.com`)")),
-        d => Ok(d),
+        None => Ok(None),
+        Some(d) => {
+            check_domain_spec(d).map_err(|e| format!("the domain of `{term}` {e}"))?;
+            Ok(Some(d.to_owned()))
+        }
     }
 }
 
@@ -127,35 +285,60 @@ fn check_ip<T: std::str::FromStr>(term: &str, arg: &str, max_len: u8) -> Result<
         return Err(format!("`{term}` is not a valid address"));
     }
     if let Some(l) = len
-        && !l.parse::<u8>().is_ok_and(|l| l <= max_len)
+        && !cidr_len(l, max_len)
     {
         return Err(format!("`{term}` has an invalid prefix length"));
     }
     Ok(())
 }
 
-/// Parses a record (which [`is_spf`] accepted). Errors are RFC 7208 `permerror` reasons.
+/// Parses a record (which [`is_spf`] accepted) with the RFC 7208 §12 grammar. Errors are the
+/// `permerror` reasons a receiver would have, for a person.
 pub fn parse(txt: &str) -> Result<SpfRecord, String> {
+    if !txt.is_ascii() {
+        return Err(
+            "the record contains non-ASCII characters; SPF records are 7-bit ASCII (RFC 7208 §3.1)"
+                .into(),
+        );
+    }
     let mut rec = SpfRecord::default();
     let mut exp_seen = false;
+    // Terms are separated by spaces only (a tab or a CR is part of a term, and invalid there).
     for term in txt.split(' ').skip(1).filter(|t| !t.is_empty()) {
         let lower = term.to_ascii_lowercase();
-        // Modifier: name "=" value, where name starts with a letter (RFC 7208 §4.6.1).
-        if let Some((name, value)) = lower.split_once('=')
-            && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        // Modifier: name "=" macro-string, name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ).
+        if let Some((name, value)) = term.split_once('=')
+            && !name.contains([':', '/'])
         {
-            match name {
+            let name_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if !name_ok {
+                return Err(format!(
+                    "`{term}` is not a valid modifier (its name `{name}` must start with a letter)"
+                ));
+            }
+            match name.to_ascii_lowercase().as_str() {
                 "redirect" if rec.redirect.is_some() => {
                     return Err("more than one redirect= modifier".into());
                 }
                 "redirect" if value.is_empty() => return Err("redirect= needs a domain".into()),
-                "redirect" => rec.redirect = Some(value.to_owned()),
+                "redirect" => {
+                    check_domain_spec(value).map_err(|e| format!("the domain of `{term}` {e}"))?;
+                    rec.redirect = Some(value.to_ascii_lowercase());
+                }
                 "exp" if exp_seen => return Err("more than one exp= modifier".into()),
-                "exp" => exp_seen = true,
-                _ => {} // unknown modifiers are ignored (§6)
+                "exp" if value.is_empty() => return Err("exp= needs a domain".into()),
+                "exp" => {
+                    check_domain_spec(value).map_err(|e| format!("the domain of `{term}` {e}"))?;
+                    exp_seen = true;
+                }
+                // Unknown modifiers are ignored (§6), but must be syntactically valid.
+                _ => {
+                    check_macro_string(value, false)
+                        .map_err(|e| format!("the value of `{term}` {e}"))?;
+                }
             }
             continue;
         }
@@ -171,14 +354,14 @@ pub fn parse(txt: &str) -> Result<SpfRecord, String> {
         let mechanism = match name {
             "all" if rest.is_empty() => Mechanism::All,
             "include" => {
-                Mechanism::Include(domain_arg(name, rest, true)?.unwrap_or_default().to_owned())
+                Mechanism::Include(domain_arg(term, name, rest, true, false)?.unwrap_or_default())
             }
             "exists" => {
-                Mechanism::Exists(domain_arg(name, rest, true)?.unwrap_or_default().to_owned())
+                Mechanism::Exists(domain_arg(term, name, rest, true, false)?.unwrap_or_default())
             }
-            "a" => Mechanism::A(domain_arg(name, rest, false)?.map(str::to_owned)),
-            "mx" => Mechanism::Mx(domain_arg(name, rest, false)?.map(str::to_owned)),
-            "ptr" => Mechanism::Ptr(domain_arg(name, rest, false)?.map(str::to_owned)),
+            "a" => Mechanism::A(domain_arg(term, name, rest, false, true)?),
+            "mx" => Mechanism::Mx(domain_arg(term, name, rest, false, true)?),
+            "ptr" => Mechanism::Ptr(domain_arg(term, name, rest, false, false)?),
             "ip4" => {
                 let arg = rest
                     .strip_prefix(':')
@@ -236,6 +419,26 @@ mod tests {
     }
 
     #[test]
+    fn valid_records_of_the_suite() {
+        for ok in [
+            "v=spf1 a:foo:bar/baz.example.com",
+            "v=spf1 a/24//64 mx//0 a:e.example.com/0",
+            "v=spf1 a:macro%%percent%_%_space%-url-space.example.com -all",
+            "v=spf1 -all exp=%{ir}.example.com",
+            "v=spf1 redirect=%{d}.d.spf.example.com.",
+            "v=spf1 exists:%{i}.%{l2r-}.user.%{d2}",
+            "v=spf1 exists:%{l2r+-}.user.%{d2}",
+            "v=spf1 a:%{H} -all",
+            "v=spf1 -all exp=msg8.%{D2}",
+            "v=spf1 default=pass",
+            "v=spf1 -all exp=foobar.%{o}.%{o}.example.com",
+            "v=spf1 ip6:::1/128 ip4:0.0.0.0/0",
+        ] {
+            assert!(parse(ok).is_ok(), "{ok}: {:?}", parse(ok));
+        }
+    }
+
+    #[test]
     fn permerrors() {
         for bad in [
             "v=spf1 include:",
@@ -248,6 +451,33 @@ mod tests {
             "v=spf1 allx",
             "v=spf1 redirect=a.com redirect=b.com",
             "v=spf1 exp=a.com exp=b.com",
+            // RFC 7208 §12 grammar, as the community suite exercises it.
+            "v=spf1 a:foo-bar -all",
+            "v=spf1 a:example.com:8080",
+            "v=spf1 a:111.222.33.44",
+            "v=spf1 a:abc.123",
+            "v=spf1 a:example.-com",
+            "v=spf1 a:museum",
+            "v=spf1 a:museum.",
+            "v=spf1 a/24/64 -all",
+            "v=spf1 a:e.example.com/33",
+            "v=spf1 mx//129",
+            "v=spf1 ip4:1.2.3.4/032 -all",
+            "v=spf1 include:e.example.com/24",
+            "v=spf1 exists:e.example.com/24",
+            "v=spf1 ptr:e.example.com/24",
+            "v=spf1 redirect=-all ?all",
+            "v=spf1 exp= -all",
+            "v=spf1 exp=-all",
+            "v=spf1 -all foo=%abc",
+            "v=spf1 -all exp=%{r}.example.com",
+            "v=spf1 -exists:%(ir).sbl.example.com ?all",
+            "v=spf1 exists:foo%.sbl.example.com ?all",
+            "v=spf1 a:%{a}.example.com -all",
+            "v=spf1 a:ctrl.example.com\rptr -all",
+            "v=spf1 a:\u{ef}\u{bb}\u{bf}garbage.example.net -all",
+            "v=spf1 1up=foo",
+            "v=spf1 =all",
         ] {
             assert!(parse(bad).is_err(), "{bad} should be a permerror");
         }

@@ -92,7 +92,11 @@ impl Zones {
             if let Some(soa) = self.apexes.get(n) {
                 return Some(soa);
             }
-            n = n.split_once('.')?.1;
+            match n.split_once('.') {
+                Some((_, parent)) => n = parent,
+                // The root zone (origin "."), when one was added, holds every other name.
+                None => return self.apexes.get(""),
+            }
         }
     }
 }

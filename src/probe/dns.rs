@@ -476,3 +476,9 @@ pub async fn query_all(r: &Resolver, qs: &[Question]) -> Result<Vec<Lookup>, Pro
         .into_iter()
         .collect()
 }
+/// Whether `name` can be put on the wire as a query name, the way [`Resolver::query`] sends it.
+/// Names taken from records (an SPF `a:foo:bar`, `a:example.-com`, a NUL byte) may not be: a
+/// receiver finds nothing there, so callers treat them as a lookup with no answer, not an error.
+pub fn can_query(name: &str) -> bool {
+    hickory_proto::rr::Name::from_utf8(format!("{name}.")).is_ok()
+}

@@ -5,8 +5,12 @@
 //! `exists` (RFC 7208 §4.6.4), counting DNS-querying terms (limit 10) and void lookups (NXDOMAIN or
 //! no answer, limit 2), and detecting include loops and nested domains without an SPF record.
 //! A receiver evaluates for one sender address and stops at the first match; a readiness check has
-//! no sender, so it counts the **whole tree** — the worst case a receiver can hit, as checkdmarc
-//! does. Terms whose domain uses macros (`%{i}`) cannot be expanded without a sender: they count
+//! no sender, so it counts the **whole tree** as a receiver evaluating a sender no term matches
+//! would — every DNS-querying term before `all`, plus `redirect=` without `all` — the worst case
+//! a receiver can hit, as checkdmarc does. Each record's terms are counted as soon as it is
+//! fetched, so a lookup bomb is a permerror after a few fetches. Records are checked against the
+//! RFC 7208 §12 grammar ([`crate::spf`]); a name that cannot be put on the wire is a lookup with
+//! no answer, never an error. `tests/it/spf_suite.rs` runs the RFC 7208 community test suite. Terms whose domain uses macros (`%{i}`) cannot be expanded without a sender: they count
 //! once and are not followed (listed in the evidence). `ptr` is counted but not resolved.
 //! For `mx`, only the RFC's "at most 10 MX hosts" rule is checked; the A lookups of those hosts are
 //! not performed.
@@ -193,6 +197,10 @@ impl Walker<'_> {
     }
 
     async fn exists(&mut self, q: Question) -> Result<(Answer, bool), ProbeError> {
+        // A name that cannot be asked for (`foo:bar`, `example.-com`) has nothing there.
+        if !super::dns::can_query(&q.name) {
+            return Ok((Answer::Nxdomain, true));
+        }
         let answer = self.cx.resolver.query(&q).await?.answer;
         let void = answer.records().is_empty();
         Ok((answer, void))
@@ -208,12 +216,15 @@ impl Walker<'_> {
                 all: None,
                 children: vec![],
             };
-            let answer = self
-                .cx
-                .resolver
-                .query(&Question::new(&domain, Rtype::TXT))
-                .await?
-                .answer;
+            let answer = if super::dns::can_query(&domain) {
+                self.cx
+                    .resolver
+                    .query(&Question::new(&domain, Rtype::TXT))
+                    .await?
+                    .answer
+            } else {
+                Answer::Nxdomain
+            };
             let spf: Vec<&String> = answer.records().iter().filter(|t| spf::is_spf(t)).collect();
             let text = match spf.as_slice() {
                 [one] => (*one).clone(),
@@ -246,16 +257,33 @@ impl Walker<'_> {
                     return Ok(node);
                 }
             };
+            // A receiver evaluating a sender that no term matches evaluates every term before
+            // `all` (and redirect= when there is no `all`): count them all now, as soon as the
+            // record is fetched, so a lookup bomb (includes 5 wide and 8 deep) is a permerror
+            // after a few fetches instead of a walk down every branch. Terms after `all` are
+            // never evaluated.
+            let evaluated: Vec<&spf::Directive> = rec
+                .directives
+                .iter()
+                .take_while(|d| d.mechanism != Mechanism::All)
+                .collect();
+            for d in evaluated.iter().filter(|d| d.mechanism.counts()) {
+                if !self.count(&d.text, &domain) {
+                    return Ok(node);
+                }
+            }
+            if let (Some(target), None) = (&rec.redirect, rec.all())
+                && !self.count(&format!("redirect={target}"), &domain)
+            {
+                return Ok(node);
+            }
             self.stack.push(domain.clone());
-            for d in &rec.directives {
+            for d in evaluated {
                 if self.stopped() {
                     break;
                 }
                 if !d.mechanism.counts() {
                     continue;
-                }
-                if !self.count(&d.text, &domain) {
-                    break;
                 }
                 match &d.mechanism {
                     Mechanism::Include(target) if spf::has_macro(target) => {
@@ -325,7 +353,7 @@ impl Walker<'_> {
             // redirect= applies only when the record has no `all` (RFC 7208 §6.1).
             if let (Some(target), None, false) = (&rec.redirect, rec.all(), self.stopped()) {
                 let term = format!("redirect={target}");
-                if self.count(&term, &domain) {
+                {
                     if spf::has_macro(target) {
                         self.macros.push(term);
                     } else {
@@ -354,7 +382,11 @@ impl Walker<'_> {
 
 /// Walks the SPF tree of the domain.
 pub async fn observe(t: &DnsSpfTask, cx: &ProbeCx) -> Result<DnsSpfEvidence, ProbeError> {
-    let apex = cx.resolver.query(&t.question()).await?.answer;
+    let apex = if super::dns::can_query(&t.domain) {
+        cx.resolver.query(&t.question()).await?.answer
+    } else {
+        Answer::Nxdomain
+    };
     let apex_txt = apex.records().to_vec();
     let spf_records: Vec<String> = apex_txt
         .iter()
@@ -372,6 +404,16 @@ pub async fn observe(t: &DnsSpfTask, cx: &ProbeCx) -> Result<DnsSpfEvidence, Pro
         macros: vec![],
         problem: None,
     };
+    if spf_records.len() > 1 {
+        w.permerror(
+            "multiple_records",
+            format!(
+                "{} has {} SPF records; receivers return permerror (RFC 7208 §4.5)",
+                t.domain,
+                spf_records.len()
+            ),
+        );
+    }
     // With no record or several, the walk has nothing (or no single thing) to follow.
     let tree = if spf_records.len() == 1 {
         Some(w.visit(t.domain.clone(), "top").await?)
@@ -410,7 +452,12 @@ pub fn judge(t: &DnsSpfTask, e: &DnsSpfEvidence) -> Judgement {
             t.domain
         ))),
     }
-    if let Some(p) = &e.problem {
+    // Several records at the apex are already the finding above.
+    if let Some(p) = e
+        .problem
+        .as_ref()
+        .filter(|p| !(p.kind == "multiple_records" && e.spf_records.len() > 1))
+    {
         findings.push(Finding::fail(p.reason.clone()));
     }
     if e.spf_records.len() == 1 && !e.includes_cloud && e.problem.is_none() {

@@ -425,6 +425,7 @@ impl std::fmt::Debug for ProbeCx {
             .field("authoritative", &self.authoritative)
             .field("tls", &self.tls)
             .field("step", &self.step)
+            .field("sockets", &self.sockets.available_permits())
             .finish()
     }
 }

@@ -295,9 +295,9 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
             return Ok(ev);
         }
         match same_host_redirect(&url, location) {
-            Ok(next) => {
-                ev.redirects.push(next.to_string());
-                url = next;
+            Ok(target) => {
+                ev.redirects.push(target.to_string());
+                url = target;
             }
             Err(why) => {
                 ev.http_status = Some(resp.status().as_u16());

@@ -16,6 +16,20 @@ fn cell(s: &str) -> String {
     crate::escape::markdown(s)
 }
 
+/// A check id as code (`dns.mx`) when it is one; anything else (a hand-made saved report) is
+/// shown escaped: a code span cannot escape a backtick inside it.
+fn check_id(id: &str) -> String {
+    if !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        format!("`{id}`")
+    } else {
+        cell(id)
+    }
+}
+
 fn rstatus(s: ResponsibilityStatus, lang: Lang) -> &'static str {
     t(
         match s {
@@ -105,7 +119,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
                 out,
                 "| {} | {} | {} | {} | {} |",
                 t(&format!("status.{}", r.status.as_str()), lang),
-                cell(&r.check),
+                check_id(&r.check),
                 cell(&r.subject),
                 cell(&r.message),
                 cell(fix.map_or("", String::as_str))

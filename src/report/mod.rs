@@ -387,7 +387,11 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".tmp"))
+            .filter(|n| {
+                Path::new(n)
+                    .extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("tmp"))
+            })
             .collect();
         assert_eq!(left, [planted.file_name().unwrap().to_string_lossy()]);
     }

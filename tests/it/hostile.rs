@@ -39,19 +39,19 @@ fn hostile_zones() -> tenant_ready::lab::Zones {
     let mut z = zones(&[(D, &text)]);
     let name = |labels: &[&[u8]]| Name::from_labels(labels.iter().copied()).unwrap();
     let at = |sub: &str| Name::from_ascii(format!("{sub}{D}.")).unwrap();
-    let txt = |sub: &str, v: &str| {
+    let txt_record = |sub: &str, v: &str| {
         Record::from_rdata(at(sub), 3600, RData::TXT(TXT::new(vec![v.to_owned()])))
     };
-    z.insert(txt(
+    z.insert(txt_record(
         "",
         "MS=\u{1b}[2Jms1 [READY](https://evil/) <img src=x>",
     ));
-    z.insert(txt(
+    z.insert(txt_record(
         "",
         "v=spf1 \u{1b}[2J\u{1b}[1;1H\u{1b}]0;x\u{7} READY \u{1b}]8;;https://evil/\u{1b}\\ ![p](https://evil/p.png) -all",
     ));
-    z.insert(txt("selector2._domainkey.", "\u{1b}[2J\u{7f}\u{9b}"));
-    z.insert(txt(
+    z.insert(txt_record("selector2._domainkey.", "\u{1b}[2J\u{7f}\u{9b}"));
+    z.insert(txt_record(
         "_dmarc.",
         "v=DMARC1; p=\u{1b}[2J; rua=mailto:\u{1b}]8;;x@evil",
     ));
@@ -98,7 +98,14 @@ fn assert_inert(what: &str, out: &str) {
         assert!(
             !bad,
             "{what}: raw {c:?} at byte {i}: …{}…",
-            &out[out.floor_char_boundary(i.saturating_sub(60))..i]
+            out[..i]
+                .chars()
+                .rev()
+                .take(60)
+                .collect::<String>()
+                .chars()
+                .rev()
+                .collect::<String>()
         );
     }
 }

@@ -22,5 +22,6 @@ mod recipes;
 mod report_cmd;
 mod report_json;
 mod runner;
+mod spf_suite;
 mod support;
 mod tls;

@@ -215,3 +215,52 @@ async fn one_silent_name_does_not_stall_the_others() {
     assert_status(result(&results, "dns.dmarc"), Status::Error);
     assert_status(result(&results, "dns.mx"), Status::Pass);
 }
+
+/// A lookup bomb: every record includes 5 others, 8 levels deep, and the servers of the deep
+/// levels never answer. Counting each fetched record's DNS-querying terms as a receiver would
+/// (for a sender no term matches), the limit is passed on the third record fetched: the verdict
+/// is the permerror, and the deep servers are never asked (asking them would time out).
+#[tokio::test]
+async fn an_spf_lookup_bomb_is_a_permerror_without_asking_the_deep_servers() {
+    let children = |depth: u32| -> String {
+        (0..5)
+            .map(|i| format!("include:d{depth}-{i}.contoso.test"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut zone = ready_zone(D).replace(
+        "include:spf.protection.outlook.com -all",
+        &format!("include:spf.protection.outlook.com {} -all", children(1)),
+    );
+    let mut silent = HashSet::new();
+    for depth in 1..=8 {
+        for i in 0..5 {
+            zone.push_str(&format!(
+                "d{depth}-{i} IN TXT \"v=spf1 {} -all\"\n",
+                children(depth + 1)
+            ));
+            if depth >= 3 {
+                silent.insert(format!("d{depth}-{i}.contoso.test"));
+            }
+        }
+    }
+    let b = Behaviour {
+        silent_for: silent,
+        ..Behaviour::default()
+    };
+    let (results, _, queries) = scan_with(&zone, b, &["dns.spf"], "2s").await;
+    let r = result(&results, "dns.spf");
+    assert_status(r, Status::Fail);
+    assert_eq!(
+        r.evidence["problem"]["kind"], "too_many_lookups",
+        "{}",
+        r.evidence
+    );
+    assert!(
+        r.message.contains("more than 10 DNS lookups"),
+        "{}",
+        r.message
+    );
+    // The apex (twice: the record list, then the walk), outlook's include, d1-0 and d2-0.
+    assert!(queries <= 6, "stopped at the limit: {queries} queries");
+}

@@ -294,6 +294,6 @@ fn throughput_and_loss_on_a_shaped_link() {
     eprintln!("numgen 1 % drop: measured loss {loss:.2} % over 1000 samples");
     // Every 100th reply is dropped (deterministic, not random): at least 1 % is lost; a reply
     // delayed past its wait by a loaded machine adds to that, never subtracts.
-    assert!(loss >= 1.0 - 1e-9 && loss < 50.0, "loss {loss}: {r}");
+    assert!((1.0 - 1e-9..50.0).contains(&loss), "loss {loss}: {r}");
     drop(rt);
 }
