@@ -71,6 +71,10 @@ pub struct DmarcPolicy {
     pub pct: Option<u8>,
     /// `rua=`.
     pub rua: Option<String>,
+    /// Tags a receiver would reject or ignore (an invalid value, a duplicate, a tag without a
+    /// value, a reporting URI that is not a URI), each naming the tag.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 /// What was seen.
@@ -86,7 +90,7 @@ pub struct DnsDmarcEvidence {
 
 /// Whether a TXT string is a DMARC record: `v` `=` `DMARC1` first, whitespace allowed around the
 /// `=`, the version in upper case as the RFC 7489 §6.4 grammar spells it (`%x44 %x4d …`).
-fn is_dmarc(txt: &str) -> bool {
+pub fn is_dmarc(txt: &str) -> bool {
     let t = txt.trim_start();
     let Some(rest) = t.strip_prefix(['v', 'V']) else {
         return false;
@@ -101,28 +105,102 @@ fn is_dmarc(txt: &str) -> bool {
     after.is_empty() || after.starts_with(';')
 }
 
-/// Parses the tag list (`v=DMARC1; p=reject; pct=50`).
+/// Parses the tag list (`v=DMARC1; p=reject; pct=50`), noting every tag a receiver would reject
+/// or ignore (RFC 7489 §6.3, and the `np`, `psd`, `t` tags of DMARCbis).
 pub fn parse(record: &str) -> DmarcPolicy {
     let mut pol = DmarcPolicy {
         p: None,
         sp: None,
         pct: None,
         rua: None,
+        problems: Vec::new(),
     };
-    for tag in record.split(';') {
+    let mut seen = std::collections::HashSet::new();
+    for tag in record.split(';').skip(1) {
+        let tag = tag.trim();
+        if tag.is_empty() {
+            continue;
+        }
         let Some((k, v)) = tag.split_once('=') else {
+            pol.problems
+                .push(format!("the tag `{tag}` has no value (`{tag}=…`)"));
             continue;
         };
-        let v = v.trim().to_owned();
-        match k.trim().to_ascii_lowercase().as_str() {
-            "p" => pol.p = Some(v.to_ascii_lowercase()),
-            "sp" => pol.sp = Some(v.to_ascii_lowercase()),
-            "pct" => pol.pct = v.parse().ok(),
-            "rua" => pol.rua = Some(v),
+        let k = k.trim().to_ascii_lowercase();
+        let v = v.trim();
+        if !seen.insert(k.clone()) {
+            pol.problems.push(format!(
+                "the tag {k}= appears more than once (receivers may ignore the record)"
+            ));
+            continue;
+        }
+        let lower = v.to_ascii_lowercase();
+        let one_of = |allowed: &[&str]| allowed.contains(&lower.as_str());
+        let invalid = |what: &str| format!("{k}={v} is not valid ({what})");
+        match k.as_str() {
+            "p" => pol.p = Some(lower.clone()),
+            "sp" | "np" => {
+                if !one_of(&["none", "quarantine", "reject"]) {
+                    pol.problems.push(invalid("none, quarantine or reject"));
+                }
+                if k == "sp" {
+                    pol.sp = Some(lower.clone());
+                }
+            }
+            "adkim" | "aspf" if !one_of(&["r", "s"]) => pol.problems.push(invalid("r or s")),
+            "psd" if !one_of(&["y", "n", "u"]) => pol.problems.push(invalid("y, n or u")),
+            "t" if !one_of(&["y", "n"]) => pol.problems.push(invalid("y or n")),
+            "fo" if !lower
+                .split(':')
+                .all(|o| matches!(o.trim(), "0" | "1" | "d" | "s")) =>
+            {
+                pol.problems
+                    .push(invalid("0, 1, d or s, separated by colons"));
+            }
+            "pct" => match v.parse::<u8>() {
+                Ok(n) if n <= 100 => pol.pct = Some(n),
+                _ => pol.problems.push(invalid("a whole number from 0 to 100")),
+            },
+            "rua" | "ruf" => {
+                for uri in v.split(',').map(str::trim) {
+                    if !valid_report_uri(uri) {
+                        pol.problems.push(format!(
+                            "{k}= has `{uri}`, which is not a reporting URI (mailto:address@domain)"
+                        ));
+                    }
+                }
+                if k == "rua" {
+                    pol.rua = Some(v.to_owned());
+                }
+            }
             _ => {}
         }
     }
     pol
+}
+
+/// One reporting URI (RFC 7489 §6.2): a URI with a scheme, `mailto:` in practice, with an
+/// optional `!size` suffix.
+fn valid_report_uri(uri: &str) -> bool {
+    let u = uri.split_once('!').map_or(uri, |(u, _)| u);
+    match u.split_once(':') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mailto") => {
+            rest.split_once('@').is_some_and(|(local, host)| {
+                !local.is_empty() && host.contains('.') && !host.ends_with('.')
+            })
+        }
+        Some((scheme, rest)) => {
+            !rest.is_empty()
+                && scheme
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        }
+        None => false,
+    }
 }
 
 /// Whether an `rua=` value holds at least one syntactically valid reporting URI (RFC 7489 §6.2:
@@ -221,6 +299,14 @@ pub fn judge(t: &DnsDmarcTask, e: &DnsDmarcEvidence) -> Judgement {
                     )));
                 }
             }
+        }
+    }
+    if let Some(pol) = &e.policy {
+        for p in &pol.problems {
+            findings.push(Finding::warn(format!(
+                "the DMARC record at {}: {p}",
+                t.name
+            )));
         }
     }
     let ok = e

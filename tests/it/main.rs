@@ -9,6 +9,7 @@
 
 mod catalog;
 mod cli;
+mod conformance;
 mod dns;
 mod documented;
 mod endpoints;
@@ -22,6 +23,5 @@ mod recipes;
 mod report_cmd;
 mod report_json;
 mod runner;
-mod spf_suite;
 mod support;
 mod tls;

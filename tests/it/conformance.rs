@@ -1,4 +1,7 @@
-//! RFC 7208 conformance of `dns.spf` against the SPF community's test suite
+//! Conformance with outside test material: `dns.spf` against the SPF community's RFC 7208 suite
+//! and checkdmarc's record strings, `dns.dmarc` against checkdmarc's.
+//!
+//! RFC 7208: the SPF community's test suite
 //! (`tests/fixtures/external/pyspf/rfc7208-tests.yml`, the copy pyspf runs): every scenario's
 //! zone data is served by the loopback DNS server, and every test's domain is walked by the real
 //! probe.
@@ -258,4 +261,147 @@ async fn rfc7208_record_decided_cases_agree() {
     );
     // Every test of the suite is accounted for: 191 decided by the records, 12 left out above.
     assert_eq!(decided, 191, "the record-decided set changed");
+}
+
+const CHECKDMARC: &str = include_str!("../fixtures/external/checkdmarc/checkdmarc_records.tsv");
+
+/// checkdmarc's rows whose result the record string alone decides (`dns` = `none`):
+/// (kind, record, expected).
+fn checkdmarc_rows() -> Vec<(String, String, String)> {
+    CHECKDMARC
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            (c.len() >= 6 && c[5] == "none").then(|| {
+                // The TSV quotes a few records; the record is what is inside the quotes.
+                let record = c[2].trim_matches('"').replace("\\t", "\t");
+                (c[0].to_owned(), record, c[4].to_owned())
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn checkdmarc_spf_syntax_errors_are_permerrors() {
+    let (mut errors, mut valid) = (0, 0);
+    for (kind, record, expected) in checkdmarc_rows() {
+        if kind != "spf" {
+            continue;
+        }
+        let parsed = tenant_ready::spf::parse(&record);
+        match expected.as_str() {
+            "error:SPFSyntaxError" => {
+                errors += 1;
+                assert!(
+                    parsed.is_err(),
+                    "checkdmarc: syntax error; we accept `{record}`"
+                );
+            }
+            "ok" => {
+                valid += 1;
+                assert!(
+                    parsed.is_ok(),
+                    "checkdmarc: valid; we refuse `{record}`: {parsed:?}"
+                );
+            }
+            // Loops need the domain's records: the walk's own tests cover them.
+            _ => {}
+        }
+    }
+    eprintln!("checkdmarc SPF strings: {errors} syntax errors and {valid} valid records agree");
+    assert_eq!((errors, valid), (18, 19));
+}
+
+#[test]
+fn checkdmarc_dmarc_errors_are_at_least_warnings_naming_the_tag() {
+    use tenant_ready::level::{Level, Requirement};
+    use tenant_ready::outcome::Status;
+    use tenant_ready::probe::dns::{Answer, Lookup, Question, Rtype};
+    use tenant_ready::probe::dns_dmarc::{DnsDmarcEvidence, DnsDmarcTask, is_dmarc, judge, parse};
+    let task = DnsDmarcTask {
+        name: "_dmarc.example.com".into(),
+        weak_policies: vec!["none".into()],
+        requirement: Requirement {
+            level: Level::Recommended,
+            why: Some("receivers need it".into()),
+        },
+    };
+    let judged = |record: &str| {
+        let dmarc: Vec<String> = [record]
+            .iter()
+            .filter(|r| is_dmarc(r))
+            .map(|r| (*r).to_owned())
+            .collect();
+        let policy = (dmarc.len() == 1).then(|| parse(&dmarc[0]));
+        let e = DnsDmarcEvidence {
+            lookup: Lookup {
+                question: Question::new("_dmarc.example.com", Rtype::TXT),
+                answer: Answer::Noerror {
+                    records: vec![record.to_owned()],
+                    ttl_s: 3600,
+                },
+            },
+            dmarc_records: dmarc,
+            policy,
+        };
+        (judge(&task, &e), e)
+    };
+    // What each error's message must name: the tag checkdmarc objects to.
+    let culprit = |record: &str| -> &'static str {
+        [
+            ("rua=", "rua="),
+            ("p=foo", "p=foo"),
+            ("np=invalid", "np=invalid"),
+            ("psd=x", "psd=x"),
+            ("t=x", "t=x"),
+            ("fo=invalid_value", "fo=invalid_value"),
+            ("fo=x", "fo=x"),
+            ("sp=invalid", "sp=invalid"),
+            ("p=reject; p=none", "p= appears more than once"),
+            ("v=spf1", "none is a DMARC record"),
+        ]
+        .iter()
+        .find(|(k, _)| record.contains(k))
+        .map_or("`p` has no value", |(_, v)| *v)
+    };
+    let (mut errors, mut valid) = (0, 0);
+    for (kind, record, expected) in checkdmarc_rows() {
+        if kind != "dmarc" {
+            continue;
+        }
+        let (j, e) = judged(&record);
+        let said = j.message.clone();
+        if expected == "ok" {
+            valid += 1;
+            let problems = e
+                .policy
+                .as_ref()
+                .map(|p| p.problems.clone())
+                .unwrap_or_default();
+            assert!(
+                problems.is_empty(),
+                "checkdmarc: valid; we object to `{record}`: {problems:?}"
+            );
+            if e.policy.as_ref().is_some_and(|p| p.p.is_none()) {
+                // No p=, a valid rua=: receivers act as if p=none (RFC 7489 §6.6.3): a warning.
+                assert_eq!(j.status, Status::Warn, "{record}: {said}");
+                assert!(said.contains("as if p=none"), "{said}");
+            }
+        } else {
+            errors += 1;
+            assert_ne!(
+                j.status,
+                Status::Pass,
+                "checkdmarc: {expected}; we pass `{record}`"
+            );
+            let tag = culprit(&record);
+            assert!(
+                said.contains(tag),
+                "`{record}` ({expected}): the message does not name `{tag}`: {said}"
+            );
+        }
+    }
+    eprintln!("checkdmarc DMARC strings: {errors} errors and {valid} valid records agree");
+    assert_eq!((errors, valid), (12, 28));
 }
