@@ -48,8 +48,10 @@ fi
 lines dmarc "$ext/checkdmarc/checkdmarc_records.tsv" '$1=="dmarc"{print $3}'
 lines dmarc "$ext/mail-auth/parse_test_records.tsv" '$1=="dmarc"{print $3}'
 
-# Federation metadata: an AD FS-shaped document carrying badssl certificates (seeds/).
-cp seeds/federation_metadata/*.xml $c/federation_metadata/
+# Committed seeds (seeds/<target>/): an AD FS-shaped metadata document carrying badssl certificates.
+for d in seeds/*/; do
+  cp "$d"* "$c/$(basename "$d")/"
+done
 
 # Endpoint lists: the embedded copy, the test fixtures (UTF-8 and UTF-16).
 cp "$root"/checks/endpoints-worldwide.json $c/endpoint_list/
@@ -72,6 +74,6 @@ done
 
 # Crash inputs found earlier stay in every corpus.
 for d in regressions/*/; do
-  [[ -d $d ]] && cp "$d"* "$c/$(basename "$d")/" 2>/dev/null || true
+  find "$d" -type f ! -name .gitkeep -exec cp {} "$c/$(basename "$d")/" \;
 done
 for t in $c/*/; do echo "$(basename "$t"): $(ls "$t" | wc -l) seeds"; done

@@ -26,6 +26,7 @@
 //! * [`runner`]: concurrency, timeouts, cancellation, timing.
 //! * [`report`]: the report model and one renderer per format; never does network I/O;
 //!   [`escape`] makes outside text safe for its sink.
+//! * [`fuzzing`]: the fuzz targets' bodies, shared with the crash-regression tests.
 //! * [`lab`]: the simulated staging tenant (loopback DNS servers) for the demo, tests and benchmarks.
 //! * [`app`]: the commands, wiring the above together (with [`report_cmd`], [`endpoints_cmd`],
 //!   [`import_cmd`]); `main.rs` only calls it.
@@ -41,6 +42,7 @@ pub mod endpoints_cmd;
 pub mod error;
 pub mod escape;
 pub mod fetch;
+pub mod fuzzing;
 pub mod i18n;
 pub mod import_cmd;
 pub mod lab;

@@ -1,8 +1,6 @@
 //! The DMARC record parser: TXT strings at `_dmarc.<domain>`.
+//! The body lives in `tenant_ready::fuzzing`, so kept crash inputs run as ordinary tests.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let _ = tenant_ready::probe::dns_dmarc::parse(&text);
-});
+fuzz_target!(|data: &[u8]| tenant_ready::fuzzing::dmarc(data));

@@ -14,6 +14,7 @@ mod dns;
 mod documented;
 mod endpoints;
 mod fetch;
+mod fuzz_regressions;
 mod hostile;
 mod misbehaving;
 mod net;

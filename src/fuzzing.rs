@@ -1,0 +1,174 @@
+//! The fuzz targets' bodies (`fuzz/fuzz_targets/*.rs` call these), kept in the library so the
+//! crash inputs the fuzzers found run as ordinary tests (`tests/it/fuzz_regressions.rs`) through
+//! exactly the same code. Each takes arbitrary bytes and must return without panicking.
+
+use std::path::{Path, PathBuf};
+
+use crate::catalog::{self, Catalog};
+use crate::cli::Format;
+use crate::settings::{self, Env, LoadedFile, Settings};
+
+/// The targets, by name (the `fuzz/` binary and `fuzz/regressions/<name>/`).
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("tls_hello", tls_hello),
+    ("stun", stun),
+    ("spf", spf),
+    ("dmarc", dmarc),
+    ("federation_metadata", federation_metadata),
+    ("endpoint_list", endpoint_list),
+    ("saved_report", saved_report),
+    ("config", config),
+];
+
+/// A ServerHello / alert, as a server or a middlebox sends it.
+pub fn tls_hello(data: &[u8]) {
+    let _ = crate::tls::hello::parse_reply(data);
+}
+
+/// A STUN Binding response from any server on the path, and the lab server's request parser.
+pub fn stun(data: &[u8]) {
+    let _ = crate::stun::parse_response(data, &[7; 12]);
+    // The message's own transaction id, so matching ids are reached too.
+    if let Some(own) = data.get(8..20).and_then(|s| <[u8; 12]>::try_from(s).ok()) {
+        let _ = crate::stun::parse_response(data, &own);
+    }
+    let peer = std::net::SocketAddr::from(([192, 0, 2, 1], 3478));
+    let _ = crate::stun::binding_success(data, peer);
+}
+
+/// A TXT string through the SPF parser.
+pub fn spf(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if crate::spf::is_spf(&text)
+        && let Ok(rec) = crate::spf::parse(&text)
+    {
+        let _ = rec.all();
+        for d in &rec.directives {
+            let _ = d.mechanism.counts();
+        }
+    }
+    let _ = crate::spf::parse(&text);
+}
+
+/// A TXT string at `_dmarc.<domain>`.
+pub fn dmarc(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = crate::probe::dns_dmarc::is_dmarc(&text);
+    let _ = crate::probe::dns_dmarc::parse(&text);
+}
+
+/// Federation metadata XML from whoever answers at the AD FS URL.
+pub fn federation_metadata(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = crate::probe::tls_federation::parse_metadata(&text);
+}
+
+/// An endpoint list: bytes in any encoding Windows tools write, Microsoft's JSON shape, then the
+/// ports and hosts of each set.
+pub fn endpoint_list(data: &[u8]) {
+    let Ok((text, _)) = crate::text_file::decode(data) else {
+        return;
+    };
+    let Ok(list) = crate::endpoint_sets::EndpointList::parse(&text, "fuzz") else {
+        return;
+    };
+    let _ = list.describe();
+    for set in &list.sets {
+        let _ = set.label();
+        let _ = set.tcp();
+        let _ = set.udp();
+    }
+}
+
+/// A saved JSON report: load, then every renderer and the diff.
+pub fn saved_report(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(r) = crate::report::saved::parse(text, Path::new("fuzz.json")) else {
+        return;
+    };
+    for format in [
+        Format::Human,
+        Format::Json,
+        Format::Markdown,
+        Format::Junit,
+        Format::Html,
+    ] {
+        let _ =
+            crate::report::render_format(&r, format, crate::report::human::HumanOptions::default());
+    }
+    let d = crate::report::saved::diff(&r, &r);
+    let _ = crate::report::saved::render_diff(&d);
+}
+
+fn plan(catalog: &Catalog, file: Option<&LoadedFile>) {
+    let args = crate::cli::ScanArgs {
+        domains: if file.is_some() {
+            vec![]
+        } else {
+            vec!["contoso.com".into()]
+        },
+        ..Default::default()
+    };
+    if let Ok(s) = Settings::resolve(&args, file, &Env::default()) {
+        let _ = crate::plan::plan(catalog, &s);
+    }
+}
+
+fn embedded_checks() -> Vec<(PathBuf, String)> {
+    catalog::EMBEDDED_CHECKS
+        .iter()
+        .map(|(n, t)| (PathBuf::from(n), (*t).to_owned()))
+        .collect()
+}
+
+/// tenant.toml and `--checks` files: the first byte picks which file the rest is (0 tenant.toml,
+/// 1 a check file, 2 clouds.toml, 3 responsibilities.toml), then everything a scan does before
+/// its first packet: parse, resolve, validate, plan.
+pub fn config(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest).into_owned();
+    let responsibilities = (
+        Path::new("responsibilities.toml"),
+        catalog::EMBEDDED_RESPONSIBILITIES,
+    );
+    let clouds = (Path::new("clouds.toml"), catalog::EMBEDDED_CLOUDS);
+    match which % 4 {
+        0 => {
+            let path = Path::new("tenant.toml");
+            if let Ok(file) = settings::parse_file(rest, path)
+                && let Ok(c) = Catalog::embedded()
+            {
+                let lf = LoadedFile {
+                    path: path.to_owned(),
+                    file,
+                    dkim: None,
+                };
+                plan(&c, Some(&lf));
+            }
+        }
+        1 => {
+            let files = vec![(PathBuf::from("mine.toml"), text)];
+            if let Ok(c) = Catalog::from_parts(&files, responsibilities, clouds, "fuzz".into()) {
+                plan(&c, None);
+            }
+        }
+        2 => {
+            let clouds = (Path::new("clouds.toml"), text.as_str());
+            if let Ok(c) =
+                Catalog::from_parts(&embedded_checks(), responsibilities, clouds, "fuzz".into())
+            {
+                plan(&c, None);
+            }
+        }
+        _ => {
+            let own = (Path::new("responsibilities.toml"), text.as_str());
+            if let Ok(c) = Catalog::from_parts(&embedded_checks(), own, clouds, "fuzz".into()) {
+                plan(&c, None);
+            }
+        }
+    }
+}
