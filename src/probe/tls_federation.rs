@@ -468,6 +468,35 @@ mod tests {
     use super::*;
     use crate::outcome::Status;
 
+    /// 100,000 copies of one certificate (4 MB, the size limit): one certificate, in linear time;
+    /// more distinct certificates than AD FS ever publishes: refused.
+    #[test]
+    fn repeated_and_numerous_certificates_are_bounded() {
+        let key = |b64: &str| {
+            format!(
+                "<KeyDescriptor><KeyInfo xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><X509Data><X509Certificate>{b64}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>"
+            )
+        };
+        let doc = |keys: String| {
+            format!(
+                "<EntityDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"><IDPSSODescriptor>{keys}</IDPSSODescriptor></EntityDescriptor>"
+            )
+        };
+        let same = doc(key("AAECAwQ=").repeat(100_000));
+        assert_eq!(parse_metadata(&same).unwrap().1, vec![vec![0, 1, 2, 3, 4]]);
+        let many: String = (0..=MAX_SIGNING_CERTS)
+            .map(|i| {
+                key(&base64::engine::general_purpose::STANDARD
+                    .encode(u32::try_from(i).unwrap().to_be_bytes()))
+            })
+            .collect();
+        assert!(
+            parse_metadata(&doc(many))
+                .unwrap_err()
+                .contains("more than 16 signing certificates")
+        );
+    }
+
     #[test]
     fn metadata_parsing() {
         let xml = r#"<?xml version="1.0"?><EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://sts.contoso.com/adfs/services/trust">
