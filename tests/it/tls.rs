@@ -621,3 +621,87 @@ async fn a_real_openssl_server_speaking_only_tls10_is_detected() {
     );
     assert_eq!(r.evidence["offers"][0]["accepted"], true, "{}", r.evidence);
 }
+
+/// The metadata is fetched the way any client on this machine reaches the internet: through its
+/// proxy settings (here a proxy that demands authentication), not around them.
+#[tokio::test(flavor = "multi_thread")]
+async fn federation_metadata_is_fetched_through_the_proxy_settings() {
+    use std::sync::Arc;
+    let mut lab = TlsLab::new();
+    let meta = federation_metadata(
+        "http://sts.lab.test/adfs/services/trust",
+        &[token_signing_cert("sts.lab.test", 200).unwrap()],
+    );
+    let mode = lab.https(
+        &LeafSpec::good("sts.lab.test"),
+        vec![Route {
+            path: FEDERATION_PATH.into(),
+            status: 200,
+            content_type: "text/xml".into(),
+            body: meta.into_bytes(),
+            location: None,
+        }],
+    );
+    let ep = lab.add("sts", mode).await;
+    let proxy = LabServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Mode::PlainHttp {
+            status: 407,
+            headers: Arc::new(vec![(
+                "Proxy-Authenticate".into(),
+                "Basic realm=\"gw\"".into(),
+            )]),
+        },
+    )
+    .await
+    .unwrap();
+    let zone = "$TTL 60\n@ IN SOA ns1.lab.test. h.lab.test. 1 3600 600 86400 60\n@ IN NS ns1.lab.test.\nns1 IN A 127.0.0.1\nsts IN A 127.0.0.1\n";
+    let dns = server(zones(&[("lab.test", zone)]), Behaviour::default()).await;
+    let config = lab.dir.path().join("tenant.toml");
+    std::fs::write(
+        &config,
+        format!("[[domain]]\nname = \"lab.test\"\n\n[endpoints]\nadfs = \"{ep}\"\n"),
+    )
+    .unwrap();
+    let run = |proxy: Option<String>| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"));
+        cmd.args([
+            "scan",
+            "--only",
+            "tls.federation",
+            "--format",
+            "json",
+            "--no-progress",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .arg("--ca-file")
+        .arg(lab.ca_file())
+        .args(["--nameserver", &dns.addr().to_string()]);
+        for k in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            cmd.env_remove(k);
+        }
+        if let Some(p) = proxy {
+            cmd.env("HTTPS_PROXY", p);
+        }
+        let out = cmd.output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        v["results"][0].clone()
+    };
+    let direct = tokio::task::block_in_place(|| run(None));
+    assert_eq!(direct["status"], "pass", "{direct}");
+    let proxied = tokio::task::block_in_place(|| run(Some(format!("http://{}", proxy.addr()))));
+    assert_ne!(proxied["status"], "pass", "{proxied}");
+    let msg = proxied["message"].as_str().unwrap().to_ascii_lowercase();
+    assert!(msg.contains("proxy") || msg.contains("tunnel"), "{proxied}");
+}
