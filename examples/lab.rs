@@ -49,7 +49,8 @@ fn main() -> ExitCode {
         let m365 = dir.join("endpoints.json");
         if let Err(e) = std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(dir.join("tenant.toml"), config))
-            .and_then(|()| std::fs::write(&ca, &endpoints.ca_pem))
+            // Both lab CAs: the customer's endpoints' and the Microsoft Entra ID stand-in's.
+            .and_then(|()| std::fs::write(&ca, format!("{}{}", endpoints.ca_pem, lab.entra.ca_pem)))
             .and_then(|()| std::fs::write(&m365, endpoints.endpoints_json()))
         {
             eprintln!("error: cannot write {}: {e}", dir.display());

@@ -299,7 +299,12 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
     };
     let mut tasks = Vec::new();
     for d in &s.domains {
-        let vars = Arc::new(vars_for(&d.name, s.initial_domain.as_ref(), cloud));
+        let mut vars = vars_for(&d.name, s.initial_domain.as_ref(), cloud);
+        if let Some(adfs) = &s.endpoints.adfs {
+            // entra.domain compares a federated domain's STS with it.
+            vars.set("adfs_host", adfs.host.to_ascii_lowercase());
+        }
+        let vars = Arc::new(vars);
         let cx = PlanCx {
             domain: &d.name,
             vars: &vars,

@@ -25,6 +25,7 @@ pub const EMBEDDED_CHECKS: &[(&str, &str)] = &[
     ("tls.toml", include_str!("../../checks/tls.toml")),
     ("network.toml", include_str!("../../checks/network.toml")),
     ("quality.toml", include_str!("../../checks/quality.toml")),
+    ("entra.toml", include_str!("../../checks/entra.toml")),
 ];
 /// The shipped responsibility catalogue.
 pub const EMBEDDED_RESPONSIBILITIES: &str = include_str!("../../checks/responsibilities.toml");

@@ -14,6 +14,7 @@
 //! bound, `autodiscover.tailspin.test` (the hybrid domain's on-premises autodiscover).
 
 pub mod dns_server;
+pub mod entra;
 pub mod netns;
 pub mod pki;
 pub mod stun_server;
@@ -320,6 +321,9 @@ pub struct Lab {
     pub primary: DnsServer,
     /// Serves the stale fabrikam.test (127.0.0.2, same port).
     pub secondary: DnsServer,
+    /// Microsoft Entra ID's view of the tenant ([`entra::lab_directory`]), on port 443 of its own
+    /// loopback address, which the lab zones give `login.microsoftonline.com`.
+    pub entra: entra::EntraStandIn,
 }
 
 impl Lab {
@@ -332,10 +336,20 @@ impl Lab {
         Ok(z)
     }
 
-    /// Starts both servers on a free port.
+    /// Starts both servers on a free port, and the Microsoft Entra ID stand-in.
     pub async fn start() -> std::io::Result<Self> {
-        let primary_zones = Self::zones().map_err(std::io::Error::other)?;
+        let dir = entra::lab_directory();
+        let login = dir.login_host.clone();
+        let entra = entra::EntraStandIn::start(dir).await?;
+        let (origin, zone) = entra.zone(&login);
+        let mut primary_zones = Self::zones().map_err(std::io::Error::other)?;
+        primary_zones
+            .add_zone(&origin, &zone)
+            .map_err(std::io::Error::other)?;
         let mut secondary_zones = Zones::default();
+        secondary_zones
+            .add_zone(&origin, &zone)
+            .map_err(std::io::Error::other)?;
         for (origin, text) in ZONES {
             let text = if *origin == "fabrikam.test" {
                 STALE_FABRIKAM
@@ -361,7 +375,11 @@ impl Lab {
             Behaviour::default(),
         )
         .await?;
-        Ok(Self { primary, secondary })
+        Ok(Self {
+            primary,
+            secondary,
+            entra,
+        })
     }
 
     /// The `scan` arguments that point the scanner at the lab.

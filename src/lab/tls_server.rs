@@ -36,9 +36,90 @@ pub struct Route {
     pub location: Option<String>,
 }
 
+/// An HTTP request as a [`Handler`] sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// `GET`, `POST`…
+    pub method: String,
+    /// The request target: path and query (`/common/userrealm/?user=…`).
+    pub target: String,
+    /// Header names (lower case) and values.
+    pub headers: Vec<(String, String)>,
+    /// The body (at most 1 MB is read).
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    /// A query parameter, percent-decoded (`+` is a space, as forms encode it).
+    pub fn query(&self, key: &str) -> Option<String> {
+        form_value(self.target.split_once('?')?.1, key)
+    }
+
+    /// A form field of an `application/x-www-form-urlencoded` body.
+    pub fn form(&self, key: &str) -> Option<String> {
+        form_value(&String::from_utf8_lossy(&self.body), key)
+    }
+
+    /// A header value (name compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn form_value(encoded: &str, key: &str) -> Option<String> {
+    encoded.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (name == key).then(|| crate::secrets::percent_decode(&value.replace('+', " ")))
+    })
+}
+
+/// What a [`Handler`] answers.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A response (sent with `Content-Length` and `Connection: close`).
+    Respond {
+        /// Status code.
+        status: u16,
+        /// Extra headers (`Content-Type`, `Retry-After`…).
+        headers: Vec<(String, String)>,
+        /// Body.
+        body: Vec<u8>,
+    },
+    /// Never answer (a stalled server).
+    Stall,
+}
+
+impl Reply {
+    /// A JSON response.
+    pub fn json(status: u16, body: &serde_json::Value) -> Self {
+        Self::Respond {
+            status,
+            headers: vec![(
+                "Content-Type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body: body.to_string().into_bytes(),
+        }
+    }
+}
+
+/// A function from request to reply: the lab's stand-ins for web services (Microsoft Entra ID's
+/// discovery and token endpoints, Microsoft Graph).
+pub type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
+
 /// What the server does with each connection.
 #[derive(Clone)]
 pub enum Mode {
+    /// TLS, then one HTTP/1.1 request answered by a [`Handler`].
+    HttpsHandler(Arc<ServerConfig>, Handler),
     /// TLS, then a minimal HTTP/1.1 server over `routes` (404 otherwise).
     Https(Arc<ServerConfig>, Arc<Vec<Route>>),
     /// SMTP: banner, EHLO (advertising STARTTLS when `starttls`), STARTTLS → TLS.
@@ -163,6 +244,10 @@ async fn serve(mut stream: TcpStream, mode: Mode) -> std::io::Result<()> {
             let tls = tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await?;
             http_logged(tls, &routes, None).await
         }
+        Mode::HttpsHandler(cfg, handler) => {
+            let tls = tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await?;
+            handled(tls, &handler).await
+        }
         Mode::Smtp { tls, starttls } => smtp(stream, tls, starttls).await,
         Mode::Http(routes, log) => http_logged(stream, &routes, Some(&log)).await,
         Mode::Legacy { accept } => {
@@ -228,6 +313,66 @@ async fn serve(mut stream: TcpStream, mode: Mode) -> std::io::Result<()> {
                 .write_all(b"220-Welcome to the lab mail server, this greeting never ends\r\n")
                 .await?;
         },
+    }
+}
+
+/// Reads one request (line, headers, a `Content-Length` body up to 1 MB) and writes the handler's
+/// reply.
+async fn handled<S: AsyncRead + AsyncWrite + Unpin>(
+    s: S,
+    handler: &Handler,
+) -> std::io::Result<()> {
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    (&mut r).take(8192).read_line(&mut line).await?;
+    let mut parts = line.split_whitespace();
+    let mut req = Request {
+        method: parts.next().unwrap_or("").to_owned(),
+        target: parts.next().unwrap_or("/").to_owned(),
+        ..Request::default()
+    };
+    for _ in 0..100 {
+        let mut h = String::new();
+        let n = (&mut r).take(8192).read_line(&mut h).await?;
+        if n == 0 || h == "\r\n" || h == "\n" {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            req.headers
+                .push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    let len = req
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(1 << 20);
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).await?;
+    req.body = body;
+    match handler(&req) {
+        Reply::Stall => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(())
+        }
+        Reply::Respond {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let s = r.get_mut();
+            s.write_all(head.as_bytes()).await?;
+            s.write_all(&body).await?;
+            s.shutdown().await
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub mod dns_mx;
 pub mod dns_ns_consistency;
 pub mod dns_record;
 pub mod dns_spf;
+pub mod entra_domain;
 pub mod net_endpoints;
 pub mod net_proxy;
 pub mod net_stun;
@@ -58,6 +59,8 @@ pub enum ProbeSpec {
     DnsDmarc(dns_dmarc::DnsDmarcSpec),
     /// Authoritative name server agreement, see [`dns_ns_consistency`].
     DnsNsConsistency(dns_ns_consistency::DnsNsConsistencySpec),
+    /// The domain's tenant and authentication in Microsoft Entra ID, see [`entra_domain`].
+    EntraDomain(entra_domain::EntraDomainSpec),
     /// Certificate of an HTTPS endpoint, see [`tls_certificate`].
     TlsCertificate(tls_certificate::TlsCertificateSpec),
     /// TLS versions an endpoint accepts, see [`tls_protocol`].
@@ -117,6 +120,7 @@ impl ProbeSpec {
             Self::DnsSpf(_) => "dns-spf",
             Self::DnsDmarc(_) => "dns-dmarc",
             Self::DnsNsConsistency(_) => "dns-ns-consistency",
+            Self::EntraDomain(_) => "entra-domain",
             Self::TlsCertificate(_) => "tls-certificate",
             Self::TlsProtocol(_) => "tls-protocol",
             Self::TlsSmtpStarttls(_) => "tls-smtp-starttls",
@@ -236,6 +240,7 @@ impl ProbeSpec {
             Self::DnsSpf(s) => Planned::DnsSpf(s.plan(cx)?),
             Self::DnsDmarc(s) => Planned::DnsDmarc(s.plan(cx)?),
             Self::DnsNsConsistency(s) => Planned::DnsNsConsistency(s.plan(cx, siblings)),
+            Self::EntraDomain(s) => Planned::EntraDomain(s.plan(cx)?),
             Self::TlsCertificate(_)
             | Self::TlsProtocol(_)
             | Self::TlsSmtpStarttls(_)
@@ -343,6 +348,8 @@ pub enum Planned {
     DnsDmarc(dns_dmarc::DnsDmarcTask),
     /// See [`dns_ns_consistency`].
     DnsNsConsistency(dns_ns_consistency::DnsNsConsistencyTask),
+    /// See [`entra_domain`].
+    EntraDomain(entra_domain::EntraDomainTask),
     /// See [`tls_certificate`].
     TlsCertificate(tls_certificate::TlsCertificateTask),
     /// See [`tls_protocol`].
@@ -374,6 +381,7 @@ impl Planned {
             Self::DnsSpf(t) => vec![t.question()],
             Self::DnsDmarc(t) => vec![t.question()],
             Self::DnsNsConsistency(_)
+            | Self::EntraDomain(_)
             | Self::TlsCertificate(_)
             | Self::TlsProtocol(_)
             | Self::TlsSmtpStarttls(_)
@@ -405,6 +413,21 @@ pub struct ProbeCx {
     /// is outside input and could otherwise open every host × port at once. See
     /// [`sockets_in_flight`].
     pub sockets: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// An HTTP client error with its causes, for a person (`error sending request: connection
+/// refused`), without repeating a cause its wrapper already quotes.
+pub fn http_error_chain(e: &reqwest::Error) -> String {
+    let mut chain: Vec<String> = Vec::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !chain.iter().any(|c| c.contains(&text)) {
+            chain.push(text);
+        }
+        source = s.source();
+    }
+    chain.join(": ")
 }
 
 /// The bound on connection attempts in flight for a scan run with `concurrency` checks at once:
@@ -495,6 +518,11 @@ pub async fn run(
         Planned::DnsNsConsistency(t) => {
             let e = dns_ns_consistency::observe(t, cx).await?;
             let j = dns_ns_consistency::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::EntraDomain(t) => {
+            let e = entra_domain::observe(t, cx).await?;
+            let j = entra_domain::judge(t, &e);
             pack(&e, j)
         }
         Planned::TlsCertificate(t) => {

@@ -668,10 +668,15 @@ async fn ns_consistency_compares_every_authoritative_server() {
 #[tokio::test]
 async fn the_lab_tenant_has_its_documented_verdicts() {
     let lab = Lab::start().await.expect("lab");
+    // The Microsoft Entra ID stand-in's CA, as the demo passes it with --ca-file.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("entra-ca.pem");
+    std::fs::write(&ca, &lab.entra.ca_pem).unwrap();
     let results = scan(
         lab.primary.addr(),
         Scan {
             config: Some(tenant_ready::lab::TENANT_TOML),
+            ca_file: Some(&ca),
             ..Scan::default()
         },
     )
@@ -683,19 +688,47 @@ async fn the_lab_tenant_has_its_documented_verdicts() {
             .map(|r| r.status)
             .collect::<Vec<_>>()
     };
-    // Ready as documented today: only the optional legacy Teams records warn.
+    // Ready as documented today: only the optional legacy Teams records warn, and Microsoft
+    // Entra ID says contoso.test is federated to an STS this config (no [endpoints]) does not list.
     let contoso: Vec<&CheckResult> = results
         .iter()
         .filter(|r| r.subject == "contoso.test")
         .collect();
     for r in &contoso {
-        let want = if matches!(r.check.as_str(), "dns.teams-sip" | "dns.teams-srv") {
+        let want = if matches!(
+            r.check.as_str(),
+            "dns.teams-sip" | "dns.teams-srv" | "entra.domain"
+        ) {
             Status::Warn
         } else {
             Status::Pass
         };
         assert_status(r, want);
     }
+    let entra = |d: &str| {
+        results
+            .iter()
+            .find(|r| r.check == "entra.domain" && r.subject == d)
+            .unwrap()
+    };
+    assert!(
+        entra("contoso.test")
+            .message
+            .contains("federated to sts.contoso.test, which tenant.toml does not list")
+    );
+    assert_status(entra("fabrikam.test"), Status::Fail);
+    assert!(
+        entra("fabrikam.test")
+            .message
+            .contains("verified in another tenant (id 9b0e7c55")
+    );
+    assert_status(entra("northwind.test"), Status::Fail);
+    assert!(
+        entra("northwind.test")
+            .message
+            .contains("not added or not verified in any")
+    );
+    assert_status(entra("tailspin.test"), Status::Warn);
     assert!(
         result(&results, "dns.dkim").evidence["expected"][0]["basis"] == "exact",
         "the lab's DKIM values are exact"

@@ -13,6 +13,7 @@ mod conformance;
 mod dns;
 mod documented;
 mod endpoints;
+mod entra;
 mod fetch;
 mod fuzz_regressions;
 mod hostile;

@@ -227,7 +227,8 @@ async fn the_export_matches_the_contract() {
         .collect();
     assert_eq!(order[0], ("contoso.test", "dns.verification"));
     assert_eq!(order[10], ("contoso.test", "dns.ns-consistency"));
-    assert_eq!(order[11], ("fabrikam.test", "dns.verification"));
+    assert_eq!(order[11], ("contoso.test", "entra.domain"));
+    assert_eq!(order[12], ("fabrikam.test", "dns.verification"));
 }
 
 /// The committed schema is the one the code produces (`tenant-ready schema`).
