@@ -199,6 +199,64 @@ fn prepare(args: &ScanArgs, env: &Env) -> Result<Prepared, ConfigError> {
     })
 }
 
+/// The Microsoft Entra ID and Microsoft Graph hosts of the tenant's cloud (`checks/clouds.toml`).
+pub fn graph_hosts(
+    catalog: &Catalog,
+    cloud: crate::tenant::Cloud,
+) -> Result<crate::graph::Hosts, String> {
+    let values = &catalog.clouds[&cloud];
+    let host = |key: &str| {
+        let v = values
+            .get(key)
+            .and_then(|v| v.first())
+            .ok_or_else(|| format!("clouds.toml has no `{key}` for cloud {}", cloud.as_str()))?;
+        crate::endpoint::Endpoint::parse(v, 443).map_err(|e| format!("clouds.toml {key}: {e}"))
+    };
+    Ok(crate::graph::Hosts {
+        login: host("login")?,
+        graph: host("graph")?,
+    })
+}
+
+/// `--graph`: asks Microsoft Graph for the tenant's domains and their records, makes those the
+/// exact expectations of the DNS checks (and what `entra.domain` knows), and plans again.
+async fn apply_graph(p: &mut Prepared, cx: &ProbeCx) -> Result<(), String> {
+    let creds = crate::graph::Credentials::from_env(|k| std::env::var(k).ok())?;
+    let hosts = graph_hosts(&p.catalog, p.settings.cloud)?;
+    let names: Vec<String> = p
+        .settings
+        .domains
+        .iter()
+        .map(|d| d.name.to_string())
+        .collect();
+    let graph = crate::graph::Graph::connect(cx, hosts, &creds, p.settings.timeout).await?;
+    let view = graph.view(&names).await?;
+    for d in &mut p.settings.domains {
+        let name = d.name.as_str();
+        d.graph = view.domain(name).cloned();
+        if let Some(v) = view.verification(name) {
+            d.exact.insert(
+                "verification",
+                settings::Exact {
+                    value: v,
+                    from: "Microsoft Graph (verificationDnsRecords)".into(),
+                },
+            );
+        }
+        if let Some(mx) = view.mx(name) {
+            d.exact.insert(
+                "mx",
+                settings::Exact {
+                    value: mx,
+                    from: "Microsoft Graph (serviceConfigurationRecords)".into(),
+                },
+            );
+        }
+    }
+    p.tasks = plan::plan(&p.catalog, &p.settings).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// Refuses a report path we could not write to, before scanning (and creates its directory).
 fn prepare_output(path: &Path) -> Result<(), ConfigError> {
     if path.is_dir() {
@@ -218,28 +276,37 @@ fn prepare_output(path: &Path) -> Result<(), ConfigError> {
 
 /// Runs a scan and writes its reports; returns the exit code.
 pub async fn scan(args: ScanArgs, env: Env) -> Exit {
-    let p = match prepare(&args, &env) {
+    let mut p = match prepare(&args, &env) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
             return Exit::Usage;
         }
     };
-    let s = &p.settings;
-    init_tracing(s.verbosity);
+    init_tracing(p.settings.verbosity);
     // Network checks open a socket per host:port at once (1,000 for a full endpoint list); the
     // soft open-files limit (often 1,024) would turn that into EMFILE errors. Raise it to the hard
     // limit, as scanners do; if that fails, the errors name the cause.
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::debug!("cannot raise the open-files limit: {e}");
     }
-    let cx = match probe_cx(s) {
+    let cx = match probe_cx(&p.settings) {
         Ok(cx) => cx,
         Err(e) => {
             eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
             return Exit::Usage;
         }
     };
+    if p.settings.graph
+        && let Err(e) = apply_graph(&mut p, &cx).await
+    {
+        eprintln!(
+            "error: Microsoft Graph: {}",
+            crate::escape::terminal_lines(&e)
+        );
+        return Exit::Usage;
+    }
+    let s = &p.settings;
     let resolvers = cx.resolver.describe().to_vec();
     let cancel = CancellationToken::new();
     let ctrl_c = {

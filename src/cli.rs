@@ -183,6 +183,11 @@ pub struct ScanArgs {
     /// Extra trust anchors (PEM) for staging/lab certificates.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
+    /// Ask Microsoft Graph for the tenant's domains and their exact records (an app
+    /// registration's client credentials in AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET;
+    /// permission Domain.Read.All).
+    #[arg(long)]
+    pub graph: bool,
     /// What goes to stdout.
     #[arg(long, value_enum)]
     pub format: Option<Format>,

@@ -21,6 +21,7 @@
 //! * [`settings`] / [`tenant`] / [`cli`]: what the user asked for; [`dkim_export`] reads the exact
 //!   DKIM targets Microsoft's PowerShell exports, [`text_file`] the encodings Windows tools write.
 //! * [`endpoint_sets`]: the Microsoft 365 endpoint list (embedded copy, saved files, [`fetch`]).
+//! * [`graph`]: Microsoft Graph (optional): the tenant's domains and their exact records.
 //! * [`plan`]: which check runs on which domain, with templates expanded.
 //! * [`probe`]: one file per probe kind; the only code that does network I/O.
 //! * [`runner`]: concurrency, timeouts, cancellation, timing.
@@ -43,12 +44,14 @@ pub mod error;
 pub mod escape;
 pub mod fetch;
 pub mod fuzzing;
+pub mod graph;
 pub mod i18n;
 pub mod import_cmd;
 pub mod lab;
 pub mod level;
 pub mod outcome;
 pub mod pattern;
+pub mod percent;
 pub mod plan;
 pub mod probe;
 pub mod report;

@@ -310,6 +310,7 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             vars: &vars,
             exact: &d.exact,
             hybrid: d.hybrid,
+            graph: d.graph.as_ref(),
         };
         // Questions of every applicable check of this domain, selected or not: the NS comparison
         // covers the domain's records even when run alone.

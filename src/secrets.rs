@@ -72,7 +72,7 @@ impl Redactor {
                 forms.push(u.to_owned());
             }
             for f in forms.clone() {
-                let decoded = percent_decode(&f);
+                let decoded = crate::percent::decode(&f);
                 if decoded != f {
                     forms.push(decoded);
                 }
@@ -125,26 +125,6 @@ impl Redactor {
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()
     }
-}
-
-/// `%XX` sequences decoded (invalid ones kept as written), as URLs and forms encode bytes.
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(h) = s.get(i + 1..i + 3)
-            && let Ok(x) = u8::from_str_radix(h, 16)
-        {
-            out.push(x);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -162,6 +162,8 @@ pub struct DomainSettings {
     pub hybrid: bool,
     /// Exact values by `[[domain]]` field ([`EXACT_FIELDS`]).
     pub exact: BTreeMap<&'static str, Exact>,
+    /// What Microsoft Graph says about the domain (`--graph`), filled in before planning.
+    pub graph: Option<crate::graph::GraphDomain>,
 }
 
 impl DomainSettings {
@@ -174,6 +176,8 @@ impl DomainSettings {
 /// Everything a scan needs, validated.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// Ask Microsoft Graph for the exact records (`--graph`, `[tenant] graph`).
+    pub graph: bool,
     /// Tenant display name.
     pub tenant_name: Option<String>,
     /// Initial `*.onmicrosoft.com` domain.
@@ -359,6 +363,7 @@ impl Settings {
                 services,
                 hybrid: d.hybrid.unwrap_or(false),
                 exact,
+                graph: None,
             });
         }
         // CLI domains replace the file's list; a CLI domain that the file describes keeps the
@@ -379,6 +384,7 @@ impl Settings {
                         services: Service::DEFAULT.to_vec(),
                         hybrid: false,
                         exact: BTreeMap::new(),
+                        graph: None,
                     });
                 domains.push(d);
             }
@@ -515,6 +521,7 @@ impl Settings {
             ColorChoice::Auto => env.stdout_tty && !env.no_color && args.output.is_none(),
         };
         Ok(Self {
+            graph: args.graph || tf.tenant.graph.unwrap_or(false),
             tenant_name: tf.tenant.name.clone(),
             initial_domain,
             cloud: tf.tenant.cloud.unwrap_or_default(),

@@ -109,6 +109,8 @@ pub struct TenantSection {
     /// A `Get-DkimSigningConfig | ConvertTo-Json` export (relative to the file's directory): the
     /// exact DKIM targets of every domain it lists.
     pub dkim_file: Option<PathBuf>,
+    /// Ask Microsoft Graph for the tenant's exact records (like `--graph`).
+    pub graph: Option<bool>,
 }
 
 /// `[[domain]]`.

@@ -212,6 +212,7 @@ pub(super) fn validate(
                     vars: &vars,
                     exact: &exact,
                     hybrid: false,
+                    graph: None,
                 };
                 check.probe.plan(&cx, &[]).map_err(|e| {
                     invalid(

@@ -1,6 +1,8 @@
 //! A loopback stand-in for Microsoft Entra ID's public endpoints (`login.microsoftonline.com`):
-//! OpenID discovery per domain and home realm discovery, answering in the documented shapes from a
-//! small directory of tenants, and misbehaving on request (stall, malformed JSON, an HTTP error).
+//! OpenID discovery per domain, home realm discovery and the token endpoint, and for Microsoft
+//! Graph (`graph.microsoft.com`): the domain list and each domain's verification and service
+//! records. It answers in the documented shapes from a small directory of tenants, and misbehaves
+//! on request (stall, malformed JSON, an HTTP error, throttling).
 //!
 //! It listens on port 443 of its own loopback address (127.64.x.y, one per stand-in, so parallel
 //! tests never share one), with a certificate for the login host from a lab CA: the scanner
@@ -9,6 +11,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::json;
@@ -37,6 +40,37 @@ pub struct Tenant {
     pub id: String,
     /// Its verified domains (the initial `*.onmicrosoft.com` among them) and how each signs in.
     pub domains: Vec<(String, Auth)>,
+    /// Domains added to it but not verified (Graph lists them with `isVerified: false`).
+    pub unverified: Vec<String>,
+}
+
+/// An app registration that can ask Graph (client credentials).
+#[derive(Clone, Debug)]
+pub struct App {
+    /// Its tenant's id.
+    pub tenant_id: String,
+    /// Application (client) id.
+    pub client_id: String,
+    /// Client secret.
+    pub secret: String,
+    /// Granted Domain.Read.All (admin-consented).
+    pub domain_read_all: bool,
+}
+
+/// The records Graph gives a domain: `MS=ms` + digits from the name, and the MX host
+/// `<name with dashes>01c.mail.protection.outlook.com` (a token with a suffix, as Microsoft
+/// assigns them to newer domains).
+pub fn graph_records(domain: &str) -> (String, String) {
+    let digits: u32 = domain
+        .bytes()
+        .fold(17u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    (
+        format!("MS=ms{:08}", digits % 100_000_000),
+        format!(
+            "{}01c.mail.protection.outlook.com",
+            domain.replace('.', "-")
+        ),
+    )
 }
 
 /// How the stand-in misbehaves (for tests of the scanner's error handling).
@@ -51,6 +85,13 @@ pub enum Misbehave {
     MalformedJson,
     /// Answers every request with this HTTP status and an HTML body (a proxy's error page).
     Status(u16),
+    /// Answers this many Graph requests with 429 and `Retry-After` (seconds), then normally.
+    Throttle {
+        /// Requests throttled.
+        times: u32,
+        /// Seconds in `Retry-After`.
+        retry_after: u64,
+    },
 }
 
 /// The stand-in's tenants and behaviour.
@@ -62,6 +103,14 @@ pub struct Directory {
     pub tenants: Vec<Tenant>,
     /// Misbehaviour.
     pub misbehave: Misbehave,
+    /// The Microsoft Graph host it also answers as (`graph.microsoft.com`).
+    pub graph_host: String,
+    /// App registrations.
+    pub apps: Vec<App>,
+    /// Graph requests throttled so far.
+    pub throttled: Arc<AtomicU32>,
+    /// Every request line received (method and target), for tests that check what was sent.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Directory {
@@ -109,6 +158,12 @@ impl Directory {
 
     /// Answers one request.
     pub fn answer(&self, req: &Request) -> Reply {
+        if let Ok(mut log) = self.log.lock() {
+            log.push(format!("{} {}", req.method, req.target));
+        }
+        if let Some(reply) = self.graph_or_token(req) {
+            return reply;
+        }
         match self.misbehave {
             Misbehave::Stall => return Reply::Stall,
             Misbehave::MalformedJson => {
@@ -125,7 +180,7 @@ impl Directory {
                     body: b"<html><body>Access denied by policy</body></html>".to_vec(),
                 };
             }
-            Misbehave::No => {}
+            Misbehave::No | Misbehave::Throttle { .. } => {}
         }
         let path = req.path();
         if let Some(domain) = path
@@ -190,6 +245,144 @@ impl Directory {
     }
 }
 
+impl Directory {
+    fn tenant_of(&self, id_or_domain: &str) -> Option<&Tenant> {
+        self.find(id_or_domain).map(|(t, _)| t)
+    }
+
+    /// The token endpoint and Microsoft Graph (`None` for other paths).
+    fn graph_or_token(&self, req: &Request) -> Option<Reply> {
+        let path = req.path();
+        if req.method == "POST" && path.ends_with("/oauth2/v2.0/token") {
+            let tenant = path.trim_start_matches('/').split('/').next().unwrap_or("");
+            let t = self.tenant_of(tenant);
+            let (client, secret) = (req.form("client_id"), req.form("client_secret"));
+            let app = self.apps.iter().find(|a| {
+                t.is_some_and(|t| t.id == a.tenant_id)
+                    && client.as_deref() == Some(a.client_id.as_str())
+            });
+            return Some(match (t, app) {
+                (None, _) => Reply::json(
+                    400,
+                    &json!({"error": "invalid_tenant", "error_description": format!("AADSTS90002: Tenant '{tenant}' not found."), "error_codes": [90002]}),
+                ),
+                (_, None) => Reply::json(
+                    400,
+                    &json!({"error": "unauthorized_client", "error_description": "AADSTS700016: Application with identifier was not found in the directory.", "error_codes": [700_016]}),
+                ),
+                (_, Some(a)) if secret.as_deref() != Some(a.secret.as_str()) => Reply::json(
+                    401,
+                    &json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.", "error_codes": [7_000_215]}),
+                ),
+                (_, Some(a)) => Reply::json(
+                    200,
+                    &json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": format!("lab-token.{}.{}", a.tenant_id, a.client_id)}),
+                ),
+            });
+        }
+        let rest = path.strip_prefix("/v1.0/")?;
+        if let Misbehave::Throttle { times, retry_after } = self.misbehave
+            && self.throttled.fetch_add(1, Ordering::Relaxed) < times
+        {
+            return Some(Reply::Respond {
+                status: 429,
+                headers: vec![
+                    ("Content-Type".into(), "application/json".into()),
+                    ("Retry-After".into(), retry_after.to_string()),
+                ],
+                body: json!({"error": {"code": "TooManyRequests", "message": "Too many requests"}})
+                    .to_string()
+                    .into_bytes(),
+            });
+        }
+        let token = req
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let app = self
+            .apps
+            .iter()
+            .find(|a| token == format!("lab-token.{}.{}", a.tenant_id, a.client_id));
+        let Some(app) = app else {
+            return Some(Reply::json(
+                401,
+                &json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token validation failure. Invalid audience."}}),
+            ));
+        };
+        if !app.domain_read_all {
+            return Some(Reply::json(
+                403,
+                &json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}),
+            ));
+        }
+        let tenant = self.tenants.iter().find(|t| t.id == app.tenant_id)?;
+        let domain_json = |name: &str, verified: bool| {
+            let auth = tenant.domains.iter().find(|(d, _)| d == name).map_or(
+                "Managed",
+                |(_, a)| match a {
+                    Auth::Managed => "Managed",
+                    Auth::Federated { .. } => "Federated",
+                },
+            );
+            json!({
+                "id": name,
+                "authenticationType": auth,
+                "availabilityStatus": null,
+                "isAdminManaged": true,
+                "isDefault": false,
+                "isInitial": name.ends_with(".onmicrosoft.com"),
+                "isRoot": true,
+                "isVerified": verified,
+                "supportedServices": if verified { json!(["Email", "OfficeCommunicationsOnline"]) } else { json!([]) },
+                "state": null
+            })
+        };
+        if rest == "domains" {
+            let mut value: Vec<serde_json::Value> = tenant
+                .domains
+                .iter()
+                .map(|(d, _)| domain_json(d, true))
+                .collect();
+            value.extend(tenant.unverified.iter().map(|d| domain_json(d, false)));
+            return Some(Reply::json(
+                200,
+                &json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#domains", "value": value}),
+            ));
+        }
+        let (id, what) = rest.strip_prefix("domains/")?.split_once('/')?;
+        let id = crate::percent::decode(id);
+        let known = tenant.domains.iter().any(|(d, _)| *d == id) || tenant.unverified.contains(&id);
+        if !known {
+            return Some(Reply::json(
+                404,
+                &json!({"error": {"code": "Request_ResourceNotFound", "message": format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present.")}}),
+            ));
+        }
+        let (txt, mx) = graph_records(&id);
+        let value = match what {
+            "verificationDnsRecords" => json!([
+                {"@odata.type": "#microsoft.graph.domainDnsTxtRecord", "id": "aceff52c-06a5-447f-ac5f-256ad243cc5c", "isOptional": false, "label": id, "recordType": "Txt", "supportedService": "None", "ttl": 3600, "text": txt},
+                {"@odata.type": "#microsoft.graph.domainDnsMxRecord", "id": "5fbde38c-0865-497f-82b1-126f596bcee9", "isOptional": false, "label": id, "recordType": "Mx", "supportedService": "None", "ttl": 3600, "mailExchange": format!("{}.msv1.invalid", txt.to_ascii_lowercase().replace("ms=", "")), "preference": 32767}
+            ]),
+            "serviceConfigurationRecords" => json!([
+                {"@odata.type": "#microsoft.graph.domainDnsMxRecord", "id": "8f8a52e4-1d11-4ef5-8d39-9c1b5d2d7bdb", "isOptional": false, "label": id, "recordType": "Mx", "supportedService": "Email", "ttl": 3600, "mailExchange": mx, "preference": 0},
+                {"@odata.type": "#microsoft.graph.domainDnsTxtRecord", "id": "a2f54f7d-0f8a-4b6a-bb3e-5d1d41f3e1d8", "isOptional": false, "label": id, "recordType": "Txt", "supportedService": "Email", "ttl": 3600, "text": "v=spf1 include:spf.protection.outlook.com -all"},
+                {"@odata.type": "#microsoft.graph.domainDnsCnameRecord", "id": "0c8c0e3e-5b2e-4d4b-9f8e-3f1a6b2c7d9e", "isOptional": false, "label": format!("autodiscover.{id}"), "recordType": "CName", "supportedService": "Email", "ttl": 3600, "canonicalName": "autodiscover.outlook.com"}
+            ]),
+            _ => {
+                return Some(Reply::json(
+                    400,
+                    &json!({"error": {"code": "BadRequest", "message": format!("Resource not found for the segment '{what}'.")}}),
+                ));
+            }
+        };
+        Some(Reply::json(
+            200,
+            &json!({"@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#domains('{id}')/{what}"), "value": value}),
+        ))
+    }
+}
+
 /// A running stand-in; it stops when dropped.
 pub struct EntraStandIn {
     server: LabServer,
@@ -205,9 +398,11 @@ impl EntraStandIn {
             "Tenant-Ready Lab Entra Issuing CA",
         )
         .map_err(std::io::Error::other)?;
-        let leaf = pki
-            .leaf(&LeafSpec::good(&dir.login_host))
-            .map_err(std::io::Error::other)?;
+        let mut spec = LeafSpec::good(&dir.login_host);
+        if !dir.graph_host.is_empty() {
+            spec.names.push(dir.graph_host.clone());
+        }
+        let leaf = pki.leaf(&spec).map_err(std::io::Error::other)?;
         let cfg = server_config(&leaf).map_err(std::io::Error::other)?;
         let dir = Arc::new(dir);
         let handler: Handler = Arc::new(move |req: &Request| dir.answer(req));
@@ -223,10 +418,10 @@ impl EntraStandIn {
         self.server.addr().ip()
     }
 
-    /// A zone for `login_host`'s parent domain mapping the login host to [`Self::ip`]
+    /// A zone for `host`'s parent domain mapping the host to [`Self::ip`]
     /// (`login.microsoftonline.com` → zone `microsoftonline.com`, `login IN A 127.64.…`).
-    pub fn zone(&self, login_host: &str) -> (String, String) {
-        let (label, parent) = login_host.split_once('.').unwrap_or((login_host, ""));
+    pub fn zone(&self, host: &str) -> (String, String) {
+        let (label, parent) = host.split_once('.').unwrap_or((host, ""));
         (
             parent.to_owned(),
             format!(
@@ -295,6 +490,7 @@ pub fn lab_directory() -> Directory {
                         },
                     ),
                 ],
+                unverified: vec!["northwind.test".into()],
             },
             Tenant {
                 id: "9b0e7c55-3d8f-4e2a-8c1b-2f4a6d8e0b21".into(),
@@ -302,11 +498,25 @@ pub fn lab_directory() -> Directory {
                     ("fabrikamtrial.onmicrosoft.com".into(), Auth::Managed),
                     ("fabrikam.test".into(), Auth::Managed),
                 ],
+                unverified: vec![],
             },
         ],
         misbehave: Misbehave::No,
+        graph_host: "graph.microsoft.com".into(),
+        apps: vec![App {
+            tenant_id: LAB_TENANT_ID.into(),
+            client_id: LAB_CLIENT_ID.into(),
+            secret: LAB_CLIENT_SECRET.into(),
+            domain_read_all: true,
+        }],
+        throttled: Arc::default(),
+        log: Arc::default(),
     }
 }
 
 /// The lab tenant's id.
 pub const LAB_TENANT_ID: &str = "4f1d2b8e-0c4a-4a34-9a55-6c2a7d9e1f10";
+/// The lab tenant's app registration (client id) for `--graph`.
+pub const LAB_CLIENT_ID: &str = "0a7c1e52-6f3b-4d8a-9e21-5b4c3d2e1f00";
+/// Its client secret (a lab value; never a real one).
+pub const LAB_CLIENT_SECRET: &str = "lab~secret.not-a-real-one";

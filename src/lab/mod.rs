@@ -339,17 +339,16 @@ impl Lab {
     /// Starts both servers on a free port, and the Microsoft Entra ID stand-in.
     pub async fn start() -> std::io::Result<Self> {
         let dir = entra::lab_directory();
-        let login = dir.login_host.clone();
+        let hosts = [dir.login_host.clone(), dir.graph_host.clone()];
         let entra = entra::EntraStandIn::start(dir).await?;
-        let (origin, zone) = entra.zone(&login);
         let mut primary_zones = Self::zones().map_err(std::io::Error::other)?;
-        primary_zones
-            .add_zone(&origin, &zone)
-            .map_err(std::io::Error::other)?;
         let mut secondary_zones = Zones::default();
-        secondary_zones
-            .add_zone(&origin, &zone)
-            .map_err(std::io::Error::other)?;
+        for host in &hosts {
+            let (origin, zone) = entra.zone(host);
+            for z in [&mut primary_zones, &mut secondary_zones] {
+                z.add_zone(&origin, &zone).map_err(std::io::Error::other)?;
+            }
+        }
         for (origin, text) in ZONES {
             let text = if *origin == "fabrikam.test" {
                 STALE_FABRIKAM

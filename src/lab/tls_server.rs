@@ -77,7 +77,7 @@ impl Request {
 fn form_value(encoded: &str, key: &str) -> Option<String> {
     encoded.split('&').find_map(|pair| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (name == key).then(|| crate::secrets::percent_decode(&value.replace('+', " ")))
+        (name == key).then(|| crate::percent::decode(&value.replace('+', " ")))
     })
 }
 

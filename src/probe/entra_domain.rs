@@ -53,6 +53,8 @@ pub struct EntraDomainTask {
     pub adfs_host: Option<String>,
     /// Largest answer read.
     pub max_bytes: usize,
+    /// What Microsoft Graph says about the domain (`--graph`).
+    pub graph: Option<crate::graph::GraphDomain>,
 }
 
 impl EntraDomainSpec {
@@ -75,6 +77,7 @@ impl EntraDomainSpec {
             initial_domain: optional("initial_domain"),
             adfs_host: optional("adfs_host"),
             max_bytes: self.max_bytes,
+            graph: cx.graph.cloned(),
         })
     }
 }
@@ -241,19 +244,6 @@ async fn get_json(
     Ok((status, value))
 }
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters kept).
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// Asks discovery (for the domain and the initial domain) and home realm discovery.
 pub async fn observe(t: &EntraDomainTask, cx: &ProbeCx) -> Result<EntraDomainEvidence, ProbeError> {
     let ips = addresses(cx, &t.login)
@@ -287,7 +277,7 @@ pub async fn observe(t: &EntraDomainTask, cx: &ProbeCx) -> Result<EntraDomainEvi
     let discover = |domain: &str| {
         let url = format!(
             "{base}/{}/v2.0/.well-known/openid-configuration",
-            encode(domain)
+            crate::percent::encode(domain)
         );
         let client = &client;
         async move {
@@ -302,7 +292,7 @@ pub async fn observe(t: &EntraDomainTask, cx: &ProbeCx) -> Result<EntraDomainEvi
     };
     let realm_url = format!(
         "{base}/getuserrealm.srf?login={}&json=1",
-        encode(&format!("{}@{}", t.realm_user, t.domain))
+        crate::percent::encode(&format!("{}@{}", t.realm_user, t.domain))
     );
     let (status, body) = get_json(&client, &realm_url, t.max_bytes).await?;
     Ok(EntraDomainEvidence {
@@ -335,6 +325,17 @@ pub fn judge(t: &EntraDomainTask, e: &EntraDomainEvidence) -> Judgement {
         None => format!("{} verified in a Microsoft Entra ID tenant", t.domain),
     });
     let add_it = "add it in the Microsoft 365 admin center (Settings > Domains > Add domain) and publish the TXT record it shows, then select Verify";
+    // With --graph, the tenant's own word about its domain comes first.
+    if let Some(g) = t.graph.as_ref().filter(|g| !g.is_verified) {
+        return Judgement::from_findings(
+            vec![Finding::fail(format!(
+                "Microsoft Graph reports {} as added to this tenant but not verified (isVerified: false): publish the TXT record the admin center shows (Settings > Domains > {}), then select Verify",
+                t.domain, g.id
+            ))],
+            "",
+            expected,
+        );
+    }
     if e.domain.not_found {
         return Judgement::from_findings(
             vec![Finding::fail(format!(
@@ -483,6 +484,7 @@ mod tests {
             initial_domain: initial.then(|| "contoso.onmicrosoft.com".into()),
             adfs_host: adfs.map(str::to_owned),
             max_bytes: 1000,
+            graph: None,
         };
         let ev =
             |domain: Option<&str>, initial: Option<Option<&str>>, r: Realm| EntraDomainEvidence {

@@ -295,6 +295,8 @@ pub struct PlanCx<'a> {
     pub exact: &'a BTreeMap<&'static str, crate::settings::Exact>,
     /// Exchange hybrid: MX/autodiscover may point on-premises.
     pub hybrid: bool,
+    /// What Microsoft Graph says about the domain (`--graph`).
+    pub graph: Option<&'a crate::graph::GraphDomain>,
 }
 
 /// What an endpoint spec needs to plan for one endpoint.

@@ -36,6 +36,7 @@ fn directory(misbehave: Misbehave) -> Directory {
                         },
                     ),
                 ],
+                unverified: vec!["pending.test".into()],
             },
             Tenant {
                 id: THEIRS.into(),
@@ -43,9 +44,11 @@ fn directory(misbehave: Misbehave) -> Directory {
                     ("trial.onmicrosoft.com".into(), Auth::Managed),
                     ("theirs.test".into(), Auth::Managed),
                 ],
+                unverified: vec![],
             },
         ],
         misbehave,
+        ..tenant_ready::lab::entra::lab_directory()
     }
 }
 
@@ -210,4 +213,211 @@ async fn a_misbehaving_login_host_is_an_error_not_a_verdict() {
         assert_eq!(error_kind(r), kind, "{misbehave:?}: {}", r.evidence);
         assert!(r.message.contains(words), "{misbehave:?}: {}", r.message);
     }
+}
+
+/// A zone for `domain` whose MX and verification TXT are exactly what Graph expects.
+fn zone_as_graph_says(domain: &str) -> String {
+    let (txt, mx) = tenant_ready::lab::entra::graph_records(domain);
+    crate::support::ready_zone(domain)
+        .replace("MS=ms12345678", &txt)
+        .replace(
+            &format!("{}.mail.protection.outlook.com.", domain.replace('.', "-")),
+            &format!("{mx}."),
+        )
+}
+
+struct GraphRun {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    report: Option<serde_json::Value>,
+}
+
+/// Runs the binary with `--graph` (the Azure SDK variables in `env`) against the stand-in.
+async fn graph_scan(dir: Directory, domains: &[(&str, String)], env: &[(&str, &str)]) -> GraphRun {
+    let hosts = [dir.login_host.clone(), dir.graph_host.clone()];
+    let standin = EntraStandIn::start(dir).await.expect("stand-in on :443");
+    let mut list: Vec<(String, String)> = hosts.iter().map(|h| standin.zone(h)).collect();
+    list.extend(domains.iter().map(|(d, z)| ((*d).to_owned(), z.clone())));
+    let refs: Vec<(&str, &str)> = list.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let dns = server(zones(&refs), Behaviour::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("ca.pem");
+    std::fs::write(&ca, &standin.ca_pem).unwrap();
+    let cfg = tmp.path().join("tenant.toml");
+    let names: String = domains
+        .iter()
+        .map(|(d, _)| format!("[[domain]]\nname = \"{d}\"\nservices = [\"exchange\"]\n"))
+        .collect();
+    std::fs::write(
+        &cfg,
+        format!("[tenant]\ninitial_domain = \"contoso.onmicrosoft.com\"\n{names}"),
+    )
+    .unwrap();
+    let report = tmp.path().join("report.json");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"));
+    cmd.args(["scan", "--graph", "--no-progress"])
+        .args([
+            "--only",
+            "dns.verification",
+            "--only",
+            "dns.mx",
+            "--only",
+            "entra.*",
+        ])
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--ca-file")
+        .arg(&ca)
+        .args(["--nameserver", &dns.addr().to_string()])
+        .args(["--authoritative-port", &dns.addr().port().to_string()])
+        .args(["--timeout", "3s"])
+        .arg("--report")
+        .arg(format!("json={}", report.display()));
+    for k in tenant_ready::graph::ENV_VARS {
+        cmd.env_remove(k);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    GraphRun {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        report: std::fs::read_to_string(&report)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok()),
+    }
+}
+
+const APP: [(&str, &str); 3] = [
+    ("AZURE_TENANT_ID", OURS),
+    ("AZURE_CLIENT_ID", tenant_ready::lab::entra::LAB_CLIENT_ID),
+    (
+        "AZURE_CLIENT_SECRET",
+        tenant_ready::lab::entra::LAB_CLIENT_SECRET,
+    ),
+];
+
+fn result<'a>(run: &'a GraphRun, check: &str, subject: &str) -> &'a serde_json::Value {
+    run.report.as_ref().unwrap()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["check"] == check && r["subject"] == subject)
+        .unwrap_or_else(|| panic!("no {check} for {subject}: {}{}", run.stdout, run.stderr))
+}
+
+/// With `--graph`, the DNS checks compare with the exact values the tenant expects; a domain
+/// Graph lists as unverified fails entra.domain; the secret and the token never appear anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn graph_gives_the_exact_records_and_the_verification_state() {
+    let run = graph_scan(
+        directory(Misbehave::No),
+        &[
+            ("managed.test", zone_as_graph_says("managed.test")),
+            ("fed-ours.test", crate::support::ready_zone("fed-ours.test")),
+            ("pending.test", zone_as_graph_says("pending.test")),
+        ],
+        &APP,
+    )
+    .await;
+    let (txt, mx) = tenant_ready::lab::entra::graph_records("managed.test");
+    let r = result(&run, "dns.mx", "managed.test");
+    assert_eq!(r["status"], "pass", "{r}");
+    assert_eq!(
+        r["evidence"]["expected"]["from"], "Microsoft Graph (serviceConfigurationRecords)",
+        "{r}"
+    );
+    assert_eq!(r["evidence"]["expected"]["basis"], "exact", "{r}");
+    assert!(r["message"].as_str().unwrap().contains(&mx), "{r}");
+    let r = result(&run, "dns.verification", "managed.test");
+    assert_eq!(r["status"], "pass", "{r}");
+    assert_eq!(
+        r["evidence"]["expected"][0]["from"], "Microsoft Graph (verificationDnsRecords)",
+        "{r}"
+    );
+    assert!(r.to_string().contains(&txt), "{r}");
+    // DNS still points at the token without the suffix Graph expects.
+    let r = result(&run, "dns.mx", "fed-ours.test");
+    assert_eq!(r["status"], "fail", "{r}");
+    let (_, want) = tenant_ready::lab::entra::graph_records("fed-ours.test");
+    assert!(r.to_string().contains(&want), "{r}");
+    let r = result(&run, "entra.domain", "pending.test");
+    assert_eq!(r["status"], "fail", "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains(
+            "Microsoft Graph reports pending.test as added to this tenant but not verified"
+        ),
+        "{r}"
+    );
+    let everything = format!(
+        "{}{}{}",
+        run.stdout,
+        run.stderr,
+        run.report.as_ref().unwrap()
+    );
+    for secret in [tenant_ready::lab::entra::LAB_CLIENT_SECRET, "lab-token."] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+}
+
+/// Every way the Graph conversation fails is one line that says what to do, exit 2, and the
+/// secret is not in it; a short Retry-After is waited out.
+#[tokio::test(flavor = "multi_thread")]
+async fn graph_failures_say_what_is_missing() {
+    let zone = [("managed.test", zone_as_graph_says("managed.test"))];
+    let mut no_permission = directory(Misbehave::No);
+    no_permission.apps[0].domain_read_all = false;
+    let wrong_secret = [APP[0], APP[1], ("AZURE_CLIENT_SECRET", "not-the-secret")];
+    for (dir, env, words) in [
+        (
+            directory(Misbehave::No),
+            &APP[..2],
+            "set AZURE_CLIENT_SECRET",
+        ),
+        (
+            directory(Misbehave::No),
+            &wrong_secret[..],
+            "refused the app's client credentials (HTTP 401, invalid_client: AADSTS7000215",
+        ),
+        (
+            no_permission,
+            &APP[..],
+            "(HTTP 403, Authorization_RequestDenied: Insufficient privileges to complete the operation.): the app needs the application permission Domain.Read.All",
+        ),
+        (
+            directory(Misbehave::Throttle {
+                times: 100,
+                retry_after: 120,
+            }),
+            &APP[..],
+            "throttled GET /v1.0/domains (HTTP 429) and asks to retry after 120s, beyond the time left",
+        ),
+    ] {
+        let run = graph_scan(dir, &zone, env).await;
+        assert_eq!(run.code, 2, "{words}: {}{}", run.stdout, run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains(words), "{words}: {}", run.stderr);
+        assert!(!run.stderr.contains("lab~secret"), "{}", run.stderr);
+    }
+    // Throttled twice with Retry-After: 1: waited out within the timeout, then answered.
+    let run = graph_scan(
+        directory(Misbehave::Throttle {
+            times: 2,
+            retry_after: 1,
+        }),
+        &zone,
+        &APP,
+    )
+    .await;
+    assert_eq!(
+        result(&run, "dns.mx", "managed.test")["status"],
+        "pass",
+        "{}",
+        run.stderr
+    );
 }

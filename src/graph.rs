@@ -1,0 +1,413 @@
+//! Microsoft Graph, optional (`--graph`, `[tenant] graph = true`): the tenant's own list of
+//! domains and the exact DNS records it expects for each, read with an app registration's client
+//! credentials (the Azure SDK variables `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+//! `AZURE_CLIENT_SECRET`; application permission `Domain.Read.All`).
+//!
+//! * token: `POST https://<login>/<tenant>/oauth2/v2.0/token` (client credentials, scope
+//!   `https://<graph>/.default`) — learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+//! * `GET /v1.0/domains` — learn.microsoft.com/graph/api/domain-list
+//! * `GET /v1.0/domains/{id}/verificationDnsRecords` — learn.microsoft.com/graph/api/domain-list-verificationdnsrecords
+//! * `GET /v1.0/domains/{id}/serviceConfigurationRecords` — learn.microsoft.com/graph/api/domain-list-serviceconfigurationrecords
+//!
+//! The secret and the token are never stored in results, reports or logs: [`Credentials`] has
+//! no `Debug` of its secret, and errors name permissions, not values. A 429 waits for
+//! `Retry-After` when that fits in the time left, else it is an error saying so.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::Endpoint;
+use crate::probe::ProbeCx;
+use crate::probe::connect::addresses;
+
+/// Client credentials of an app registration.
+#[derive(Clone)]
+pub struct Credentials {
+    /// Directory (tenant) id or a verified domain of the tenant.
+    pub tenant: String,
+    /// Application (client) id.
+    pub client_id: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("tenant", &self.tenant)
+            .field("client_id", &self.client_id)
+            .field("secret", &"***")
+            .finish()
+    }
+}
+
+/// The environment variables the Azure SDKs use, in order: tenant, client, secret.
+pub const ENV_VARS: [&str; 3] = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"];
+
+impl Credentials {
+    /// From the `AZURE_*` variables; the error names every missing one.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let values: Vec<Option<String>> = ENV_VARS
+            .iter()
+            .map(|k| get(k).filter(|v| !v.trim().is_empty()))
+            .collect();
+        let missing: Vec<&str> = ENV_VARS
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| *k)
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "--graph reads an app registration's client credentials from {}; set {} (the app needs the Microsoft Graph application permission Domain.Read.All, admin-consented)",
+                ENV_VARS.join(", "),
+                missing.join(", ")
+            ));
+        }
+        let mut v = values.into_iter().flatten();
+        Ok(Self {
+            tenant: v.next().unwrap_or_default(),
+            client_id: v.next().unwrap_or_default(),
+            secret: v.next().unwrap_or_default(),
+        })
+    }
+
+    /// The secret, for the token request only.
+    fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+/// A domain of the tenant, as Graph lists it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphDomain {
+    /// The domain name.
+    pub id: String,
+    /// `Managed` or `Federated`.
+    #[serde(default)]
+    pub authentication_type: Option<String>,
+    /// Verified in this tenant.
+    #[serde(default)]
+    pub is_verified: bool,
+    /// The initial `*.onmicrosoft.com` domain.
+    #[serde(default)]
+    pub is_initial: bool,
+    /// The default domain for new users.
+    #[serde(default)]
+    pub is_default: bool,
+    /// `Email`, `OfficeCommunicationsOnline`, `Intune`…
+    #[serde(default)]
+    pub supported_services: Vec<String>,
+}
+
+/// A DNS record Graph says the domain needs (`domainDnsRecord` and its subtypes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphRecord {
+    /// `Txt`, `Mx`, `CName`, `Srv`.
+    #[serde(default)]
+    pub record_type: String,
+    /// The record's owner name.
+    #[serde(default)]
+    pub label: String,
+    /// The service it serves (`Email`, `OfficeCommunicationsOnline`, `None` for verification).
+    #[serde(default)]
+    pub supported_service: Option<String>,
+    /// Optional per Microsoft.
+    #[serde(default)]
+    pub is_optional: bool,
+    /// TXT text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// MX host.
+    #[serde(default)]
+    pub mail_exchange: Option<String>,
+    /// MX preference.
+    #[serde(default)]
+    pub preference: Option<u32>,
+    /// CNAME target.
+    #[serde(default)]
+    pub canonical_name: Option<String>,
+    /// SRV target.
+    #[serde(default)]
+    pub name_target: Option<String>,
+}
+
+/// Everything Graph said about the tenant's domains.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GraphView {
+    /// Every domain of the tenant.
+    pub domains: Vec<GraphDomain>,
+    /// Per scanned domain: verification records and service configuration records.
+    pub records: Vec<(String, Vec<GraphRecord>, Vec<GraphRecord>)>,
+}
+
+impl GraphView {
+    /// The domain's entry, if the tenant has it.
+    pub fn domain(&self, name: &str) -> Option<&GraphDomain> {
+        self.domains
+            .iter()
+            .find(|d| d.id.eq_ignore_ascii_case(name))
+    }
+
+    fn records(&self, name: &str) -> Option<&(String, Vec<GraphRecord>, Vec<GraphRecord>)> {
+        self.records.iter().find(|r| r.0.eq_ignore_ascii_case(name))
+    }
+
+    /// The `MS=ms…` TXT value Graph expects for verification.
+    pub fn verification(&self, name: &str) -> Option<String> {
+        self.records(name)?
+            .1
+            .iter()
+            .find(|r| r.record_type.eq_ignore_ascii_case("Txt"))
+            .and_then(|r| r.text.clone())
+    }
+
+    /// The MX host Graph expects for Exchange Online.
+    pub fn mx(&self, name: &str) -> Option<String> {
+        self.records(name)?
+            .2
+            .iter()
+            .find(|r| r.record_type.eq_ignore_ascii_case("Mx"))
+            .and_then(|r| r.mail_exchange.clone())
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+    }
+}
+
+/// Where to ask.
+#[derive(Clone, Debug)]
+pub struct Hosts {
+    /// Microsoft Entra ID sign-in host (`{cloud.login}`).
+    pub login: Endpoint,
+    /// Microsoft Graph host (`{cloud.graph}`).
+    pub graph: Endpoint,
+}
+
+/// A Graph conversation (one token, one client per host).
+pub struct Graph<'a> {
+    cx: &'a ProbeCx,
+    hosts: Hosts,
+    token: String,
+    deadline: Instant,
+}
+
+fn base(ep: &Endpoint) -> String {
+    if ep.port == 443 {
+        format!("https://{}", ep.host)
+    } else {
+        format!("https://{ep}")
+    }
+}
+
+async fn client(cx: &ProbeCx, ep: &Endpoint) -> Result<reqwest::Client, String> {
+    let ips = addresses(cx, ep)
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|why| format!("cannot reach {}: {why}", ep.host))?;
+    let addrs: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(*ip, ep.port)).collect();
+    let mut b = reqwest::Client::builder()
+        .tls_backend_preconfigured(cx.tls.verifying_config())
+        .connect_timeout(cx.step)
+        .timeout(cx.step)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")));
+    if ep.ip().is_none() {
+        b = b.resolve_to_addrs(&ep.host, &addrs);
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+/// The error code and message of a Graph or token error body.
+fn error_of(body: &serde_json::Value) -> String {
+    if let Some(e) = body.get("error") {
+        if let Some(code) = e.get("code").and_then(serde_json::Value::as_str) {
+            let msg = e
+                .get("message")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            return format!("{code}: {msg}");
+        }
+        if let Some(code) = e.as_str() {
+            let desc = body
+                .get("error_description")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|d| d.lines().next())
+                .unwrap_or("");
+            return format!("{code}: {desc}");
+        }
+    }
+    "no error details".into()
+}
+
+async fn read_json(
+    resp: reqwest::Response,
+) -> Result<(u16, Option<String>, serde_json::Value), String> {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| crate::probe::http_error_chain(&e))?;
+    if bytes.len() > 4 << 20 {
+        return Err("the answer is larger than 4 MB".into());
+    }
+    let v = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("HTTP {status}, and the body is not JSON ({e})"))?;
+    Ok((status, retry_after, v))
+}
+
+impl<'a> Graph<'a> {
+    /// Gets a token with the client credentials; everything must finish within `budget`.
+    pub async fn connect(
+        cx: &'a ProbeCx,
+        hosts: Hosts,
+        creds: &Credentials,
+        budget: Duration,
+    ) -> Result<Self, String> {
+        let deadline = Instant::now() + budget;
+        let http = client(cx, &hosts.login).await?;
+        let url = format!("{}/{}/oauth2/v2.0/token", base(&hosts.login), creds.tenant);
+        let scope = format!("{}/.default", base(&hosts.graph));
+        let form = [
+            ("client_id", creds.client_id.as_str()),
+            ("client_secret", creds.secret()),
+            ("scope", scope.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", crate::percent::encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let resp = http
+            .post(&url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "the token request to {} failed: {}",
+                    hosts.login.host,
+                    crate::probe::http_error_chain(&e)
+                )
+            })?;
+        let (status, _, body) = read_json(resp)
+            .await
+            .map_err(|e| format!("the token endpoint answered: {e}"))?;
+        let token = body
+            .get("access_token")
+            .and_then(serde_json::Value::as_str)
+            .filter(|_| status == 200);
+        match token {
+            Some(t) => Ok(Self {
+                cx,
+                hosts,
+                token: t.to_owned(),
+                deadline,
+            }),
+            None => Err(format!(
+                "Microsoft Entra ID refused the app's client credentials (HTTP {status}, {}): check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a secret expires; create a new one under the app's Certificates & secrets)",
+                error_of(&body)
+            )),
+        }
+    }
+
+    /// GETs a Graph path (`/v1.0/domains`), honouring 429 Retry-After within the deadline.
+    async fn get(&self, path: &str) -> Result<serde_json::Value, String> {
+        let http = client(self.cx, &self.hosts.graph).await?;
+        let url = format!("{}{path}", base(&self.hosts.graph));
+        loop {
+            let resp = http
+                .get(&url)
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .map_err(|e| format!("GET {path}: {}", crate::probe::http_error_chain(&e)))?;
+            let (status, retry_after, body) = read_json(resp)
+                .await
+                .map_err(|e| format!("GET {path}: {e}"))?;
+            match status {
+                200 => return Ok(body),
+                401 => {
+                    return Err(format!(
+                        "Microsoft Graph refused the token for GET {path} (HTTP 401, {}): the app registration's credentials are not accepted by Graph",
+                        error_of(&body)
+                    ));
+                }
+                403 => {
+                    return Err(format!(
+                        "Microsoft Graph denied GET {path} (HTTP 403, {}): the app needs the application permission Domain.Read.All with admin consent (Entra admin center > App registrations > API permissions > Grant admin consent)",
+                        error_of(&body)
+                    ));
+                }
+                429 => {
+                    let wait = retry_after
+                        .as_deref()
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .map_or(Duration::from_secs(1), Duration::from_secs);
+                    if Instant::now() + wait >= self.deadline {
+                        return Err(format!(
+                            "Microsoft Graph throttled GET {path} (HTTP 429) and asks to retry after {}s, beyond the time left for this scan (raise --timeout)",
+                            wait.as_secs()
+                        ));
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    return Err(format!(
+                        "Microsoft Graph answered HTTP {status} for GET {path} ({})",
+                        error_of(&body)
+                    ));
+                }
+            }
+        }
+    }
+
+    fn values<T: serde::de::DeserializeOwned>(
+        body: &serde_json::Value,
+        what: &str,
+    ) -> Result<Vec<T>, String> {
+        let list = body
+            .get("value")
+            .cloned()
+            .ok_or_else(|| format!("{what}: the answer has no `value` list"))?;
+        serde_json::from_value(list).map_err(|e| format!("{what}: not the documented shape ({e})"))
+    }
+
+    /// The tenant's domains, and the records of those in `scan` (all when empty).
+    pub async fn view(&self, scan: &[String]) -> Result<GraphView, String> {
+        let domains: Vec<GraphDomain> =
+            Self::values(&self.get("/v1.0/domains").await?, "GET /v1.0/domains")?;
+        let mut records = Vec::new();
+        for d in &domains {
+            if !scan.is_empty() && !scan.iter().any(|s| s.eq_ignore_ascii_case(&d.id)) {
+                continue;
+            }
+            let id = crate::percent::encode(&d.id);
+            let verification = Self::values(
+                &self
+                    .get(&format!("/v1.0/domains/{id}/verificationDnsRecords"))
+                    .await?,
+                "verificationDnsRecords",
+            )?;
+            let service = Self::values(
+                &self
+                    .get(&format!("/v1.0/domains/{id}/serviceConfigurationRecords"))
+                    .await?,
+                "serviceConfigurationRecords",
+            )?;
+            records.push((d.id.to_ascii_lowercase(), verification, service));
+        }
+        Ok(GraphView { domains, records })
+    }
+}
