@@ -43,6 +43,7 @@ pub fn main(cli: Cli) -> Exit {
         }
         Command::Checks(a) => report_usage(list_checks(&a)),
         Command::Responsibilities(a) => report_usage(list_responsibilities(&a, &env)),
+        Command::Init(a) if a.from_graph => crate::init_cmd::from_graph(&a),
         Command::Init(a) => report_usage(init(&a)),
         Command::Report(r) => crate::report_cmd::run(r, &env),
         Command::Completions { shell } => {
@@ -357,25 +358,51 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
 /// The probes' shared resources for these settings: the scan resolver (cached, per-query timeout
 /// capped so one lost packet cannot eat a check) and the authoritative-query options.
 pub fn probe_cx(s: &Settings) -> Result<ProbeCx, ConfigError> {
-    let tls = crate::tls::TlsCx::new(s.ca_file.as_deref())
+    probe_cx_from(&NetOpts {
+        nameservers: s.nameservers.clone(),
+        ca_file: s.ca_file.clone(),
+        timeout: s.timeout,
+        concurrency: s.concurrency.get(),
+        authoritative_port: s.authoritative_port,
+    })
+}
+
+/// What a [`ProbeCx`] is built from (a scan's settings, or `init --from-graph`'s flags).
+#[derive(Clone, Debug)]
+pub struct NetOpts {
+    /// `--nameserver` (empty: the system's resolvers).
+    pub nameservers: Vec<std::net::SocketAddr>,
+    /// `--ca-file`.
+    pub ca_file: Option<PathBuf>,
+    /// Per-check timeout.
+    pub timeout: std::time::Duration,
+    /// Checks at once.
+    pub concurrency: usize,
+    /// `--authoritative-port`.
+    pub authoritative_port: u16,
+}
+
+/// The probes' shared resources for these options.
+pub fn probe_cx_from(o: &NetOpts) -> Result<ProbeCx, ConfigError> {
+    let tls = crate::tls::TlsCx::new(o.ca_file.as_deref())
         .map_err(|e| ConfigError::Usage(e.to_string()))?;
     let resolver = Resolver::new(&ResolverOpts {
-        nameservers: s.nameservers.clone(),
-        timeout: s.timeout.min(DEFAULT_QUERY_TIMEOUT),
+        nameservers: o.nameservers.clone(),
+        timeout: o.timeout.min(DEFAULT_QUERY_TIMEOUT),
         cache: true,
         // Many checks share one connection per server; keep hickory from refusing them as busy.
-        max_in_flight: s.concurrency.get().saturating_mul(4).max(64),
+        max_in_flight: o.concurrency.saturating_mul(4).max(64),
     })
     .map_err(|e| ConfigError::Usage(format!("{e} (use --nameserver to choose a resolver)")))?;
     Ok(ProbeCx {
         resolver,
         authoritative: Authoritative::new(AuthoritativeOpts {
-            port: s.authoritative_port,
-            timeout: authoritative_timeout(s.timeout),
+            port: o.authoritative_port,
+            timeout: authoritative_timeout(o.timeout),
         }),
         tls,
-        step: step_timeout(s.timeout),
-        sockets: crate::probe::sockets_in_flight(s.concurrency.get()),
+        step: step_timeout(o.timeout),
+        sockets: crate::probe::sockets_in_flight(o.concurrency),
     })
 }
 

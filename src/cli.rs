@@ -261,6 +261,22 @@ pub struct InitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
+    /// Write the tenant's domains, services and exact records as Microsoft Graph lists them
+    /// (client credentials in AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET).
+    #[arg(long)]
+    pub from_graph: bool,
+    /// The tenant's cloud (with --from-graph): worldwide, gcc, gcc-high, dod, china.
+    #[arg(long, default_value = "worldwide")]
+    pub cloud: String,
+    /// Ask these resolvers instead of the system's (with --from-graph; repeatable).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub nameserver: Vec<String>,
+    /// Extra trust anchors (PEM) (with --from-graph).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Time for the whole conversation with Microsoft Graph (with --from-graph).
+    #[arg(long, default_value = "30s")]
+    pub timeout: String,
 }
 
 /// Report formats.

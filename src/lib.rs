@@ -47,6 +47,7 @@ pub mod fuzzing;
 pub mod graph;
 pub mod i18n;
 pub mod import_cmd;
+pub mod init_cmd;
 pub mod lab;
 pub mod level;
 pub mod outcome;

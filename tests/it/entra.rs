@@ -421,3 +421,69 @@ async fn graph_failures_say_what_is_missing() {
         run.stderr
     );
 }
+
+/// `init --from-graph` writes every domain of the tenant with its services and exact values.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_from_graph_writes_the_tenant_as_graph_lists_it() {
+    let dir = directory(Misbehave::No);
+    let hosts = [dir.login_host.clone(), dir.graph_host.clone()];
+    let log = std::sync::Arc::clone(&dir.log);
+    let standin = EntraStandIn::start(dir).await.unwrap();
+    let list: Vec<(String, String)> = hosts.iter().map(|h| standin.zone(h)).collect();
+    let refs: Vec<(&str, &str)> = list.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let dns = server(zones(&refs), Behaviour::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("ca.pem");
+    std::fs::write(&ca, &standin.ca_pem).unwrap();
+    let out = tmp.path().join("tenant.toml");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"));
+    cmd.args([
+        "init",
+        "--from-graph",
+        "--nameserver",
+        &dns.addr().to_string(),
+    ])
+    .arg("--ca-file")
+    .arg(&ca)
+    .arg("-o")
+    .arg(&out);
+    for (k, v) in APP {
+        cmd.env(k, v);
+    }
+    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("4 domains"), "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let file: tenant_ready::tenant::TenantFile = toml::from_str(&text).unwrap();
+    assert_eq!(
+        file.tenant.initial_domain.as_deref(),
+        Some("contoso.onmicrosoft.com")
+    );
+    assert_eq!(file.tenant.graph, Some(true));
+    let names: Vec<&str> = file.domain.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "managed.test",
+            "fed-ours.test",
+            "fed-elsewhere.test",
+            "pending.test"
+        ]
+    );
+    let (want_txt, want_mx) = tenant_ready::lab::entra::graph_records("managed.test");
+    assert_eq!(file.domain[0].verification.as_deref(), Some(want_txt.as_str()));
+    assert_eq!(file.domain[0].mx.as_deref(), Some(want_mx.as_str()));
+    assert!(text.contains("# Not verified yet"), "{text}");
+    assert!(!text.contains(tenant_ready::lab::entra::LAB_CLIENT_SECRET));
+    // What was asked: the token, the domain list, and two record lists per domain.
+    let asked = log.lock().unwrap().clone();
+    assert_eq!(
+        asked.iter().filter(|l| l.starts_with("POST ")).count(),
+        1,
+        "{asked:?}"
+    );
+    assert!(asked.iter().any(|l| l == "GET /v1.0/domains"), "{asked:?}");
+}
