@@ -215,7 +215,13 @@ pub struct CheckResult {
     pub message: String,
     /// What was expected, where it applies.
     pub expected: Option<String>,
-    /// Raw observed values (per probe kind); on `error` it carries `error.kind`.
+    /// Raw observed values (per probe kind); on `error` it carries `error.kind`. DNS checks say
+    /// per expectation whether it was checked `exact` (with `from`: tenant.toml, a DKIM export, or
+    /// `Microsoft Graph (…)` with `--graph`) or by `shape`. `entra.domain`: `login`, `domain` and
+    /// `initial_domain` (OpenID discovery: `url`, `http_status`, `tenant_id`, `issuer`,
+    /// `cloud_instance_name`, `tenant_region_scope`, `error`, `not_found`) and `realm` (home
+    /// realm discovery: `url`, `namespace_type`, `domain_name`, `federation_brand_name`,
+    /// `auth_url`, `cloud_instance_name`).
     pub evidence: serde_json::Value,
     /// What to do about a `warn`/`fail`/`error`.
     pub remediation: Option<String>,
