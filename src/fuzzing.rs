@@ -18,6 +18,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("endpoint_list", endpoint_list),
     ("saved_report", saved_report),
     ("config", config),
+    ("entra_answers", entra_answers),
 ];
 
 /// A ServerHello / alert, as a server or a middlebox sends it.
@@ -100,6 +101,28 @@ pub fn saved_report(data: &[u8]) {
     }
     let d = crate::report::saved::diff(&r, &r);
     let _ = crate::report::saved::render_diff(&d);
+}
+
+/// Microsoft Entra ID's and Microsoft Graph's JSON answers (or whoever answers as them): OpenID
+/// discovery, home realm discovery, Graph's domain and record lists.
+pub fn entra_answers(data: &[u8]) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let d = crate::probe::entra_domain::read_discovery(String::new(), 400, &v);
+    let _ = d.tenant_id.as_deref().map(str::len);
+    let _ = crate::probe::entra_domain::read_realm(String::new(), 200, &v);
+    if let Some(list) = v.get("value") {
+        let _ = serde_json::from_value::<Vec<crate::graph::GraphDomain>>(list.clone());
+        if let Ok(records) = serde_json::from_value::<Vec<crate::graph::GraphRecord>>(list.clone())
+        {
+            let view = crate::graph::GraphView {
+                domains: vec![],
+                records: vec![("x.test".into(), records.clone(), records)],
+            };
+            let _ = (view.verification("x.test"), view.mx("x.test"));
+        }
+    }
 }
 
 fn plan(catalog: &Catalog, file: Option<&LoadedFile>) {

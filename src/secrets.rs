@@ -45,16 +45,24 @@ pub struct Redactor {
     secrets: Vec<String>,
 }
 
-/// The secrets of this process's proxy settings, read once.
+/// The secrets of this process: its proxy settings' credentials and, with `--graph`, the app
+/// registration's client secret (`AZURE_CLIENT_SECRET`), read once.
 pub static PROCESS: LazyLock<Redactor> = LazyLock::new(|| {
-    Redactor::new(
+    let mut r = Redactor::new(
         PROXY_VARS
             .iter()
             .filter_map(|k| std::env::var(k).ok())
             .collect::<Vec<_>>()
             .iter()
             .map(String::as_str),
-    )
+    );
+    if let Ok(secret) = std::env::var("AZURE_CLIENT_SECRET")
+        && secret.len() >= 3
+    {
+        r.secrets.push(secret);
+        r.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+    r
 });
 
 impl Redactor {

@@ -474,7 +474,10 @@ async fn init_from_graph_writes_the_tenant_as_graph_lists_it() {
         ]
     );
     let (want_txt, want_mx) = tenant_ready::lab::entra::graph_records("managed.test");
-    assert_eq!(file.domain[0].verification.as_deref(), Some(want_txt.as_str()));
+    assert_eq!(
+        file.domain[0].verification.as_deref(),
+        Some(want_txt.as_str())
+    );
     assert_eq!(file.domain[0].mx.as_deref(), Some(want_mx.as_str()));
     assert!(text.contains("# Not verified yet"), "{text}");
     assert!(!text.contains(tenant_ready::lab::entra::LAB_CLIENT_SECRET));

@@ -1,0 +1,6 @@
+//! Microsoft Entra ID's and Microsoft Graph's JSON answers (or whoever answers as them).
+//! The body lives in `tenant_ready::fuzzing`, so kept crash inputs run as ordinary tests.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| tenant_ready::fuzzing::entra_answers(data));
