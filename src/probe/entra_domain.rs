@@ -6,7 +6,9 @@
 //!   `invalid_tenant` / AADSTS90002 answer means no tenant has verified it.
 //! * Home realm discovery, `https://<login>/getuserrealm.srf?login=<user>@<domain>&json=1`:
 //!   `NameSpaceType` (`Managed`, `Federated`, `Unknown`), `FederationBrandName`, and for a
-//!   federated domain the `AuthURL` of its STS.
+//!   federated domain the `AuthURL` of its STS. This is what Microsoft's sign-in page asks; Learn
+//!   has no reference page for its answer (the weakest source here): without a `NameSpaceType`
+//!   the judge draws no federation conclusion.
 //!
 //! What is sent: the domain name, and a synthetic user name (`realm_user` in the check file) that
 //! belongs to no one; nothing else. `--skip 'entra.*'` keeps a scan silent towards Microsoft.
