@@ -465,6 +465,9 @@ fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
+    // The quality measurements run for seconds with no check finishing: the spinner and the
+    // elapsed time keep moving, so a waiting bar is not a stuck one.
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
 }
 
@@ -476,6 +479,7 @@ fn render(report: &Report, format: Format, s: &Settings) -> std::io::Result<Vec<
             color: s.color && s.output.is_none(),
             lang: s.lang,
             quiet: s.verbosity < 0,
+            checklist: s.checklist,
         },
     )
 }

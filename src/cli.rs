@@ -70,6 +70,9 @@ pub enum ReportCommand {
         /// Colour (human format).
         #[arg(long, value_enum)]
         color: Option<ColorChoice>,
+        /// List the organisational responsibilities of the manual checklist (human format).
+        #[arg(long)]
+        checklist: bool,
     },
     /// Merge runs from several sites into one report, each result tagged with its site.
     Merge {
@@ -183,6 +186,10 @@ pub struct ScanArgs {
     /// Extra trust anchors (PEM) for staging/lab certificates.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
+    /// List the organisational responsibilities of the manual checklist in the human report
+    /// (the default on a full scan; with --only/--skip one line says how many there are).
+    #[arg(long)]
+    pub checklist: bool,
     /// Ask Microsoft Graph for the tenant's domains and their exact records (an app
     /// registration's client credentials in AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET;
     /// permission Domain.Read.All).

@@ -63,6 +63,7 @@ pub const KEYS: &[&str] = &[
     "heading.responsibilities",
     "heading.manual",
     "heading.manual-count",
+    "heading.manual-hidden",
     "column.status",
     "column.check",
     "column.subject",

@@ -32,6 +32,7 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
             output,
             lang,
             color,
+            checklist,
         } => saved::load(&file)
             .map_err(|e| (Exit::Usage, e.to_string()))
             .and_then(|rep| {
@@ -51,6 +52,7 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
                         color,
                         lang,
                         quiet: false,
+                        checklist,
                     },
                 )
                 .map_err(|e| (Exit::Usage, e.to_string()))?;

@@ -178,6 +178,8 @@ impl DomainSettings {
 pub struct Settings {
     /// Ask Microsoft Graph for the exact records (`--graph`, `[tenant] graph`).
     pub graph: bool,
+    /// List the manual checklist in the human report: `--checklist`, or a full scan.
+    pub checklist: bool,
     /// Tenant display name.
     pub tenant_name: Option<String>,
     /// Initial `*.onmicrosoft.com` domain.
@@ -522,6 +524,7 @@ impl Settings {
         };
         Ok(Self {
             graph: args.graph || tf.tenant.graph.unwrap_or(false),
+            checklist: args.checklist || (args.only.is_empty() && args.skip.is_empty()),
             tenant_name: tf.tenant.name.clone(),
             initial_domain,
             cloud: tf.tenant.cloud.unwrap_or_default(),
@@ -582,6 +585,21 @@ mod tests {
         assert_eq!(s.concurrency.get(), DEFAULT_CONCURRENCY);
         assert_eq!(s.cloud, Cloud::Worldwide);
         assert!(!s.color && !s.progress);
+        // A full scan lists the manual checklist; a scan of some checks does on demand only.
+        assert!(s.checklist);
+        let mut some = args(&["contoso.com"]);
+        some.only = vec!["dns.*".into()];
+        assert!(
+            !Settings::resolve(&some, None, &Env::default())
+                .unwrap()
+                .checklist
+        );
+        some.checklist = true;
+        assert!(
+            Settings::resolve(&some, None, &Env::default())
+                .unwrap()
+                .checklist
+        );
     }
 
     #[test]

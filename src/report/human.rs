@@ -22,6 +22,8 @@ pub struct HumanOptions {
     pub lang: Lang,
     /// Only problems; no manual checklist.
     pub quiet: bool,
+    /// List the manual checklist (else one line says how many items it has).
+    pub checklist: bool,
 }
 
 struct Paint(bool, Lang);
@@ -212,7 +214,18 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
             .iter()
             .filter(|r| r.status == ResponsibilityStatus::Manual)
             .collect();
-        if !manual.is_empty() {
+        if !manual.is_empty() && !o.checklist {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}",
+                p.dim(&tf(
+                    "heading.manual-hidden",
+                    o.lang,
+                    &[("n", manual.len().to_string())]
+                ))
+            )?;
+        } else if !manual.is_empty() {
             writeln!(out)?;
             writeln!(
                 out,

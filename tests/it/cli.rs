@@ -448,3 +448,42 @@ accept = ["web.contoso.test"]
         "Publish CNAME www.contoso.test -> web.contoso.test"
     );
 }
+
+/// The manual checklist is listed on a full scan and with --checklist; a scan of some checks says
+/// in one line how many organisational items there are and how to see them.
+#[test]
+fn the_manual_checklist_is_listed_on_full_scans_or_on_demand() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let srv = rt.block_on(server(
+        zones(&[("contoso.test", &ready_zone("contoso.test"))]),
+        Behaviour::default(),
+    ));
+    let run = |extra: &[&str]| {
+        let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"))
+            .args(["scan", "contoso.test", "--no-progress", "--color", "never"])
+            .args(["--nameserver", &srv.addr().to_string()])
+            .args(["--authoritative-port", &srv.addr().port().to_string()])
+            .args(extra)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let items = |out: &str| {
+        out.lines()
+            .filter(|l| l.trim_start().starts_with("[ ] "))
+            .count()
+    };
+    let some = run(&["--only", "dns.intune"]);
+    assert_eq!(items(&some), 0, "{some}");
+    assert!(
+        some.contains("55 organisational responsibilities are on the manual checklist: add --checklist to list them"),
+        "{some}"
+    );
+    let listed = run(&["--only", "dns.intune", "--checklist"]);
+    assert_eq!(items(&listed), 55, "{listed}");
+    let ko = run(&["--only", "dns.intune", "--lang", "ko"]);
+    assert!(
+        ko.contains("조직 차원의 책임 55개는 수동 점검 목록에 있습니다"),
+        "{ko}"
+    );
+}
