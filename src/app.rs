@@ -41,7 +41,12 @@ pub fn main(cli: Cli) -> Exit {
             };
             rt.block_on(scan(*args, env))
         }
-        Command::Checks(a) => report_usage(list_checks(&a)),
+        Command::Checks(c) => match c.command {
+            Some(crate::cli::ChecksCommand::Export { dir, force }) => {
+                report_usage(export_checks(&dir, force))
+            }
+            None => report_usage(list_checks(&c.args)),
+        },
         Command::Responsibilities(a) => report_usage(list_responsibilities(&a, &env)),
         Command::Init(a) if a.from_graph => crate::init_cmd::from_graph(&a),
         Command::Init(a) => report_usage(init(&a)),
@@ -144,13 +149,6 @@ pub fn env_from_process() -> Env {
     }
 }
 
-fn load_catalog(dir: Option<&Path>) -> Result<Catalog, ConfigError> {
-    match dir {
-        Some(d) => Catalog::from_dir(d),
-        None => Catalog::embedded(),
-    }
-}
-
 fn init_tracing(verbosity: i8) {
     let level = match verbosity {
         i8::MIN..=-1 => "error",
@@ -184,7 +182,7 @@ fn prepare(args: &ScanArgs, env: &Env) -> Result<Prepared, ConfigError> {
     };
     let file = config.as_deref().map(settings::load_file).transpose()?;
     let settings = Settings::resolve(args, file.as_ref(), env)?;
-    let catalog = load_catalog(settings.checks_dir.as_deref())?;
+    let catalog = Catalog::load(&settings.checks_dirs, settings.builtin_checks)?;
     let tasks = plan::plan(&catalog, &settings)?;
     let outputs = settings
         .output
@@ -521,7 +519,7 @@ fn print(text: &str) -> Result<(), ConfigError> {
 }
 
 fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
-    let c = load_catalog(a.checks.as_deref())?;
+    let c = Catalog::load(&a.checks, !a.no_builtin_checks)?;
     if a.format == ListFormat::Json {
         let rows: Vec<serde_json::Value> = c
             .checks
@@ -531,6 +529,7 @@ fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
                     "id": k.id, "kind": k.probe.kind(), "responsibility": k.responsibility,
                     "severity": k.severity, "levels": k.probe.levels(), "services": k.services,
                     "clouds": k.clouds, "title": k.title, "docs": k.docs, "file": k.file,
+                    "builtin": !k.custom, "replaces_builtin": k.replaces_builtin,
                 })
             })
             .collect();
@@ -565,13 +564,14 @@ fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
     );
     for k in &c.checks {
         text.push_str(&format!(
-            "{:<w$}  {:<kw$}  {:<8}  {:<lw$}  {:<rw$}  {}\n",
+            "{:<w$}  {:<kw$}  {:<8}  {:<lw$}  {:<rw$}  {}{}\n",
             k.id,
             k.probe.kind(),
             k.severity.as_str(),
             levels(k),
             k.responsibility,
-            k.title
+            k.title,
+            origin(k).map_or_else(String::new, |o| format!("  [{o}]"))
         ));
     }
     text.push_str(&format!("\n{} checks from {}\n", c.checks.len(), c.source));
@@ -587,8 +587,57 @@ fn list_checks(a: &CatalogArgs) -> Result<(), ConfigError> {
     print(&crate::escape::terminal_lines(&text))
 }
 
+/// Where a user's check comes from, for the `checks` listing (`None` for built-in ones).
+fn origin(k: &crate::catalog::CheckDef) -> Option<String> {
+    k.custom.then(|| {
+        format!(
+            "{}{}",
+            k.file,
+            if k.replaces_builtin {
+                ", replaces the built-in check"
+            } else {
+                ""
+            }
+        )
+    })
+}
+
+/// `tenant-ready checks export DIR`: the embedded definitions, as a starting point for a
+/// company's own checks directory.
+fn export_checks(dir: &Path, force: bool) -> Result<(), ConfigError> {
+    let mut files: Vec<(&str, &str)> = crate::catalog::EMBEDDED_CHECKS.to_vec();
+    files.push((
+        "responsibilities.toml",
+        crate::catalog::EMBEDDED_RESPONSIBILITIES,
+    ));
+    files.push(("clouds.toml", crate::catalog::EMBEDDED_CLOUDS));
+    files.push(("messages.toml", crate::i18n::EMBEDDED_MESSAGES));
+    std::fs::create_dir_all(dir).map_err(|source| ConfigError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    if !force && let Some((name, _)) = files.iter().find(|(n, _)| dir.join(n).exists()) {
+        return Err(ConfigError::Usage(format!(
+            "{} already exists; use --force to overwrite the exported files",
+            dir.join(name).display()
+        )));
+    }
+    for (name, text) in &files {
+        let path = dir.join(name);
+        report::write_atomic(&path, text.as_bytes())
+            .map_err(|source| ConfigError::Read { path, source })?;
+    }
+    eprintln!(
+        "wrote {} files to {}: edit or add check files there, then `tenant-ready scan --checks {}` (they add to the built-in checks; a check with a built-in id replaces it)",
+        files.len(),
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
+}
+
 fn list_responsibilities(a: &CatalogArgs, env: &Env) -> Result<(), ConfigError> {
-    let c = load_catalog(a.checks.as_deref())?;
+    let c = Catalog::load(&a.checks, !a.no_builtin_checks)?;
     let lang = a.lang.unwrap_or(match &env.lang {
         Some(l) if l.starts_with("ko") => Lang::Ko,
         _ => Lang::En,

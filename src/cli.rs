@@ -25,8 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan domains (from the arguments or tenant.toml) and report readiness.
     Scan(Box<ScanArgs>),
-    /// List the check catalogue (id, kind, responsibility, severity).
-    Checks(CatalogArgs),
+    /// List the check catalogue (id, kind, responsibility, severity), or export it.
+    Checks(ChecksArgs),
     /// List the responsibility catalogue with check coverage.
     Responsibilities(CatalogArgs),
     /// Write a commented starter tenant.toml.
@@ -237,20 +237,53 @@ pub struct ScanArgs {
     /// Less output: only problems in the human report.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub quiet: u8,
-    /// Use check definitions from DIR instead of the embedded ones.
+    /// Add the check definitions of DIR to the built-in ones (repeatable; a check with a
+    /// built-in id replaces it).
     #[arg(long, value_name = "DIR")]
-    pub checks: Option<PathBuf>,
+    pub checks: Vec<PathBuf>,
+    /// Only the checks of --checks DIR, not the built-in ones.
+    #[arg(long)]
+    pub no_builtin_checks: bool,
     /// A saved Microsoft 365 endpoint web-service JSON (network checks).
     #[arg(long, value_name = "FILE")]
     pub endpoints: Option<PathBuf>,
 }
 
+/// `tenant-ready checks [export DIR]`.
+#[derive(Debug, Args)]
+pub struct ChecksArgs {
+    /// `export DIR`, or none to list.
+    #[command(subcommand)]
+    pub command: Option<ChecksCommand>,
+    /// Listing options.
+    #[command(flatten)]
+    pub args: CatalogArgs,
+}
+
+/// `tenant-ready checks …`.
+#[derive(Debug, Subcommand)]
+pub enum ChecksCommand {
+    /// Write the built-in definitions (checks, responsibilities, clouds, messages) to DIR as a
+    /// starting point for your own.
+    Export {
+        /// Where to write.
+        dir: PathBuf,
+        /// Overwrite files already there.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 /// `tenant-ready checks` / `responsibilities`.
 #[derive(Debug, Args)]
 pub struct CatalogArgs {
-    /// Use check definitions from DIR instead of the embedded ones.
+    /// Add the check definitions of DIR to the built-in ones (repeatable; a check with a
+    /// built-in id replaces it).
     #[arg(long, value_name = "DIR")]
-    pub checks: Option<PathBuf>,
+    pub checks: Vec<PathBuf>,
+    /// Only the checks of --checks DIR, not the built-in ones.
+    #[arg(long)]
+    pub no_builtin_checks: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: ListFormat,

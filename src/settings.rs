@@ -221,7 +221,9 @@ pub struct Settings {
     /// Log verbosity (-v minus -q).
     pub verbosity: i8,
     /// Check definitions directory.
-    pub checks_dir: Option<PathBuf>,
+    pub checks_dirs: Vec<PathBuf>,
+    /// Whether the built-in checks are loaded too (`--no-builtin-checks` turns them off).
+    pub builtin_checks: bool,
     /// Endpoint web-service JSON.
     pub endpoints_file: Option<PathBuf>,
     /// Extra CA file.
@@ -546,7 +548,19 @@ impl Settings {
             color,
             verbosity: i8::try_from(args.verbose).unwrap_or(i8::MAX)
                 - i8::try_from(args.quiet).unwrap_or(i8::MAX),
-            checks_dir: args.checks.clone(),
+            // tenant.toml's directories first (relative to the file), then the command line's.
+            checks_dirs: tf
+                .checks
+                .dirs
+                .iter()
+                .map(|d| {
+                    fpath
+                        .and_then(Path::parent)
+                        .map_or_else(|| d.clone(), |base| base.join(d))
+                })
+                .chain(args.checks.iter().cloned())
+                .collect(),
+            builtin_checks: !args.no_builtin_checks,
             endpoints_file,
             ca_file: args.ca_file.clone(),
             cert_days: (warn, fail),

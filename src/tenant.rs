@@ -92,6 +92,18 @@ pub struct TenantFile {
     /// `[thresholds]`.
     #[serde(default)]
     pub thresholds: ThresholdsSection,
+    /// `[checks]`.
+    #[serde(default)]
+    pub checks: ChecksSection,
+}
+
+/// `[checks]`: the user's own check definitions.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksSection {
+    /// Directories of check files added to the built-in ones (relative to tenant.toml).
+    #[serde(default)]
+    pub dirs: Vec<PathBuf>,
 }
 
 /// `[tenant]`.

@@ -59,6 +59,10 @@ pub struct CheckDef {
     pub probe: ProbeSpec,
     /// File it came from (for messages).
     pub file: String,
+    /// Defined by the user (`--checks DIR`, `[checks] dirs`), not built in.
+    pub custom: bool,
+    /// A user's check with a built-in check's id: it replaces that one.
+    pub replaces_builtin: bool,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +150,48 @@ fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result
     toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))
 }
 
+/// A directory's files: check files (sorted), and its `responsibilities.toml` and `clouds.toml`
+/// when present (`messages.toml`, the report vocabulary, is not a check file).
+fn read_dir_files(
+    dir: &Path,
+) -> Result<
+    (
+        Vec<(PathBuf, String)>,
+        Option<(PathBuf, String)>,
+        Option<(PathBuf, String)>,
+    ),
+    ConfigError,
+> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut files = Vec::new();
+    let (mut resp, mut clouds) = (None, None);
+    for p in paths {
+        let text = read(&p)?;
+        match p.file_name().and_then(|n| n.to_str()) {
+            Some("responsibilities.toml") => resp = Some((p, text)),
+            Some("clouds.toml") => clouds = Some((p, text)),
+            Some("messages.toml") => {}
+            _ => files.push((p, text)),
+        }
+    }
+    if files.is_empty() {
+        return Err(ConfigError::Invalid {
+            path: dir.to_owned(),
+            message: "no check files (*.toml) in this directory".into(),
+        });
+    }
+    Ok((files, resp, clouds))
+}
+
 fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
@@ -171,37 +217,71 @@ impl Catalog {
         )
     }
 
+    /// The built-in catalogue extended by the check files of `dirs` (`--checks DIR`, repeatable;
+    /// `[checks] dirs`), in order: a check whose id is a built-in one replaces it where it stood,
+    /// any other is added. A directory's `responsibilities.toml` / `clouds.toml` replace the
+    /// built-in ones. With `builtin` false, only the directories' checks (the behaviour of
+    /// `--checks` before 0.2: `--no-builtin-checks`).
+    pub fn load(dirs: &[PathBuf], builtin: bool) -> Result<Self, ConfigError> {
+        match (dirs, builtin) {
+            ([], true) => return Self::embedded(),
+            ([], false) => {
+                return Err(ConfigError::Usage(
+                    "--no-builtin-checks needs at least one --checks DIR (or [checks] dirs)".into(),
+                ));
+            }
+            ([one], false) => return Self::from_dir(one),
+            _ => {}
+        }
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        if builtin {
+            files.extend(
+                EMBEDDED_CHECKS
+                    .iter()
+                    .map(|(name, text)| (Path::new("checks").join(name), (*text).to_owned())),
+            );
+        }
+        let builtin_files = files.len();
+        let mut resp = (
+            PathBuf::from("checks/responsibilities.toml"),
+            EMBEDDED_RESPONSIBILITIES.to_owned(),
+        );
+        let mut clouds = (
+            PathBuf::from("checks/clouds.toml"),
+            EMBEDDED_CLOUDS.to_owned(),
+        );
+        for dir in dirs {
+            let (checks, r, c) = read_dir_files(dir)?;
+            files.extend(checks);
+            if let Some(r) = r {
+                resp = r;
+            }
+            if let Some(c) = c {
+                clouds = c;
+            }
+        }
+        let source = std::iter::once(if builtin {
+            "embedded".to_owned()
+        } else {
+            String::new()
+        })
+        .chain(dirs.iter().map(|d| d.display().to_string()))
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" + ");
+        Self::build(
+            &files,
+            builtin_files,
+            (&resp.0, &resp.1),
+            (&clouds.0, &clouds.1),
+            source,
+        )
+    }
+
     /// Loads from a directory: every `*.toml` except `responsibilities.toml` and `clouds.toml` is a
     /// check file; those two are taken from the directory when present, else the embedded ones.
     pub fn from_dir(dir: &Path) -> Result<Self, ConfigError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
-        let mut files = Vec::new();
-        let (mut resp, mut clouds) = (None, None);
-        for p in paths {
-            let text = read(&p)?;
-            match p.file_name().and_then(|n| n.to_str()) {
-                Some("responsibilities.toml") => resp = Some((p, text)),
-                Some("clouds.toml") => clouds = Some((p, text)),
-                // The report vocabulary lives next to the checks but is not a check file.
-                Some("messages.toml") => {}
-                _ => files.push((p, text)),
-            }
-        }
-        if files.is_empty() {
-            return Err(ConfigError::Invalid {
-                path: dir.to_owned(),
-                message: "no check files (*.toml) in this directory".into(),
-            });
-        }
+        let (files, resp, clouds) = read_dir_files(dir)?;
         let resp = resp.unwrap_or_else(|| {
             (
                 "checks/responsibilities.toml".into(),
@@ -210,8 +290,10 @@ impl Catalog {
         });
         let clouds =
             clouds.unwrap_or_else(|| ("checks/clouds.toml".into(), EMBEDDED_CLOUDS.to_owned()));
-        Self::from_parts(
+        // Every check of the directory is the user's (`--no-builtin-checks`).
+        Self::build(
             &files,
+            0,
             (&resp.0, &resp.1),
             (&clouds.0, &clouds.1),
             dir.display().to_string(),
@@ -222,6 +304,19 @@ impl Catalog {
     /// files, then `responsibilities.toml` and `clouds.toml`, each with the path errors name.
     pub fn from_parts(
         files: &[(PathBuf, String)],
+        responsibilities: (&Path, &str),
+        clouds: (&Path, &str),
+        source: String,
+    ) -> Result<Self, ConfigError> {
+        Self::build(files, files.len(), responsibilities, clouds, source)
+    }
+
+    /// [`Self::from_parts`], where the first `builtin` files are the built-in ones: a later file's
+    /// check with a built-in id replaces it (in its place); two user files defining one id is an
+    /// error naming both.
+    fn build(
+        files: &[(PathBuf, String)],
+        builtin: usize,
         responsibilities: (&Path, &str),
         clouds: (&Path, &str),
         source: String,
@@ -259,8 +354,9 @@ impl Catalog {
                 (c, kv)
             })
             .collect();
-        let mut checks = Vec::new();
-        for (path, text) in files {
+        let mut checks: Vec<CheckDef> = Vec::new();
+        for (n, (path, text)) in files.iter().enumerate() {
+            let custom = n >= builtin;
             let file: CheckFile = parse_toml(path, text)?;
             for raw in file.check {
                 let timeout =
@@ -286,7 +382,7 @@ impl Catalog {
                         ),
                     });
                 }
-                checks.push(CheckDef {
+                let def = CheckDef {
                     id: raw.id,
                     title: raw.title,
                     responsibility: raw.responsibility,
@@ -299,7 +395,30 @@ impl Catalog {
                     timeout,
                     probe: raw.probe,
                     file: path.display().to_string(),
-                });
+                    custom,
+                    replaces_builtin: false,
+                };
+                // Only user checks can replace, and only a built-in one: within the built-in
+                // catalogue (or a replacing catalogue), a repeated id stays an error (validate).
+                let existing = checks.iter().position(|c| c.id == def.id);
+                match existing {
+                    Some(i) if custom && !checks[i].custom => {
+                        checks[i] = CheckDef {
+                            replaces_builtin: true,
+                            ..def
+                        };
+                    }
+                    Some(i) if custom && checks[i].custom && builtin > 0 => {
+                        return Err(ConfigError::Invalid {
+                            path: path.clone(),
+                            message: format!(
+                                "check `{}` is also defined in {}: give one of them another id",
+                                def.id, checks[i].file
+                            ),
+                        });
+                    }
+                    _ => checks.push(def),
+                }
             }
         }
         let catalog = Self {

@@ -206,3 +206,174 @@ fn every_shipped_check_has_a_korean_remediation() {
         assert_eq!(a, b, "{}: the Korean text uses other templates", check.id);
     }
 }
+
+/// A company's own check, as a new user writes it: one file in its own directory.
+const GOOGLE: &str = r#"
+[[check]]
+id = "custom.google-site-verification"
+title = "Google site verification TXT stays published"
+responsibility = "enable.dns-records"
+severity = "minor"
+remediation = "Publish the google-site-verification TXT record again at the apex."
+[check.probe]
+kind = "dns-record"
+[[check.probe.record]]
+name = "{domain}"
+type = "TXT"
+accept = ["google-site-verification=*"]
+level = "required"
+"#;
+
+fn tr(args: &[&str]) -> (i32, String, String) {
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn listed(args: &[&str]) -> Vec<serde_json::Value> {
+    let mut all = vec!["checks", "--format", "json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = tr(&all);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn checks_directories_extend_the_builtin_catalogue() {
+    let builtin = listed(&[]).len();
+    let tmp = tempfile::tempdir().unwrap();
+    let mine = tmp.path().join("mychecks");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("google.toml"), GOOGLE).unwrap();
+    let m = mine.to_str().unwrap();
+
+    // Added: every built-in check is still there, plus the company's, marked as its own.
+    let rows = listed(&["--checks", m]);
+    assert_eq!(rows.len(), builtin + 1);
+    let own = rows
+        .iter()
+        .find(|r| r["id"] == "custom.google-site-verification")
+        .unwrap();
+    assert_eq!(own["builtin"], false);
+    assert!(
+        rows.iter()
+            .any(|r| r["id"] == "dns.mx" && r["builtin"] == true)
+    );
+    let (_, human, _) = tr(&["checks", "--checks", m]);
+    assert!(human.contains("google.toml]"), "{human}");
+
+    // Replaced: a check with a built-in id takes its place, and the listing says so.
+    let replacing = tmp.path().join("replacing");
+    std::fs::create_dir(&replacing).unwrap();
+    std::fs::write(
+        replacing.join("mx.toml"),
+        GOOGLE
+            .replace("custom.google-site-verification", "dns.mx")
+            .replace(
+                "Google site verification TXT stays published",
+                "Our own MX rule",
+            ),
+    )
+    .unwrap();
+    let rows = listed(&["--checks", m, "--checks", replacing.to_str().unwrap()]);
+    assert_eq!(rows.len(), builtin + 1);
+    let mx = rows.iter().find(|r| r["id"] == "dns.mx").unwrap();
+    assert_eq!(mx["title"], "Our own MX rule");
+    assert_eq!(mx["replaces_builtin"], true);
+    let (_, human, _) = tr(&["checks", "--checks", replacing.to_str().unwrap()]);
+    assert!(human.contains("replaces the built-in check"), "{human}");
+
+    // The old behaviour on request.
+    assert_eq!(listed(&["--no-builtin-checks", "--checks", m]).len(), 1);
+    let (code, _, err) = tr(&["checks", "--no-builtin-checks"]);
+    assert_eq!(code, 2, "{err}");
+
+    // One id in two of the user's directories is an error naming both files.
+    let twice = tmp.path().join("twice");
+    std::fs::create_dir(&twice).unwrap();
+    std::fs::write(twice.join("again.toml"), GOOGLE).unwrap();
+    let (code, _, err) = tr(&["checks", "--checks", m, "--checks", twice.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is also defined in") && err.contains("google.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_scan_runs_the_builtin_checks_and_the_companys_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mine = tmp.path().join("mychecks");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("google.toml"), GOOGLE).unwrap();
+    // [checks] dirs, relative to tenant.toml.
+    let cfg = tmp.path().join("tenant.toml");
+    std::fs::write(
+        &cfg,
+        "[[domain]]\nname = \"contoso.test\"\n[checks]\ndirs = [\"mychecks\"]\n",
+    )
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let zone = format!(
+        "{}@ IN TXT \"google-site-verification=abc123\"\n",
+        crate::support::ready_zone("contoso.test")
+    );
+    let srv = rt.block_on(crate::support::server(
+        crate::support::zones(&[("contoso.test", &zone)]),
+        tenant_ready::lab::Behaviour::default(),
+    ));
+    let (code, out, err) = tr(&[
+        "scan",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--only",
+        "dns.mx",
+        "--only",
+        "custom.*",
+        "--format",
+        "json",
+        "--nameserver",
+        &srv.addr().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let checks: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["dns.mx", "custom.google-site-verification"]);
+}
+
+#[test]
+fn the_builtin_definitions_export_and_load_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("exported");
+    let d = dir.to_str().unwrap();
+    let (code, _, err) = tr(&["checks", "export", d]);
+    assert_eq!(code, 0, "{err}");
+    for f in [
+        "dns.toml",
+        "entra.toml",
+        "responsibilities.toml",
+        "clouds.toml",
+        "messages.toml",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    assert_eq!(
+        listed(&["--no-builtin-checks", "--checks", d]).len(),
+        listed(&[]).len()
+    );
+    let (code, _, err) = tr(&["checks", "export", d]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("use --force"), "{err}");
+    assert_eq!(tr(&["checks", "export", d, "--force"]).0, 0);
+}

@@ -431,6 +431,7 @@ accept = ["web.contoso.test"]
         &[
             "scan",
             "contoso.test",
+            "--no-builtin-checks",
             "--checks",
             "checks",
             "--nameserver",
