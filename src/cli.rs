@@ -6,6 +6,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+// The report options are the report layer's own types (renderers never see the command line);
+// the flags parse straight into them.
+pub use crate::output::{FailOn, Format, Lang};
+
 /// Microsoft 365 onboarding readiness scanner.
 #[derive(Debug, Parser)]
 #[command(
@@ -319,28 +323,6 @@ pub struct InitArgs {
     pub timeout: String,
 }
 
-/// Report formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Terminal report grouped by responsibility.
-    Human,
-    /// The JSON export (DESIGN.md §6).
-    Json,
-    /// Markdown for wiki pages and pull requests.
-    Markdown,
-    /// JUnit XML for CI test tabs.
-    Junit,
-    /// One self-contained HTML page for meetings (no external assets).
-    Html,
-}
-
-impl Format {
-    /// Parses `json`, `junit`… (for `--report FORMAT=PATH`).
-    pub fn parse(s: &str) -> Option<Self> {
-        <Self as ValueEnum>::from_str(s, true).ok()
-    }
-}
-
 /// Output of the list commands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
@@ -348,26 +330,6 @@ pub enum ListFormat {
     Human,
     /// JSON array.
     Json,
-}
-
-/// `--fail-on`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// Only failures make the run not ready.
-    #[default]
-    Fail,
-    /// Warnings too.
-    Warn,
-}
-
-/// `--lang`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Lang {
-    /// English.
-    #[default]
-    En,
-    /// Korean (responsibility titles from the seed's ko-KR text).
-    Ko,
 }
 
 /// `--color`.

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::catalog::{self, Catalog};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::settings::{self, Env, LoadedFile, Settings};
 
 /// The targets, by name (the `fuzz/` binary and `fuzz/regressions/<name>/`).

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use crate::cli::Lang;
+use crate::output::Lang;
 
 /// The embedded catalogue.
 pub const EMBEDDED_MESSAGES: &str = include_str!("../checks/messages.toml");

@@ -25,6 +25,8 @@
 //! * [`plan`]: which check runs on which domain, with templates expanded.
 //! * [`probe`]: one file per probe kind; the only code that does network I/O.
 //! * [`runner`]: concurrency, timeouts, cancellation, timing.
+//! * [`output`]: the report options (format, language, fail-on) renderers take; `cli` maps flags
+//!   onto them.
 //! * [`report`]: the report model and one renderer per format; never does network I/O;
 //!   [`escape`] makes outside text safe for its sink.
 //! * [`fuzzing`]: the fuzz targets' bodies, shared with the crash-regression tests.
@@ -51,6 +53,7 @@ pub mod init_cmd;
 pub mod lab;
 pub mod level;
 pub mod outcome;
+pub mod output;
 pub mod pattern;
 pub mod percent;
 pub mod plan;

@@ -6,9 +6,9 @@
 use std::io::Write;
 
 use super::{Report, ResponsibilityStatus};
-use crate::cli::Lang;
 use crate::i18n::{t, tf};
 use crate::outcome::{CheckResult, Status};
+use crate::output::Lang;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {

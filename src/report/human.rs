@@ -8,10 +8,10 @@ use std::io::Write;
 
 use super::{Report, ResponsibilityRow, ResponsibilityStatus, Verdict};
 use crate::catalog::PHASES;
-use crate::cli::Lang;
 use crate::escape::terminal as esc;
 use crate::i18n::{t, tf};
 use crate::outcome::{CheckResult, Status};
+use crate::output::Lang;
 
 /// How to render.
 #[derive(Clone, Copy, Debug, Default)]

@@ -6,9 +6,9 @@
 use std::io::Write;
 
 use super::{Report, ResponsibilityStatus};
-use crate::cli::Lang;
 use crate::i18n::{t, tf};
 use crate::outcome::Status;
+use crate::output::Lang;
 
 /// Text from the report (a hostile server's, or a hand-made saved report's) for a table cell or a
 /// line: controls shown, links/images/HTML/pipes neutralised ([`crate::escape::markdown`]).

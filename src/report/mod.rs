@@ -15,8 +15,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::cli::FailOn;
 use crate::outcome::{CheckResult, Status};
+use crate::output::FailOn;
 
 /// Bumped on any breaking change of the JSON shape (DESIGN.md §6).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -184,10 +184,10 @@ pub fn json_schema() -> String {
 /// follow its language).
 pub fn render_format(
     report: &Report,
-    format: crate::cli::Format,
+    format: crate::output::Format,
     o: human::HumanOptions,
 ) -> std::io::Result<Vec<u8>> {
-    use crate::cli::Format;
+    use crate::output::Format;
     let mut buf = Vec::new();
     match format {
         Format::Human => human::render(report, o, &mut buf)?,

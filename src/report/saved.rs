@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::{Report, RunInfo, SCHEMA_VERSION, Summary, TenantInfo, Vantage, responsibilities};
 use crate::catalog::Catalog;
-use crate::cli::FailOn;
 use crate::error::ConfigError;
 use crate::outcome::{CheckResult, Status};
+use crate::output::FailOn;
 
 /// Reads a report written by `scan --report json=…` (or `report merge`).
 pub fn load(path: &Path) -> Result<Report, ConfigError> {
