@@ -411,12 +411,8 @@ pub fn authoritative_timeout(check_timeout: std::time::Duration) -> std::time::D
     (check_timeout / 4).min(DEFAULT_QUERY_TIMEOUT)
 }
 
-/// Bound for one network step of a probe (connect, TLS handshake, one SMTP reply): three quarters
-/// of the check's timeout, so a stalled server is named by the step that stalled while the
-/// runner's timeout stays the backstop.
-pub fn step_timeout(check_timeout: std::time::Duration) -> std::time::Duration {
-    check_timeout * 3 / 4
-}
+// The step bound is the probes' own (the planner needs it too): see `probe::step_timeout`.
+pub use crate::probe::step_timeout;
 
 /// Builds the report model.
 pub fn build_report(

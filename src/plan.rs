@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::catalog::{Catalog, CheckDef};
-use crate::domain::DomainName;
 use crate::endpoint::Endpoint;
 use crate::endpoint_sets::EndpointList;
 use crate::error::ConfigError;
@@ -62,28 +61,8 @@ impl Task {
     }
 }
 
-/// Template variables for one domain.
-pub fn vars_for(
-    domain: &DomainName,
-    initial: Option<&DomainName>,
-    cloud: &BTreeMap<String, Vec<String>>,
-) -> Vars {
-    let mut v = Vars::default();
-    v.set("domain", domain.as_str());
-    v.set("domain_dashed", domain.dashed());
-    match initial {
-        Some(i) => {
-            v.set("initial_prefix", i.first_label());
-            v.set("initial_domain", i.as_str());
-        }
-        // Unknown tenant: any single label matches, and the result says so.
-        None => v.set("initial_prefix", "*"),
-    }
-    for (k, values) in cloud {
-        v.set_list(format!("cloud.{k}"), values.clone());
-    }
-    v
-}
+// The variables a check file can use are the data layer's (validation expands them too).
+pub use crate::catalog::vars_for;
 
 /// The checks selected by `--only`/`--skip`. A pattern that matches no check is a usage error
 /// (a typo would otherwise silently run nothing).
@@ -254,7 +233,7 @@ fn plan_network(
                 list,
                 vars: &vars,
                 areas: areas.clone(),
-                step: crate::app::step_timeout(c.timeout.unwrap_or(s.timeout)),
+                step: crate::probe::step_timeout(c.timeout.unwrap_or(s.timeout)),
                 bandwidth_url: s.bandwidth_url.as_deref(),
                 users: s.users,
             })

@@ -143,6 +143,30 @@ pub struct Catalog {
     pub source: String,
 }
 
+/// Template variables for one domain: `{domain}`, `{domain_dashed}`, `{initial_prefix}`,
+/// `{initial_domain}`, `{cloud.KEY}` (the planner adds `{adfs_host}`).
+pub fn vars_for(
+    domain: &crate::domain::DomainName,
+    initial: Option<&crate::domain::DomainName>,
+    cloud: &BTreeMap<String, Vec<String>>,
+) -> crate::pattern::Vars {
+    let mut v = crate::pattern::Vars::default();
+    v.set("domain", domain.as_str());
+    v.set("domain_dashed", domain.dashed());
+    match initial {
+        Some(i) => {
+            v.set("initial_prefix", i.first_label());
+            v.set("initial_domain", i.as_str());
+        }
+        // Unknown tenant: any single label matches, and the result says so.
+        None => v.set("initial_prefix", "*"),
+    }
+    for (k, values) in cloud {
+        v.set_list(format!("cloud.{k}"), values.clone());
+    }
+    v
+}
+
 /// The phases in seed order.
 pub const PHASES: [&str; 5] = ["general", "initiate", "assess", "remediate", "enable"];
 

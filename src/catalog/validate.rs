@@ -4,12 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::vars_for;
 use super::{Catalog, PHASES};
 use crate::domain::DomainName;
 use crate::error::ConfigError;
 use crate::level::Level;
 use crate::pattern::Vars;
-use crate::plan::vars_for;
 use crate::probe::{PlanCx, ProbeSpec, Target};
 use crate::tenant::Cloud;
 

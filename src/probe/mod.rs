@@ -417,6 +417,13 @@ pub struct ProbeCx {
     pub sockets: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
+/// Bound for one network step of a probe (connect, TLS handshake, one SMTP reply): three quarters
+/// of the check's timeout, so a stalled server is named by the step that stalled while the
+/// runner's timeout stays the backstop.
+pub fn step_timeout(check_timeout: Duration) -> Duration {
+    check_timeout * 3 / 4
+}
+
 /// An HTTP client error with its causes, for a person (`error sending request: connection
 /// refused`), without repeating a cause its wrapper already quotes.
 pub fn http_error_chain(e: &reqwest::Error) -> String {
