@@ -13,7 +13,6 @@
 //! no `Debug` of its secret, and errors name permissions, not values. A 429 waits for
 //! `Retry-After` when that fits in the time left, else it is an error saying so.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -206,17 +205,7 @@ async fn client(cx: &ProbeCx, ep: &Endpoint) -> Result<reqwest::Client, String> 
         .await
         .map_err(|e| e.to_string())?
         .map_err(|why| format!("cannot reach {}: {why}", ep.host))?;
-    let addrs: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(*ip, ep.port)).collect();
-    let mut b = reqwest::Client::builder()
-        .tls_backend_preconfigured(cx.tls.verifying_config())
-        .connect_timeout(cx.step)
-        .timeout(cx.step)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")));
-    if ep.ip().is_none() {
-        b = b.resolve_to_addrs(&ep.host, &addrs);
-    }
-    b.build().map_err(|e| e.to_string())
+    crate::probe::connect::https_client(cx, ep, &ips).map_err(|e| e.to_string())
 }
 
 /// The error code and message of a Graph or token error body.

@@ -52,6 +52,31 @@ pub async fn addresses(
     Ok(Ok(ips))
 }
 
+/// The HTTPS client for one host, as every probe that talks HTTP builds it: public roots plus
+/// `--ca-file`, each request bounded by `cx.step`, no redirects (a caller that follows some does
+/// so itself, checking each), this machine's proxy settings, and `ips` (found through the scan's
+/// resolver) as the host's addresses.
+pub fn https_client(
+    cx: &ProbeCx,
+    ep: &Endpoint,
+    ips: &[IpAddr],
+) -> Result<reqwest::Client, ProbeError> {
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(cx.tls.verifying_config())
+        .connect_timeout(cx.step)
+        .timeout(cx.step)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")));
+    if ep.ip().is_none() {
+        let addrs: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(*ip, ep.port)).collect();
+        builder = builder.resolve_to_addrs(&ep.host, &addrs);
+    }
+    builder.build().map_err(|e| ProbeError::Net {
+        kind: "internal",
+        message: e.to_string(),
+    })
+}
+
 /// Resolves and connects, each connection attempt bounded by `cx.step`.
 pub async fn connect(cx: &ProbeCx, ep: &Endpoint) -> Result<Reach, ProbeError> {
     let ips = match addresses(cx, ep).await? {

@@ -254,23 +254,7 @@ pub async fn observe(t: &EntraDomainTask, cx: &ProbeCx) -> Result<EntraDomainEvi
             kind: "unresolved",
             message: format!("cannot reach Microsoft Entra ID: {why}"),
         })?;
-    let addrs: Vec<std::net::SocketAddr> = ips
-        .iter()
-        .map(|ip| std::net::SocketAddr::new(*ip, t.login.port))
-        .collect();
-    let mut builder = reqwest::Client::builder()
-        .tls_backend_preconfigured(cx.tls.verifying_config())
-        .connect_timeout(cx.step)
-        .timeout(cx.step)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")));
-    if t.login.ip().is_none() {
-        builder = builder.resolve_to_addrs(&t.login.host, &addrs);
-    }
-    let client = builder.build().map_err(|e| ProbeError::Net {
-        kind: "internal",
-        message: e.to_string(),
-    })?;
+    let client = super::connect::https_client(cx, &t.login, &ips)?;
     let base = if t.login.port == 443 {
         format!("https://{}", t.login.host)
     } else {

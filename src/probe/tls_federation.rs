@@ -4,8 +4,6 @@
 //! judged against the 35/15/5-day practice of FACTS.md §5 and its Corrections (Entra ID reads the
 //! metadata from 35 days before expiry).
 
-use std::net::SocketAddr;
-
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
@@ -251,25 +249,10 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
         kind,
         message: format!("{}: {message}", ev.url),
     };
-    let mut builder = reqwest::Client::builder()
-        .tls_backend_preconfigured(cx.tls.verifying_config())
-        // Through this machine's proxy settings, like every other request a client here makes:
-        // where the internet is only reachable through a proxy, a direct fetch would fail.
-        .connect_timeout(cx.step)
-        .timeout(cx.step)
-        // Redirects are followed below, one at a time, within the same host and over HTTPS only.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")));
-    if t.endpoint.ip().is_none() {
-        let addrs: Vec<SocketAddr> = ips
-            .iter()
-            .map(|ip| SocketAddr::new(*ip, t.endpoint.port))
-            .collect();
-        builder = builder.resolve_to_addrs(&t.endpoint.host, &addrs);
-    }
-    let client = builder
-        .build()
-        .map_err(|e| net("internal", e.to_string()))?;
+    // Through this machine's proxy settings, like every other request a client here makes (where
+    // the internet is only reachable through a proxy, a direct fetch would fail); redirects are
+    // followed below, one at a time, within the same host and over HTTPS only.
+    let client = super::connect::https_client(cx, &t.endpoint, &ips)?;
     let mut url = reqwest::Url::parse(&ev.url).map_err(|e| net("internal", e.to_string()))?;
     let resp = loop {
         let resp = match client.get(url.clone()).send().await {

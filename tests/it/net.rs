@@ -566,16 +566,7 @@ async fn proxies_in_the_path_of_optimize_traffic() {
         .args(["--nameserver", &dns.addr().to_string()])
         .arg("--endpoints")
         .arg(&file);
-        for k in [
-            "HTTP_PROXY",
-            "http_proxy",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-            "NO_PROXY",
-            "no_proxy",
-        ] {
+        for k in tenant_ready::secrets::PROXY_VARS {
             cmd.env_remove(k);
         }
         if let Some(p) = proxy {

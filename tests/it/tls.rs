@@ -678,16 +678,7 @@ async fn federation_metadata_is_fetched_through_the_proxy_settings() {
         .arg("--ca-file")
         .arg(lab.ca_file())
         .args(["--nameserver", &dns.addr().to_string()]);
-        for k in [
-            "HTTP_PROXY",
-            "http_proxy",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-            "NO_PROXY",
-            "no_proxy",
-        ] {
+        for k in tenant_ready::secrets::PROXY_VARS {
             cmd.env_remove(k);
         }
         if let Some(p) = proxy {
