@@ -652,7 +652,8 @@ fn list_responsibilities(a: &CatalogArgs, env: &Env) -> Result<(), ConfigError> 
             .map(|r| {
                 serde_json::json!({
                     "id": r.id, "seed_ref": r.seed_ref, "phase": r.phase, "parent": r.parent,
-                    "title": r.title, "title_ko": r.title_ko, "automated": r.automated,
+                    "title": r.title, "title_ko": r.title_ko,
+                    "title_ko_corrected": r.title_ko_corrected, "automated": r.automated,
                     "checks": coverage(&r.id),
                 })
             })
@@ -679,11 +680,7 @@ fn list_responsibilities(a: &CatalogArgs, env: &Env) -> Result<(), ConfigError> 
         } else {
             "manual"
         };
-        let t = if lang == Lang::Ko {
-            &r.title_ko
-        } else {
-            &r.title
-        };
+        let t = r.title_in(lang);
         text.push_str(&format!(
             "{:<w$}  {:<9}  {:<9}  {t}\n",
             r.id, r.seed_ref, cov

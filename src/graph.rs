@@ -204,7 +204,13 @@ async fn client(cx: &ProbeCx, ep: &Endpoint) -> Result<reqwest::Client, String> 
     let ips = addresses(cx, ep)
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|why| format!("cannot reach {}: {why}", ep.host))?;
+        .map_err(|why| {
+            format!(
+                "cannot reach {}: {}",
+                ep.host,
+                why.render(crate::output::Lang::En)
+            )
+        })?;
     crate::probe::connect::https_client(cx, ep, &ips).map_err(|e| e.to_string())
 }
 

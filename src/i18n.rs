@@ -21,19 +21,40 @@ pub struct Entry {
     pub ko: String,
 }
 
-#[derive(Deserialize)]
+/// The two tables of `messages.toml`.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct File {
-    msg: BTreeMap<String, Entry>,
+pub struct Catalogue {
+    /// The renderers' words (`[msg."…"]`), keyed as in [`KEYS`].
+    pub msg: BTreeMap<String, Entry>,
+    /// The results' sentences (`[text."…"]`): findings, expectations, errors and skip reasons,
+    /// filled in by [`crate::text::Text`].
+    #[serde(default)]
+    pub text: BTreeMap<String, Entry>,
 }
 
 /// Parses a catalogue (the embedded one is checked by a test).
-pub fn parse(text: &str) -> Result<BTreeMap<String, Entry>, toml::de::Error> {
-    toml::from_str::<File>(text).map(|f| f.msg)
+pub fn parse(text: &str) -> Result<Catalogue, toml::de::Error> {
+    toml::from_str::<Catalogue>(text)
 }
 
-static MESSAGES: LazyLock<BTreeMap<String, Entry>> =
+static CATALOGUE: LazyLock<Catalogue> =
     LazyLock::new(|| parse(EMBEDDED_MESSAGES).unwrap_or_default());
+
+/// The template of a result sentence in `lang`, if this build has it.
+pub fn template(key: &str, lang: Lang) -> Option<&'static str> {
+    #[cfg(test)]
+    if key == "test.pair" {
+        return Some(match lang {
+            Lang::En => "{a} and {b}",
+            Lang::Ko => "{a} 그리고 {b}",
+        });
+    }
+    CATALOGUE.text.get(key).map(|e| match lang {
+        Lang::En => e.en.as_str(),
+        Lang::Ko => e.ko.as_str(),
+    })
+}
 
 /// Every key the renderers use.
 pub const KEYS: &[&str] = &[
@@ -77,11 +98,32 @@ pub const KEYS: &[&str] = &[
     "phase.assess",
     "phase.remediate",
     "phase.enable",
+    "title.corrected",
 ];
+
+/// A responsibility's title in `lang`: English, or the seed's Korean line with a corrected
+/// translation beside it where the seed's misleads.
+pub fn title<'a>(
+    en: &'a str,
+    ko: &'a str,
+    ko_corrected: Option<&str>,
+    lang: Lang,
+) -> std::borrow::Cow<'a, str> {
+    match (lang, ko_corrected) {
+        (Lang::En, _) => en.into(),
+        (Lang::Ko, None) => ko.into(),
+        (Lang::Ko, Some(c)) => tf(
+            "title.corrected",
+            lang,
+            &[("seed", ko.to_owned()), ("corrected", c.to_owned())],
+        )
+        .into(),
+    }
+}
 
 /// The message `key` in `lang`.
 pub fn t(key: &str, lang: Lang) -> &'static str {
-    match MESSAGES.get(key) {
+    match CATALOGUE.msg.get(key) {
         Some(e) => match lang {
             Lang::En => e.en.as_str(),
             Lang::Ko => e.ko.as_str(),
@@ -105,7 +147,7 @@ mod tests {
 
     #[test]
     fn every_key_has_both_languages() {
-        let m = parse(EMBEDDED_MESSAGES).unwrap();
+        let m = parse(EMBEDDED_MESSAGES).unwrap().msg;
         for k in KEYS {
             let e = m
                 .get(*k)
@@ -129,5 +171,98 @@ mod tests {
             ),
             "실패 2개, 경고 1개"
         );
+    }
+
+    /// The `{names}` of a template, sorted and deduplicated.
+    fn placeholders(template: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = template
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .filter(|n| {
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn sources(dir: &std::path::Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+
+    /// Every result sentence has both languages (Korean using only the English placeholders), every `text!` key in
+    /// the code is in the catalogue, and every catalogue sentence is used somewhere.
+    #[test]
+    fn every_result_sentence_has_both_languages_and_is_used() {
+        let texts = parse(EMBEDDED_MESSAGES).unwrap().text;
+        assert!(texts.len() > 200, "{} sentences", texts.len());
+        let hangul = |s: &str| s.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c));
+        for (k, e) in &texts {
+            // Korean may leave out an argument English needs (`is a wildcard`/`are wildcards`),
+            // never use one the code does not give.
+            let en = placeholders(&e.en);
+            assert!(
+                placeholders(&e.ko).iter().all(|p| en.contains(p)),
+                "`{k}`: the Korean text uses a placeholder the English one does not: {}",
+                e.ko
+            );
+            // A template with words of its own says them in Korean; an arrangement of
+            // placeholders, punctuation and acronyms (`UDP {port} {state} ({level})`) has none
+            // to translate.
+            let words =
+                e.en.split('{')
+                    .map(|part| part.split_once('}').map_or(part, |(_, rest)| rest))
+                    .any(|rest| {
+                        rest.split(|c: char| !c.is_alphabetic())
+                            .any(|w| w.chars().filter(char::is_ascii_lowercase).count() >= 2)
+                    });
+            assert!(
+                !words || hangul(&e.ko),
+                "`{k}`: the Korean text has no Hangul: {}",
+                e.ko
+            );
+        }
+        let mut code = String::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut code,
+        );
+        for used in code.split("text!(").skip(1) {
+            let Some(key) = used
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|r| r.split_once('"'))
+                .map(|(k, _)| k)
+                .filter(|k| {
+                    !k.is_empty()
+                        && k.bytes().all(|b| {
+                            b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b)
+                        })
+                })
+            else {
+                continue;
+            };
+            assert!(
+                key == "test.pair" || texts.contains_key(key),
+                "`text!(\"{key}\")` has no entry in messages.toml"
+            );
+        }
+        for k in texts.keys() {
+            assert!(
+                code.contains(&format!("\"{k}\"")),
+                "messages.toml `[text.\"{k}\"]` is not used by the code"
+            );
+        }
     }
 }

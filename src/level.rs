@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::outcome::Finding;
+use crate::text::{Arg, Text};
 
 /// How strongly Microsoft asks for something.
 #[derive(
@@ -42,14 +43,29 @@ impl Level {
         }
     }
 
+    /// The level as a word of the reports (`optional`, `선택`).
+    pub fn text(self) -> Text {
+        match self {
+            Self::Required => text!("level.required"),
+            Self::Recommended => text!("level.recommended"),
+            Self::Optional => text!("level.optional"),
+        }
+    }
+
     /// The finding for something absent: `what` says what is missing; for a level below
-    /// `required` the warning says why it still matters (`why`, from the check file).
-    pub fn missing(self, what: &str, why: Option<&str>) -> Finding {
+    /// `required` the warning says why it still matters (`why` and `why_ko`, from the check
+    /// file).
+    pub fn missing(self, what: Text, why: Option<(&str, Option<&str>)>) -> Finding {
         match self {
             Self::Required => Finding::fail(what),
             Self::Recommended | Self::Optional => Finding::warn(match why {
-                Some(w) if !w.is_empty() => format!("{what} ({}: {w})", self.as_str()),
-                _ => format!("{what} ({})", self.as_str()),
+                Some((w, ko)) if !w.is_empty() => text!(
+                    "level.missing-why",
+                    what = what,
+                    level = self.text(),
+                    why = Arg::local(w, ko)
+                ),
+                _ => text!("level.missing", what = what, level = self.text()),
             }),
         }
     }
@@ -65,25 +81,37 @@ pub struct Requirement {
     /// Why it matters / who needs it. Shared, not copied, when it has no templates: a scan of
     /// thousands of domains plans it once per record per domain.
     pub why: Option<Arc<str>>,
+    /// `why` in Korean (`why_ko` in the check file), when it has one.
+    pub why_ko: Option<Arc<str>>,
 }
 
 impl Requirement {
-    /// Plans a spec's `level` and `why` for one subject (`why` may use templates).
+    /// Plans a spec's `level`, `why` and `why_ko` for one subject (both may use templates).
     pub fn plan(
         level: Level,
         why: Option<&Arc<str>>,
+        why_ko: Option<&Arc<str>>,
         vars: &crate::pattern::Vars,
     ) -> Result<Self, crate::pattern::TemplateError> {
-        let why = match why {
-            Some(w) if w.contains('{') => Some(Arc::from(vars.expand_text(w)?)),
-            other => other.cloned(),
+        let expand = |w: Option<&Arc<str>>| -> Result<_, crate::pattern::TemplateError> {
+            Ok(match w {
+                Some(w) if w.contains('{') => Some(Arc::from(vars.expand_text(w)?)),
+                other => other.cloned(),
+            })
         };
-        Ok(Self { level, why })
+        Ok(Self {
+            level,
+            why: expand(why)?,
+            why_ko: expand(why_ko)?,
+        })
     }
 
     /// The finding for the thing being absent ([`Level::missing`]).
-    pub fn missing(&self, what: &str) -> Finding {
-        self.level.missing(what, self.why.as_deref())
+    pub fn missing(&self, what: Text) -> Finding {
+        self.level.missing(
+            what,
+            self.why.as_deref().map(|w| (w, self.why_ko.as_deref())),
+        )
     }
 }
 
@@ -103,6 +131,9 @@ pub struct PortLevel {
     /// `required`.
     #[serde(default)]
     pub why: Option<String>,
+    /// `why` in Korean.
+    #[serde(default)]
+    pub why_ko: Option<String>,
     /// Where Microsoft says so.
     #[serde(default)]
     pub source: Option<String>,
@@ -121,6 +152,9 @@ pub struct PortRule {
     /// Who needs it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// Who needs it, in Korean (not in the evidence: the report's sentence carries it).
+    #[serde(skip)]
+    pub why_ko: Option<String>,
     /// Where Microsoft says so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -136,6 +170,12 @@ impl PortLevel {
     }
 }
 
+/// Why a port of an optional endpoint set is optional (English, Korean).
+const OPTIONAL_SET: (&str, &str) = (
+    "Microsoft marks this endpoint set optional",
+    "Microsoft가 이 엔드포인트 집합을 선택 사항으로 표시합니다",
+);
+
 /// The rule for `port` of a set that is (or is not) required: the first entry of `levels` that
 /// covers it, else the set's own level.
 pub fn port_rule(port: u16, set_required: bool, levels: &[PortLevel]) -> PortRule {
@@ -145,6 +185,7 @@ pub fn port_rule(port: u16, set_required: bool, levels: &[PortLevel]) -> PortRul
             level: l.level,
             informational: l.informational,
             why: l.why.clone(),
+            why_ko: l.why_ko.clone(),
             source: l.source.clone(),
         },
         None => PortRule {
@@ -155,7 +196,8 @@ pub fn port_rule(port: u16, set_required: bool, levels: &[PortLevel]) -> PortRul
                 Level::Optional
             },
             informational: false,
-            why: (!set_required).then(|| "Microsoft marks this endpoint set optional".to_owned()),
+            why: (!set_required).then(|| OPTIONAL_SET.0.to_owned()),
+            why_ko: (!set_required).then(|| OPTIONAL_SET.1.to_owned()),
             source: None,
         },
     }
@@ -188,6 +230,7 @@ mod tests {
             level: Level::Optional,
             informational: false,
             why: Some("port-based tagging".into()),
+            why_ko: None,
             source: None,
         }];
         assert_eq!(port_rule(3478, true, &levels).level, Level::Required);
@@ -198,18 +241,36 @@ mod tests {
 
     #[test]
     fn absence_by_level() {
-        let f = Level::Required.missing("x has no CNAME record", Some("ignored"));
-        assert_eq!(
-            (f.status, f.message.as_str()),
-            (Status::Fail, "x has no CNAME record")
+        use crate::output::Lang;
+        let what = || {
+            text!(
+                "dns-record.none",
+                name = "x",
+                rtype = "CNAME",
+                why = text!("dns-record.name-exists")
+            )
+        };
+        let f = Level::Required.missing(what(), Some(("ignored", None)));
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(f.message, what());
+        let f = Level::Optional.missing(
+            what(),
+            Some((
+                "only old phones need it",
+                Some("오래된 전화기만 필요합니다"),
+            )),
         );
-        let f = Level::Optional.missing("x has no CNAME record", Some("only old phones need it"));
         assert_eq!(f.status, Status::Warn);
         assert_eq!(
-            f.message,
-            "x has no CNAME record (optional: only old phones need it)"
+            f.message.render(Lang::En),
+            "x has no CNAME record (the name exists without this record type) (optional: only old phones need it)"
         );
-        let f = Level::Recommended.missing("no DMARC record", None);
-        assert_eq!(f.message, "no DMARC record (recommended)");
+        assert!(
+            f.message
+                .render(Lang::Ko)
+                .contains("(선택: 오래된 전화기만 필요합니다)")
+        );
+        let f = Level::Recommended.missing(what(), None);
+        assert!(f.message.render(Lang::En).ends_with(" (recommended)"));
     }
 }

@@ -34,6 +34,10 @@
 //! * [`app`]: the commands, wiring the above together (with [`report_cmd`], [`endpoints_cmd`],
 //!   [`import_cmd`]); `main.rs` only calls it.
 
+// First: its `text!` macro is used by every module below.
+#[macro_use]
+pub mod text;
+
 pub mod app;
 pub mod catalog;
 pub mod cli;

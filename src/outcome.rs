@@ -1,11 +1,14 @@
 //! The result vocabulary shared by probes, the runner and the reports: [`Status`], [`Severity`],
 //! [`Judgement`] (what a pure judge decides) and [`CheckResult`] (one row of the report).
 //!
-//! Everything here is plain data (`Clone + Serialize`): errors are turned into [`ErrorInfo`] at the
+//! Everything here is plain data (`Clone + Serialize`): errors are turned into sentences ([`Text`]) at the
 //! runner boundary so results can be copied, compared and written without carrying sockets or
 //! non-`Clone` error types around.
 
 use serde::{Deserialize, Serialize};
+
+use crate::output::Lang;
+use crate::text::Text;
 
 /// The verdict of one result (DESIGN.md §5).
 ///
@@ -126,35 +129,31 @@ impl Severity {
 pub struct Judgement {
     /// `pass`, `warn` or `fail` (a judge never says `error` or `skip`: see [`Status`]).
     pub status: Status,
-    /// One sentence for the customer: what is wrong (or right), naming the record.
-    pub message: String,
+    /// Sentences for the customer (worst first): what is wrong (or right), naming the record.
+    pub message: Vec<Text>,
     /// What was expected, in the customer's terms, where it applies.
-    pub expected: Option<String>,
+    pub expected: Vec<Text>,
 }
 
 impl Judgement {
-    /// Builds a judgement from problems found: no problem is a pass with `ok_message`; otherwise
-    /// the worst problem sets the status and the messages are joined.
+    /// Builds a judgement from problems found: no problem is a pass with `ok`; otherwise the
+    /// worst problem sets the status and the sentences are kept, worst first.
     pub fn from_findings(
         findings: Vec<Finding>,
-        ok_message: impl Into<String>,
-        expected: Option<String>,
+        ok: impl Into<Option<Text>>,
+        expected: Vec<Text>,
     ) -> Self {
         let status = findings
             .iter()
             .map(|f| f.status)
             .fold(Status::Pass, Status::worst);
         let message = if findings.is_empty() {
-            ok_message.into()
+            ok.into().into_iter().collect()
         } else {
             // Worst first, so the first sentence is the one to act on.
             let mut sorted = findings;
             sorted.sort_by_key(|f| std::cmp::Reverse(f.status.weight()));
-            sorted
-                .into_iter()
-                .map(|f| f.message)
-                .collect::<Vec<_>>()
-                .join("; ")
+            sorted.into_iter().map(|f| f.message).collect()
         };
         Self {
             status,
@@ -162,6 +161,34 @@ impl Judgement {
             expected,
         }
     }
+
+    /// One judgement of `status` saying `message`.
+    pub fn new(status: Status, message: Text, expected: Vec<Text>) -> Self {
+        Self {
+            status,
+            message: vec![message],
+            expected,
+        }
+    }
+
+    /// The message in English, as the JSON `message` carries it.
+    pub fn message(&self) -> String {
+        english(&self.message)
+    }
+
+    /// The expectation in English, if there is one.
+    pub fn expected(&self) -> Option<String> {
+        (!self.expected.is_empty()).then(|| english(&self.expected))
+    }
+}
+
+/// Sentences in English, joined as the reports always joined them.
+pub fn english(texts: &[Text]) -> String {
+    texts
+        .iter()
+        .map(|t| t.render(Lang::En))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One problem (or note) a judge found: a `warn` or `fail` with its sentence.
@@ -170,34 +197,24 @@ pub struct Finding {
     /// `warn` or `fail`.
     pub status: Status,
     /// The sentence for the customer.
-    pub message: String,
+    pub message: Text,
 }
 
 impl Finding {
     /// A failing finding.
-    pub fn fail(message: impl Into<String>) -> Self {
+    pub fn fail(message: Text) -> Self {
         Self {
             status: Status::Fail,
-            message: message.into(),
+            message,
         }
     }
     /// A warning.
-    pub fn warn(message: impl Into<String>) -> Self {
+    pub fn warn(message: Text) -> Self {
         Self {
             status: Status::Warn,
-            message: message.into(),
+            message,
         }
     }
-}
-
-/// An error turned into data: a stable low-cardinality `kind` (`timeout`, `refused`, `panic`…) and
-/// the human message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorInfo {
-    /// Stable, snake_case label (tests and tooling match on this, never on the message).
-    pub kind: String,
-    /// What happened, for a person.
-    pub message: String,
 }
 
 /// One row of the report: one check about one subject (DESIGN.md §5-§6).
@@ -211,10 +228,18 @@ pub struct CheckResult {
     pub status: Status,
     /// From the check definition.
     pub severity: Severity,
-    /// One sentence for the customer.
+    /// One sentence for the customer, in English.
     pub message: String,
-    /// What was expected, where it applies.
+    /// What was expected, where it applies, in English.
     pub expected: Option<String>,
+    /// `message` as data: the sentences' keys in `checks/messages.toml` and their arguments,
+    /// joined with `; ` (so `report render --lang ko` can say it in Korean). Absent in reports
+    /// written before it existed (they render in English).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub message_text: Vec<Text>,
+    /// `expected` as data, like `message_text`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_text: Vec<Text>,
     /// Raw observed values (per probe kind); on `error` it carries `error.kind`. DNS checks say
     /// per expectation whether it was checked `exact` (with `from`: tenant.toml, a DKIM export, or
     /// `Microsoft Graph (…)` with `--graph`) or by `shape`. `entra.domain`: `login`, `domain` and
@@ -237,4 +262,41 @@ pub struct CheckResult {
     /// The site (vantage) it was measured from, in a merged report (`report merge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
+}
+
+impl CheckResult {
+    /// The finding in `lang`: from `message_text` when every key is known to this build, else
+    /// the stored English `message` (a report written before the texts, or by a newer version).
+    pub fn message_in(&self, lang: Lang) -> std::borrow::Cow<'_, str> {
+        in_lang(&self.message_text, lang).map_or(
+            std::borrow::Cow::Borrowed(self.message.as_str()),
+            std::borrow::Cow::Owned,
+        )
+    }
+
+    /// The expectation in `lang`, the same way.
+    pub fn expected_in(&self, lang: Lang) -> Option<std::borrow::Cow<'_, str>> {
+        let stored = self.expected.as_deref()?;
+        Some(
+            in_lang(&self.expected_text, lang)
+                .map_or(std::borrow::Cow::Borrowed(stored), std::borrow::Cow::Owned),
+        )
+    }
+
+    /// The remediation in `lang` (Korean when the check has it, else English).
+    pub fn remediation_in(&self, lang: Lang) -> Option<&str> {
+        match lang {
+            Lang::Ko => self.remediation_ko.as_ref().or(self.remediation.as_ref()),
+            Lang::En => self.remediation.as_ref(),
+        }
+        .map(String::as_str)
+    }
+}
+
+/// English is what `message` already says; other languages render the texts.
+fn in_lang(texts: &[Text], lang: Lang) -> Option<String> {
+    if lang == Lang::En || texts.is_empty() {
+        return None;
+    }
+    crate::text::join(texts, lang)
 }

@@ -13,6 +13,7 @@ use crate::pattern::{Vars, id_matches};
 use crate::probe::{EndpointPlanCx, PlanCx, Planned, Target};
 use crate::settings::{DomainSettings, Settings};
 use crate::tenant::{Cloud, Service};
+use crate::text::Text;
 
 /// What to do for one (check, subject).
 #[derive(Clone, Debug)]
@@ -20,7 +21,7 @@ pub enum Work {
     /// Run this probe.
     Run(Planned),
     /// Not applicable, with the reason.
-    Skip(String),
+    Skip(Text),
 }
 
 /// One unit of work and the report row it becomes.
@@ -88,21 +89,21 @@ pub fn select<'a>(
         .collect())
 }
 
-fn cloud_applicability(check: &CheckDef, s: &Settings) -> Option<String> {
+fn cloud_applicability(check: &CheckDef, s: &Settings) -> Option<Text> {
     (!check.clouds.is_empty() && !check.clouds.contains(&s.cloud))
-        .then(|| format!("not applicable to the {} cloud", s.cloud.as_str()))
+        .then(|| text!("skip.cloud", cloud = s.cloud.as_str()))
 }
 
-fn applicability(check: &CheckDef, d: &DomainSettings, s: &Settings) -> Option<String> {
+fn applicability(check: &CheckDef, d: &DomainSettings, s: &Settings) -> Option<Text> {
     if let Some(reason) = cloud_applicability(check, s) {
         return Some(reason);
     }
     if !check.services.is_empty() && !check.services.iter().any(|x| d.services.contains(x)) {
         let names: Vec<&str> = check.services.iter().map(|x| x.as_str()).collect();
-        return Some(format!(
-            "not applicable: {} is not configured for {}",
-            d.name,
-            names.join("/")
+        return Some(text!(
+            "skip.service",
+            domain = d.name.to_string(),
+            services = names.join("/")
         ));
     }
     None
@@ -210,7 +211,7 @@ fn plan_network(
     let (vars, areas) = network_context(s);
     for c in network {
         let check = Arc::clone(&defs[c.id.as_str()]);
-        let skip = |reason: String| Task {
+        let skip = |reason: Text| Task {
             check: Arc::clone(&check),
             subject: "Microsoft 365".into(),
             vars: None,
@@ -221,9 +222,9 @@ fn plan_network(
             continue;
         }
         let Some(list) = &list else {
-            tasks.push(skip(format!(
-                "no endpoint list is embedded for the {} cloud: save one with `tenant-ready endpoints fetch` and pass it with --endpoints",
-                s.cloud.as_str()
+            tasks.push(skip(text!(
+                "skip.no-endpoint-list",
+                cloud = s.cloud.as_str()
             )));
             continue;
         };
@@ -239,14 +240,13 @@ fn plan_network(
             })
             .unwrap_or_default();
         if planned.is_empty() {
-            tasks.push(skip(if matches!(c.probe, crate::probe::ProbeSpec::QualityBandwidth(_)) {
-                "no throughput target: set [network] bandwidth_url in tenant.toml (an HTTP(S) URL of a large object; uploads are POSTed to it)".to_owned()
-            } else {
-                format!(
-                    "nothing in {} matches this check's categories and the tenant's services",
-                    list.source
-                )
-            }));
+            tasks.push(skip(
+                if matches!(c.probe, crate::probe::ProbeSpec::QualityBandwidth(_)) {
+                    text!("skip.no-bandwidth-url")
+                } else {
+                    text!("skip.nothing-matches", source = &list.source)
+                },
+            ));
         }
         for (subject, p) in planned {
             let work = match &p {
@@ -344,10 +344,7 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
                 check,
                 subject: target.source().to_owned(),
                 vars: None,
-                work: Work::Skip(format!(
-                    "no endpoint to check: list your hosts under {} in tenant.toml",
-                    target.source()
-                )),
+                work: Work::Skip(text!("skip.no-endpoint", source = target.source())),
             });
             continue;
         }

@@ -16,8 +16,10 @@ use tokio_util::sync::CancellationToken;
 use crate::outcome::{CheckResult, Judgement, Status};
 use std::future::Future;
 
+use crate::output::Lang;
 use crate::plan::{Task, Work};
 use crate::probe::{self, Planned, ProbeCx, ProbeError};
+use crate::text::Text;
 
 /// Runner settings.
 #[derive(Clone, Copy, Debug)]
@@ -41,15 +43,18 @@ enum Failure {
 
 type Outcome = Result<(serde_json::Value, Judgement), Failure>;
 
-fn error_result(task: &Task, kind: &str, message: String, duration: Duration) -> CheckResult {
+fn error_result(task: &Task, kind: &str, message: Text, duration: Duration) -> CheckResult {
+    let english = message.render(Lang::En);
     CheckResult {
         check: task.check.id.clone(),
         subject: task.subject.clone(),
         status: Status::Error,
         severity: task.check.severity,
-        evidence: serde_json::json!({ "error": { "kind": kind, "message": &message } }),
-        message,
+        evidence: serde_json::json!({ "error": { "kind": kind, "message": &english } }),
+        message: english,
+        message_text: vec![message],
         expected: None,
+        expected_text: vec![],
         remediation: Some(task.remediation()),
         remediation_ko: task.remediation_ko(),
         responsibility: task.check.responsibility.clone(),
@@ -74,6 +79,13 @@ fn redacted(mut r: CheckResult) -> CheckResult {
             *s = x;
         }
     }
+    for t in r.message_text.iter_mut().chain(r.expected_text.iter_mut()) {
+        t.map_values(&mut |s| {
+            if let std::borrow::Cow::Owned(x) = secrets.text(s) {
+                *s = x;
+            }
+        });
+    }
     secrets.json(&mut r.evidence);
     r
 }
@@ -97,8 +109,10 @@ fn unredacted(
             subject: task.subject.clone(),
             status: j.status,
             severity: task.check.severity,
-            message: j.message,
-            expected: j.expected,
+            message: j.message(),
+            expected: j.expected(),
+            message_text: j.message,
+            expected_text: j.expected,
             evidence,
             remediation: (j.status != Status::Pass).then(|| task.remediation()),
             remediation_ko: (j.status != Status::Pass)
@@ -109,29 +123,31 @@ fn unredacted(
             duration_ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
             site: None,
         },
-        Err(Failure::Probe(e)) => error_result(task, e.kind(), e.to_string(), d),
+        Err(Failure::Probe(e)) => error_result(task, e.kind(), e.text().clone(), d),
         Err(Failure::Timeout(t)) => error_result(
             task,
             "timeout",
-            format!(
-                "no result within the {} timeout; the server may be slow or unreachable (raise --timeout to wait longer)",
-                humantime::format_duration(t)
+            text!(
+                "run.timeout",
+                timeout = humantime::format_duration(t).to_string()
             ),
             d,
         ),
-        Err(Failure::Cancelled(why)) => error_result(task, "cancelled", why.to_owned(), d),
-        Err(Failure::Stopped) => error_result(task, "cancelled", INTERRUPTED.to_owned(), d),
+        Err(Failure::Cancelled(why)) => error_result(task, "cancelled", Text::new(why), d),
+        Err(Failure::Stopped) => error_result(task, "cancelled", Text::new(INTERRUPTED), d),
     }
 }
 
-fn skipped(task: &Task, reason: &str) -> CheckResult {
+fn skipped(task: &Task, reason: &Text) -> CheckResult {
     CheckResult {
         check: task.check.id.clone(),
         subject: task.subject.clone(),
         status: Status::Skip,
         severity: task.check.severity,
-        message: reason.to_owned(),
+        message: reason.render(Lang::En),
+        message_text: vec![reason.clone()],
         expected: None,
+        expected_text: vec![],
         evidence: serde_json::Value::Null,
         remediation: None,
         remediation_ko: None,
@@ -142,8 +158,10 @@ fn skipped(task: &Task, reason: &str) -> CheckResult {
     }
 }
 
-const INTERRUPTED: &str = "not determined: the scan was interrupted before this check finished";
-const OVER_BUDGET: &str = "not determined: the run's --budget ran out before this check finished";
+// Keys of `checks/messages.toml` (the runner's own sentences): text!("run.interrupted"),
+// text!("run.over-budget").
+const INTERRUPTED: &str = "run.interrupted";
+const OVER_BUDGET: &str = "run.over-budget";
 
 /// Runs every task; `on_result` is called as each one finishes (progress). `cancel` stops the run
 /// early (Ctrl-C): unfinished checks become `error` results, and the report is still complete.
@@ -283,12 +301,9 @@ fn collect(
                     .map(|s| (*s).to_owned())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
-                (
-                    "panic",
-                    format!("internal error in the probe (please report it): {text}"),
-                )
+                ("panic", text!("run.panic", error = text))
             } else {
-                ("cancelled", INTERRUPTED.to_owned())
+                ("cancelled", Text::new(INTERRUPTED))
             };
             (
                 i,

@@ -100,27 +100,17 @@ pub struct Exact {
 }
 
 /// The `[[domain]]` fields that make an expectation exact (check files name them in
-/// `exact_from`), and how a user sets each: the text a shape-checked result ends with.
+/// `exact_from`), and how a user sets each: the key of the sentence a shape-checked result ends
+/// with (`checks/messages.toml`).
 pub const EXACT_FIELDS: &[(&str, &str)] = &[
-    (
-        "verification",
-        "set [[domain]] verification to the TXT value the admin center shows",
-    ),
-    (
-        "mx",
-        "set [[domain]] mx to the MX host the admin center shows (Settings > Domains)",
-    ),
-    (
-        "dkim_selector1",
-        "set [[domain]] dkim_selector1/dkim_selector2, or import Get-DkimSigningConfig with `tenant-ready import dkim` or [tenant] dkim_file",
-    ),
-    (
-        "dkim_selector2",
-        "set [[domain]] dkim_selector1/dkim_selector2, or import Get-DkimSigningConfig with `tenant-ready import dkim` or [tenant] dkim_file",
-    ),
+    ("verification", "hint.verification"),
+    ("mx", "hint.mx"),
+    ("dkim_selector1", "hint.dkim"),
+    ("dkim_selector2", "hint.dkim"),
 ];
 
-/// How to make a shape-checked expectation exact (`None` for a field that is not an exact field).
+/// How to make a shape-checked expectation exact, as a message key (`None` for a field that is
+/// not an exact field).
 pub fn exact_hint(field: &str) -> Option<&'static str> {
     EXACT_FIELDS
         .iter()

@@ -90,6 +90,18 @@ struct RawCheck {
     probe: ProbeSpec,
 }
 
+impl Responsibility {
+    /// The title in `lang` (Korean: the seed's line, with the corrected one beside it).
+    pub fn title_in(&self, lang: crate::output::Lang) -> std::borrow::Cow<'_, str> {
+        crate::i18n::title(
+            &self.title,
+            &self.title_ko,
+            self.title_ko_corrected.as_deref(),
+            lang,
+        )
+    }
+}
+
 /// One responsibility (a line of the seed).
 #[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -105,8 +117,13 @@ pub struct Responsibility {
     pub parent: Option<String>,
     /// English text.
     pub title: String,
-    /// Korean text (the seed's ko-KR line).
+    /// Korean text (the seed's ko-KR line), kept as the seed has it.
     pub title_ko: String,
+    /// Where the seed's Korean misleads (3694a-110 calls the FastTrack Engineer 관리자,
+    /// "administrator"; 3694a-162 calls migration 구성, "configuration"), a corrected
+    /// translation the Korean reports show beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_ko_corrected: Option<String>,
     /// Whether tenant-ready verifies it.
     pub automated: bool,
 }

@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use super::dns::{Answer, Question, Rtype};
 use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
+use crate::text::Text;
 
 /// The outcome of trying to reach an endpoint.
 #[derive(Debug)]
@@ -19,14 +20,14 @@ pub enum Reach {
     /// A connected stream and the address it went to.
     Connected(TcpStream, SocketAddr),
     /// The endpoint definitively cannot be reached; the sentence says why.
-    Unreachable(String),
+    Unreachable(Text),
 }
 
 /// The addresses of `ep`: the IP itself, or A then AAAA records.
 pub async fn addresses(
     cx: &ProbeCx,
     ep: &Endpoint,
-) -> Result<Result<Vec<IpAddr>, String>, ProbeError> {
+) -> Result<Result<Vec<IpAddr>, Text>, ProbeError> {
     if let Some(ip) = ep.ip() {
         return Ok(Ok(vec![ip]));
     }
@@ -35,7 +36,7 @@ pub async fn addresses(
         let l = cx.resolver.query(&Question::new(&ep.host, rtype)).await?;
         match l.answer {
             Answer::Nxdomain => {
-                return Ok(Err(format!("{} does not resolve (NXDOMAIN)", ep.host)));
+                return Ok(Err(text!("connect.nxdomain", host = &ep.host)));
             }
             Answer::Nodata => {}
             Answer::Noerror { records, .. } => {
@@ -47,7 +48,7 @@ pub async fn addresses(
         }
     }
     if ips.is_empty() {
-        return Ok(Err(format!("{} has no A or AAAA record", ep.host)));
+        return Ok(Err(text!("connect.no-address", host = &ep.host)));
     }
     Ok(Ok(ips))
 }
@@ -73,7 +74,7 @@ pub fn https_client(
     }
     builder.build().map_err(|e| ProbeError::Net {
         kind: "internal",
-        message: e.to_string(),
+        message: text!("value", value = e.to_string()),
     })
 }
 
@@ -107,22 +108,26 @@ pub async fn connect(cx: &ProbeCx, ep: &Endpoint) -> Result<Reach, ProbeError> {
     if !silent.is_empty() {
         return Err(ProbeError::Net {
             kind: "timeout",
-            message: format!(
-                "no answer from {} within {} (a firewall may be dropping the traffic, or the host is down)",
-                list(&silent),
-                humantime::format_duration(cx.step)
+            message: text!(
+                "connect.timeout",
+                addrs = list(&silent),
+                timeout = humantime::format_duration(cx.step).to_string()
             ),
         });
     }
     if !other.is_empty() {
         return Err(ProbeError::Net {
             kind: "unreachable",
-            message: format!("cannot connect to {ep}: {}", other.join("; ")),
+            message: text!(
+                "connect.failed",
+                endpoint = ep.to_string(),
+                error = other.join("; ")
+            ),
         });
     }
-    Ok(Reach::Unreachable(format!(
-        "connection refused by {}: nothing accepts connections on port {}",
-        list(&refused),
-        ep.port
+    Ok(Reach::Unreachable(text!(
+        "connect.refused",
+        addrs = list(&refused),
+        port = ep.port
     )))
 }

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use super::ProbeError;
 use crate::pattern::normalize_name;
+use crate::text::Text;
 
 /// One DNS question: a name and a record type.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -129,11 +130,11 @@ impl Answer {
     }
 
     /// Short form for messages: `NXDOMAIN`, `NODATA` or the records.
-    pub fn describe(&self) -> String {
+    pub fn describe(&self) -> Text {
         match self {
-            Self::Noerror { records, .. } => records.join(", "),
-            Self::Nxdomain => "NXDOMAIN (the name does not exist)".into(),
-            Self::Nodata => "no record of this type (NODATA)".into(),
+            Self::Noerror { records, .. } => text!("value", value = records.join(", ")),
+            Self::Nxdomain => text!("dns.nxdomain"),
+            Self::Nodata => text!("dns.nodata"),
         }
     }
 }
@@ -251,7 +252,7 @@ impl Resolver {
         let (mut builder, servers) = if o.nameservers.is_empty() {
             let b = TokioResolver::builder_tokio().map_err(|e| ProbeError::Dns {
                 kind: "no_resolver",
-                message: format!("cannot read the system DNS configuration: {e}"),
+                message: text!("dns.no-system-config", error = e.to_string()),
             })?;
             let servers = vec!["system (/etc/resolv.conf)".to_owned()];
             (b, servers)
@@ -270,7 +271,7 @@ impl Resolver {
         tune(builder.options_mut(), o);
         let inner = builder.build().map_err(|e| ProbeError::Dns {
             kind: "no_resolver",
-            message: format!("cannot build the DNS resolver: {e}"),
+            message: text!("dns.no-resolver", error = e.to_string()),
         })?;
         let servers = if o.nameservers.is_empty() {
             system_servers(&inner).unwrap_or(servers)
@@ -302,7 +303,11 @@ impl Resolver {
         o.recursion_desired = false;
         let inner = builder.build().map_err(|e| ProbeError::Dns {
             kind: "no_resolver",
-            message: format!("cannot build a resolver for {addr}: {e}"),
+            message: text!(
+                "dns.no-resolver-for",
+                server = addr.to_string(),
+                error = e.to_string()
+            ),
         })?;
         Ok(Self {
             inner,
@@ -418,54 +423,43 @@ pub fn render(data: &RData) -> String {
 }
 
 fn classify(e: &NetError, q: &Question, servers: &[String]) -> ProbeError {
-    let who = servers.join(", ");
-    let what = format!("{} {}", q.name, q.rtype);
-    let (kind, detail): (&'static str, String) = match e {
-        NetError::Timeout => (
-            "timeout",
-            "no answer before the timeout (the server may be down, or DNS may be blocked)".into(),
-        ),
+    let (kind, detail): (&'static str, Text) = match e {
+        NetError::Timeout => ("timeout", text!("dns.timeout")),
         NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => {
-            ("refused", "the server refused the query (REFUSED)".into())
+            ("refused", text!("dns.refused"))
         }
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => (
-            "servfail",
-            "the server failed to answer (SERVFAIL): the zone or its delegation may be broken"
-                .into(),
-        ),
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => {
+            ("servfail", text!("dns.servfail"))
+        }
         NetError::Dns(DnsError::ResponseCode(code)) => {
-            ("rcode", format!("the server answered with error {code}"))
+            ("rcode", text!("dns.rcode", code = code.to_string()))
         }
-        NetError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => (
-            "unreachable",
-            "connection refused: no DNS server listens there".into(),
-        ),
-        NetError::Io(io) => ("io", format!("network error: {io}")),
-        NetError::NoConnections => ("unreachable", "no DNS server could be reached".into()),
-        NetError::Truncated => (
-            "truncated",
-            "the answer was truncated and the TCP retry failed".into(),
-        ),
-        NetError::Proto(p) => ("malformed", format!("unreadable answer: {p}")),
-        NetError::Busy => (
-            "busy",
-            "too many queries in flight for this resolver (lower --concurrency)".into(),
-        ),
+        NetError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            ("unreachable", text!("dns.connection-refused"))
+        }
+        NetError::Io(io) => ("io", text!("net.io", error = io.to_string())),
+        NetError::NoConnections => ("unreachable", text!("dns.no-connections")),
+        NetError::Truncated => ("truncated", text!("dns.truncated")),
+        NetError::Proto(p) => ("malformed", text!("dns.malformed", error = p.to_string())),
+        NetError::Busy => ("busy", text!("dns.busy")),
         other => {
             let text = other.to_string();
             if text.to_ascii_lowercase().contains("cname") {
-                (
-                    "cname_loop",
-                    format!("CNAME chain could not be followed: {text}"),
-                )
+                ("cname_loop", text!("dns.cname-chain", error = text))
             } else {
-                ("dns", text)
+                ("dns", text!("value", value = text))
             }
         }
     };
     ProbeError::Dns {
         kind,
-        message: format!("could not look up {what} via {who}: {detail}"),
+        message: text!(
+            "dns.lookup-failed",
+            name = &q.name,
+            rtype = q.rtype.to_string(),
+            servers = servers.join(", "),
+            detail = detail
+        ),
     }
 }
 

@@ -10,6 +10,7 @@ use super::dns::{Lookup, Question, Rtype};
 use super::{PlanCx, ProbeCx, ProbeError};
 use crate::outcome::{Finding, Judgement};
 use crate::pattern::TemplateError;
+use crate::text::Text;
 
 /// `[check.probe]` of kind `dns-dmarc`.
 #[derive(Clone, Debug, Deserialize)]
@@ -26,6 +27,9 @@ pub struct DnsDmarcSpec {
     /// Why it matters, for levels below `required` (template).
     #[serde(default)]
     pub why: Option<std::sync::Arc<str>>,
+    /// `why` in Korean.
+    #[serde(default)]
+    pub why_ko: Option<std::sync::Arc<str>>,
     /// Where Microsoft documents it.
     #[serde(default)]
     pub source: Option<String>,
@@ -48,7 +52,12 @@ impl DnsDmarcSpec {
         Ok(DnsDmarcTask {
             name: cx.vars.expand_one(&self.name)?,
             weak_policies: self.weak_policies.clone(),
-            requirement: crate::level::Requirement::plan(self.level, self.why.as_ref(), cx.vars)?,
+            requirement: crate::level::Requirement::plan(
+                self.level,
+                self.why.as_ref(),
+                self.why_ko.as_ref(),
+                cx.vars,
+            )?,
         })
     }
 }
@@ -73,8 +82,11 @@ pub struct DmarcPolicy {
     pub rua: Option<String>,
     /// Tags a receiver would reject or ignore (an invalid value, a duplicate, a tag without a
     /// value, a reporting URI that is not a URI), each naming the tag.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::text::serialize_en_vec"
+    )]
+    pub problems: Vec<Text>,
 }
 
 /// What was seen.
@@ -122,51 +134,51 @@ pub fn parse(record: &str) -> DmarcPolicy {
             continue;
         }
         let Some((k, v)) = tag.split_once('=') else {
-            pol.problems
-                .push(format!("the tag `{tag}` has no value (`{tag}=…`)"));
+            pol.problems.push(text!("dmarc.tag-no-value", tag = tag));
             continue;
         };
         let k = k.trim().to_ascii_lowercase();
         let v = v.trim();
         if !seen.insert(k.clone()) {
-            pol.problems.push(format!(
-                "the tag {k}= appears more than once (receivers may ignore the record)"
-            ));
+            pol.problems.push(text!("dmarc.tag-repeated", tag = &k));
             continue;
         }
         let lower = v.to_ascii_lowercase();
         let one_of = |allowed: &[&str]| allowed.contains(&lower.as_str());
-        let invalid = |what: &str| format!("{k}={v} is not valid ({what})");
+        let invalid =
+            |allowed: Text| text!("dmarc.tag-invalid", tag = &k, value = v, allowed = allowed);
         match k.as_str() {
             "p" => pol.p = Some(lower.clone()),
             "sp" | "np" => {
                 if !one_of(&["none", "quarantine", "reject"]) {
-                    pol.problems.push(invalid("none, quarantine or reject"));
+                    pol.problems.push(invalid(text!("dmarc.allowed-policy")));
                 }
                 if k == "sp" {
                     pol.sp = Some(lower.clone());
                 }
             }
-            "adkim" | "aspf" if !one_of(&["r", "s"]) => pol.problems.push(invalid("r or s")),
-            "psd" if !one_of(&["y", "n", "u"]) => pol.problems.push(invalid("y, n or u")),
-            "t" if !one_of(&["y", "n"]) => pol.problems.push(invalid("y or n")),
+            "adkim" | "aspf" if !one_of(&["r", "s"]) => {
+                pol.problems.push(invalid(text!("dmarc.allowed-alignment")));
+            }
+            "psd" if !one_of(&["y", "n", "u"]) => {
+                pol.problems.push(invalid(text!("dmarc.allowed-psd")));
+            }
+            "t" if !one_of(&["y", "n"]) => pol.problems.push(invalid(text!("dmarc.allowed-yn"))),
             "fo" if !lower
                 .split(':')
                 .all(|o| matches!(o.trim(), "0" | "1" | "d" | "s")) =>
             {
-                pol.problems
-                    .push(invalid("0, 1, d or s, separated by colons"));
+                pol.problems.push(invalid(text!("dmarc.allowed-fo")));
             }
             "pct" => match v.parse::<u8>() {
                 Ok(n) if n <= 100 => pol.pct = Some(n),
-                _ => pol.problems.push(invalid("a whole number from 0 to 100")),
+                _ => pol.problems.push(invalid(text!("dmarc.allowed-pct"))),
             },
             "rua" | "ruf" => {
                 for uri in v.split(',').map(str::trim) {
                     if !valid_report_uri(uri) {
-                        pol.problems.push(format!(
-                            "{k}= has `{uri}`, which is not a reporting URI (mailto:address@domain)"
-                        ));
+                        pol.problems
+                            .push(text!("dmarc.bad-report-uri", tag = &k, uri = uri));
                     }
                 }
                 if k == "rua" {
@@ -241,28 +253,19 @@ pub async fn observe(t: &DnsDmarcTask, cx: &ProbeCx) -> Result<DnsDmarcEvidence,
 
 /// Pure judgement.
 pub fn judge(t: &DnsDmarcTask, e: &DnsDmarcEvidence) -> Judgement {
-    let expected = Some(format!(
-        "one TXT record at {} starting v=DMARC1 with p=quarantine or p=reject",
-        t.name
-    ));
+    let expected = vec![text!("dmarc.expected", name = &t.name)];
     let mut findings = Vec::new();
     match e.dmarc_records.len() {
         // Nothing published: judged by the level Microsoft gives DMARC.
-        0 if e.lookup.answer.records().is_empty() => findings.push(t.requirement.missing(&format!(
-            "no DMARC record at {} ({}): receivers have no policy for mail that fails SPF and DKIM",
-            t.name,
-            e.lookup.answer.describe()
+        0 if e.lookup.answer.records().is_empty() => findings.push(t.requirement.missing(text!(
+            "dmarc.none",
+            name = &t.name,
+            answer = e.lookup.answer.describe()
         ))),
         // Something published that is not DMARC (`v=dmarc1`, a typo): a wrong record fails.
-        0 => findings.push(Finding::fail(format!(
-            "{} has TXT records but none is a DMARC record (it must start with v=DMARC1, in upper case): receivers ignore it",
-            t.name
-        ))),
+        0 => findings.push(Finding::fail(text!("dmarc.not-dmarc", name = &t.name))),
         1 => {}
-        n => findings.push(Finding::fail(format!(
-            "{n} DMARC records at {}: receivers ignore DMARC when there is more than one (RFC 7489 §6.6.3)",
-            t.name
-        ))),
+        n => findings.push(Finding::fail(text!("dmarc.several", n = n, name = &t.name))),
     }
     if let Some(pol) = &e.policy {
         let valid_p = pol
@@ -270,42 +273,39 @@ pub fn judge(t: &DnsDmarcTask, e: &DnsDmarcEvidence) -> Judgement {
             .as_deref()
             .filter(|p| matches!(*p, "none" | "quarantine" | "reject"));
         let what = match pol.p.as_deref() {
-            None => "has no p= policy tag".to_owned(),
-            Some(p) => {
-                format!("has p={p}, which is not a DMARC policy (none, quarantine or reject)")
-            }
+            None => text!("dmarc.no-p"),
+            Some(p) => text!("dmarc.bad-p", p = p),
         };
         match valid_p {
             // RFC 7489 §6.6.3 step 6: a valid rua makes receivers act as if p=none.
             None if pol.rua.as_deref().is_some_and(valid_rua) => {
-                findings.push(Finding::warn(format!(
-                    "the DMARC record at {} {what}: with its valid rua= receivers act as if p=none (RFC 7489 §6.6.3), so it only monitors; set p=quarantine, then p=reject",
-                    t.name
+                findings.push(Finding::warn(text!(
+                    "dmarc.as-if-none",
+                    name = &t.name,
+                    what = what
                 )));
             }
-            None => findings.push(Finding::fail(format!(
-                "the DMARC record at {} {what} and no valid rua=: receivers apply no DMARC policy (RFC 7489 §6.6.3)",
-                t.name
+            None => findings.push(Finding::fail(text!(
+                "dmarc.no-policy",
+                name = &t.name,
+                what = what
             ))),
             Some(p) if t.weak_policies.iter().any(|w| w == p) => {
-                findings.push(Finding::warn(format!(
-                    "DMARC policy is p={p}: it only monitors; move to p=quarantine, then p=reject"
-                )));
+                findings.push(Finding::warn(text!("dmarc.monitor-only", p = p)));
             }
             Some(_) => {
                 if let Some(pct) = pol.pct.filter(|pct| *pct < 100) {
-                    findings.push(Finding::warn(format!(
-                        "DMARC applies to only pct={pct}% of failing mail; raise it to 100"
-                    )));
+                    findings.push(Finding::warn(text!("dmarc.pct", pct = pct)));
                 }
             }
         }
     }
     if let Some(pol) = &e.policy {
         for p in &pol.problems {
-            findings.push(Finding::warn(format!(
-                "the DMARC record at {}: {p}",
-                t.name
+            findings.push(Finding::warn(text!(
+                "dmarc.problem",
+                name = &t.name,
+                problem = p.clone()
             )));
         }
     }
@@ -313,7 +313,7 @@ pub fn judge(t: &DnsDmarcTask, e: &DnsDmarcEvidence) -> Judgement {
         .policy
         .as_ref()
         .and_then(|p| p.p.clone())
-        .map_or_else(String::new, |p| format!("DMARC policy p={p}"));
+        .map(|p| text!("dmarc.ok", p = p));
     Judgement::from_findings(findings, ok, expected)
 }
 
@@ -357,6 +357,7 @@ mod tests {
             requirement: crate::level::Requirement {
                 level: crate::level::Level::Recommended,
                 why: Some("receivers need it to act on spoofed mail".into()),
+                why_ko: None,
             },
         };
         let cases: &[(&[&str], Status)] = &[
@@ -388,7 +389,7 @@ mod tests {
         ];
         for (records, want) in cases {
             let j = judge(&t, &ev(records));
-            assert_eq!(j.status, *want, "{records:?}: {}", j.message);
+            assert_eq!(j.status, *want, "{records:?}: {}", j.message());
         }
     }
 }

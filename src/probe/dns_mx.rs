@@ -16,6 +16,7 @@ use super::{PlanCx, ProbeCx, ProbeError};
 use crate::level::{Level, Requirement};
 use crate::outcome::{Finding, Judgement};
 use crate::pattern::{TemplateError, name_matches};
+use crate::text::Text;
 
 /// `[check.probe]` of kind `dns-mx`.
 #[derive(Clone, Debug, Deserialize)]
@@ -38,6 +39,9 @@ pub struct DnsMxSpec {
     /// Why it matters, for levels below `required`.
     #[serde(default)]
     pub why: Option<std::sync::Arc<str>>,
+    /// `why` in Korean.
+    #[serde(default)]
+    pub why_ko: Option<std::sync::Arc<str>>,
     /// Where Microsoft documents it.
     #[serde(default)]
     pub source: Option<String>,
@@ -91,7 +95,12 @@ impl DnsMxSpec {
             verification_fallback: self.verification_fallback.clone(),
             max_ttl_s: self.max_ttl_s,
             hybrid: cx.hybrid,
-            requirement: Requirement::plan(self.level, self.why.as_ref(), cx.vars)?,
+            requirement: Requirement::plan(
+                self.level,
+                self.why.as_ref(),
+                self.why_ko.as_ref(),
+                cx.vars,
+            )?,
         })
     }
 }
@@ -151,15 +160,15 @@ fn parse(record: &str) -> Option<(u16, &str)> {
 
 /// Pure judgement.
 pub fn judge(t: &DnsMxTask, e: &DnsMxEvidence) -> Judgement {
-    let expected = Some(format!(
-        "lowest-preference MX {}{}",
-        if matches!(t.basis, Basis::Exact { .. }) {
-            "exactly "
+    let expected = vec![text!(
+        "dns-mx.expected",
+        exactly = if matches!(t.basis, Basis::Exact { .. }) {
+            text!("dns-mx.exactly")
         } else {
-            ""
+            text!("empty")
         },
-        t.accept.join(" or ")
-    ));
+        hosts = t.accept.join(" or ")
+    )];
     let mut findings = Vec::new();
     let all: Vec<(u16, &str)> = e
         .lookup
@@ -177,59 +186,60 @@ pub fn judge(t: &DnsMxTask, e: &DnsMxEvidence) -> Judgement {
     let (fallback, routing): (Mx<'_>, Mx<'_>) =
         all.iter().copied().partition(|(_, h)| is_fallback(h));
     if !fallback.is_empty() {
-        findings.push(Finding::warn(format!(
-            "the domain-verification MX {} is still published; remove it once the domain shows as verified",
-            fallback[0].1
+        findings.push(Finding::warn(text!(
+            "dns-mx.verification-mx",
+            host = fallback[0].1
         )));
     }
     if routing.is_empty() {
-        findings.push(t.requirement.missing(&format!(
-            "{} has no MX record routing mail ({}): mail for the domain cannot reach Exchange Online",
-            t.domain,
-            e.lookup.answer.describe()
+        findings.push(t.requirement.missing(text!(
+            "dns-mx.none",
+            domain = &t.domain,
+            answer = e.lookup.answer.describe()
         )));
-        return Judgement::from_findings(findings, "", expected);
+        return Judgement::from_findings(findings, None, expected);
     }
     let is_ms = |h: &str| t.accept.iter().any(|p| name_matches(p, h));
     let lowest = routing.iter().map(|(p, _)| *p).min().unwrap_or(0);
     let (ms, other): (Mx<'_>, Mx<'_>) = routing.iter().copied().partition(|(_, h)| is_ms(h));
-    let fmt = |v: &[(u16, &str)]| {
+    let fmt = |v: &[(u16, &str)]| -> Vec<Text> {
         v.iter()
-            .map(|(p, h)| format!("{h} (preference {p})"))
-            .collect::<Vec<_>>()
-            .join(", ")
+            .map(|(p, h)| text!("dns-mx.host", host = *h, preference = *p))
+            .collect()
     };
     if t.hybrid {
         // On-premises routing is legitimate in hybrid; only a missing MX is a problem.
     } else if ms.is_empty() {
-        findings.push(Finding::fail(format!(
-            "MX points to {}, not to Exchange Online",
-            fmt(&other)
+        findings.push(Finding::fail(text!(
+            "dns-mx.not-exchange",
+            hosts = fmt(&other)
         )));
     } else {
         let ms_lowest = ms.iter().map(|(p, _)| *p).min().unwrap_or(u16::MAX);
         if ms_lowest > lowest {
-            findings.push(Finding::fail(format!(
-                "mail goes first to {}, which has a lower preference than the Exchange Online MX {}",
-                fmt(&other.iter().filter(|(p, _)| *p < ms_lowest).copied().collect::<Vec<_>>()),
-                fmt(&ms)
+            findings.push(Finding::fail(text!(
+                "dns-mx.lower-preference",
+                others = fmt(&other
+                    .iter()
+                    .filter(|(p, _)| *p < ms_lowest)
+                    .copied()
+                    .collect::<Vec<_>>()),
+                exchange = fmt(&ms)
             )));
         } else if !other.is_empty() {
-            findings.push(Finding::fail(format!(
-                "competing MX records {} send mail elsewhere; remove them (or set hybrid = true for an Exchange hybrid domain)",
-                fmt(&other)
+            findings.push(Finding::fail(text!(
+                "dns-mx.competing",
+                hosts = fmt(&other)
             )));
         }
     }
     if let (Some(max), super::dns::Answer::Noerror { ttl_s, .. }) = (t.max_ttl_s, &e.lookup.answer)
         && *ttl_s > max
     {
-        findings.push(Finding::warn(format!(
-                "MX TTL is {ttl_s} s; lower it to {max} s or less before the mail cutover so the change propagates quickly"
-            )));
+        findings.push(Finding::warn(text!("dns-mx.ttl", ttl = *ttl_s, max = max)));
     }
     let ok = if t.hybrid && ms.is_empty() {
-        format!("hybrid: MX points on-premises to {}", fmt(&routing))
+        text!("dns-mx.hybrid-ok", hosts = fmt(&routing))
     } else {
         // The pattern that matched the lowest Exchange Online MX tells whether only the shape
         // (not the tenant's token) was checked.
@@ -238,10 +248,13 @@ pub fn judge(t: &DnsMxTask, e: &DnsMxEvidence) -> Judgement {
             .min_by_key(|(p, _)| *p)
             .and_then(|(_, h)| t.accept.iter().find(|p| name_matches(p, h)))
             .and_then(|p| shape_note(&t.basis, false, p));
-        format!(
-            "MX routes to Exchange Online: {}{}",
-            fmt(&ms),
-            shape.map(|s| format!(" ({s})")).unwrap_or_default()
+        text!(
+            "dns-mx.ok",
+            hosts = fmt(&ms),
+            shape = match shape {
+                Some(s) => text!("dns-mx.shape", note = s),
+                None => text!("empty"),
+            }
         )
     };
     Judgement::from_findings(findings, ok, expected)
@@ -261,7 +274,7 @@ mod tests {
                 "*.*-v1.mx.microsoft".into(),
             ],
             basis: Basis::Shape {
-                make_exact: Some("set [[domain]] mx"),
+                make_exact: Some("hint.mx"),
             },
             verification_fallback: Some("ms*.msv1.invalid".into()),
             max_ttl_s: Some(3600),
@@ -377,9 +390,10 @@ mod tests {
         for (records, ttl, hybrid, want) in cases {
             let j = judge(&task(*hybrid), &ev(records, *ttl));
             assert_eq!(
-                j.status, *want,
+                j.status,
+                *want,
                 "{records:?} ttl={ttl} hybrid={hybrid}: {}",
-                j.message
+                j.message()
             );
         }
     }
@@ -417,11 +431,11 @@ mod tests {
         );
         assert_eq!(j.status, Status::Pass);
         assert!(
-            j.message.contains(
+            j.message().contains(
                 "shape checked, not the exact value: for an exact check set [[domain]] mx"
             ),
             "{}",
-            j.message
+            j.message()
         );
     }
 }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::dns::{Answer, Question, Rtype};
 use super::{PlanCx, ProbeCx, ProbeError};
 use crate::outcome::{Finding, Judgement};
+use crate::text::Text;
 
 /// NS hosts whose addresses are looked up.
 pub const MAX_NS_HOSTS: usize = 13;
@@ -71,7 +72,8 @@ pub struct ServerAnswers {
     /// `name TYPE` → answer summary (`records…`, `NXDOMAIN`, `NODATA`, or `error: …`).
     pub answers: BTreeMap<String, String>,
     /// The first error, if the server failed to answer.
-    pub error: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub error: Option<Text>,
 }
 
 /// What was seen.
@@ -138,7 +140,7 @@ async fn ask_server(
     let resolver = match cx.authoritative.resolver(address) {
         Ok(r) => r,
         Err(e) => {
-            out.error = Some(e.to_string());
+            out.error = Some(e.text().clone());
             return out;
         }
     };
@@ -158,7 +160,7 @@ async fn ask_server(
         }
         Err(e) => {
             let kind = e.kind();
-            out.error = Some(format!("{kind}: {e}"));
+            out.error = Some(text!("ns.error", kind = kind, error = e.text().clone()));
             for q in questions {
                 out.answers
                     .insert(format!("{} {}", q.name, q.rtype), format!("error: {kind}"));
@@ -181,7 +183,7 @@ async fn ask_server(
                 Err(e) => {
                     let kind = e.kind();
                     if out.error.is_none() {
-                        out.error = Some(format!("{kind}: {e}"));
+                        out.error = Some(text!("ns.error", kind = kind, error = e.text().clone()));
                     }
                     out.answers.insert(key, format!("error: {kind}"));
                 }
@@ -260,13 +262,18 @@ pub async fn observe(
     {
         // Nobody answered: more likely our network blocks outbound DNS than every server being
         // down, so we cannot tell whether the zone is consistent.
-        let first = ev.servers[0].error.clone().unwrap_or_default();
+        let first = ev.servers[0]
+            .error
+            .clone()
+            .unwrap_or_else(|| text!("empty"));
         return Err(ProbeError::Dns {
             kind: "authoritative_unreachable",
-            message: format!(
-                "none of the {} authoritative servers of {zone} answered ({first}); outbound DNS (port {}) may be blocked from this network",
-                ev.servers.len(),
-                cx.authoritative.opts().port
+            message: text!(
+                "ns.none-answered",
+                n = ev.servers.len(),
+                zone = &zone,
+                first = first,
+                port = cx.authoritative.opts().port
             ),
         });
     }
@@ -275,54 +282,45 @@ pub async fn observe(
 
 /// Pure judgement.
 pub fn judge(t: &DnsNsConsistencyTask, e: &DnsNsConsistencyEvidence) -> Judgement {
-    let expected = Some(
-        "every authoritative server answers, authoritatively, with the same records and SOA serial"
-            .into(),
-    );
+    let expected = vec![text!("ns.expected")];
     let mut findings = Vec::new();
     let Some(zone) = &e.zone else {
-        findings.push(Finding::fail(format!(
-            "no name servers found for {} or its parent zones: the domain is not delegated",
-            t.domain
-        )));
-        return Judgement::from_findings(findings, "", expected);
+        findings.push(Finding::fail(text!("ns.not-delegated", domain = &t.domain)));
+        return Judgement::from_findings(findings, None, expected);
     };
     for h in &e.unresolved {
-        findings.push(Finding::fail(format!(
-            "name server {h} of {zone} has no address (lame delegation)"
-        )));
+        findings.push(Finding::fail(text!("ns.no-address", ns = h, zone = zone)));
     }
     for s in &e.servers {
         if let Some(err) = &s.error {
-            findings.push(Finding::fail(format!(
-                "name server {} ({}) did not answer: {err}",
-                s.ns, s.address
+            findings.push(Finding::fail(text!(
+                "ns.no-answer",
+                ns = &s.ns,
+                address = s.address.to_string(),
+                error = err.clone()
             )));
         } else if !s.authoritative {
-            findings.push(Finding::fail(format!(
-                "name server {} ({}) answers without authority for {zone} (lame delegation)",
-                s.ns, s.address
+            findings.push(Finding::fail(text!(
+                "ns.not-authoritative",
+                ns = &s.ns,
+                address = s.address.to_string(),
+                zone = zone
             )));
         }
     }
     let answering: Vec<&ServerAnswers> = e.servers.iter().filter(|s| s.error.is_none()).collect();
-    let serials: Vec<String> = answering
+    let serial = |s: Option<u32>| match s {
+        Some(v) => text!("value", value = v.to_string()),
+        None => text!("ns.none"),
+    };
+    let serials: Vec<Text> = answering
         .iter()
-        .map(|s| {
-            format!(
-                "{} {}",
-                s.ns,
-                s.soa_serial.map_or("none".into(), |v| v.to_string())
-            )
-        })
+        .map(|s| text!("ns.serial", ns = &s.ns, serial = serial(s.soa_serial)))
         .collect();
     let distinct: std::collections::BTreeSet<Option<u32>> =
         answering.iter().map(|s| s.soa_serial).collect();
     if distinct.len() > 1 {
-        findings.push(Finding::fail(format!(
-            "SOA serials differ: {}",
-            serials.join(", ")
-        )));
+        findings.push(Finding::fail(text!("ns.serials-differ", serials = serials)));
     }
     let mut differing = Vec::new();
     if let Some(first) = answering.first() {
@@ -348,25 +346,26 @@ pub fn judge(t: &DnsNsConsistencyTask, e: &DnsNsConsistencyEvidence) -> Judgemen
     }
     if !differing.is_empty() {
         let shown: Vec<&String> = differing.iter().take(5).collect();
-        findings.push(Finding::fail(format!(
-            "name servers disagree on {} record set(s): {}{}",
-            differing.len(),
-            shown
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            if differing.len() > 5 { ", …" } else { "" }
+        findings.push(Finding::fail(text!(
+            "ns.disagree",
+            n = differing.len(),
+            sets = format!(
+                "{}{}",
+                shown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if differing.len() > 5 { ", …" } else { "" }
+            )
         )));
     }
-    let ok = format!(
-        "{} name servers of {zone} agree on {} record sets (SOA serial {})",
-        e.servers.len(),
-        t.questions.len(),
-        answering
-            .first()
-            .and_then(|s| s.soa_serial)
-            .map_or("none".into(), |v| v.to_string())
+    let ok = text!(
+        "ns.ok",
+        n = e.servers.len(),
+        zone = zone,
+        sets = t.questions.len(),
+        serial = serial(answering.first().and_then(|s| s.soa_serial))
     );
     Judgement::from_findings(findings, ok, expected)
 }
@@ -417,7 +416,7 @@ mod tests {
             ]),
         );
         assert_eq!(j.status, Status::Fail);
-        assert!(j.message.contains("contoso.com MX"), "{}", j.message);
+        assert!(j.message().contains("contoso.com MX"), "{}", j.message());
         let mut lame = server("ns2", 1, mx);
         lame.authoritative = false;
         assert_eq!(
@@ -425,7 +424,7 @@ mod tests {
             Status::Fail
         );
         let mut dead = server("ns2", 1, mx);
-        dead.error = Some("timeout".into());
+        dead.error = Some(text!("dns.timeout"));
         assert_eq!(
             judge(&t, &ev(vec![server("ns1", 1, mx), dead])).status,
             Status::Fail

@@ -19,6 +19,7 @@ use super::{PlanCx, ProbeCx, ProbeError};
 use crate::level::{Level, Requirement};
 use crate::outcome::{Finding, Judgement};
 use crate::pattern::{TemplateError, name_matches, text_matches};
+use crate::text::{Arg, Text};
 
 /// `[check.probe]` of kind `dns-record`.
 #[derive(Clone, Debug, Deserialize)]
@@ -60,6 +61,9 @@ pub struct RecordSpec {
     /// optional record is missing. Required for those levels.
     #[serde(default)]
     pub why: Option<std::sync::Arc<str>>,
+    /// `why` in Korean.
+    #[serde(default)]
+    pub why_ko: Option<std::sync::Arc<str>>,
     /// Where Microsoft says so (a documentation URL), carried into the evidence.
     #[serde(default)]
     pub source: Option<String>,
@@ -172,7 +176,12 @@ impl DnsRecordSpec {
                 any: r.hybrid_accepts_any && cx.hybrid,
                 fallback,
                 tenant_unknown,
-                requirement: Requirement::plan(r.level, r.why.as_ref(), cx.vars)?,
+                requirement: Requirement::plan(
+                    r.level,
+                    r.why.as_ref(),
+                    r.why_ko.as_ref(),
+                    cx.vars,
+                )?,
                 missing_ok: r.missing_ok,
             });
         }
@@ -282,33 +291,47 @@ fn fallback_hit<'a>(
         .map(|v| (fq, v.as_str()))
 }
 
-fn expected_text(r: &RecordTask) -> String {
+fn expected_text(r: &RecordTask) -> Text {
     if r.absent {
-        return format!("no {} record at {}", r.question.rtype, r.question.name);
+        return text!(
+            "dns-record.expected-absent",
+            rtype = r.question.rtype.to_string(),
+            name = &r.question.name
+        );
     }
     let what = if r.accept.len() == 1 {
-        r.accept[0].clone()
+        text!("value", value = &r.accept[0])
     } else {
-        format!("one of {}", r.accept.join(" | "))
+        text!("dns-record.one-of", values = r.accept.join(" | "))
     };
     let level = if r.requirement.level == Level::Required {
-        String::new()
+        text!("empty")
     } else {
-        format!(" ({})", r.requirement.level)
+        text!("dns-record.level", level = r.requirement.level.text())
     };
-    format!("{} {} {what}{level}", r.question.name, r.question.rtype)
+    text!(
+        "dns-record.expected",
+        name = &r.question.name,
+        rtype = r.question.rtype.to_string(),
+        what = what,
+        level = level
+    )
 }
 
 /// The accepted values as a message names them (`exactly X (from tenant.toml …)` for an exact one).
-fn expected_value(r: &RecordTask) -> String {
+fn expected_value(r: &RecordTask) -> Text {
     match &r.basis {
-        Basis::Exact { from } => format!("exactly {} (from {from})", r.accept.join(" | ")),
-        Basis::Shape { .. } => r.accept.join(" | "),
+        Basis::Exact { from } => text!(
+            "dns-record.exactly-from",
+            values = r.accept.join(" | "),
+            from = from
+        ),
+        Basis::Shape { .. } => text!("value", value = r.accept.join(" | ")),
     }
 }
 
 /// What a passing record's note adds when only the shape was checked.
-pub fn shape_note(basis: &Basis, tenant_unknown: bool, matched_pattern: &str) -> Option<String> {
+pub fn shape_note(basis: &Basis, tenant_unknown: bool, matched_pattern: &str) -> Option<Text> {
     let Basis::Shape { make_exact } = basis else {
         return None;
     };
@@ -316,46 +339,49 @@ pub fn shape_note(basis: &Basis, tenant_unknown: bool, matched_pattern: &str) ->
         // A fixed documented value (autodiscover.outlook.com) is as exact as it gets.
         return None;
     }
-    let mut how: Vec<&str> = Vec::new();
+    let mut how: Vec<Text> = Vec::new();
     if tenant_unknown {
-        how.push("set [tenant] initial_domain");
+        how.push(text!("hint.initial-domain"));
     }
     if let Some(m) = make_exact {
-        how.push(*m);
+        how.push(Text::new(m));
     }
-    Some(if how.is_empty() {
-        "shape checked, not the exact value".to_owned()
-    } else {
-        format!(
-            "shape checked, not the exact value: for an exact check {}",
-            how.join(", and ")
-        )
+    let mut how = how.into_iter();
+    Some(match how.next() {
+        None => text!("shape.checked"),
+        Some(first) => text!(
+            "shape.checked-how",
+            how = how.fold(first, |a, b| text!("shape.and", a = a, b = b))
+        ),
     })
 }
 
 /// Pure judgement.
 pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
     let mut findings = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes: Vec<Text> = Vec::new();
     // Said once for all the records that passed by shape (the DKIM pair shares one hint).
-    let mut shape: Vec<String> = Vec::new();
+    let mut shape: Vec<Text> = Vec::new();
     for r in &t.records {
         let q = &r.question;
+        let name = || text!("value", value = &q.name);
+        let rtype = q.rtype.to_string();
         let Some(answer) = answer_for(e, q) else {
-            findings.push(Finding::fail(format!(
-                "{} {} was not looked up",
-                q.name, q.rtype
+            findings.push(Finding::fail(text!(
+                "dns-record.not-looked-up",
+                name = &q.name,
+                rtype = rtype
             )));
             continue;
         };
         let records = answer.records();
         if r.absent {
             if !records.is_empty() {
-                findings.push(Finding::fail(format!(
-                    "{} has a {} record ({}) that must be removed",
-                    q.name,
-                    q.rtype,
-                    records.join(", ")
+                findings.push(Finding::fail(text!(
+                    "dns-record.must-be-removed",
+                    name = &q.name,
+                    rtype = rtype,
+                    records = records.join(", ")
                 )));
             }
             continue;
@@ -370,48 +396,50 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
             && !r.any
             && let Some((fq, v)) = fallback_hit(r, e)
         {
-            notes.push(format!(
-                "{} verified through the {} fallback record {v}",
-                q.name, fq.rtype
+            notes.push(text!(
+                "dns-record.fallback",
+                name = &q.name,
+                rtype = fq.rtype.to_string(),
+                value = v
             ));
             continue;
         }
         if records.is_empty() {
-            let what = format!(
-                "{} has no {} record ({})",
-                q.name,
-                q.rtype,
-                match answer {
-                    Answer::Nxdomain => "the name does not exist",
-                    _ => "the name exists without this record type",
+            let what = text!(
+                "dns-record.none",
+                name = &q.name,
+                rtype = rtype,
+                why = match answer {
+                    Answer::Nxdomain => text!("dns-record.nxdomain"),
+                    _ => text!("dns-record.name-exists"),
                 }
             );
             if r.missing_ok {
-                notes.push(format!(
-                    "{} not published ({}: {})",
-                    q.name,
-                    r.requirement.level,
-                    r.requirement
-                        .why
-                        .as_deref()
-                        .unwrap_or("no longer listed by Microsoft")
+                notes.push(text!(
+                    "dns-record.not-published",
+                    name = &q.name,
+                    level = r.requirement.level.text(),
+                    why = match r.requirement.why.as_deref() {
+                        Some(w) => Arg::local(w, r.requirement.why_ko.as_deref()),
+                        None => text!("dns-record.no-longer-listed").into(),
+                    }
                 ));
             } else {
-                findings.push(r.requirement.missing(&what));
+                findings.push(r.requirement.missing(what));
             }
             continue;
         }
         if r.any {
-            notes.push(format!(
-                "{} → {} (hybrid: any target accepted)",
-                q.name,
-                records.join(", ")
+            notes.push(text!(
+                "dns-record.any",
+                name = name(),
+                records = records.join(", ")
             ));
             continue;
         }
         match hit {
             Some((v, pattern)) => {
-                notes.push(format!("{} → {v}", q.name));
+                notes.push(text!("dns-record.ok", name = name(), value = v));
                 if let Some(s) = shape_note(&r.basis, r.tenant_unknown, pattern)
                     && !shape.contains(&s)
                 {
@@ -421,45 +449,42 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
             // TXT records serve many purposes at one name (SPF, other vendors' tokens): the
             // expected one is missing, not wrong, when none of them matches.
             None if q.rtype == Rtype::TXT => {
-                let what = format!(
-                    "{} has no TXT record matching {} (its TXT records: {})",
-                    q.name,
-                    expected_value(r),
-                    records.join(", ")
+                let what = text!(
+                    "dns-record.no-matching-txt",
+                    name = &q.name,
+                    expected = expected_value(r),
+                    records = records.join(", ")
                 );
-                findings.push(r.requirement.missing(&what));
+                findings.push(r.requirement.missing(what));
             }
             None => {
-                let expected = expected_value(r);
-                findings.push(Finding::fail(format!(
-                    "{} {} is {}, expected {expected}",
-                    q.name,
-                    q.rtype,
-                    records.join(", "),
+                findings.push(Finding::fail(text!(
+                    "dns-record.wrong",
+                    name = &q.name,
+                    rtype = rtype,
+                    records = records.join(", "),
+                    expected = expected_value(r)
                 )));
             }
         }
     }
-    let expected = Some(
-        t.records
-            .iter()
-            .map(expected_text)
-            .collect::<Vec<_>>()
-            .join("; "),
-    );
+    let expected = t.records.iter().map(expected_text).collect();
     notes.extend(shape);
-    let ok = if notes.is_empty() {
-        "all records as expected".to_owned()
-    } else {
-        notes.join("; ")
-    };
+    if notes.is_empty() {
+        notes.push(text!("dns-record.all-ok"));
+    }
     if findings.is_empty() {
-        return Judgement::from_findings(findings, ok, expected);
+        return Judgement {
+            status: crate::outcome::Status::Pass,
+            message: notes,
+            expected,
+        };
     }
     // A warning keeps what did pass visible (the records that are fine are part of the answer).
-    let mut j = Judgement::from_findings(findings, ok.clone(), expected);
-    if !notes.is_empty() {
-        j.message = format!("{}; {ok}", j.message);
+    let ok_is_default = notes.len() == 1 && notes[0].key == "dns-record.all-ok";
+    let mut j = Judgement::from_findings(findings, None, expected);
+    if !ok_is_default {
+        j.message.extend(notes);
     }
     j
 }
@@ -514,7 +539,7 @@ mod tests {
         ];
         for (answer, want) in cases {
             let j = judge(&task, &ev(&q, answer.clone()));
-            assert_eq!(j.status, want, "{answer:?}: {}", j.message);
+            assert_eq!(j.status, want, "{answer:?}: {}", j.message());
         }
     }
 
@@ -544,7 +569,7 @@ mod tests {
             &ev(&q, rec(&["clientconfig.partner.microsoftonline-p.net.cn"])),
         );
         assert_eq!(j.status, Status::Fail);
-        assert!(j.message.contains("must be removed"));
+        assert!(j.message().contains("must be removed"));
     }
 
     #[test]
@@ -597,6 +622,10 @@ mod tests {
         );
         let j = judge(&task, &ev(&q, rec(&["100 1 5061 sipdir.online.lync.com"])));
         assert_eq!(j.status, Status::Fail);
-        assert!(j.message.contains("expected 100 1 443"), "{}", j.message);
+        assert!(
+            j.message().contains("expected 100 1 443"),
+            "{}",
+            j.message()
+        );
     }
 }

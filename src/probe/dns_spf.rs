@@ -25,6 +25,7 @@ use super::{PlanCx, ProbeCx, ProbeError};
 use crate::outcome::{Finding, Judgement};
 use crate::pattern::{TemplateError, normalize_name};
 use crate::spf::{self, Mechanism, Qualifier};
+use crate::text::Text;
 
 /// `[check.probe]` of kind `dns-spf`.
 #[derive(Clone, Debug, Deserialize)]
@@ -44,6 +45,9 @@ pub struct DnsSpfSpec {
     /// Why it matters, for levels below `required`.
     #[serde(default)]
     pub why: Option<std::sync::Arc<str>>,
+    /// `why` in Korean.
+    #[serde(default)]
+    pub why_ko: Option<std::sync::Arc<str>>,
     /// Where Microsoft documents it (kept with the data; shown by `tenant-ready checks`).
     #[serde(default)]
     pub source: Option<String>,
@@ -79,7 +83,12 @@ impl DnsSpfSpec {
             include: normalize_name(&cx.vars.expand_one(&self.include)?),
             max_lookups: self.max_lookups,
             max_void_lookups: self.max_void_lookups,
-            requirement: crate::level::Requirement::plan(self.level, self.why.as_ref(), cx.vars)?,
+            requirement: crate::level::Requirement::plan(
+                self.level,
+                self.why.as_ref(),
+                self.why_ko.as_ref(),
+                cx.vars,
+            )?,
         })
     }
 }
@@ -114,7 +123,8 @@ pub struct SpfProblem {
     /// `syntax`, `too_many_mx`.
     pub kind: &'static str,
     /// For a person.
-    pub reason: String,
+    #[serde(serialize_with = "crate::text::serialize_en")]
+    pub reason: Text,
 }
 
 /// What was seen.
@@ -161,7 +171,7 @@ impl Walker<'_> {
         self.problem.is_some()
     }
 
-    fn permerror(&mut self, kind: &'static str, reason: String) {
+    fn permerror(&mut self, kind: &'static str, reason: Text) {
         if self.problem.is_none() {
             self.problem = Some(SpfProblem { kind, reason });
         }
@@ -173,9 +183,12 @@ impl Walker<'_> {
         if self.lookups > self.task.max_lookups {
             self.permerror(
                 "too_many_lookups",
-                format!(
-                    "SPF needs more than {} DNS lookups (the {}th is `{term}` in the record of {domain}); receivers return permerror",
-                    self.task.max_lookups, self.lookups
+                text!(
+                    "spf.too-many-lookups",
+                    max = self.task.max_lookups,
+                    nth = self.lookups,
+                    term = term,
+                    domain = domain
                 ),
             );
             return false;
@@ -188,9 +201,10 @@ impl Walker<'_> {
         if self.void > self.task.max_void_lookups {
             self.permerror(
                 "too_many_void_lookups",
-                format!(
-                    "SPF has more than {} void lookups (the last: {what} does not exist); receivers return permerror",
-                    self.task.max_void_lookups
+                text!(
+                    "spf.too-many-void",
+                    max = self.task.max_void_lookups,
+                    name = what
                 ),
             );
         }
@@ -234,16 +248,18 @@ impl Walker<'_> {
                     }
                     self.permerror(
                         "missing_record",
-                        format!("{via}:{domain} has no SPF record; receivers return permerror"),
+                        text!("spf.missing-record", via = via, domain = &domain),
                     );
                     return Ok(node);
                 }
                 many => {
                     self.permerror(
                         "multiple_records",
-                        format!(
-                            "{domain} (reached through {via}) has {} SPF records",
-                            many.len()
+                        text!(
+                            "spf.multiple-reached",
+                            domain = &domain,
+                            via = via,
+                            n = many.len()
                         ),
                     );
                     return Ok(node);
@@ -253,7 +269,10 @@ impl Walker<'_> {
             let rec = match spf::parse(&text) {
                 Ok(r) => r,
                 Err(reason) => {
-                    self.permerror("syntax", format!("the SPF record of {domain}: {reason}"));
+                    self.permerror(
+                        "syntax",
+                        text!("spf.syntax", domain = &domain, reason = reason),
+                    );
                     return Ok(node);
                 }
             };
@@ -297,7 +316,11 @@ impl Walker<'_> {
                         if self.stack.contains(&target) {
                             self.permerror(
                                 "loop",
-                                format!("include loop: {} → {target}", self.stack.join(" → ")),
+                                text!(
+                                    "spf.include-loop",
+                                    path = self.stack.join(" → "),
+                                    target = &target
+                                ),
                             );
                             break;
                         }
@@ -337,10 +360,11 @@ impl Walker<'_> {
                         } else if answer.records().len() > 10 {
                             self.permerror(
                                 "too_many_mx",
-                                format!(
-                                    "`{}` in the record of {domain} names {} MX hosts; SPF allows at most 10",
-                                    d.text,
-                                    answer.records().len()
+                                text!(
+                                    "spf.too-many-mx",
+                                    term = &d.text,
+                                    domain = &domain,
+                                    n = answer.records().len()
                                 ),
                             );
                         }
@@ -364,7 +388,11 @@ impl Walker<'_> {
                         if self.stack.contains(&target) {
                             self.permerror(
                                 "loop",
-                                format!("redirect loop: {} → {target}", self.stack.join(" → ")),
+                                text!(
+                                    "spf.redirect-loop",
+                                    path = self.stack.join(" → "),
+                                    target = &target
+                                ),
                             );
                         } else {
                             let child = self.visit(target, "redirect").await?;
@@ -407,10 +435,10 @@ pub async fn observe(t: &DnsSpfTask, cx: &ProbeCx) -> Result<DnsSpfEvidence, Pro
     if spf_records.len() > 1 {
         w.permerror(
             "multiple_records",
-            format!(
-                "{} has {} SPF records; receivers return permerror (RFC 7208 §4.5)",
-                t.domain,
-                spf_records.len()
+            text!(
+                "spf.multiple-apex",
+                domain = &t.domain,
+                n = spf_records.len()
             ),
         );
     }
@@ -436,20 +464,20 @@ pub async fn observe(t: &DnsSpfTask, cx: &ProbeCx) -> Result<DnsSpfEvidence, Pro
 
 /// Pure judgement.
 pub fn judge(t: &DnsSpfTask, e: &DnsSpfEvidence) -> Judgement {
-    let expected = Some(format!(
-        "one v=spf1 record with include:{}, -all or ~all, at most {} DNS lookups and {} void lookups",
-        t.include, t.max_lookups, t.max_void_lookups
-    ));
+    let expected = vec![text!(
+        "spf.expected",
+        include = &t.include,
+        max = t.max_lookups,
+        max_void = t.max_void_lookups
+    )];
     let mut findings = Vec::new();
     match e.spf_records.len() {
-        0 => findings.push(t.requirement.missing(&format!(
-            "{} has no SPF record (TXT v=spf1 …): receivers cannot tell Exchange Online is allowed to send for it",
-            t.domain
-        ))),
+        0 => findings.push(t.requirement.missing(text!("spf.none", domain = &t.domain))),
         1 => {}
-        n => findings.push(Finding::fail(format!(
-            "{} has {n} SPF records; there must be exactly one (receivers return permerror): merge them",
-            t.domain
+        n => findings.push(Finding::fail(text!(
+            "spf.several",
+            domain = &t.domain,
+            n = n
         ))),
     }
     // Several records at the apex are already the finding above.
@@ -461,33 +489,26 @@ pub fn judge(t: &DnsSpfTask, e: &DnsSpfEvidence) -> Judgement {
         findings.push(Finding::fail(p.reason.clone()));
     }
     if e.spf_records.len() == 1 && !e.includes_cloud && e.problem.is_none() {
-        findings.push(Finding::fail(format!(
-            "the SPF record does not include {}: mail sent through Exchange Online fails SPF",
-            t.include
-        )));
+        findings.push(Finding::fail(text!("spf.no-include", include = &t.include)));
     }
     if e.spf_records.len() == 1 && e.problem.is_none() {
         match e.all {
-            Some('+') => findings.push(Finding::fail(
-                "the SPF record ends with +all, which authorises every server on the internet to send as the domain",
-            )),
-            Some('?') => findings.push(Finding::warn(
-                "the SPF record ends with ?all (neutral): use -all (or ~all while testing)",
-            )),
-            None => findings.push(Finding::warn(
-                "the SPF record has no all term, so unknown senders get a neutral result: end it with -all",
-            )),
+            Some('+') => findings.push(Finding::fail(text!("spf.plus-all"))),
+            Some('?') => findings.push(Finding::warn(text!("spf.neutral-all"))),
+            None => findings.push(Finding::warn(text!("spf.no-all"))),
             Some(_) => {}
         }
         if e.ptr_used {
-            findings.push(Finding::warn(
-                "the SPF record uses ptr, which RFC 7208 §5.5 says not to use (slow, unreliable)",
-            ));
+            findings.push(Finding::warn(text!("spf.ptr")));
         }
     }
-    let ok = format!(
-        "SPF includes {} and uses {}/{} DNS lookups, {}/{} void",
-        t.include, e.lookups, t.max_lookups, e.void_lookups, t.max_void_lookups
+    let ok = text!(
+        "spf.ok",
+        include = &t.include,
+        lookups = e.lookups,
+        max = t.max_lookups,
+        void = e.void_lookups,
+        max_void = t.max_void_lookups
     );
     Judgement::from_findings(findings, ok, expected)
 }
@@ -538,7 +559,7 @@ mod tests {
                 Box::new(|e| {
                     e.problem = Some(SpfProblem {
                         kind: "too_many_lookups",
-                        reason: "x".into(),
+                        reason: text!("value", value = "x"),
                     });
                 }),
                 Status::Fail,
@@ -548,7 +569,7 @@ mod tests {
             let mut e = ev();
             edit(&mut e);
             let j = judge(&t, &e);
-            assert_eq!(j.status, want, "case {i}: {}", j.message);
+            assert_eq!(j.status, want, "case {i}: {}", j.message());
         }
     }
 }

@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use super::connect::addresses;
 use super::{PlanCx, ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
-use crate::outcome::{Finding, Judgement};
+use crate::outcome::{Finding, Judgement, Status};
 use crate::pattern::TemplateError;
+use crate::text::Text;
 
 /// `[check.probe]` of kind `entra-domain`.
 #[derive(Clone, Debug, Deserialize)]
@@ -206,15 +207,18 @@ async fn get_json(
     url: &str,
     max_bytes: usize,
 ) -> Result<(u16, serde_json::Value), ProbeError> {
-    let net = |kind, message: String| ProbeError::Net {
+    let net = |kind, message: Text| ProbeError::Net {
         kind,
-        message: format!("{url}: {message}"),
+        message: text!("entra.http", url = url, what = message),
     };
     let mut resp = client.get(url).send().await.map_err(|e| {
         if e.is_timeout() {
-            net("timeout", "no answer within the time limit".into())
+            net("timeout", text!("http.no-answer"))
         } else {
-            net("unreachable", super::http_error_chain(&e))
+            net(
+                "unreachable",
+                text!("http.error", error = super::http_error_chain(&e)),
+            )
         }
     })?;
     let status = resp.status().as_u16();
@@ -224,23 +228,25 @@ async fn get_json(
             Ok(Some(c)) => {
                 body.extend_from_slice(&c);
                 if body.len() > max_bytes {
-                    return Err(net(
-                        "protocol",
-                        format!("the answer is larger than {max_bytes} bytes"),
-                    ));
+                    return Err(net("protocol", text!("http.too-large", max = max_bytes)));
                 }
             }
             Ok(None) => break,
             Err(e) if e.is_timeout() => {
-                return Err(net("timeout", "the answer stopped arriving".into()));
+                return Err(net("timeout", text!("http.stalled")));
             }
-            Err(e) => return Err(net("unreachable", super::http_error_chain(&e))),
+            Err(e) => {
+                return Err(net(
+                    "unreachable",
+                    text!("http.error", error = super::http_error_chain(&e)),
+                ));
+            }
         }
     }
     let value = serde_json::from_slice(&body).map_err(|e| {
         net(
             "protocol",
-            format!("HTTP {status}, and the body is not the JSON Microsoft Entra ID sends ({e})"),
+            text!("entra.not-json", status = status, error = e.to_string()),
         )
     })?;
     Ok((status, value))
@@ -252,7 +258,7 @@ pub async fn observe(t: &EntraDomainTask, cx: &ProbeCx) -> Result<EntraDomainEvi
         .await?
         .map_err(|why| ProbeError::Net {
             kind: "unresolved",
-            message: format!("cannot reach Microsoft Entra ID: {why}"),
+            message: text!("entra.unreachable", why = why),
         })?;
     let client = super::connect::https_client(cx, &t.login, &ips)?;
     let base = if t.login.port == 443 {
@@ -300,64 +306,66 @@ fn url_host(url: &str) -> Option<String> {
 
 /// Pure judgement.
 pub fn judge(t: &EntraDomainTask, e: &EntraDomainEvidence) -> Judgement {
-    let expected = Some(match &t.initial_domain {
-        Some(i) => format!(
-            "{} verified in the tenant of {i}{}",
-            t.domain,
-            t.adfs_host
-                .as_ref()
-                .map_or(String::new(), |a| format!(", federated to {a} or managed"))
+    let expected = vec![match &t.initial_domain {
+        Some(i) => text!(
+            "entra.expected-tenant",
+            domain = &t.domain,
+            initial = i,
+            adfs = match &t.adfs_host {
+                Some(a) => text!("entra.expected-adfs", adfs = a),
+                None => text!("empty"),
+            }
         ),
-        None => format!("{} verified in a Microsoft Entra ID tenant", t.domain),
-    });
-    let add_it = "add it in the Microsoft 365 admin center (Settings > Domains > Add domain) and publish the TXT record it shows, then select Verify";
+        None => text!("entra.expected-any", domain = &t.domain),
+    }];
+    let fail = |m: Text| Judgement::new(Status::Fail, m, expected.clone());
     // With --graph, the tenant's own word about its domain comes first.
     if let Some(g) = t.graph.as_ref().filter(|g| !g.is_verified) {
-        return Judgement::from_findings(
-            vec![Finding::fail(format!(
-                "Microsoft Graph reports {} as added to this tenant but not verified (isVerified: false): publish the TXT record the admin center shows (Settings > Domains > {}), then select Verify",
-                t.domain, g.id
-            ))],
-            "",
-            expected,
-        );
+        return fail(text!(
+            "entra.graph-unverified",
+            domain = &t.domain,
+            id = &g.id
+        ));
     }
     if e.domain.not_found {
-        return Judgement::from_findings(
-            vec![Finding::fail(format!(
-                "{} is not added or not verified in any Microsoft Entra ID tenant: {add_it}",
-                t.domain
-            ))],
-            "",
-            expected,
-        );
+        return fail(text!(
+            "entra.not-found",
+            domain = &t.domain,
+            add_it = text!("entra.add-it")
+        ));
     }
     let Some(tenant) = &e.domain.tenant_id else {
-        return Judgement::from_findings(
-            vec![Finding::fail(format!(
-                "Microsoft Entra ID answered HTTP {} for {} without naming a tenant ({})",
-                e.domain.http_status,
-                t.domain,
-                e.domain.error.as_deref().unwrap_or("no issuer")
-            ))],
-            "",
-            expected,
-        );
+        return fail(text!(
+            "entra.no-tenant",
+            status = e.domain.http_status,
+            domain = &t.domain,
+            error = match e.domain.error.as_deref() {
+                Some(x) => text!("value", value = x),
+                None => text!("entra.no-issuer"),
+            }
+        ));
     };
     let mut findings = Vec::new();
     if let Some(ours) = &e.initial_domain {
         match &ours.tenant_id {
-            Some(own) if own != tenant => findings.push(Finding::fail(format!(
-                "{} is verified in another tenant (id {tenant}), not in the tenant of {} (id {own}): remove it from the other tenant (a trial or a subsidiary's), then {add_it}",
-                t.domain,
-                t.initial_domain.as_deref().unwrap_or("?")
+            Some(own) if own != tenant => findings.push(Finding::fail(text!(
+                "entra.other-tenant",
+                domain = &t.domain,
+                tenant = tenant,
+                initial = t.initial_domain.as_deref().unwrap_or("?"),
+                own = own,
+                add_it = text!("entra.add-it")
             ))),
             Some(_) => {}
-            None => findings.push(Finding::warn(format!(
-                "[tenant] initial_domain {} is not known to Microsoft Entra ID ({}): check its spelling; {} belongs to tenant {tenant}",
-                t.initial_domain.as_deref().unwrap_or("?"),
-                ours.error.as_deref().unwrap_or("no tenant id"),
-                t.domain
+            None => findings.push(Finding::warn(text!(
+                "entra.initial-unknown",
+                initial = t.initial_domain.as_deref().unwrap_or("?"),
+                error = match ours.error.as_deref() {
+                    Some(x) => text!("value", value = x),
+                    None => text!("entra.no-tenant-id"),
+                },
+                domain = &t.domain,
+                tenant = tenant
             ))),
         }
     }
@@ -368,34 +376,43 @@ pub fn judge(t: &EntraDomainTask, e: &EntraDomainEvidence) -> Judgement {
     match (namespace, &t.adfs_host, &sts) {
         _ if !ours => {}
         ("Federated", Some(adfs), Some(sts)) if !adfs.eq_ignore_ascii_case(sts) => {
-            findings.push(Finding::warn(format!(
-                "{} is federated to {sts}, but [endpoints] adfs is {adfs}: sign-ins go to {sts}, whose metadata tls.federation does not check; list that STS, or federate to {adfs}",
-                t.domain
+            findings.push(Finding::warn(text!(
+                "entra.other-sts",
+                domain = &t.domain,
+                sts = sts,
+                adfs = adfs
             )));
         }
-        ("Federated", None, Some(sts)) => findings.push(Finding::warn(format!(
-            "{} is federated to {sts}, which tenant.toml does not list: set [endpoints] adfs = \"{sts}\" so tls.federation checks its certificates and metadata",
-            t.domain
+        ("Federated", None, Some(sts)) => findings.push(Finding::warn(text!(
+            "entra.unlisted-sts",
+            domain = &t.domain,
+            sts = sts
         ))),
-        ("Managed", Some(adfs), _) => findings.push(Finding::warn(format!(
-            "{} is managed (cloud authentication), but [endpoints] adfs is {adfs}: if it should be federated, convert it (Microsoft Entra Connect, or New-MgDomainFederationConfiguration); otherwise remove adfs",
-            t.domain
+        ("Managed", Some(adfs), _) => findings.push(Finding::warn(text!(
+            "entra.managed-with-adfs",
+            domain = &t.domain,
+            adfs = adfs
         ))),
         _ => {}
     }
     let how = match (namespace, &sts) {
-        ("Federated", Some(sts)) => format!("federated to {sts}"),
-        ("Managed", _) => "managed".to_owned(),
-        (other, _) => other.to_ascii_lowercase(),
+        ("Federated", Some(sts)) => text!("entra.federated-to", sts = sts),
+        ("Managed", _) => text!("entra.managed"),
+        (other, _) => text!("value", value = other.to_ascii_lowercase()),
     };
     let ok = match &t.initial_domain {
-        Some(i) => format!(
-            "{} is verified in the tenant of {i} (id {tenant}), {how}",
-            t.domain
+        Some(i) => text!(
+            "entra.ok",
+            domain = &t.domain,
+            initial = i,
+            tenant = tenant,
+            how = how
         ),
-        None => format!(
-            "{} belongs to tenant {tenant}, {how} (set [tenant] initial_domain to check it is this tenant)",
-            t.domain
+        None => text!(
+            "entra.ok-any",
+            domain = &t.domain,
+            tenant = tenant,
+            how = how
         ),
     };
     Judgement::from_findings(findings, ok, expected)
@@ -404,7 +421,6 @@ pub fn judge(t: &EntraDomainTask, e: &EntraDomainEvidence) -> Judgement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Status;
 
     const OURS: &str = "4f1d2b8e-0c4a-4a34-9a55-6c2a7d9e1f10";
     const THEIRS: &str = "9b0e7c55-3d8f-4e2a-8c1b-2f4a6d8e0b21";
@@ -538,8 +554,8 @@ mod tests {
         ];
         for (i, (t, e, want, words)) in cases.into_iter().enumerate() {
             let j = judge(&t, &e);
-            assert_eq!(j.status, want, "case {i}: {}", j.message);
-            assert!(j.message.contains(words), "case {i}: {}", j.message);
+            assert_eq!(j.status, want, "case {i}: {}", j.message());
+            assert!(j.message().contains(words), "case {i}: {}", j.message());
         }
     }
 }

@@ -43,6 +43,7 @@ use serde::Deserialize;
 use crate::domain::DomainName;
 use crate::outcome::Judgement;
 use crate::pattern::{TemplateError, Vars};
+use crate::text::Text;
 
 /// The kind-tagged probe table of a check (`[check.probe]`, `kind = "…"`).
 #[derive(Clone, Debug, Deserialize)]
@@ -467,20 +468,20 @@ impl std::fmt::Debug for ProbeCx {
 #[non_exhaustive]
 pub enum ProbeError {
     /// The resolver (or an authoritative server) failed to answer.
-    #[error("{message}")]
+    #[error("{}", .message.render(crate::output::Lang::En))]
     Dns {
         /// Stable label: `timeout`, `refused`, `servfail`, `unreachable`, `malformed`, `truncated`…
         kind: &'static str,
         /// For a person: what was asked, of whom, and what happened.
-        message: String,
+        message: Text,
     },
     /// A TCP, TLS, SMTP or HTTP exchange could not be completed (timeout, network error).
-    #[error("{message}")]
+    #[error("{}", .message.render(crate::output::Lang::En))]
     Net {
         /// Stable label: `timeout`, `unreachable`, `http`…
         kind: &'static str,
         /// For a person: with whom, and what happened.
-        message: String,
+        message: Text,
     },
 }
 
@@ -489,6 +490,32 @@ impl ProbeError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Dns { kind, .. } | Self::Net { kind, .. } => kind,
+        }
+    }
+
+    /// What happened, as data.
+    pub fn text(&self) -> &Text {
+        match self {
+            Self::Dns { message, .. } | Self::Net { message, .. } => message,
+        }
+    }
+
+    /// A network error of `kind`.
+    pub fn net(kind: &'static str, message: Text) -> Self {
+        Self::Net { kind, message }
+    }
+
+    /// A DNS error of `kind`.
+    pub fn dns(kind: &'static str, message: Text) -> Self {
+        Self::Dns { kind, message }
+    }
+}
+
+impl From<crate::tls::TlsError> for ProbeError {
+    fn from(e: crate::tls::TlsError) -> Self {
+        Self::Net {
+            kind: e.kind,
+            message: e.message,
         }
     }
 }

@@ -30,8 +30,9 @@ use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
 use crate::endpoint_sets::{Category, EndpointSet};
 use crate::level::{Level, PortLevel, PortRule, port_rule, rule_for};
-use crate::outcome::{Finding, Judgement};
+use crate::outcome::{Finding, Judgement, Status};
 use crate::pattern::{Vars, name_matches};
+use crate::text::{Arg, Text};
 
 /// `[check.probe]` of a `net-endpoints` check.
 #[derive(Clone, Debug, Deserialize)]
@@ -80,7 +81,7 @@ pub enum HostTest {
     /// Test this host.
     Host(String),
     /// Not tested, and why.
-    Untested(String),
+    Untested(#[serde(serialize_with = "crate::text::serialize_en")] Text),
 }
 
 /// One endpoint set to probe.
@@ -107,7 +108,7 @@ pub struct NetEndpointsTask {
 impl NetEndpointsTask {
     /// Why nothing of the set can be tested from here, if so: every URL is a wildcard without a
     /// known concrete host. The set is then reported as skipped with this reason.
-    pub fn untestable(&self) -> Option<String> {
+    pub fn untestable(&self) -> Option<Text> {
         if self
             .hosts
             .iter()
@@ -117,20 +118,27 @@ impl NetEndpointsTask {
         }
         let urls: Vec<&str> = self.hosts.iter().map(|h| h.url.as_str()).collect();
         let why = self.hosts.iter().find_map(|h| match &h.test {
-            HostTest::Untested(w) => Some(w.as_str()),
+            HostTest::Untested(w) => Some(w.clone()),
             HostTest::Host(_) => None,
         });
-        Some(format!(
-            "nothing to test in {}: {} {} without a concrete test host{}; allow {} by name in the proxy and firewall (`tenant-ready endpoints show` lists its IP ranges)",
-            self.label,
-            urls.join(", "),
-            if urls.len() == 1 {
-                "is a wildcard"
+        Some(text!(
+            "endpoints.untestable",
+            set = &self.label,
+            urls = urls.join(", "),
+            are = if urls.len() == 1 {
+                text!("endpoints.is-wildcard")
             } else {
-                "are wildcards"
+                text!("endpoints.are-wildcards")
             },
-            why.map(|w| format!(" ({w})")).unwrap_or_default(),
-            if urls.len() == 1 { "it" } else { "them" },
+            why = match why {
+                Some(w) => text!("endpoints.why", why = w),
+                None => text!("empty"),
+            },
+            them = if urls.len() == 1 {
+                text!("endpoints.it")
+            } else {
+                text!("endpoints.them")
+            }
         ))
     }
 }
@@ -221,22 +229,21 @@ pub fn concrete_host(url: &str, wildcards: &BTreeMap<String, String>, vars: &Var
         return HostTest::Host(url.to_ascii_lowercase());
     }
     let Some(template) = wildcards.get(url) else {
-        return HostTest::Untested(
-            "no concrete test host is documented for it (add one under wildcards in the check file)"
-                .into(),
-        );
+        return HostTest::Untested(text!("endpoints.no-test-host"));
     };
     let host = match vars.expand(template) {
         Ok(v) if v.len() == 1 && !v[0].contains('*') => v[0].to_ascii_lowercase(),
-        Ok(_) => return HostTest::Untested(format!("the test host `{template}` is not one name")),
+        Ok(_) => return HostTest::Untested(text!("endpoints.not-one-name", host = template)),
         Err(e) => {
             let from = match e.name.as_str() {
-                "tenant" => "set [tenant] initial_domain",
-                "mx" => "set [[domain]] mx to the MX host the admin center shows",
-                _ => "the check file names a variable tenant-ready does not know",
+                "tenant" => text!("hint.initial-domain"),
+                "mx" => text!("endpoints.hint-mx"),
+                _ => text!("endpoints.unknown-variable"),
             };
-            return HostTest::Untested(format!(
-                "the test host `{template}` needs a value this tenant.toml does not give: {from}"
+            return HostTest::Untested(text!(
+                "endpoints.needs-value",
+                host = template,
+                from = from
             ));
         }
     };
@@ -247,7 +254,7 @@ pub fn concrete_host(url: &str, wildcards: &BTreeMap<String, String>, vars: &Var
     if name_matches(&pattern, &host) {
         HostTest::Host(host)
     } else {
-        HostTest::Untested(format!("the test host {host} is not a name under {url}"))
+        HostTest::Untested(text!("endpoints.not-under", host = host, url = url))
     }
 }
 
@@ -345,7 +352,7 @@ async fn probe_host(
                     port,
                     address: None,
                     state: PortState::Unresolved,
-                    reason: why.clone(),
+                    reason: why.render(crate::output::Lang::En),
                     rtt_ms: None,
                 })
                 .collect());
@@ -405,54 +412,64 @@ pub async fn observe(
     })
 }
 
-fn describe(p: &Probe, timeout_ms: u64) -> String {
+fn describe(p: &Probe, timeout_ms: u64) -> Text {
     let what = match p.state {
-        PortState::Open => "open".to_owned(),
-        PortState::Closed => {
-            "closed (connection reset: a firewall rejects it, or nothing listens)".into()
-        }
+        PortState::Open => text!("endpoints.open"),
+        PortState::Closed => text!("endpoints.closed"),
         PortState::Filtered if p.reason == "no-response" => {
-            format!("filtered (no answer within {timeout_ms} ms: a firewall drops it)")
+            text!("endpoints.dropped", timeout_ms = timeout_ms)
         }
-        PortState::Filtered => format!("filtered ({})", p.reason),
-        PortState::Unreachable => format!("unreachable ({})", p.reason),
-        PortState::Unresolved => format!("unresolved ({})", p.reason),
+        PortState::Filtered => text!("endpoints.filtered", reason = &p.reason),
+        PortState::Unreachable => text!("endpoints.unreachable", reason = &p.reason),
+        PortState::Unresolved => text!("endpoints.unresolved", reason = &p.reason),
     };
-    format!("{}:{} {what}", p.host, p.port)
+    text!(
+        "endpoints.probe",
+        host = &p.host,
+        port = p.port,
+        what = what
+    )
 }
 
 /// Pure.
 pub fn judge(t: &NetEndpointsTask, e: &NetEndpointsEvidence) -> Judgement {
-    let expected = Some(format!(
-        "TCP {} open to every host of {}",
-        t.ports
+    let expected = vec![text!(
+        "endpoints.expected",
+        ports = t
+            .ports
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", "),
-        t.label
-    ));
+        set = &t.label
+    )];
     if e.probes.is_empty() {
-        return Judgement::from_findings(
-            vec![Finding::warn(format!(
-                "nothing tested in {}: no host of the set has an address; allow its URLs by name in the proxy/firewall",
-                t.label
-            ))],
-            "",
+        return Judgement::new(
+            Status::Warn,
+            text!("endpoints.nothing-tested", set = &t.label),
             expected,
         );
     }
     let rule = |port: u16| rule_for(&e.port_rules, port);
-    let show = |v: &[&Probe]| -> String {
-        let mut shown: Vec<String> = v
+    // Probes joined with `; ` (as they always were), the sixth onwards counted.
+    let show = |v: &[&Probe]| -> Text {
+        let shown: Vec<Text> = v
             .iter()
             .take(5)
             .map(|p| describe(p, e.probe_timeout_ms))
             .collect();
+        let mut all = shown
+            .into_iter()
+            .reduce(|a, b| text!("endpoints.semicolon", a = a, b = b))
+            .unwrap_or_else(|| text!("empty"));
         if v.len() > 5 {
-            shown.push(format!("and {} more", v.len() - 5));
+            all = text!(
+                "endpoints.semicolon",
+                a = all,
+                b = text!("endpoints.and-more", n = v.len() - 5)
+            );
         }
-        shown.join("; ")
+        all
     };
     let judged: Vec<&Probe> = e
         .probes
@@ -467,11 +484,11 @@ pub fn judge(t: &NetEndpointsTask, e: &NetEndpointsEvidence) -> Judgement {
         .filter(|p| p.state != PortState::Open && rule(p.port).level == Level::Required)
         .collect();
     if !failing.is_empty() {
-        findings.push(Finding::fail(format!(
-            "{} of {} not open: {}",
-            failing.len(),
-            judged.len(),
-            show(&failing)
+        findings.push(Finding::fail(text!(
+            "endpoints.not-open",
+            n = failing.len(),
+            of = judged.len(),
+            probes = show(&failing)
         )));
     }
     // Lower levels and informational ports, grouped by port so each says who needs it.
@@ -492,12 +509,17 @@ pub fn judge(t: &NetEndpointsTask, e: &NetEndpointsEvidence) -> Judgement {
             .collect();
         let why = r.why.as_deref().unwrap_or("");
         if r.informational {
-            notes.push(format!("informational, TCP {port}: {} ({why})", show(&bad)));
+            notes.push(text!(
+                "endpoints.informational",
+                port = port,
+                probes = show(&bad),
+                why = Arg::local(why, r.why_ko.as_deref())
+            ));
         } else {
-            findings.push(
-                r.level
-                    .missing(&format!("TCP {port} not open: {}", show(&bad)), Some(why)),
-            );
+            findings.push(r.level.missing(
+                text!("endpoints.port-not-open", port = port, probes = show(&bad)),
+                Some((why, r.why_ko.as_deref())),
+            ));
         }
     }
     let open = e
@@ -505,19 +527,14 @@ pub fn judge(t: &NetEndpointsTask, e: &NetEndpointsEvidence) -> Judgement {
         .iter()
         .filter(|p| p.state == PortState::Open)
         .count();
-    let mut ok = if open == e.probes.len() {
-        format!("all {open} host:port pairs open")
+    let ok = if open == e.probes.len() {
+        text!("endpoints.all-open", n = open)
     } else {
-        format!("{open} of {} host:port pairs open", e.probes.len())
+        text!("endpoints.some-open", n = open, of = e.probes.len())
     };
-    for n in &notes {
-        ok.push_str("; ");
-        ok.push_str(n);
-    }
-    let mut j = Judgement::from_findings(findings, ok.clone(), expected);
-    if j.status != crate::outcome::Status::Pass && !notes.is_empty() {
-        j.message = format!("{}; {}", j.message, notes.join("; "));
-    }
+    let mut j = Judgement::from_findings(findings, ok, expected);
+    // The notes follow the verdict's own sentences, pass or not.
+    j.message.extend(notes);
     j
 }
 
@@ -538,10 +555,10 @@ mod tests {
             HostTest::Host("outlook.office365.com".into())
         );
         assert!(
-            matches!(concrete_host("*.sharepoint.com", &w, &vars), HostTest::Untested(m) if m.contains("initial_domain"))
+            matches!(concrete_host("*.sharepoint.com", &w, &vars), HostTest::Untested(m) if m.render(crate::output::Lang::En).contains("initial_domain"))
         );
         assert!(
-            matches!(concrete_host("*.lync.com", &w, &vars), HostTest::Untested(m) if m.contains("no concrete test host"))
+            matches!(concrete_host("*.lync.com", &w, &vars), HostTest::Untested(m) if m.render(crate::output::Lang::En).contains("no concrete test host"))
         );
         vars.set("tenant", "contoso");
         assert_eq!(
@@ -552,7 +569,7 @@ mod tests {
         w.insert("*.mail.protection.outlook.com".into(), "{mx}".into());
         w.insert("*.mx.microsoft".into(), "{mx}".into());
         assert!(
-            matches!(concrete_host("*.mx.microsoft", &w, &vars), HostTest::Untested(m) if m.contains("[[domain]] mx"))
+            matches!(concrete_host("*.mx.microsoft", &w, &vars), HostTest::Untested(m) if m.render(crate::output::Lang::En).contains("[[domain]] mx"))
         );
         vars.set("mx", "contoso-com01c.mail.protection.outlook.com");
         assert_eq!(
@@ -560,7 +577,7 @@ mod tests {
             HostTest::Host("contoso-com01c.mail.protection.outlook.com".into())
         );
         assert!(
-            matches!(concrete_host("*.mx.microsoft", &w, &vars), HostTest::Untested(m) if m.contains("not a name under"))
+            matches!(concrete_host("*.mx.microsoft", &w, &vars), HostTest::Untested(m) if m.render(crate::output::Lang::En).contains("not a name under"))
         );
     }
 
@@ -597,27 +614,27 @@ mod tests {
             ips: vec![],
             capped: vec![],
         };
-        assert_eq!(judge(&t, &e).status, crate::outcome::Status::Pass);
+        assert_eq!(judge(&t, &e).status, Status::Pass);
         e.probes[1] = p(443, PortState::Filtered, "no-response");
         let j = judge(&t, &e);
-        assert_eq!(j.status, crate::outcome::Status::Fail);
+        assert_eq!(j.status, Status::Fail);
         assert!(
-            j.message
+            j.message()
                 .contains("outlook.office365.com:443 filtered (no answer within 2000 ms"),
             "{}",
-            j.message
+            j.message()
         );
         e.probes.clear();
-        assert_eq!(judge(&t, &e).status, crate::outcome::Status::Warn);
+        assert_eq!(judge(&t, &e).status, Status::Warn);
     }
 
     #[test]
     fn levels_decide_what_a_blocked_port_means() {
-        use crate::outcome::Status;
         let levels = vec![PortLevel {
             ports: "25".into(),
             level: Level::Optional,
             informational: true,
+            why_ko: None,
             why: Some("client networks usually block it".into()),
             source: None,
         }];
@@ -654,20 +671,20 @@ mod tests {
             ips: vec![],
         };
         let j = judge(&t, &e);
-        assert_eq!(j.status, Status::Pass, "{}", j.message);
+        assert_eq!(j.status, Status::Pass, "{}", j.message());
         assert!(
-            j.message
+            j.message()
                 .contains("informational, TCP 25: mx.contoso.test:25 filtered"),
             "{}",
-            j.message
+            j.message()
         );
         e.port_rules[0].informational = false;
         let j = judge(&t, &e);
-        assert_eq!(j.status, Status::Warn, "{}", j.message);
+        assert_eq!(j.status, Status::Warn, "{}", j.message());
         assert!(
-            j.message.contains("(optional: client networks"),
+            j.message().contains("(optional: client networks"),
             "{}",
-            j.message
+            j.message()
         );
         e.probes[1].state = PortState::Closed;
         assert_eq!(judge(&t, &e).status, Status::Fail);

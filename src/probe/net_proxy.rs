@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
 use crate::endpoint_sets::{Category, EndpointSet, PortPick, set_hosts};
-use crate::outcome::{Finding, Judgement};
+use crate::outcome::{Finding, Judgement, Status};
 use crate::pattern::text_matches;
 
 use crate::secrets::{PROXY_VARS, mask_url as mask};
@@ -108,7 +108,7 @@ pub async fn observe(t: &NetProxyTask, cx: &ProbeCx) -> Result<NetProxyEvidence,
     }
     let client = builder.build().map_err(|e| ProbeError::Net {
         kind: "internal",
-        message: e.to_string(),
+        message: text!("value", value = e.to_string()),
     })?;
     match client.get(&url).send().await {
         Ok(resp) => {
@@ -124,9 +124,10 @@ pub async fn observe(t: &NetProxyTask, cx: &ProbeCx) -> Result<NetProxyEvidence,
         Err(e) if e.is_timeout() => {
             return Err(ProbeError::Net {
                 kind: "timeout",
-                message: format!(
-                    "{url}: no response within {}",
-                    humantime::format_duration(cx.step)
+                message: text!(
+                    "proxy.timeout",
+                    url = &url,
+                    timeout = humantime::format_duration(cx.step).to_string()
                 ),
             });
         }
@@ -146,9 +147,7 @@ pub async fn observe(t: &NetProxyTask, cx: &ProbeCx) -> Result<NetProxyEvidence,
 /// Pure.
 pub fn judge(t: &NetProxyTask, e: &NetProxyEvidence) -> Judgement {
     let host = &t.endpoint.host;
-    let expected = Some(format!(
-        "a direct connection to {host}, with no proxy in the path"
-    ));
+    let expected = vec![text!("proxy.expected", host = host)];
     let server = e.headers.get("server").cloned().unwrap_or_default();
     let proxy_server = t
         .proxy_servers
@@ -177,48 +176,52 @@ pub fn judge(t: &NetProxyTask, e: &NetProxyEvidence) -> Judgement {
         });
     let mut f = Vec::new();
     match e.http_status {
-        Some(407) => f.push(Finding::fail(format!(
-            "a proxy demands authentication for Optimize traffic to {host} (HTTP 407{}): Microsoft 365 clients fail or stall there; send Optimize endpoints directly, bypassing the proxy",
-            e.headers
+        Some(407) => f.push(Finding::fail(text!(
+            "proxy.auth",
+            host = host,
+            challenge = e
+                .headers
                 .get("proxy-authenticate")
                 .map(|a| format!(", Proxy-Authenticate: {a}"))
                 .unwrap_or_default()
         ))),
-        Some(403) if !marks.is_empty() => f.push(Finding::fail(format!(
-            "a proxy refused the request to {host} (HTTP 403, {}): allow and bypass Optimize endpoints",
-            marks.join(", ")
+        Some(403) if !marks.is_empty() => f.push(Finding::fail(text!(
+            "proxy.refused",
+            host = host,
+            marks = marks.join(", ")
         ))),
-        _ if !marks.is_empty() => f.push(Finding::warn(format!(
-            "a proxy is in the path to {host} ({}): Optimize traffic should bypass proxies",
-            marks.join(", ")
+        _ if !marks.is_empty() => f.push(Finding::warn(text!(
+            "proxy.in-path",
+            host = host,
+            marks = marks.join(", ")
         ))),
         _ => {}
     }
     if !configured.is_empty() && !bypassed && f.is_empty() {
-        f.push(Finding::warn(format!(
-            "this machine sends {host} through a proxy ({}): add the Optimize endpoints to NO_PROXY / the PAC file's DIRECT list",
-            configured.join(", ")
+        f.push(Finding::warn(text!(
+            "proxy.configured",
+            host = host,
+            proxies = configured.join(", ")
         )));
     }
     if let (Some(err), true) = (&e.request_error, f.is_empty()) {
         // No proxy seen, but no answer to judge either.
-        return Judgement::from_findings(
-            vec![Finding::warn(format!(
-                "no proxy configured, but the request to {host} failed ({err}): see net.endpoints"
-            ))],
-            "",
+        return Judgement::new(
+            Status::Warn,
+            text!("proxy.request-failed", host = host, error = err),
             expected,
         );
     }
     Judgement::from_findings(
         f,
-        format!(
-            "no proxy in the path to {host} (HTTP {}, no proxy headers{})",
-            e.http_status.map_or("-".into(), |s| s.to_string()),
-            if bypassed {
-                ", NO_PROXY bypasses it"
+        text!(
+            "proxy.ok",
+            host = host,
+            status = e.http_status.map_or("-".into(), |s| s.to_string()),
+            bypassed = if bypassed {
+                text!("proxy.bypassed")
             } else {
-                ""
+                text!("empty")
             }
         ),
         expected,
@@ -228,7 +231,6 @@ pub fn judge(t: &NetProxyTask, e: &NetProxyEvidence) -> Judgement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Status;
 
     fn task() -> NetProxyTask {
         NetProxyTask {
@@ -266,15 +268,15 @@ mod tests {
         assert_eq!(ev(407, &[], &[]).status, Status::Fail);
         let j = ev(403, &[("server", "squid/5.7")], &[]);
         assert_eq!(j.status, Status::Fail);
-        assert!(j.message.contains("server: squid/5.7"), "{}", j.message);
+        assert!(j.message().contains("server: squid/5.7"), "{}", j.message());
         assert_eq!(ev(403, &[("server", "nginx")], &[]).status, Status::Pass);
         assert_eq!(ev(200, &[("via", "1.1 gw")], &[]).status, Status::Warn);
         let j = ev(200, &[], &[("HTTP_PROXY", "http://proxy:3128")]);
         assert_eq!(j.status, Status::Warn);
         assert!(
-            j.message.contains("HTTP_PROXY=http://proxy:3128"),
+            j.message().contains("HTTP_PROXY=http://proxy:3128"),
             "{}",
-            j.message
+            j.message()
         );
         let j = ev(
             200,
@@ -284,7 +286,7 @@ mod tests {
                 ("NO_PROXY", ".office365.com"),
             ],
         );
-        assert_eq!(j.status, Status::Pass, "{}", j.message);
+        assert_eq!(j.status, Status::Pass, "{}", j.message());
         assert_eq!(mask("http://u:secret@p:3128"), "http://***@p:3128");
     }
 }

@@ -21,8 +21,9 @@ use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
 use crate::endpoint_sets::EndpointSet;
 use crate::level::{Level, PortLevel, PortRule, port_rule, rule_for};
-use crate::outcome::{Finding, Judgement};
+use crate::outcome::{Finding, Judgement, Status};
 use crate::stun;
+use crate::text::{Arg, Text};
 
 /// `[check.probe]` of a `net-stun` check.
 #[derive(Clone, Debug, Deserialize)]
@@ -140,7 +141,8 @@ pub struct NetStunEvidence {
     /// Address used.
     pub address: Option<String>,
     /// Why it could not be resolved.
-    pub unresolved: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub unresolved: Option<Text>,
     /// Per port.
     pub ports: Vec<PortResult>,
     /// The level each port is judged by.
@@ -150,7 +152,11 @@ pub struct NetStunEvidence {
 async fn one_port(ip: IpAddr, port: u16, t: &NetStunTask) -> Result<PortResult, ProbeError> {
     let io = |e: std::io::Error| ProbeError::Net {
         kind: "unreachable",
-        message: format!("cannot send UDP to {ip}:{port}: {e}"),
+        message: text!(
+            "stun.send-failed",
+            address = SocketAddr::new(ip, port).to_string(),
+            error = e.to_string()
+        ),
     };
     let bind: SocketAddr = if ip.is_ipv4() {
         "0.0.0.0:0"
@@ -268,7 +274,7 @@ pub async fn observe(t: &NetStunTask, cx: &ProbeCx) -> Result<NetStunEvidence, P
     let Some(ip) = ip else {
         return Err(ProbeError::Net {
             kind: "unresolved",
-            message: format!("{} has no address", t.host),
+            message: text!("stun.no-address", host = &t.host),
         });
     };
     let runs = t.ports.iter().map(|&p| one_port(ip, p, t));
@@ -287,21 +293,22 @@ pub async fn observe(t: &NetStunTask, cx: &ProbeCx) -> Result<NetStunEvidence, P
 
 /// Pure.
 pub fn judge(t: &NetStunTask, e: &NetStunEvidence) -> Judgement {
-    let expected = Some(format!(
-        "STUN answers on UDP {} from {}",
-        t.ports
+    let expected = vec![text!(
+        "stun.expected",
+        ports = t
+            .ports
             .iter()
             .zip(&t.rules)
             .filter(|(_, r)| r.level == Level::Required)
             .map(|(p, _)| p.to_string())
             .collect::<Vec<_>>()
             .join(", "),
-        t.host
-    ));
+        host = &t.host
+    )];
     if let Some(why) = &e.unresolved {
-        return Judgement::from_findings(
-            vec![Finding::fail(format!("the Teams relay {why}"))],
-            "",
+        return Judgement::new(
+            Status::Fail,
+            text!("stun.relay-unresolved", why = why.clone()),
             expected,
         );
     }
@@ -318,18 +325,17 @@ pub fn judge(t: &NetStunTask, e: &NetStunEvidence) -> Judgement {
     let mut f = Vec::new();
     let blocked = ports(Verdict::Blocked, &required);
     if !blocked.is_empty() {
-        f.push(Finding::fail(format!(
-            "UDP {} blocked (rejected: ICMP port unreachable or a local firewall): Teams media cannot use it and falls back to TCP 443 with worse audio and video",
-            blocked.join(", ")
+        f.push(Finding::fail(text!(
+            "stun.blocked",
+            ports = blocked.join(", ")
         )));
     }
     let silent = ports(Verdict::Inconclusive, &required);
     if !silent.is_empty() {
-        f.push(Finding::fail(format!(
-            "UDP {} inconclusive: no STUN answer after {} requests (usually a firewall dropping UDP; open outbound UDP {} to the Teams media ranges)",
-            silent.join(", "),
-            t.attempts,
-            silent.join(", ")
+        f.push(Finding::fail(text!(
+            "stun.inconclusive",
+            ports = silent.join(", "),
+            attempts = t.attempts
         )));
     }
     // Below `required`: a definite block warns (saying who needs the port); silence is noted only,
@@ -340,25 +346,25 @@ pub fn judge(t: &NetStunTask, e: &NetStunEvidence) -> Judgement {
         match p.verdict {
             Verdict::Reachable => {}
             Verdict::Blocked if !r.informational => f.push(r.level.missing(
-                &format!(
-                    "UDP {} blocked (rejected: ICMP port unreachable or a local firewall)",
-                    p.port
-                ),
-                r.why.as_deref(),
+                text!("stun.port-blocked", port = p.port),
+                r.why.as_deref().map(|w| (w, r.why_ko.as_deref())),
             )),
-            Verdict::Blocked | Verdict::Inconclusive => notes.push(format!(
-                "UDP {} {} ({}{})",
-                p.port,
-                if p.verdict == Verdict::Blocked {
-                    "blocked"
+            Verdict::Blocked | Verdict::Inconclusive => notes.push(text!(
+                "stun.note",
+                port = p.port,
+                state = if p.verdict == Verdict::Blocked {
+                    text!("stun.state-blocked")
                 } else {
-                    "did not answer"
+                    text!("stun.state-silent")
                 },
-                r.level,
-                r.why
-                    .as_deref()
-                    .map(|w| format!(": {w}"))
-                    .unwrap_or_default()
+                level = match r.why.as_deref() {
+                    Some(why) => text!(
+                        "stun.level-why",
+                        level = r.level.text(),
+                        why = Arg::local(why, r.why_ko.as_deref())
+                    ),
+                    None => r.level.text(),
+                }
             )),
         }
     }
@@ -374,21 +380,24 @@ pub fn judge(t: &NetStunTask, e: &NetStunEvidence) -> Judgement {
         .iter()
         .filter_map(|p| p.rtt_ms)
         .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x))));
-    let mut ok_msg = format!(
-        "UDP {} reachable at {}{}{}",
-        ok.join(", "),
-        t.host,
-        mapped
-            .map(|m| format!("; public address {m} (NAT egress)"))
-            .unwrap_or_default(),
-        rtt.map(|r| format!("; round trip {r:.1} ms"))
-            .unwrap_or_default()
+    let ok_msg = text!(
+        "stun.ok",
+        ports = ok.join(", "),
+        host = &t.host,
+        mapped = match mapped {
+            Some(address) => text!("stun.mapped", address = address),
+            None => text!("empty"),
+        },
+        rtt = match rtt {
+            Some(best) => text!("stun.rtt", ms = format!("{best:.1}")),
+            None => text!("empty"),
+        }
     );
-    for n in &notes {
-        ok_msg.push_str("; ");
-        ok_msg.push_str(n);
+    let mut j = Judgement::from_findings(f, ok_msg, expected);
+    if j.status == Status::Pass {
+        j.message.extend(notes);
     }
-    Judgement::from_findings(f, ok_msg, expected)
+    j
 }
 
 #[cfg(test)]
@@ -445,9 +454,9 @@ mod tests {
         let j = ev(&[Reachable; 4]);
         assert_eq!(j.status, Status::Pass);
         assert!(
-            j.message.contains("public address 203.0.113.5:4000"),
+            j.message().contains("public address 203.0.113.5:4000"),
             "{}",
-            j.message
+            j.message()
         );
         // 3478 decides pass/fail.
         assert_eq!(
@@ -460,20 +469,20 @@ mod tests {
         );
         // 3479-3481: a definite block warns, naming who needs the port; silence is no finding.
         let j = ev(&[Reachable, Blocked, Reachable, Reachable]);
-        assert_eq!(j.status, Status::Warn, "{}", j.message);
-        assert!(j.message.contains("UDP 3479 blocked"), "{}", j.message);
+        assert_eq!(j.status, Status::Warn, "{}", j.message());
+        assert!(j.message().contains("UDP 3479 blocked"), "{}", j.message());
         assert!(
-            j.message
+            j.message()
                 .contains("(optional: Teams uses 3479 (audio), 3480 (video) and 3481 (sharing) only where port-based QoS tagging is enabled)"),
             "{}",
-            j.message
+            j.message()
         );
         let j = ev(&[Reachable, Inconclusive, Inconclusive, Inconclusive]);
-        assert_eq!(j.status, Status::Pass, "{}", j.message);
+        assert_eq!(j.status, Status::Pass, "{}", j.message());
         assert!(
-            j.message.contains("UDP 3480 did not answer (optional"),
+            j.message().contains("UDP 3480 did not answer (optional"),
             "{}",
-            j.message
+            j.message()
         );
         assert_eq!(ev(&[Inconclusive; 4]).status, Status::Fail);
     }

@@ -10,8 +10,9 @@ use super::connect::{Reach, connect};
 use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
 use crate::endpoint_sets::{Category, EndpointSet, PortPick, set_hosts};
-use crate::outcome::{Finding, Judgement};
+use crate::outcome::{Judgement, Status};
 use crate::pattern::text_matches;
+use crate::text::Text;
 use crate::tls::cert::{host_matches, short_dn};
 use crate::tls::{ChainEvidence, Trust};
 
@@ -80,9 +81,10 @@ pub async fn observe(
         // Reachability is net.endpoints' question; without a connection there is no answer here.
         Reach::Unreachable(why) => Err(ProbeError::Net {
             kind: "unreachable",
-            message: format!(
-                "cannot tell whether TLS to {} is inspected: {why}",
-                t.endpoint
+            message: text!(
+                "tls-inspection.unreachable",
+                endpoint = t.endpoint.to_string(),
+                why = why
             ),
         }),
         Reach::Connected(stream, addr) => {
@@ -98,82 +100,70 @@ pub async fn observe(
 
 /// Pure.
 pub fn judge(t: &NetTlsInspectionTask, e: &NetTlsInspectionEvidence) -> Judgement {
-    let expected = Some(format!(
-        "a publicly trusted certificate for {} from a CA Microsoft documents for Microsoft 365 ({})",
-        t.endpoint.host,
-        t.issuers
+    let expected = vec![text!(
+        "tls-inspection.expected",
+        host = &t.endpoint.host,
+        issuers = t
+            .issuers
             .iter()
             .map(|p| p.trim_matches('*'))
             .collect::<Vec<_>>()
             .join(", ")
-    ));
+    )];
+    let fail = |message: Text| Judgement::new(Status::Fail, message, expected.clone());
     let chain = &e.tls.certificates;
     let Some(leaf) = chain.first() else {
         let why = e
             .tls
             .handshake_error
             .clone()
-            .unwrap_or_else(|| "no certificate".into());
-        return Judgement::from_findings(
-            vec![Finding::fail(format!(
-                "TLS to {} failed ({why}): a middlebox may be interfering",
-                t.endpoint
-            ))],
-            "",
-            expected,
-        );
+            .unwrap_or_else(|| text!("tls-inspection.no-certificate"));
+        return fail(text!(
+            "tls-inspection.failed",
+            endpoint = t.endpoint.to_string(),
+            why = why
+        ));
     };
     // The chain only says who the server is if the server proved it holds the key (the
     // handshake completed: CertificateVerify checked), the certificate names this host, and it is
     // within its validity. Otherwise anyone can replay Microsoft's real chain; judge it as
     // `tls.certificate` does, before looking at the issuer.
     if let Some(h) = &e.tls.handshake_error {
-        return Judgement::from_findings(
-            vec![Finding::fail(format!(
-                "the TLS handshake with {} failed after it presented a certificate from '{}' ({h}): whatever answered did not prove it is Microsoft 365; a middlebox may be interfering",
-                t.endpoint,
-                leaf.issuer_short()
-            ))],
-            "",
-            expected,
-        );
+        return fail(text!(
+            "tls-inspection.unproven",
+            endpoint = t.endpoint.to_string(),
+            issuer = leaf.issuer_short(),
+            why = h.clone()
+        ));
     }
     if !host_matches(&t.endpoint.host, &leaf.sans) {
-        return Judgement::from_findings(
-            vec![Finding::fail(format!(
-                "the certificate presented for {} is for {}: something other than Microsoft 365 answered (a middlebox or a wrong route)",
-                t.endpoint.host,
-                if leaf.sans.is_empty() {
-                    leaf.subject.clone()
-                } else {
-                    leaf.sans
-                        .iter()
-                        .take(4)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ))],
-            "",
-            expected,
-        );
+        return fail(text!(
+            "tls-inspection.wrong-name",
+            host = &t.endpoint.host,
+            names = if leaf.sans.is_empty() {
+                leaf.subject.clone()
+            } else {
+                leaf.sans
+                    .iter()
+                    .take(4)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ));
     }
     if leaf.expired || leaf.not_yet_valid {
-        return Judgement::from_findings(
-            vec![Finding::fail(format!(
-                "the certificate presented for {} is {} (valid {} to {}): Microsoft 365 does not serve such certificates; a middlebox or a replayed certificate answered",
-                t.endpoint.host,
-                if leaf.expired {
-                    "expired"
-                } else {
-                    "not yet valid"
-                },
-                leaf.not_before,
-                leaf.not_after
-            ))],
-            "",
-            expected,
-        );
+        return fail(text!(
+            "tls-inspection.out-of-validity",
+            host = &t.endpoint.host,
+            state = if leaf.expired {
+                text!("tls-inspection.expired")
+            } else {
+                text!("tls-inspection.not-yet-valid")
+            },
+            not_before = &leaf.not_before,
+            not_after = &leaf.not_after
+        ));
     }
     // The top of the presented chain names who vouches for it; a middlebox's CA shows up there.
     let top = chain
@@ -187,32 +177,30 @@ pub fn judge(t: &NetTlsInspectionTask, e: &NetTlsInspectionEvidence) -> Judgemen
     });
     let issuer = short_dn(top);
     match (e.tls.trust, expected_issuer) {
-        (Trust::Public | Trust::ExtraCa, true) => Judgement::from_findings(
-            vec![],
-            format!(
-                "not intercepted: {} presents a certificate issued by '{}' ({})",
-                t.endpoint.host,
-                leaf.issuer_short(),
-                issuer
+        (Trust::Public | Trust::ExtraCa, true) => Judgement::new(
+            Status::Pass,
+            text!(
+                "tls-inspection.ok",
+                host = &t.endpoint.host,
+                issuer = leaf.issuer_short(),
+                top = issuer
             ),
             expected,
         ),
-        (Trust::Public, false) => Judgement::from_findings(
-            vec![Finding::warn(format!(
-                "{} presents a publicly trusted certificate from '{issuer}', which Microsoft does not use for this service: a cloud proxy may be re-signing Microsoft 365 traffic",
-                t.endpoint.host
-            ))],
-            "",
+        (Trust::Public, false) => Judgement::new(
+            Status::Warn,
+            text!(
+                "tls-inspection.unexpected-ca",
+                host = &t.endpoint.host,
+                top = issuer
+            ),
             expected,
         ),
-        _ => Judgement::from_findings(
-            vec![Finding::fail(format!(
-                "intercepted: the certificate for {} is issued by '{}' (chain up to '{issuer}'), not by Microsoft's public CAs: a TLS-inspecting middlebox re-signs this traffic; exempt Optimize and Allow endpoints from TLS inspection",
-                t.endpoint.host,
-                leaf.issuer_short()
-            ))],
-            "",
-            expected,
-        ),
+        _ => fail(text!(
+            "tls-inspection.intercepted",
+            host = &t.endpoint.host,
+            issuer = leaf.issuer_short(),
+            top = issuer
+        )),
     }
 }

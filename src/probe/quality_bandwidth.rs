@@ -27,6 +27,7 @@ use super::net_endpoints::{PortState, tcp_state};
 use super::{ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
 use crate::outcome::{Finding, Judgement};
+use crate::text::Text;
 
 /// `[check.probe]` of a `quality-bandwidth` check.
 #[derive(Clone, Debug, Deserialize)]
@@ -112,7 +113,8 @@ pub struct Direction {
     /// Per-250 ms rates after the warm-up, Mbit/s.
     pub samples_mbps: Vec<f64>,
     /// A problem (HTTP status, refused upload…).
-    pub problem: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub problem: Option<Text>,
 }
 
 /// Evidence.
@@ -232,14 +234,14 @@ fn client(cx: &ProbeCx, host: &str, addrs: &[SocketAddr]) -> Result<reqwest::Cli
     }
     b.build().map_err(|e| ProbeError::Net {
         kind: "internal",
-        message: e.to_string(),
+        message: text!("value", value = e.to_string()),
     })
 }
 
 async fn download(t: &QualityBandwidthTask, http: &reqwest::Client) -> Direction {
     let counter = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
-    let problem = Arc::new(std::sync::Mutex::new(None::<String>));
+    let problem = Arc::new(std::sync::Mutex::new(None::<Text>));
     let mut workers = Vec::new();
     let max_bytes = t.spec.max_bytes;
     for _ in 0..t.spec.connections.max(1) {
@@ -252,7 +254,7 @@ async fn download(t: &QualityBandwidthTask, http: &reqwest::Client) -> Direction
         workers.push(tokio::spawn(async move {
             // One request per connection. The object must outlast the measurement: re-requesting
             // a short object in a loop would hammer the server and measure request overhead.
-            let set = |msg: String| {
+            let set = |msg: Text| {
                 *problem
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(msg);
@@ -266,13 +268,21 @@ async fn download(t: &QualityBandwidthTask, http: &reqwest::Client) -> Direction
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("?")
                         .to_owned();
-                    return set(format!(
-                        "download: {url} answered HTTP {} (a redirect to {to}); redirects are not followed: point the check at the object itself",
-                        r.status()
+                    return set(text!(
+                        "bandwidth.redirect",
+                        url = &url,
+                        status = r.status().to_string(),
+                        to = to
                     ));
                 }
-                Ok(r) => return set(format!("download: {url} answered HTTP {}", r.status())),
-                Err(e) => return set(format!("download: {e}")),
+                Ok(r) => {
+                    return set(text!(
+                        "bandwidth.status",
+                        url = &url,
+                        status = r.status().to_string()
+                    ));
+                }
+                Err(e) => return set(text!("bandwidth.download-error", error = e.to_string())),
             };
             let announced = resp.content_length();
             let mut received = 0u64;
@@ -284,20 +294,27 @@ async fn download(t: &QualityBandwidthTask, http: &reqwest::Client) -> Direction
                         counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     }
                     Some(Err(e)) => {
-                        return set(format!(
-                            "download: the connection broke after {received} bytes ({e})"
+                        return set(text!(
+                            "bandwidth.broke",
+                            received = received,
+                            error = e.to_string()
                         ));
                     }
                     None => break,
                 }
             }
             set(match announced {
-                Some(n) if received < n => format!(
-                    "download: {url} ended after {received} of the {n} bytes it announced"
+                Some(n) if received < n => text!(
+                    "bandwidth.short",
+                    url = &url,
+                    received = received,
+                    announced = n
                 ),
-                _ => format!(
-                    "download: {url} is only {received} bytes, which ran out before the measurement settled: use a larger object (the measurement may need up to {} MB)",
-                    max_bytes / 1_000_000
+                _ => text!(
+                    "bandwidth.too-small",
+                    url = &url,
+                    received = received,
+                    mb = max_bytes / 1_000_000
                 ),
             });
         }));
@@ -331,11 +348,15 @@ async fn upload_one(
     addr: SocketAddr,
     tls: Option<Arc<rustls::ClientConfig>>,
     counter: &AtomicU64,
-) -> Result<(), String> {
+) -> Result<(), Text> {
     use tokio::io::AsyncWriteExt as _;
-    let tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("upload: cannot connect to {addr}: {e}"))?;
+    let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| {
+        text!(
+            "bandwidth.upload-connect",
+            address = addr.to_string(),
+            error = e.to_string()
+        )
+    })?;
     let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(64 * 1024);
     let _ = tcp.set_nodelay(true);
     let host = url.host_str().unwrap_or_default().to_owned();
@@ -351,17 +372,15 @@ async fn upload_one(
     chunk.extend(std::iter::repeat_n(0x5a_u8, 64 * 1024));
     chunk.extend_from_slice(b"\r\n");
     let payload = 64 * 1024;
-    let cut = |e: std::io::Error| {
-        format!("upload: the server stopped reading ({e}); it may not accept uploads")
-    };
+    let cut = |e: std::io::Error| text!("bandwidth.upload-cut", error = e.to_string());
     match tls {
         Some(cfg) => {
             let name = rustls::pki_types::ServerName::try_from(host.clone())
-                .map_err(|e| format!("upload: {e}"))?;
+                .map_err(|e| text!("bandwidth.upload-error", error = e.to_string()))?;
             let mut s = tokio_rustls::TlsConnector::from(cfg)
                 .connect(name, tcp)
                 .await
-                .map_err(|e| format!("upload: TLS: {e}"))?;
+                .map_err(|e| text!("bandwidth.upload-tls", error = e.to_string()))?;
             s.write_all(head.as_bytes()).await.map_err(cut)?;
             loop {
                 s.write_all(&chunk).await.map_err(cut)?;
@@ -382,7 +401,7 @@ async fn upload_one(
 async fn upload(t: &QualityBandwidthTask, cx: &ProbeCx, addr: SocketAddr) -> Direction {
     let counter = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
-    let problem = Arc::new(std::sync::Mutex::new(None::<String>));
+    let problem = Arc::new(std::sync::Mutex::new(None::<Text>));
     let Ok(url) = reqwest::Url::parse(&t.url) else {
         return Direction {
             mbps: None,
@@ -390,7 +409,7 @@ async fn upload(t: &QualityBandwidthTask, cx: &ProbeCx, addr: SocketAddr) -> Dir
             measured_ms: 0,
             stopped: "ended".into(),
             samples_mbps: vec![],
-            problem: Some(format!("upload: bad URL {}", t.url)),
+            problem: Some(text!("bandwidth.upload-bad-url", url = &t.url)),
         };
     };
     let tls = (url.scheme() == "https").then(|| Arc::new(cx.tls.verifying_config()));
@@ -449,7 +468,7 @@ pub async fn observe(
 ) -> Result<QualityBandwidthEvidence, ProbeError> {
     let url = reqwest::Url::parse(&t.url).map_err(|e| ProbeError::Net {
         kind: "internal",
-        message: format!("{}: {e}", t.url),
+        message: text!("bandwidth.bad-url", url = &t.url, error = e.to_string()),
     })?;
     let host = url.host_str().unwrap_or_default().to_owned();
     let port = url.port_or_known_default().unwrap_or(443);
@@ -462,7 +481,7 @@ pub async fn observe(
     };
     let ips = addresses(cx, &ep).await?.map_err(|why| ProbeError::Net {
         kind: "unresolved",
-        message: format!("cannot measure bandwidth: {why}"),
+        message: text!("bandwidth.unresolved", why = why),
     })?;
     let addrs: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
     let http = client(cx, &host, if ep.ip().is_some() { &[] } else { &addrs })?;
@@ -506,18 +525,25 @@ pub async fn observe(
 }
 
 fn versus(
-    name: &str,
+    name: Text,
     measured: Option<f64>,
     needed: Option<f64>,
     margin: f64,
     f: &mut Vec<Finding>,
 ) {
     match (measured, needed) {
-        (Some(m), Some(n)) if m < n => f.push(Finding::fail(format!(
-            "{name} {m:.1} Mbit/s is below the {n:.1} Mbit/s the users need for Teams"
+        (Some(m), Some(n)) if m < n => f.push(Finding::fail(text!(
+            "bandwidth.below",
+            direction = name,
+            measured = format!("{m:.1}"),
+            needed = format!("{n:.1}")
         ))),
-        (Some(m), Some(n)) if m < n * (1.0 + margin / 100.0) => f.push(Finding::warn(format!(
-            "{name} {m:.1} Mbit/s is within {margin:.0} % of the {n:.1} Mbit/s the users need for Teams"
+        (Some(m), Some(n)) if m < n * (1.0 + margin / 100.0) => f.push(Finding::warn(text!(
+            "bandwidth.close",
+            direction = name,
+            measured = format!("{m:.1}"),
+            margin = format!("{margin:.0}"),
+            needed = format!("{n:.1}")
         ))),
         _ => {}
     }
@@ -526,14 +552,16 @@ fn versus(
 /// Pure.
 pub fn judge(t: &QualityBandwidthTask, e: &QualityBandwidthEvidence) -> Judgement {
     let expected = match (e.needed_down_mbps, e.needed_up_mbps) {
-        (Some(d), Some(u)) => Some(format!(
-            "at least {d:.1} Mbit/s down and {u:.1} Mbit/s up for {} users ({}% audio, {}% video, {}% screen sharing at once)",
-            e.users.unwrap_or(0),
-            t.spec.model.audio_share * 100.0,
-            t.spec.model.video_share * 100.0,
-            t.spec.model.screen_share * 100.0
-        )),
-        _ => None,
+        (Some(d), Some(u)) => vec![text!(
+            "bandwidth.expected",
+            down = format!("{d:.1}"),
+            up = format!("{u:.1}"),
+            users = e.users.unwrap_or(0),
+            audio = (t.spec.model.audio_share * 100.0).to_string(),
+            video = (t.spec.model.video_share * 100.0).to_string(),
+            screen = (t.spec.model.screen_share * 100.0).to_string()
+        )],
+        _ => vec![],
     };
     let mut findings = Vec::new();
     if let Some(p) = &e.download.problem {
@@ -542,18 +570,21 @@ pub fn judge(t: &QualityBandwidthTask, e: &QualityBandwidthEvidence) -> Judgemen
     if let Some(up) = &e.upload
         && let Some(p) = &up.problem
     {
-        findings.push(Finding::warn(format!("upload not measured: {p}")));
+        findings.push(Finding::warn(text!(
+            "bandwidth.upload-not-measured",
+            why = p.clone()
+        )));
     }
     let margin = t.spec.model.warn_margin_pct;
     versus(
-        "download",
+        text!("bandwidth.download"),
         e.download.mbps,
         e.needed_down_mbps,
         margin,
         &mut findings,
     );
     versus(
-        "upload",
+        text!("bandwidth.upload"),
         e.upload.as_ref().and_then(|u| u.mbps),
         e.needed_up_mbps,
         margin,
@@ -562,27 +593,31 @@ pub fn judge(t: &QualityBandwidthTask, e: &QualityBandwidthEvidence) -> Judgemen
     if let (Some(idle), Some(loaded)) = (e.idle_rtt_ms, e.loaded_rtt_ms)
         && loaded - idle >= t.spec.max_bloat_ms
     {
-        findings.push(Finding::warn(format!(
-            "buffer bloat: latency rises from {idle:.0} ms to {loaded:.0} ms under load (Teams media suffers on a busy link; enable smart queueing / QoS)"
+        findings.push(Finding::warn(text!(
+            "bandwidth.bloat",
+            idle = format!("{idle:.0}"),
+            loaded = format!("{loaded:.0}")
         )));
     }
     let rate = |d: Option<&Direction>| {
         d.and_then(|d| d.mbps)
             .map_or_else(|| "-".to_owned(), |m| format!("{m:.1} Mbit/s"))
     };
-    let mut ok = format!(
-        "download {}, upload {} ({} connections)",
-        rate(Some(&e.download)),
-        rate(e.upload.as_ref()),
-        e.connections
+    let ok = text!(
+        "bandwidth.ok",
+        down = rate(Some(&e.download)),
+        up = rate(e.upload.as_ref()),
+        connections = e.connections,
+        verdict = match (e.needed_down_mbps, e.needed_up_mbps) {
+            (Some(d), Some(u)) => text!(
+                "bandwidth.enough",
+                users = e.users.unwrap_or(0),
+                down = format!("{d:.1}"),
+                up = format!("{u:.1}")
+            ),
+            _ => text!("bandwidth.no-requirement"),
+        }
     );
-    match (e.needed_down_mbps, e.needed_up_mbps) {
-        (Some(d), Some(u)) => ok.push_str(&format!(
-            "; enough for {} users (needs {d:.1} down / {u:.1} up)",
-            e.users.unwrap_or(0)
-        )),
-        _ => ok.push_str("; not compared with a requirement: set [tenant] users"),
-    }
     Judgement::from_findings(findings, ok, expected)
 }
 
@@ -669,6 +704,6 @@ mod tests {
         assert_eq!(judge_at(70.0, 30.0, 0.0).status, Status::Fail);
         let j = judge_at(70.0, 50.0, 150.0);
         assert_eq!(j.status, Status::Warn);
-        assert!(j.message.contains("buffer bloat"), "{}", j.message);
+        assert!(j.message().contains("buffer bloat"), "{}", j.message());
     }
 }

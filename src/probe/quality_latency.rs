@@ -24,6 +24,7 @@ use crate::endpoint::Endpoint;
 use crate::endpoint_sets::{Category, EndpointSet, PortPick, set_hosts};
 use crate::outcome::{Finding, Judgement};
 use crate::stun;
+use crate::text::Text;
 
 /// `[check.probe]` of a `quality-latency` check.
 #[derive(Clone, Debug, Deserialize)]
@@ -119,7 +120,8 @@ pub struct QualityLatencyEvidence {
     /// Target host:port.
     pub target: String,
     /// Why the TCP fallback was used.
-    pub fallback_reason: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub fallback_reason: Option<Text>,
     /// Round trip per sample, ms (`null`: lost).
     pub samples_ms: Vec<Option<f64>>,
     /// The summary.
@@ -219,7 +221,11 @@ pub async fn observe(
             };
             let io = |e: std::io::Error| ProbeError::Net {
                 kind: "unreachable",
-                message: format!("UDP to {ip}:{port}: {e}"),
+                message: text!(
+                    "latency.udp-failed",
+                    address = SocketAddr::new(ip, *port).to_string(),
+                    error = e.to_string()
+                ),
             };
             let sock = UdpSocket::bind(bind).await.map_err(io)?;
             sock.connect(SocketAddr::new(ip, *port)).await.map_err(io)?;
@@ -233,14 +239,12 @@ pub async fn observe(
                 match stun_sample(&sock, wait).await {
                     Ok(r) => samples.push(r),
                     Err(e) => {
-                        udp_dead = Some(format!("UDP refused ({e})"));
+                        udp_dead = Some(text!("latency.udp-refused", error = e.to_string()));
                         break;
                     }
                 }
                 if i == 2 && samples.iter().all(Option::is_none) {
-                    udp_dead = Some(format!(
-                        "no STUN answer from {host}:{port} to the first 3 samples"
-                    ));
+                    udp_dead = Some(text!("latency.no-stun", address = format!("{host}:{port}")));
                     break;
                 }
             }
@@ -255,22 +259,22 @@ pub async fn observe(
             }
             fallback_reason = udp_dead;
         } else {
-            fallback_reason = Some(format!("{host} does not resolve"));
+            fallback_reason = Some(text!("latency.no-resolve", host = host));
         }
     }
     let Some(ep) = &t.fallback else {
         return Err(ProbeError::Net {
             kind: "unreachable",
-            message: format!(
-                "cannot measure latency: {} and no TCP front door in the endpoint list",
-                fallback_reason.unwrap_or_else(|| "no relay".into())
+            message: text!(
+                "latency.no-target",
+                why = fallback_reason.unwrap_or_else(|| text!("latency.no-relay"))
             ),
         });
     };
     let Some(ip) = resolve(cx, &ep.host, ep.port).await? else {
         return Err(ProbeError::Net {
             kind: "unresolved",
-            message: format!("cannot measure latency: {} does not resolve", ep.host),
+            message: text!("latency.fallback-unresolved", host = &ep.host),
         });
     };
     let mut samples = Vec::new();
@@ -302,59 +306,69 @@ fn ms(v: Option<f64>) -> String {
 pub fn judge(t: &QualityLatencyTask, e: &QualityLatencyEvidence) -> Judgement {
     let spec = &t.spec;
     let m = &e.summary;
-    let expected = Some(format!(
-        "RTT (p90) < {} ms, jitter < {} ms, loss < {} % (Teams, client to Microsoft edge)",
-        spec.max_rtt_ms, spec.max_jitter_ms, spec.max_loss_pct
-    ));
+    let expected = vec![text!(
+        "latency.expected",
+        rtt = spec.max_rtt_ms.to_string(),
+        jitter = spec.max_jitter_ms.to_string(),
+        loss = spec.max_loss_pct.to_string()
+    )];
     let mut findings = Vec::new();
     if m.received == 0 {
-        findings.push(Finding::fail(format!(
-            "no answer to any of {} samples to {}",
-            m.sent, e.target
+        findings.push(Finding::fail(text!(
+            "latency.no-answer",
+            sent = m.sent,
+            target = &e.target
         )));
-        return Judgement::from_findings(findings, "", expected);
+        return Judgement::from_findings(findings, None, expected);
     }
     if let Some(p90) = m.rtt_p90_ms
         && p90 >= spec.max_rtt_ms
     {
-        findings.push(Finding::fail(format!(
-            "round trip to {} is {p90:.1} ms at the 90th percentile (target < {} ms): look for a distant egress, VPN hairpin or overloaded link",
-            e.target, spec.max_rtt_ms
+        findings.push(Finding::fail(text!(
+            "latency.rtt",
+            target = &e.target,
+            p90 = format!("{p90:.1}"),
+            max = spec.max_rtt_ms.to_string()
         )));
     }
     if let Some(j) = m.jitter_ms
         && j >= spec.max_jitter_ms
     {
-        findings.push(Finding::fail(format!(
-            "jitter is {j:.1} ms (target < {} ms): Teams audio will break up; check Wi-Fi and queueing (QoS)",
-            spec.max_jitter_ms
+        findings.push(Finding::fail(text!(
+            "latency.jitter",
+            jitter = format!("{j:.1}"),
+            max = spec.max_jitter_ms.to_string()
         )));
     }
     if m.loss_pct >= spec.max_loss_pct {
-        findings.push(Finding::fail(format!(
-            "{:.1} % of samples lost (target < {} %)",
-            m.loss_pct, spec.max_loss_pct
+        findings.push(Finding::fail(text!(
+            "latency.loss",
+            loss = format!("{:.1}", m.loss_pct),
+            max = spec.max_loss_pct.to_string()
         )));
     }
     if e.method == "tcp-connect" && findings.is_empty() {
-        findings.push(Finding::warn(format!(
-            "measured over TCP to {} because UDP got no answer ({}): Teams media would fall back to TCP too",
-            e.target,
-            e.fallback_reason.as_deref().unwrap_or("UDP unavailable")
+        findings.push(Finding::warn(text!(
+            "latency.tcp-fallback",
+            target = &e.target,
+            why = e
+                .fallback_reason
+                .clone()
+                .unwrap_or_else(|| text!("latency.udp-unavailable"))
         )));
     }
     Judgement::from_findings(
         findings,
-        format!(
-            "{} over {} samples to {}: RTT median {}, p90 {}, max {}; jitter {}; loss {:.1} %",
-            e.method,
-            m.sent,
-            e.target,
-            ms(m.rtt_median_ms),
-            ms(m.rtt_p90_ms),
-            ms(m.rtt_max_ms),
-            ms(m.jitter_ms),
-            m.loss_pct
+        text!(
+            "latency.ok",
+            method = &e.method,
+            sent = m.sent,
+            target = &e.target,
+            median = ms(m.rtt_median_ms),
+            p90 = ms(m.rtt_p90_ms),
+            max = ms(m.rtt_max_ms),
+            jitter = ms(m.jitter_ms),
+            loss = format!("{:.1}", m.loss_pct)
         ),
         expected,
     )

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::connect::{Reach, connect};
 use super::{EndpointPlanCx, ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
-use crate::outcome::{Finding, Judgement};
+use crate::outcome::{Judgement, Status};
+use crate::text::Text;
 use crate::tls::ChainEvidence;
 use crate::tls::chain::{self, CertPolicy, KeyPolicy};
 
@@ -49,7 +50,8 @@ pub struct TlsCertificateEvidence {
     /// The address connected to.
     pub address: Option<String>,
     /// Why the endpoint could not be reached (definitive: NXDOMAIN, refused).
-    pub unreachable: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub unreachable: Option<Text>,
     /// The handshake and chain.
     #[serde(flatten)]
     pub tls: Option<ChainEvidence>,
@@ -81,13 +83,14 @@ pub async fn observe(
 pub fn judge(t: &TlsCertificateTask, e: &TlsCertificateEvidence) -> Judgement {
     match (&e.unreachable, &e.tls) {
         (_, Some(tls)) => chain::judge(&t.endpoint.host, tls, &t.policy),
-        (Some(why), None) => Judgement::from_findings(
-            vec![Finding::fail(why.clone())],
-            "",
-            Some(format!("{} reachable with a valid certificate", t.endpoint)),
+        (Some(why), None) => Judgement::new(
+            Status::Fail,
+            why.clone(),
+            vec![text!(
+                "tls-certificate.expected",
+                endpoint = t.endpoint.to_string()
+            )],
         ),
-        (None, None) => {
-            Judgement::from_findings(vec![Finding::fail("no connection was made")], "", None)
-        }
+        (None, None) => Judgement::new(Status::Fail, text!("probe.no-connection"), vec![]),
     }
 }

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::connect::addresses;
 use super::{EndpointPlanCx, ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
-use crate::outcome::{Finding, Judgement};
+use crate::outcome::{Finding, Judgement, Status};
+use crate::text::Text;
 use crate::tls::cert::{CertInfo, rfc3339_secs};
 
 /// SAML 2.0 metadata namespace.
@@ -80,7 +81,8 @@ pub struct FederationEvidence {
     /// Bytes read.
     pub bytes: usize,
     /// A definitive problem: not reachable, not 200, not XML, not metadata, too large.
-    pub problem: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub problem: Option<Text>,
     /// The `entityID` of the metadata.
     pub entity_id: Option<String>,
     /// Token-signing certificates (deduplicated), newest expiry first.
@@ -99,20 +101,28 @@ pub const MAX_REDIRECTS: usize = 5;
 /// host and port. Entra ID fetches the metadata from the URL the federation settings name; a
 /// redirect elsewhere (another host, plain HTTP) is what a hijacked or misconfigured proxy does,
 /// and following it would judge someone else's document.
-pub fn same_host_redirect(from: &reqwest::Url, location: &str) -> Result<reqwest::Url, String> {
+pub fn same_host_redirect(from: &reqwest::Url, location: &str) -> Result<reqwest::Url, Text> {
     let to = from.join(location).map_err(|e| {
-        format!("the metadata URL redirects to `{location}`, which is not a URL ({e})")
+        text!(
+            "federation.redirect-not-url",
+            location = location,
+            error = e.to_string()
+        )
     })?;
     if to.scheme() != "https" {
-        return Err(format!(
-            "the metadata URL redirects to {to}, which is not HTTPS: Entra ID reads the metadata over HTTPS only; publish it at {from}"
+        return Err(text!(
+            "federation.redirect-not-https",
+            to = to.to_string(),
+            from = from.to_string()
         ));
     }
     if to.host_str() != from.host_str()
         || to.port_or_known_default() != from.port_or_known_default()
     {
-        return Err(format!(
-            "the metadata URL redirects to another host ({to}): publish the metadata at {from} itself"
+        return Err(text!(
+            "federation.redirect-other-host",
+            to = to.to_string(),
+            from = from.to_string()
         ));
     }
     Ok(to)
@@ -130,7 +140,7 @@ pub const MAX_SIGNING_CERTS: usize = 16;
 
 /// Extracts the signing certificates (DER, each once) and the entity id from a metadata
 /// document. The caller bounds its size (`max_bytes`); the work here is linear in it.
-pub fn parse_metadata(xml: &str) -> Result<(Option<String>, Vec<Vec<u8>>), String> {
+pub fn parse_metadata(xml: &str) -> Result<(Option<String>, Vec<Vec<u8>>), Text> {
     let doc = roxmltree::Document::parse_with_options(
         xml,
         roxmltree::ParsingOptions {
@@ -138,12 +148,12 @@ pub fn parse_metadata(xml: &str) -> Result<(Option<String>, Vec<Vec<u8>>), Strin
             ..roxmltree::ParsingOptions::default()
         },
     )
-    .map_err(|e| format!("the metadata is not well-formed XML ({e})"))?;
+    .map_err(|e| text!("federation.not-xml", error = e.to_string()))?;
     let root = doc.root_element();
     if root.tag_name().name() != "EntityDescriptor" || root.tag_name().namespace() != Some(MD_NS) {
-        return Err(format!(
-            "the document is not SAML federation metadata (root element <{}>; a sign-in page or proxy answered instead?)",
-            root.tag_name().name()
+        return Err(text!(
+            "federation.not-metadata",
+            root = root.tag_name().name()
         ));
     }
     let entity_id = root.attribute("entityID").map(str::to_owned);
@@ -162,16 +172,12 @@ pub fn parse_metadata(xml: &str) -> Result<(Option<String>, Vec<Vec<u8>>), Strin
             let b64: String = c.text().unwrap_or("").split_whitespace().collect();
             let der = base64::engine::general_purpose::STANDARD
                 .decode(b64.as_bytes())
-                .map_err(|e| {
-                    format!("a signing certificate in the metadata is not valid base64 ({e})")
-                })?;
+                .map_err(|e| text!("federation.bad-base64", error = e.to_string()))?;
             // A set, not `certs.contains`: a hostile document can repeat a certificate many
             // thousands of times and a linear scan per certificate would be quadratic.
             if seen.insert(der.clone()) {
                 if certs.len() == MAX_SIGNING_CERTS {
-                    return Err(format!(
-                        "the metadata lists more than {MAX_SIGNING_CERTS} signing certificates; that is not AD FS metadata"
-                    ));
+                    return Err(text!("federation.too-many-certs", max = MAX_SIGNING_CERTS));
                 }
                 certs.push(der);
             }
@@ -182,7 +188,7 @@ pub fn parse_metadata(xml: &str) -> Result<(Option<String>, Vec<Vec<u8>>), Strin
 
 /// A reqwest error in the customer's words, plus whether it is definitive (the server answered
 /// wrongly) rather than "could not find out".
-fn classify(e: &reqwest::Error) -> (bool, String) {
+fn classify(e: &reqwest::Error) -> (bool, Text) {
     let mut chain = Vec::new();
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
@@ -200,28 +206,26 @@ fn classify(e: &reqwest::Error) -> (bool, String) {
             if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
                 return (
                     true,
-                    format!(
-                        "the HTTPS certificate is not accepted ({tls}); see tls.certificate for this host"
-                    ),
+                    text!("federation.certificate", error = tls.to_string()),
                 );
             }
         }
         if let Some(io) = s.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::ConnectionRefused
         {
-            return (
-                true,
-                "connection refused: nothing accepts HTTPS connections on this port".into(),
-            );
+            return (true, text!("federation.refused"));
         }
         chain.push(s.to_string());
         source = s.source();
     }
     if e.is_timeout() {
-        return (false, "no response within the time limit".into());
+        return (false, text!("http.no-answer"));
     }
     chain.dedup();
-    (false, format!("the request failed: {}", chain.join(": ")))
+    (
+        false,
+        text!("federation.request-failed", error = chain.join(": ")),
+    )
 }
 
 /// Fetches and parses the metadata.
@@ -245,15 +249,16 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
             return Ok(ev);
         }
     };
-    let net = |kind, message: String| ProbeError::Net {
+    let net = |kind, message: Text| ProbeError::Net {
         kind,
-        message: format!("{}: {message}", ev.url),
+        message: text!("entra.http", url = &ev.url, what = message),
     };
     // Through this machine's proxy settings, like every other request a client here makes (where
     // the internet is only reachable through a proxy, a direct fetch would fail); redirects are
     // followed below, one at a time, within the same host and over HTTPS only.
     let client = super::connect::https_client(cx, &t.endpoint, &ips)?;
-    let mut url = reqwest::Url::parse(&ev.url).map_err(|e| net("internal", e.to_string()))?;
+    let mut url = reqwest::Url::parse(&ev.url)
+        .map_err(|e| net("internal", text!("value", value = e.to_string())))?;
     let resp = loop {
         let resp = match client.get(url.clone()).send().await {
             Ok(r) => r,
@@ -271,9 +276,10 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
         };
         if ev.redirects.len() == MAX_REDIRECTS {
             ev.http_status = Some(resp.status().as_u16());
-            ev.problem = Some(format!(
-                "the metadata URL redirects more than {MAX_REDIRECTS} times ({})",
-                ev.redirects.join(" → ")
+            ev.problem = Some(text!(
+                "federation.too-many-redirects",
+                max = MAX_REDIRECTS,
+                chain = ev.redirects.join(" → ")
             ));
             return Ok(ev);
         }
@@ -316,14 +322,11 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if !status.is_success() {
+        let status_text = status.to_string();
         ev.problem = Some(match status.as_u16() {
-            401 | 403 => format!(
-                "the metadata requires authentication (HTTP {status}): Entra ID must be able to read it anonymously from the internet"
-            ),
-            404 => format!(
-                "the metadata is not published (HTTP {status}): check that the Web Application Proxy publishes /FederationMetadata"
-            ),
-            _ => format!("the metadata URL answered HTTP {status}"),
+            401 | 403 => text!("federation.auth", status = status_text),
+            404 => text!("federation.not-published", status = status_text),
+            _ => text!("federation.status", status = status_text),
         });
         return Ok(ev);
     }
@@ -334,10 +337,7 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
                 body.extend_from_slice(&c);
                 if body.len() > t.spec.max_bytes {
                     ev.bytes = body.len();
-                    ev.problem = Some(format!(
-                        "the metadata is larger than {} bytes; that is not AD FS metadata",
-                        t.spec.max_bytes
-                    ));
+                    ev.problem = Some(text!("federation.too-large", max = t.spec.max_bytes));
                     return Ok(ev);
                 }
             }
@@ -350,7 +350,7 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
                     } else {
                         "unreachable"
                     },
-                    format!("reading the body: {msg}"),
+                    text!("federation.reading-body", error = msg),
                 ));
             }
         }
@@ -365,9 +365,10 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
                 match CertInfo::parse(der, now) {
                     Ok(c) => ev.signing_certificates.push(c),
                     Err(e) => {
-                        ev.problem = Some(format!(
-                            "signing certificate {} in the metadata: {e}",
-                            i + 1
+                        ev.problem = Some(text!(
+                            "federation.bad-cert",
+                            n = i + 1,
+                            error = e.to_string()
                         ));
                         return Ok(ev);
                     }
@@ -383,64 +384,63 @@ pub async fn observe(t: &FederationTask, cx: &ProbeCx) -> Result<FederationEvide
 /// Pure.
 pub fn judge(t: &FederationTask, e: &FederationEvidence) -> Judgement {
     let spec = &t.spec;
-    let expected = Some(format!(
-        "metadata readable anonymously at {}, with a token-signing certificate more than {} days from expiry",
-        e.url, spec.warn_days
-    ));
+    let expected = vec![text!(
+        "federation.expected",
+        url = &e.url,
+        days = spec.warn_days
+    )];
     if let Some(p) = &e.problem {
-        return Judgement::from_findings(vec![Finding::fail(p.clone())], "", expected);
+        return Judgement::new(Status::Fail, p.clone(), expected);
     }
     // With rollover, the next certificate is published next to the current one: the newest
     // certificate is the one sign-ins will depend on.
     let Some(best) = e.signing_certificates.first() else {
-        return Judgement::from_findings(
-            vec![Finding::fail(
-                "the metadata lists no token-signing certificate (KeyDescriptor use=\"signing\")",
-            )],
-            "",
-            expected,
-        );
+        return Judgement::new(Status::Fail, text!("federation.no-signing-cert"), expected);
     };
     let d = best.days_remaining;
     let mut findings = Vec::new();
     if best.expired {
-        findings.push(Finding::fail(format!(
-            "the token-signing certificate '{}' expired on {}: federated sign-in to Microsoft 365 fails until it is renewed and Entra ID is updated",
-            best.short_name(),
-            best.not_after
+        findings.push(Finding::fail(text!(
+            "federation.expired",
+            name = best.short_name(),
+            not_after = &best.not_after
         )));
     } else if d < spec.fail_days {
-        findings.push(Finding::fail(format!(
-            "the token-signing certificate '{}' expires in {d} days ({}): renew it now and update the federation trust in Entra ID",
-            best.short_name(),
-            best.not_after
+        findings.push(Finding::fail(text!(
+            "federation.expires-now",
+            name = best.short_name(),
+            days = d,
+            not_after = &best.not_after
         )));
     } else if d < spec.renew_days {
-        findings.push(Finding::warn(format!(
-            "the token-signing certificate '{}' expires in {d} days ({}): unless AutoCertificateRollover is on and Entra ID already has the next certificate, renew now",
-            best.short_name(),
-            best.not_after
+        findings.push(Finding::warn(text!(
+            "federation.renew",
+            name = best.short_name(),
+            days = d,
+            not_after = &best.not_after
         )));
     } else if d < spec.warn_days {
-        findings.push(Finding::warn(format!(
-            "the token-signing certificate '{}' expires in {d} days ({}): Entra ID is polling for its successor; confirm AutoCertificateRollover is on and this metadata stays public",
-            best.short_name(),
-            best.not_after
+        findings.push(Finding::warn(text!(
+            "federation.rollover",
+            name = best.short_name(),
+            days = d,
+            not_after = &best.not_after
         )));
     }
     let older = e.signing_certificates.len() - 1;
-    let ok = format!(
-        "metadata published{}; token-signing certificate '{}' valid until {} ({d} days){}",
-        e.entity_id
-            .as_deref()
-            .map(|id| format!(" for {id}"))
-            .unwrap_or_default(),
-        best.short_name(),
-        best.not_after,
-        if older > 0 {
-            format!(", plus {older} older")
+    let ok = text!(
+        "federation.ok",
+        entity = match e.entity_id.as_deref() {
+            Some(id) => text!("federation.for", id = id),
+            None => text!("empty"),
+        },
+        name = best.short_name(),
+        not_after = &best.not_after,
+        days = d,
+        older = if older > 0 {
+            text!("federation.older", n = older)
         } else {
-            String::new()
+            text!("empty")
         }
     );
     Judgement::from_findings(findings, ok, expected)
@@ -449,7 +449,6 @@ pub fn judge(t: &FederationTask, e: &FederationEvidence) -> Judgement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Status;
 
     /// 100,000 copies of one certificate (4 MB, the size limit): one certificate, in linear time;
     /// more distinct certificates than AD FS ever publishes: refused.
@@ -476,6 +475,7 @@ mod tests {
         assert!(
             parse_metadata(&doc(many))
                 .unwrap_err()
+                .render(crate::output::Lang::En)
                 .contains("more than 16 signing certificates")
         );
     }
@@ -501,11 +501,13 @@ AwQ=</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
         assert!(
             parse_metadata("<html><body>Sign in</body></html>")
                 .unwrap_err()
+                .render(crate::output::Lang::En)
                 .contains("<html>")
         );
         assert!(
             parse_metadata("<EntityDescriptor")
                 .unwrap_err()
+                .render(crate::output::Lang::En)
                 .contains("not well-formed")
         );
         assert!(
@@ -566,9 +568,9 @@ AwQ=</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
         }
         assert!(
             judge_days(&[14])
-                .message
+                .message()
                 .contains("AutoCertificateRollover")
         );
-        assert!(judge_days(&[3, 360]).message.contains("plus 1 older"));
+        assert!(judge_days(&[3, 360]).message().contains("plus 1 older"));
     }
 }

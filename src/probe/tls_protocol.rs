@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::connect::{Reach, connect};
 use super::{EndpointPlanCx, ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
-use crate::outcome::{Finding, Judgement};
+use crate::outcome::{Finding, Judgement, Status};
+use crate::text::Text;
 use crate::tls::hello::{self, Reply, Version};
 
 /// `[check.probe]` of a `tls-protocol` check.
@@ -88,7 +89,8 @@ pub struct TlsProtocolEvidence {
     /// Address probed.
     pub address: Option<String>,
     /// Why the endpoint could not be reached.
-    pub unreachable: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub unreachable: Option<Text>,
     /// One entry per version, oldest first.
     pub offers: Vec<Offer>,
 }
@@ -97,7 +99,7 @@ async fn offer_one(
     t: &TlsProtocolTask,
     cx: &ProbeCx,
     version: Version,
-) -> Result<(Option<String>, Result<Offer, String>), ProbeError> {
+) -> Result<(Option<String>, Result<Offer, Text>), ProbeError> {
     let (mut stream, addr) = match connect(cx, &t.endpoint).await? {
         Reach::Connected(s, a) => (s, a),
         Reach::Unreachable(why) => return Ok((None, Err(why))),
@@ -115,11 +117,12 @@ async fn offer_one(
             } else {
                 "unreachable"
             },
-            message: format!(
-                "{}: no answer to a {} ClientHello within {} ({e})",
-                t.endpoint,
-                version.name(),
-                humantime::format_duration(cx.step)
+            message: text!(
+                "protocol.no-answer",
+                endpoint = t.endpoint.to_string(),
+                version = version.name(),
+                timeout = humantime::format_duration(cx.step).to_string(),
+                error = e.to_string()
             ),
         })?;
     let accepted = matches!(reply, Reply::ServerHello { selected: Some(v), .. } if v == version);
@@ -158,45 +161,52 @@ pub async fn observe(t: &TlsProtocolTask, cx: &ProbeCx) -> Result<TlsProtocolEvi
     Ok(evidence)
 }
 
-fn describe(o: &Offer) -> String {
+fn describe(o: &Offer) -> Text {
     match &o.reply {
-        Reply::ServerHello { version, .. } if !o.accepted => format!("answered with {version}"),
-        Reply::ServerHello { .. } => "accepted".into(),
-        Reply::Alert { alert } => format!("alert {alert}"),
-        Reply::Closed => "closed the connection".into(),
-        Reply::NotTls { start } => format!("answered with non-TLS data `{start}`"),
+        Reply::ServerHello { version, .. } if !o.accepted => {
+            text!("protocol.answered-with", version = version)
+        }
+        Reply::ServerHello { .. } => text!("protocol.accepted"),
+        Reply::Alert { alert } => text!("protocol.alert", alert = alert),
+        Reply::Closed => text!("protocol.closed"),
+        Reply::NotTls { start } => text!("protocol.not-tls", start = start),
     }
 }
 
 /// Pure.
 pub fn judge(t: &TlsProtocolTask, e: &TlsProtocolEvidence) -> Judgement {
-    let expected = Some(format!(
-        "{} accepted; {} refused",
-        t.required
+    let expected = vec![text!(
+        "protocol.expected",
+        required = t
+            .required
             .iter()
             .map(|v| v.name())
             .collect::<Vec<_>>()
             .join(" and "),
-        t.deprecated
+        deprecated = t
+            .deprecated
             .iter()
             .map(|v| v.name())
             .collect::<Vec<_>>()
             .join(" and ")
-    ));
+    )];
     if let Some(why) = &e.unreachable {
-        return Judgement::from_findings(vec![Finding::fail(why.clone())], "", expected);
+        return Judgement::new(Status::Fail, why.clone(), expected);
     }
     let mut findings = Vec::new();
     let get = |v: Version| e.offers.iter().find(|o| o.version == v);
     for &v in &t.required {
         match get(v) {
             Some(o) if o.accepted => {}
-            Some(o) => findings.push(Finding::fail(format!(
-                "{} is not accepted ({}): Microsoft 365 and current clients connect with TLS 1.2; enable it on the server",
-                v.name(),
-                describe(o)
+            Some(o) => findings.push(Finding::fail(text!(
+                "protocol.not-accepted",
+                version = v.name(),
+                reply = describe(o)
             ))),
-            None => findings.push(Finding::fail(format!("{} was not probed", v.name()))),
+            None => findings.push(Finding::fail(text!(
+                "protocol.not-probed",
+                version = v.name()
+            ))),
         }
     }
     let legacy: Vec<&str> = t
@@ -206,10 +216,14 @@ pub fn judge(t: &TlsProtocolTask, e: &TlsProtocolEvidence) -> Judgement {
         .map(|v| v.name())
         .collect();
     if !legacy.is_empty() {
-        findings.push(Finding::warn(format!(
-            "{} still accepted: deprecated since 2018 and disabled by Microsoft 365; disable {} on the server",
-            legacy.join(" and "),
-            if legacy.len() == 1 { "it" } else { "them" }
+        findings.push(Finding::warn(text!(
+            "protocol.legacy",
+            versions = legacy.join(" and "),
+            them = if legacy.len() == 1 {
+                text!("endpoints.it")
+            } else {
+                text!("endpoints.them")
+            }
         )));
     }
     let accepted: Vec<&str> = e
@@ -220,7 +234,7 @@ pub fn judge(t: &TlsProtocolTask, e: &TlsProtocolEvidence) -> Judgement {
         .collect();
     Judgement::from_findings(
         findings,
-        format!("accepts {}; older versions refused", accepted.join(", ")),
+        text!("protocol.ok", versions = accepted.join(", ")),
         expected,
     )
 }
@@ -228,7 +242,6 @@ pub fn judge(t: &TlsProtocolTask, e: &TlsProtocolEvidence) -> Judgement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Status;
 
     fn offer(v: Version, accepted: bool) -> Offer {
         Offer {
@@ -273,19 +286,23 @@ mod tests {
         let j = judge_set([true, false, true, true]);
         assert_eq!(j.status, Status::Warn);
         assert!(
-            j.message.starts_with("TLS 1.0 still accepted"),
+            j.message().starts_with("TLS 1.0 still accepted"),
             "{}",
-            j.message
+            j.message()
         );
         let j = judge_set([true, true, true, true]);
-        assert!(j.message.contains("TLS 1.0 and TLS 1.1"), "{}", j.message);
+        assert!(
+            j.message().contains("TLS 1.0 and TLS 1.1"),
+            "{}",
+            j.message()
+        );
         let j = judge_set([false, false, false, true]);
         assert_eq!(j.status, Status::Fail);
         assert!(
-            j.message
+            j.message()
                 .contains("TLS 1.2 is not accepted (alert protocol_version)"),
             "{}",
-            j.message
+            j.message()
         );
         assert_eq!(judge_set([true, false, false, false]).status, Status::Fail);
     }

@@ -11,7 +11,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use super::connect::{Reach, connect};
 use super::{EndpointPlanCx, ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
-use crate::outcome::{Finding, Judgement};
+use crate::outcome::{Judgement, Status};
+use crate::text::Text;
 use crate::tls::ChainEvidence;
 use crate::tls::chain::{self, CertPolicy, KeyPolicy};
 
@@ -58,7 +59,8 @@ pub struct TlsSmtpEvidence {
     /// Address connected to.
     pub address: Option<String>,
     /// Why the host could not be reached.
-    pub unreachable: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub unreachable: Option<Text>,
     /// The greeting (first line).
     pub banner: Option<String>,
     /// EHLO keywords (`STARTTLS`, `SIZE 37748736`…).
@@ -68,7 +70,8 @@ pub struct TlsSmtpEvidence {
     /// The reply to STARTTLS.
     pub starttls_reply: Option<String>,
     /// A definitive SMTP-level refusal.
-    pub problem: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub problem: Option<Text>,
     /// The TLS handshake after STARTTLS.
     #[serde(flatten)]
     pub tls: Option<ChainEvidence>,
@@ -91,10 +94,10 @@ impl Reply {
     }
 }
 
-fn protocol(ep: &Endpoint, what: &str) -> ProbeError {
+fn protocol(ep: &Endpoint, what: Text) -> ProbeError {
     ProbeError::Net {
         kind: "protocol",
-        message: format!("SMTP server {ep}: {what}"),
+        message: text!("smtp.protocol", endpoint = ep.to_string(), what = what),
     }
 }
 
@@ -103,7 +106,7 @@ async fn read_reply<R>(
     r: &mut BufReader<R>,
     cx: &ProbeCx,
     ep: &Endpoint,
-    step: &str,
+    step: Text,
 ) -> Result<Reply, ProbeError>
 where
     R: AsyncRead + Unpin,
@@ -119,19 +122,20 @@ where
                 .map_err(|e| {
                     protocol(
                         ep,
-                        &format!("connection failed while waiting for the {step}: {e}"),
+                        text!(
+                            "smtp.read-failed",
+                            step = step.clone(),
+                            error = e.to_string()
+                        ),
                     )
                 })?;
             if n == 0 {
-                return Err(protocol(
-                    ep,
-                    &format!("the server closed the connection instead of sending the {step}"),
-                ));
+                return Err(protocol(ep, text!("smtp.closed", step = step.clone())));
             }
             if !buf.ends_with(b"\n") {
                 return Err(protocol(
                     ep,
-                    &format!("the {step} has a line longer than {MAX_LINE} bytes"),
+                    text!("smtp.long-line", step = step.clone(), max = MAX_LINE),
                 ));
             }
             let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
@@ -142,9 +146,10 @@ where
             let Some(code) = code else {
                 return Err(protocol(
                     ep,
-                    &format!(
-                        "the {step} is not an SMTP reply: `{}`",
-                        line.chars().take(80).collect::<String>()
+                    text!(
+                        "smtp.not-a-reply",
+                        step = step.clone(),
+                        line = line.chars().take(80).collect::<String>()
                     ),
                 ));
             };
@@ -156,7 +161,7 @@ where
             if lines.len() >= MAX_LINES {
                 return Err(protocol(
                     ep,
-                    &format!("the {step} goes on for more than {MAX_LINES} lines"),
+                    text!("smtp.too-many-lines", step = step.clone(), max = MAX_LINES),
                 ));
             }
         }
@@ -165,9 +170,11 @@ where
         .await
         .map_err(|_| ProbeError::Net {
             kind: "timeout",
-            message: format!(
-                "SMTP server {ep} sent no complete {step} within {}",
-                humantime::format_duration(cx.step)
+            message: text!(
+                "smtp.timeout",
+                endpoint = ep.to_string(),
+                step = step.clone(),
+                timeout = humantime::format_duration(cx.step).to_string()
             ),
         })?
 }
@@ -179,7 +186,12 @@ async fn send<W: tokio::io::AsyncWrite + Unpin>(
 ) -> Result<(), ProbeError> {
     w.write_all(format!("{line}\r\n").as_bytes())
         .await
-        .map_err(|e| protocol(ep, &format!("could not send {line}: {e}")))
+        .map_err(|e| {
+            protocol(
+                ep,
+                text!("smtp.send-failed", line = line, error = e.to_string()),
+            )
+        })
 }
 
 /// Runs the conversation.
@@ -210,25 +222,23 @@ pub async fn observe(t: &TlsSmtpTask, cx: &ProbeCx) -> Result<TlsSmtpEvidence, P
         Err(_) => "[127.0.0.1]".into(),
     };
     let mut conn = BufReader::new(stream);
-    let banner = read_reply(&mut conn, cx, ep, "greeting").await?;
+    let banner = read_reply(&mut conn, cx, ep, text!("smtp.greeting")).await?;
     e.banner = Some(banner.first());
     if banner.code != 220 {
         // A 554 greeting usually refuses *this* network (a blocklist), not every sender.
         return Err(ProbeError::Net {
             kind: "refused",
-            message: format!(
-                "SMTP server {ep} refused the session from this network: {}",
-                banner.first()
+            message: text!(
+                "smtp.refused",
+                endpoint = ep.to_string(),
+                reply = banner.first()
             ),
         });
     }
     send(conn.get_mut(), ep, &format!("EHLO {ehlo_name}")).await?;
-    let ehlo = read_reply(&mut conn, cx, ep, "EHLO reply").await?;
+    let ehlo = read_reply(&mut conn, cx, ep, text!("smtp.ehlo-reply")).await?;
     if ehlo.code != 250 {
-        e.problem = Some(format!(
-            "the server rejected EHLO ({}): without ESMTP there is no STARTTLS",
-            ehlo.first()
-        ));
+        e.problem = Some(text!("smtp.ehlo-rejected", reply = ehlo.first()));
         return Ok(e);
     }
     e.ehlo = ehlo.lines.iter().skip(1).cloned().collect();
@@ -238,21 +248,15 @@ pub async fn observe(t: &TlsSmtpTask, cx: &ProbeCx) -> Result<TlsSmtpEvidence, P
         return Ok(e);
     }
     send(conn.get_mut(), ep, "STARTTLS").await?;
-    let go = read_reply(&mut conn, cx, ep, "STARTTLS reply").await?;
+    let go = read_reply(&mut conn, cx, ep, text!("smtp.starttls-reply")).await?;
     e.starttls_reply = Some(go.first());
     if go.code != 220 {
-        e.problem = Some(format!(
-            "the server advertises STARTTLS but refused it ({})",
-            go.first()
-        ));
+        e.problem = Some(text!("smtp.starttls-refused", reply = go.first()));
         return Ok(e);
     }
     if !conn.buffer().is_empty() {
         // Plain-text bytes after the 220 would be read as if they came over TLS (CVE-2011-0411).
-        e.problem = Some(
-            "the server sent plain-text data after agreeing to STARTTLS (a command-injection flaw)"
-                .into(),
-        );
+        e.problem = Some(text!("smtp.injection"));
         return Ok(e);
     }
     let tls = cx
@@ -265,11 +269,12 @@ pub async fn observe(t: &TlsSmtpTask, cx: &ProbeCx) -> Result<TlsSmtpEvidence, P
 
 /// Pure.
 pub fn judge(t: &TlsSmtpTask, e: &TlsSmtpEvidence) -> Judgement {
-    let expected = Some(format!(
-        "{} offers STARTTLS with a publicly trusted certificate for {}",
-        t.endpoint, t.endpoint.host
-    ));
-    let fail = |m: String| Judgement::from_findings(vec![Finding::fail(m)], "", expected.clone());
+    let expected = vec![text!(
+        "smtp.expected",
+        endpoint = t.endpoint.to_string(),
+        host = &t.endpoint.host
+    )];
+    let fail = |m: Text| Judgement::new(Status::Fail, m, expected.clone());
     if let Some(why) = &e.unreachable {
         return fail(why.clone());
     }
@@ -277,31 +282,30 @@ pub fn judge(t: &TlsSmtpTask, e: &TlsSmtpEvidence) -> Judgement {
         return fail(p.clone());
     }
     if !e.starttls_offered {
-        return fail(format!(
-            "STARTTLS is not offered (EHLO lists: {}): mail to and from Exchange Online would travel unencrypted or be refused; enable TLS on the receive connector",
-            if e.ehlo.is_empty() {
-                "nothing".into()
+        return fail(text!(
+            "smtp.no-starttls",
+            keywords = if e.ehlo.is_empty() {
+                text!("smtp.nothing")
             } else {
-                e.ehlo.join(", ")
+                text!("value", value = e.ehlo.join(", "))
             }
         ));
     }
     match &e.tls {
         Some(tls) => {
             let mut j = chain::judge(&t.endpoint.host, tls, &t.policy);
-            if j.status == crate::outcome::Status::Pass {
-                j.message = format!("STARTTLS offered; {}", j.message);
+            if j.status == Status::Pass {
+                j.message.insert(0, text!("smtp.offered"));
             }
             j
         }
-        None => fail("no TLS handshake took place".into()),
+        None => fail(text!("smtp.no-handshake")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Status;
 
     fn task() -> TlsSmtpTask {
         TlsSmtpTask {
@@ -332,14 +336,16 @@ mod tests {
         let j = judge(&task(), &e);
         assert_eq!(j.status, Status::Fail);
         assert!(
-            j.message
+            j.message()
                 .contains("STARTTLS is not offered (EHLO lists: SIZE 1000, 8BITMIME)"),
             "{}",
-            j.message
+            j.message()
         );
         e.starttls_offered = true;
-        e.problem =
-            Some("the server advertises STARTTLS but refused it (454 TLS not available)".into());
-        assert!(judge(&task(), &e).message.contains("454"));
+        e.problem = Some(text!(
+            "smtp.starttls-refused",
+            reply = "454 TLS not available"
+        ));
+        assert!(judge(&task(), &e).message().contains("454"));
     }
 }

@@ -64,10 +64,7 @@ fn row(r: &CheckResult, lang: Lang) -> String {
         evidence.truncate(cut);
         evidence.push_str("\n…");
     }
-    let remediation = match lang {
-        Lang::Ko => r.remediation_ko.as_ref().or(r.remediation.as_ref()),
-        Lang::En => r.remediation.as_ref(),
-    };
+    let remediation = r.remediation_in(lang);
     let fix = match (remediation, r.status) {
         (Some(fix), Status::Warn | Status::Fail | Status::Error) => format!(
             "<div class=\"fix\">{} {}</div>",
@@ -86,7 +83,7 @@ fn row(r: &CheckResult, lang: Lang) -> String {
         status_cell(status, lang),
         esc(&r.check),
         esc(&r.subject),
-        esc(&r.message),
+        esc(&r.message_in(lang)),
         t("label.evidence", lang),
         esc(&evidence)
     )
@@ -179,7 +176,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         h.push_str(&format!(
             "<tr data-status=\"{status}\">{}<td colspan=\"3\"><strong>{}</strong> <span class=\"meta\">{} · {}</span></td></tr>\n",
             status_cell(status, lang),
-            esc(if ko { &resp.title_ko } else { &resp.title }),
+            esc(&resp.title_in(lang)),
             esc(&resp.id),
             esc(&resp.seed_ref)
         ));
@@ -205,7 +202,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
     for m in manual {
         h.push_str(&format!(
             "<li><label><input type=\"checkbox\"> {} <span class=\"meta\">({})</span></label></li>\n",
-            esc(if ko { &m.title_ko } else { &m.title }),
+            esc(&m.title_in(lang)),
             esc(&m.seed_ref)
         ));
     }

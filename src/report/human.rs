@@ -75,11 +75,8 @@ impl Paint {
     }
 }
 
-fn title(r: &ResponsibilityRow, lang: Lang) -> std::borrow::Cow<'_, str> {
-    esc(match lang {
-        Lang::En => &r.title,
-        Lang::Ko => &r.title_ko,
-    })
+fn title(r: &ResponsibilityRow, lang: Lang) -> String {
+    esc(&r.title_in(lang)).into_owned()
 }
 
 fn phase_name(phase: &str, lang: Lang) -> String {
@@ -102,24 +99,21 @@ fn result_lines(
         p.status(r.status),
         esc(&r.check),
         esc(&r.subject),
-        esc(&r.message),
+        esc(&r.message_in(p.1)),
         w0 = width.0,
         w1 = width.1
     )?;
     if matches!(r.status, Status::Fail | Status::Warn | Status::Error) {
         let indent = " ".repeat(13);
-        if let Some(e) = &r.expected {
+        if let Some(e) = r.expected_in(p.1) {
             writeln!(
                 out,
                 "{indent}{} {}",
                 p.dim(t("label.expected", p.1)),
-                esc(e)
+                esc(&e)
             )?;
         }
-        let fix = match p.1 {
-            Lang::Ko => r.remediation_ko.as_ref().or(r.remediation.as_ref()),
-            Lang::En => r.remediation.as_ref(),
-        };
+        let fix = r.remediation_in(p.1);
         if let Some(m) = fix {
             writeln!(out, "{indent}{} {}", p.dim(t("label.fix", p.1)), esc(m))?;
         }

@@ -75,15 +75,11 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         )?;
         writeln!(out, "|---|---|---|")?;
         for r in rows {
-            let title = if lang == Lang::Ko {
-                &r.title_ko
-            } else {
-                &r.title
-            };
+            let title = r.title_in(lang);
             writeln!(
                 out,
                 "| {} ({}) | {} | {} |",
-                cell(title),
+                cell(&title),
                 cell(&r.seed_ref),
                 rstatus(r.status, lang),
                 r.results.len()
@@ -111,18 +107,15 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         )?;
         writeln!(out, "|---|---|---|---|---|")?;
         for r in &problems {
-            let fix = match lang {
-                Lang::Ko => r.remediation_ko.as_ref().or(r.remediation.as_ref()),
-                Lang::En => r.remediation.as_ref(),
-            };
+            let fix = r.remediation_in(lang);
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
                 t(&format!("status.{}", r.status.as_str()), lang),
                 check_id(&r.check),
                 cell(&r.subject),
-                cell(&r.message),
-                cell(fix.map_or("", String::as_str))
+                cell(&r.message_in(lang)),
+                cell(fix.unwrap_or(""))
             )?;
         }
         writeln!(out)?;
@@ -147,12 +140,8 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
     writeln!(out, "## {}", t("heading.manual", lang))?;
     writeln!(out)?;
     for r in manual {
-        let title = if lang == Lang::Ko {
-            &r.title_ko
-        } else {
-            &r.title
-        };
-        writeln!(out, "- [ ] {} ({})", cell(title), cell(&r.seed_ref))?;
+        let title = r.title_in(lang);
+        writeln!(out, "- [ ] {} ({})", cell(&title), cell(&r.seed_ref))?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::outcome::{CheckResult, Status};
-use crate::output::FailOn;
+use crate::output::{FailOn, Lang};
 
 /// Bumped on any breaking change of the JSON shape (DESIGN.md §6).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -263,14 +263,29 @@ pub struct ResponsibilityRow {
     pub phase: String,
     /// English text.
     pub title: String,
-    /// Korean text.
+    /// Korean text (the seed's line).
     pub title_ko: String,
+    /// A corrected Korean translation, where the seed's misleads (shown beside it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_ko_corrected: Option<String>,
     /// Verified by tenant-ready.
     pub automated: bool,
     /// Roll-up.
     pub status: ResponsibilityStatus,
     /// Indices into `results`.
     pub results: Vec<usize>,
+}
+
+impl ResponsibilityRow {
+    /// The title in `lang` (Korean: the seed's line, with the corrected one beside it).
+    pub fn title_in(&self, lang: Lang) -> std::borrow::Cow<'_, str> {
+        crate::i18n::title(
+            &self.title,
+            &self.title_ko,
+            self.title_ko_corrected.as_deref(),
+            lang,
+        )
+    }
 }
 
 /// Builds the responsibility roll-up.
@@ -299,6 +314,7 @@ pub fn responsibilities(catalog: &Catalog, results: &[CheckResult]) -> Vec<Respo
                 phase: r.phase.clone(),
                 title: r.title.clone(),
                 title_ko: r.title_ko.clone(),
+                title_ko_corrected: r.title_ko_corrected.clone(),
                 automated: r.automated,
                 status,
                 results: idx,
@@ -404,6 +420,8 @@ mod tests {
             severity: crate::outcome::Severity::Major,
             message: String::new(),
             expected: None,
+            message_text: vec![],
+            expected_text: vec![],
             evidence: serde_json::Value::Null,
             remediation: None,
             responsibility: "enable.dns-records".into(),

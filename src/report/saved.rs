@@ -265,6 +265,8 @@ mod tests {
                 severity: crate::outcome::Severity::Major,
                 message: format!("{c} {st}"),
                 expected: None,
+                message_text: vec![],
+                expected_text: vec![],
                 evidence: serde_json::Value::Null,
                 remediation: None,
                 responsibility: "enable.dns-records".into(),

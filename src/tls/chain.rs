@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::cert::{CertInfo, host_matches};
 use super::{ChainEvidence, Trust};
 use crate::outcome::{Finding, Judgement};
+use crate::text::Text;
 
 /// Limits from the check file (`min_*_bits`) and from `[thresholds]` (days).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -28,19 +29,20 @@ pub struct CertPolicy {
     pub fail_days: i64,
 }
 
-fn which(i: usize, c: &CertInfo) -> String {
+fn which(i: usize, c: &CertInfo) -> Text {
     if i == 0 {
-        "the server certificate".into()
+        text!("cert.server")
     } else {
-        format!("the CA certificate '{}'", c.short_name())
+        text!("cert.ca", name = c.short_name())
     }
 }
 
-fn days(n: i64) -> String {
+/// `1 day`, `12 days`.
+pub fn days(n: i64) -> Text {
     if n == 1 {
-        "1 day".into()
+        text!("days.one")
     } else {
-        format!("{n} days")
+        text!("days.many", n = n)
     }
 }
 
@@ -48,33 +50,38 @@ fn days(n: i64) -> String {
 fn validity(i: usize, c: &CertInfo, p: &CertPolicy, out: &mut Vec<Finding>) {
     let who = which(i, c);
     if c.not_yet_valid {
-        out.push(Finding::fail(format!(
-            "{who} is not valid yet (valid from {}): check the server clock or install the current certificate",
-            c.not_before
+        out.push(Finding::fail(text!(
+            "cert.not-yet-valid",
+            who = who,
+            not_before = &c.not_before
         )));
     } else if c.expired {
         let ago = if c.days_remaining == 0 {
-            "less than a day ago".to_owned()
+            text!("cert.less-than-a-day-ago")
         } else {
-            format!("{} ago", days(-c.days_remaining))
+            text!("cert.ago", days = days(-c.days_remaining))
         };
-        out.push(Finding::fail(format!(
-            "{who} expired on {} ({ago})",
-            c.not_after
+        out.push(Finding::fail(text!(
+            "cert.expired",
+            who = who,
+            not_after = &c.not_after,
+            ago = ago
         )));
     } else if c.days_remaining < p.fail_days {
-        out.push(Finding::fail(format!(
-            "{who} expires in {} ({}), within the {}-day limit",
-            days(c.days_remaining),
-            c.not_after,
-            p.fail_days
+        out.push(Finding::fail(text!(
+            "cert.expires-within-limit",
+            who = who,
+            days = days(c.days_remaining),
+            not_after = &c.not_after,
+            limit = p.fail_days
         )));
     } else if c.days_remaining < p.warn_days {
-        out.push(Finding::warn(format!(
-            "{who} expires in {} ({}): renew it before the {}-day mark",
-            days(c.days_remaining),
-            c.not_after,
-            p.fail_days
+        out.push(Finding::warn(text!(
+            "cert.expires-soon",
+            who = who,
+            days = days(c.days_remaining),
+            not_after = &c.not_after,
+            limit = p.fail_days
         )));
     }
 }
@@ -90,66 +97,73 @@ fn strength(i: usize, c: &CertInfo, p: &CertPolicy, out: &mut Vec<Finding>) {
     if let Some(min) = min
         && c.key_bits < min
     {
-        out.push(Finding::fail(format!(
-            "{who} has a {}-bit {} key; at least {min} bits are required",
-            c.key_bits, c.key_type
+        out.push(Finding::fail(text!(
+            "cert.weak-key",
+            who = who.clone(),
+            bits = c.key_bits,
+            key_type = &c.key_type,
+            min = min
         )));
     }
     if c.weak_signature {
-        out.push(Finding::fail(format!(
-            "{who} is signed with {}: SHA-1 and weaker signatures are rejected (Microsoft 365 since 2016); reissue it with SHA-256",
-            c.signature_algorithm
+        out.push(Finding::fail(text!(
+            "cert.weak-signature",
+            who = who,
+            algorithm = &c.signature_algorithm
         )));
     }
 }
 
 /// Judges a recorded chain for `host`.
 pub fn judge(host: &str, e: &ChainEvidence, p: &CertPolicy) -> Judgement {
-    let expected = Some(format!(
-        "a publicly trusted certificate for {host} with its full chain, more than {} days from expiry, RSA ≥ {} / EC ≥ {} bits, SHA-256 or stronger signatures",
-        p.warn_days, p.keys.min_rsa_bits, p.keys.min_ec_bits
-    ));
+    let expected = vec![text!(
+        "cert.expected",
+        host = host,
+        warn_days = p.warn_days,
+        rsa = p.keys.min_rsa_bits,
+        ec = p.keys.min_ec_bits
+    )];
     let Some(leaf) = e.certificates.first() else {
         let msg = match (&e.handshake_error, e.unparsable.first()) {
             (_, Some(u)) => u.clone(),
             (Some(h), None) => h.clone(),
-            (None, None) => {
-                "the server completed the handshake without sending a certificate".into()
-            }
+            (None, None) => text!("cert.none-sent"),
         };
-        return Judgement::from_findings(vec![Finding::fail(msg)], "", expected);
+        return Judgement::from_findings(vec![Finding::fail(msg)], None, expected);
     };
     let mut out = Vec::new();
     if !host_matches(host, &leaf.sans) {
         out.push(Finding::fail(if leaf.sans.is_empty() {
-            format!(
-                "the certificate ({}) has no subjectAltName names, so no client accepts it for {host}",
-                leaf.subject
-            )
+            text!("cert.no-san", subject = &leaf.subject, host = host)
         } else {
-            let mut names = leaf.sans.iter().take(6).cloned().collect::<Vec<_>>().join(", ");
-            if leaf.sans.len() > 6 {
-                names.push_str(&format!(" and {} more", leaf.sans.len() - 6));
-            }
-            format!("the certificate is for {names}, not {host}")
+            let names = leaf
+                .sans
+                .iter()
+                .take(6)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let names = if leaf.sans.len() > 6 {
+                text!(
+                    "cert.names-and-more",
+                    names = names,
+                    more = leaf.sans.len() - 6
+                )
+            } else {
+                text!("value", value = names)
+            };
+            text!("cert.wrong-name", names = names, host = host)
         }));
     }
     validity(0, leaf, p, &mut out);
     if leaf.self_signed {
-        out.push(Finding::fail(
-            "the certificate is self-signed: no client trusts it; install a certificate from a public CA",
-        ));
+        out.push(Finding::fail(text!("cert.self-signed")));
     }
     match &leaf.eku {
         Some(eku) if !eku.iter().any(|u| u == "serverAuth" || u == "any") => {
-            out.push(Finding::fail(format!(
-                "the certificate's extended key usage ({}) does not include Server Authentication",
-                eku.join(", ")
-            )));
+            out.push(Finding::fail(text!("cert.eku", eku = eku.join(", "))));
         }
-        None => out.push(Finding::warn(
-            "the certificate has no extended key usage extension; AD FS and Exchange hybrid expect Server Authentication",
-        )),
+        None => out.push(Finding::warn(text!("cert.no-eku"))),
         Some(_) => {}
     }
     // Key and signature findings, kept apart: they also explain a failed public validation.
@@ -164,7 +178,7 @@ pub fn judge(host: &str, e: &ChainEvidence, p: &CertPolicy) -> Judgement {
             strength(i, c, p, &mut root);
             st.extend(
                 root.into_iter()
-                    .filter(|f| !f.message.contains("signed with")),
+                    .filter(|f| f.message.key != "cert.weak-signature"),
             );
         } else {
             strength(i, c, p, &mut st);
@@ -177,43 +191,48 @@ pub fn judge(host: &str, e: &ChainEvidence, p: &CertPolicy) -> Judgement {
     }
     if e.trust == Trust::Untrusted && !leaf.self_signed {
         match &e.missing_issuer {
-            Some(m) if e.certificates.len() == 1 => out.push(Finding::fail(format!(
-                "incomplete chain: the server sends only its own certificate, not the intermediate '{}' that issued it; configure the full chain (server certificate + intermediates)",
-                super::cert::short_dn(m)
+            Some(m) if e.certificates.len() == 1 => out.push(Finding::fail(text!(
+                "cert.incomplete-chain",
+                issuer = super::cert::short_dn(m)
             ))),
-            Some(m) => out.push(Finding::fail(format!(
-                "the chain stops at '{}', which the server does not send and which is not a public root CA: send the intermediate certificate, or use a publicly trusted CA",
-                super::cert::short_dn(m)
+            Some(m) => out.push(Finding::fail(text!(
+                "cert.chain-stops",
+                issuer = super::cert::short_dn(m)
             ))),
             // Already explained by the key or signature finding.
             None if weak => {}
-            None => out.push(Finding::fail(format!(
-                "the certificate is not publicly trusted: {}",
-                e.trust_detail.as_deref().unwrap_or("no trusted path")
+            None => out.push(Finding::fail(text!(
+                "cert.untrusted",
+                detail = e
+                    .trust_detail
+                    .clone()
+                    .unwrap_or_else(|| text!("cert.no-trusted-path"))
             ))),
         }
     }
     if let Some(h) = &e.handshake_error {
         out.push(Finding::fail(h.clone()));
     }
-    let mut ok = format!(
-        "certificate for {host} issued by '{}', valid until {} ({} left)",
-        leaf.issuer_short(),
-        leaf.not_after,
-        days(leaf.days_remaining)
+    let version = match &e.version {
+        Some(v) => format!(", {v}"),
+        None => String::new(),
+    };
+    let ok = text!(
+        "cert.ok",
+        host = host,
+        issuer = leaf.issuer_short(),
+        not_after = &leaf.not_after,
+        days = days(leaf.days_remaining),
+        version = version,
+        extra_ca = if e.trust == Trust::ExtraCa {
+            text!("cert.extra-ca")
+        } else {
+            text!("empty")
+        }
     );
-    if let Some(v) = &e.version {
-        ok.push_str(&format!(", {v}"));
-    }
-    if e.trust == Trust::ExtraCa {
-        ok.push_str(
-            "; trusted through --ca-file, not by public roots (fine for staging, production needs a public CA)",
-        );
-    }
     Judgement::from_findings(out, ok, expected)
 }
 
-/// Test fixtures shared with the other certificate judges' tests.
 #[cfg(test)]
 pub(crate) mod tests_support {
     use super::CertInfo;
@@ -276,7 +295,7 @@ mod tests {
 
     fn status(e: &ChainEvidence) -> (Status, String) {
         let j = judge("sts.contoso.com", e, &policy());
-        (j.status, j.message)
+        (j.status, j.message())
     }
 
     #[test]
@@ -359,7 +378,10 @@ mod tests {
         client.eku = Some(vec!["clientAuth".into()]);
         assert_eq!(status(&ev(vec![client], Trust::Public)).0, Status::Fail);
         let mut none = ev(vec![], Trust::Unknown);
-        none.handshake_error = Some("the server closed the connection".into());
-        assert_eq!(status(&none).1, "the server closed the connection");
+        none.handshake_error = Some(text!("tls.eof"));
+        assert_eq!(
+            status(&none).1,
+            "the server closed the connection during the TLS handshake"
+        );
     }
 }

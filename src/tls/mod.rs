@@ -26,8 +26,19 @@ use rustls::{CertificateError, ClientConfig, RootCertStore};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::probe::ProbeError;
+use crate::text::Text;
 use cert::CertInfo;
+
+/// A handshake that could not be judged (a stall, a name that cannot be sent): the probes turn
+/// it into their own error (this module sits below them and does not know their types).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{}", .message.render(crate::output::Lang::En))]
+pub struct TlsError {
+    /// Stable label: `timeout`, `bad_name`, `internal`.
+    pub kind: &'static str,
+    /// For a person.
+    pub message: Text,
+}
 
 /// Who vouches for the presented chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -55,15 +66,18 @@ pub struct ChainEvidence {
     /// Negotiated cipher suite.
     pub cipher_suite: Option<String>,
     /// Why the handshake did not complete, for a person.
-    pub handshake_error: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub handshake_error: Option<Text>,
     /// The presented chain, leaf first.
     pub certificates: Vec<CertInfo>,
     /// Certificates that could not be parsed (position and reason).
-    pub unparsable: Vec<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_vec")]
+    pub unparsable: Vec<Text>,
     /// Who vouches for the chain.
     pub trust: Trust,
     /// Why public-root validation failed, when it did.
-    pub trust_detail: Option<String>,
+    #[serde(serialize_with = "crate::text::serialize_en_opt")]
+    pub trust_detail: Option<Text>,
     /// The first issuer that is neither sent by the server nor a trusted root (a chain gap).
     pub missing_issuer: Option<String>,
 }
@@ -200,26 +214,26 @@ impl TlsCx {
 
     /// Runs a TLS handshake over `stream` for `host`, recording the chain whatever it is.
     /// A handshake that fails is evidence (`handshake_error`); one that stalls past `step` is
-    /// a [`ProbeError`] (we could not find out).
+    /// a [`TlsError`] (we could not find out).
     pub async fn handshake<S>(
         &self,
         stream: S,
         host: &str,
         step: Duration,
-    ) -> Result<ChainEvidence, ProbeError>
+    ) -> Result<ChainEvidence, TlsError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let name = ServerName::try_from(host.to_owned()).map_err(|e| ProbeError::Net {
+        let name = ServerName::try_from(host.to_owned()).map_err(|e| TlsError {
             kind: "bad_name",
-            message: format!("`{host}` cannot be used as a TLS server name ({e})"),
+            message: text!("tls.bad-name", host = host, error = e.to_string()),
         })?;
         let recorder = Arc::new(verifier::Recorder::new(Arc::clone(&self.provider)));
         let mut config = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
             .with_protocol_versions(rustls::ALL_VERSIONS)
-            .map_err(|e| ProbeError::Net {
+            .map_err(|e| TlsError {
                 kind: "internal",
-                message: e.to_string(),
+                message: text!("value", value = e.to_string()),
             })?
             .dangerous()
             .with_custom_certificate_verifier(recorder.clone())
@@ -234,11 +248,12 @@ impl TlsCx {
         let outcome = tokio::time::timeout(step, connector.connect(name.clone(), stream)).await;
         let (version, cipher_suite, handshake_error) = match outcome {
             Err(_) => {
-                return Err(ProbeError::Net {
+                return Err(TlsError {
                     kind: "timeout",
-                    message: format!(
-                        "the TLS handshake with {host} did not finish within {}",
-                        humantime::format_duration(step)
+                    message: text!(
+                        "tls.handshake-timeout",
+                        host = host,
+                        timeout = humantime::format_duration(step).to_string()
                     ),
                 });
             }
@@ -269,7 +284,7 @@ impl TlsCx {
         sni: Option<String>,
         version: Option<String>,
         cipher_suite: Option<String>,
-        handshake_error: Option<String>,
+        handshake_error: Option<Text>,
     ) -> ChainEvidence {
         let now = now_secs();
         let mut certificates = Vec::new();
@@ -277,7 +292,9 @@ impl TlsCx {
         for (i, der) in chain.iter().enumerate() {
             match CertInfo::parse(der, now) {
                 Ok(c) => certificates.push(c),
-                Err(e) => unparsable.push(format!("certificate {}: {e}", i + 1)),
+                Err(e) => {
+                    unparsable.push(text!("tls.unparsable", n = i + 1, error = e.to_string()));
+                }
             }
         }
         let (trust, trust_detail) = match chain.split_first() {
@@ -366,31 +383,27 @@ fn chain_ok(
     rest: &[CertificateDer<'_>],
     name: &ServerName<'_>,
     at: UnixTime,
-) -> Result<(), String> {
+) -> Result<(), Text> {
     match v.verify_server_cert(leaf, rest, name, &[], at) {
         Ok(_)
         | Err(rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
         )) => Ok(()),
         Err(rustls::Error::InvalidCertificate(e)) => Err(describe_cert_error(&e)),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(text!("value", value = e.to_string())),
     }
 }
 
-fn describe_cert_error(e: &CertificateError) -> String {
+fn describe_cert_error(e: &CertificateError) -> Text {
     match e {
-        CertificateError::UnknownIssuer => {
-            "the chain does not lead to a trusted root certificate".into()
-        }
-        CertificateError::BadSignature => "a signature in the chain does not verify".into(),
+        CertificateError::UnknownIssuer => text!("tls.unknown-issuer"),
+        CertificateError::BadSignature => text!("tls.bad-signature"),
         CertificateError::UnsupportedSignatureAlgorithmContext { .. } => {
-            "a certificate is signed with an algorithm modern clients reject (e.g. SHA-1)".into()
+            text!("tls.unsupported-signature")
         }
-        CertificateError::InvalidPurposeContext { .. } => {
-            "the certificate is not valid for server authentication (extended key usage)".into()
-        }
-        CertificateError::Revoked => "a certificate is revoked".into(),
-        other => format!("{other:?}"),
+        CertificateError::InvalidPurposeContext { .. } => text!("tls.invalid-purpose"),
+        CertificateError::Revoked => text!("tls.revoked"),
+        other => text!("value", value = format!("{other:?}")),
     }
 }
 
@@ -400,38 +413,28 @@ fn pretty_version(v: &str) -> String {
 }
 
 /// A failed handshake in the customer's words.
-pub fn describe_handshake_error(e: &std::io::Error) -> String {
+pub fn describe_handshake_error(e: &std::io::Error) -> Text {
     use rustls::AlertDescription as A;
     if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
         return match tls {
-            rustls::Error::AlertReceived(A::ProtocolVersion) => {
-                "the server refused TLS 1.2 and TLS 1.3 (alert protocol_version): it only speaks older TLS versions".into()
-            }
+            rustls::Error::AlertReceived(A::ProtocolVersion) => text!("tls.alert-protocol-version"),
             rustls::Error::AlertReceived(A::HandshakeFailure) => {
-                "the server ended the handshake (alert handshake_failure): it has no cipher suite in common with a modern TLS 1.2/1.3 client".into()
+                text!("tls.alert-handshake-failure")
             }
-            rustls::Error::AlertReceived(a) => {
-                format!("the server ended the handshake with alert {a:?}")
-            }
+            rustls::Error::AlertReceived(a) => text!("tls.alert", alert = format!("{a:?}")),
             rustls::Error::InvalidMessage(_)
             | rustls::Error::InappropriateMessage { .. }
-            | rustls::Error::InappropriateHandshakeMessage { .. } => {
-                "the server does not speak TLS correctly on this port (it sent data that is not a valid TLS handshake; is this a plain-text port?)".into()
-            }
+            | rustls::Error::InappropriateHandshakeMessage { .. } => text!("tls.not-tls"),
             rustls::Error::PeerIncompatible(p) => {
-                format!("the server's TLS settings are incompatible with a modern client ({p:?})")
+                text!("tls.incompatible", detail = format!("{p:?}"))
             }
-            rustls::Error::PeerMisbehaved(p) => format!("the server broke the TLS protocol ({p:?})"),
-            other => format!("the TLS handshake failed: {other}"),
+            rustls::Error::PeerMisbehaved(p) => text!("tls.misbehaved", detail = format!("{p:?}")),
+            other => text!("tls.failed", error = other.to_string()),
         };
     }
     match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => {
-            "the server closed the connection during the TLS handshake".into()
-        }
-        std::io::ErrorKind::ConnectionReset => {
-            "the server reset the connection during the TLS handshake".into()
-        }
-        _ => format!("the TLS handshake failed: {e}"),
+        std::io::ErrorKind::UnexpectedEof => text!("tls.eof"),
+        std::io::ErrorKind::ConnectionReset => text!("tls.reset"),
+        _ => text!("tls.failed", error = e.to_string()),
     }
 }

@@ -58,6 +58,36 @@ fn every_seed_line_is_a_responsibility_with_both_texts() {
         lines.len(),
         "nothing beyond the seed"
     );
+    // Where the seed's translation misleads, a corrected one stands beside it (and only there):
+    // 3694a-110 says 관리자 (administrator) for the FastTrack Engineer, 3694a-162 says 구성
+    // (configuration) for migration.
+    let corrected: Vec<(&str, &str)> = c
+        .responsibilities
+        .iter()
+        .filter_map(|r| Some((r.seed_ref.as_str(), r.title_ko_corrected.as_deref()?)))
+        .collect();
+    assert_eq!(corrected.len(), 2, "{corrected:?}");
+    for (id, wrong, right) in [
+        ("3694a-110", "관리자", "엔지니어"),
+        ("3694a-162", "구성 작업", "마이그레이션 작업"),
+    ] {
+        let r = c
+            .responsibilities
+            .iter()
+            .find(|r| r.seed_ref == id)
+            .unwrap();
+        let fixed = r.title_ko_corrected.as_deref().unwrap();
+        assert!(r.title_ko.contains(wrong) && !fixed.contains(wrong), "{id}");
+        assert!(fixed.contains(right), "{id}: {fixed}");
+        let shown = r.title_in(tenant_ready::output::Lang::Ko);
+        assert!(
+            shown.starts_with(&r.title_ko)
+                && shown.contains(fixed)
+                && shown.contains("바로잡은 번역"),
+            "{shown}"
+        );
+        assert_eq!(r.title_in(tenant_ready::output::Lang::En), r.title);
+    }
 }
 
 #[test]

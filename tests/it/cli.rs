@@ -388,6 +388,10 @@ fn list_and_init_commands() {
     let (code, out, _) = run(&["responsibilities", "--lang", "ko"], dir.path());
     assert_eq!(code, 0);
     assert!(out.contains("MX 레코드를 포함하도록") && out.contains("checks: dns.verification"));
+    assert!(
+        out.contains("FastTrack 관리자의 기본 담당자로 지정합니다. (바로잡은 번역: 기술 책임자를 FastTrack 엔지니어의"),
+        "the corrected title beside the seed's: {out}"
+    );
     let (code, _, err) = run(&["init"], dir.path());
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(dir.path().join("tenant.toml")).unwrap();

@@ -226,7 +226,11 @@ async fn rfc7208_record_decided_cases_agree() {
             };
             let got = match observe(&task, &cx).await {
                 Ok(e) => match (&e.problem, e.spf_records.len()) {
-                    (Some(p), _) => Ok(Some(format!("{}: {}", p.kind, p.reason))),
+                    (Some(p), _) => Ok(Some(format!(
+                        "{}: {}",
+                        p.kind,
+                        p.reason.render(tenant_ready::output::Lang::En)
+                    ))),
                     (None, 0) => Err("no SPF record found".to_owned()),
                     (None, _) => Ok(None),
                 },
@@ -325,6 +329,7 @@ fn checkdmarc_dmarc_errors_are_at_least_warnings_naming_the_tag() {
         requirement: Requirement {
             level: Level::Recommended,
             why: Some("receivers need it".into()),
+            why_ko: None,
         },
     };
     let judged = |record: &str| {
@@ -371,7 +376,7 @@ fn checkdmarc_dmarc_errors_are_at_least_warnings_naming_the_tag() {
             continue;
         }
         let (j, e) = judged(&record);
-        let said = j.message.clone();
+        let said = j.message();
         if expected == "ok" {
             valid += 1;
             let problems = e

@@ -17,6 +17,7 @@ mod entra;
 mod fetch;
 mod fuzz_regressions;
 mod hostile;
+mod korean;
 mod misbehaving;
 mod net;
 mod netns;

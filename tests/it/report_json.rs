@@ -110,6 +110,45 @@ struct ResultRow {
     /// Only in merged reports.
     #[serde(default)]
     site: Option<String>,
+    /// `message` as keys and arguments (every result written since issue 13 has it).
+    #[serde(default)]
+    message_text: Vec<TextRow>,
+    /// `expected` the same way, when there is an expectation.
+    #[serde(default)]
+    expected_text: Vec<TextRow>,
+}
+
+/// A sentence as data: `key` in `checks/messages.toml`, `args` by placeholder: a string, a
+/// nested sentence, a list of sentences, or `{en, ko}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TextRow {
+    key: String,
+    #[serde(default)]
+    args: std::collections::BTreeMap<String, ArgRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ArgRow {
+    Value(String),
+    List(Vec<TextRow>),
+    Text(Box<TextRow>),
+    Local { en: String, ko: String },
+}
+
+impl TextRow {
+    fn keys(&self) -> usize {
+        1 + self
+            .args
+            .values()
+            .map(|a| match a {
+                ArgRow::Text(t) => t.keys(),
+                ArgRow::List(l) => l.iter().map(TextRow::keys).sum(),
+                ArgRow::Value(_) | ArgRow::Local { .. } => 0,
+            })
+            .sum::<usize>()
+    }
 }
 
 #[derive(Deserialize, PartialEq, Eq, Debug)]
@@ -131,6 +170,9 @@ struct Responsibility {
     phase: String,
     title: String,
     title_ko: String,
+    /// Only where the seed's Korean misleads.
+    #[serde(default)]
+    title_ko_corrected: Option<String>,
     automated: bool,
     status: RStatus,
     results: Vec<usize>,
@@ -201,6 +243,22 @@ async fn the_export_matches_the_contract() {
         )
     );
     assert_eq!(r.summary.verdict, Verdict::NotReady);
+    // Every sentence travels as data beside its English rendering, with an expectation's too.
+    for x in &r.results {
+        assert!(
+            !x.message_text.is_empty() && x.message_text.iter().all(|t| t.keys() >= 1),
+            "{} {}: no message_text",
+            x.check,
+            x.subject
+        );
+        assert_eq!(
+            x.expected.is_some(),
+            !x.expected_text.is_empty(),
+            "{}",
+            x.check
+        );
+        assert!(x.message_text.iter().all(|t| !t.key.is_empty()));
+    }
     // Every result belongs to exactly one responsibility row, by index.
     let mut seen = vec![0; r.results.len()];
     for row in &r.responsibilities {

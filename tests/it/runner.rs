@@ -63,11 +63,11 @@ fn fake(
             active.fetch_sub(1, Ordering::SeqCst);
             Ok((
                 serde_json::json!({"slept_ms": ms}),
-                Judgement {
-                    status: Status::Pass,
-                    message: "ok".into(),
-                    expected: None,
-                },
+                Judgement::new(
+                    Status::Pass,
+                    tenant_ready::text!("value", value = "ok"),
+                    vec![],
+                ),
             ))
         })
     }
