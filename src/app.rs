@@ -15,8 +15,7 @@ use crate::cli::{
 use crate::error::ConfigError;
 use crate::outcome::CheckResult;
 use crate::plan;
-use crate::probe::dns::{Authoritative, AuthoritativeOpts, Resolver, ResolverOpts};
-use crate::probe::{DEFAULT_QUERY_TIMEOUT, ProbeCx};
+use crate::probe::ProbeCx;
 use crate::report::{self, Exit, Report, RunInfo, Summary, TenantInfo, Tool, Vantage};
 use crate::runner::{self, RunOptions};
 use crate::settings::{self, Env, Settings};
@@ -198,24 +197,8 @@ fn prepare(args: &ScanArgs, env: &Env) -> Result<Prepared, ConfigError> {
     })
 }
 
-/// The Microsoft Entra ID and Microsoft Graph hosts of the tenant's cloud (`checks/clouds.toml`).
-pub fn graph_hosts(
-    catalog: &Catalog,
-    cloud: crate::tenant::Cloud,
-) -> Result<crate::graph::Hosts, String> {
-    let values = &catalog.clouds[&cloud];
-    let host = |key: &str| {
-        let v = values
-            .get(key)
-            .and_then(|v| v.first())
-            .ok_or_else(|| format!("clouds.toml has no `{key}` for cloud {}", cloud.as_str()))?;
-        crate::endpoint::Endpoint::parse(v, 443).map_err(|e| format!("clouds.toml {key}: {e}"))
-    };
-    Ok(crate::graph::Hosts {
-        login: host("login")?,
-        graph: host("graph")?,
-    })
-}
+// Where Microsoft Entra ID and Graph are for the tenant's cloud is Graph's own question.
+pub use crate::graph::graph_hosts;
 
 /// `--graph`: asks Microsoft Graph for the tenant's domains and their records, makes those the
 /// exact expectations of the DNS checks (and what `entra.domain` knows), and plans again.
@@ -365,51 +348,9 @@ pub fn probe_cx(s: &Settings) -> Result<ProbeCx, ConfigError> {
     })
 }
 
-/// What a [`ProbeCx`] is built from (a scan's settings, or `init --from-graph`'s flags).
-#[derive(Clone, Debug)]
-pub struct NetOpts {
-    /// `--nameserver` (empty: the system's resolvers).
-    pub nameservers: Vec<std::net::SocketAddr>,
-    /// `--ca-file`.
-    pub ca_file: Option<PathBuf>,
-    /// Per-check timeout.
-    pub timeout: std::time::Duration,
-    /// Checks at once.
-    pub concurrency: usize,
-    /// `--authoritative-port`.
-    pub authoritative_port: u16,
-}
-
-/// The probes' shared resources for these options.
-pub fn probe_cx_from(o: &NetOpts) -> Result<ProbeCx, ConfigError> {
-    let tls = crate::tls::TlsCx::new(o.ca_file.as_deref())
-        .map_err(|e| ConfigError::Usage(e.to_string()))?;
-    let resolver = Resolver::new(&ResolverOpts {
-        nameservers: o.nameservers.clone(),
-        timeout: o.timeout.min(DEFAULT_QUERY_TIMEOUT),
-        cache: true,
-        // Many checks share one connection per server; keep hickory from refusing them as busy.
-        max_in_flight: o.concurrency.saturating_mul(4).max(64),
-    })
-    .map_err(|e| ConfigError::Usage(format!("{e} (use --nameserver to choose a resolver)")))?;
-    Ok(ProbeCx {
-        resolver,
-        authoritative: Authoritative::new(AuthoritativeOpts {
-            port: o.authoritative_port,
-            timeout: authoritative_timeout(o.timeout),
-        }),
-        tls,
-        step: step_timeout(o.timeout),
-        sockets: crate::probe::sockets_in_flight(o.concurrency),
-    })
-}
-
-/// Per-query timeout for direct authoritative queries: the NS-consistency check makes up to three
-/// rounds of queries (zone, addresses, servers) and hickory may try UDP then TCP, so a quarter of
-/// the check's timeout lets a dead server be *reported* before the check itself times out.
-pub fn authoritative_timeout(check_timeout: std::time::Duration) -> std::time::Duration {
-    (check_timeout / 4).min(DEFAULT_QUERY_TIMEOUT)
-}
+// How a scan's options become the probes' shared resources is the probes' business (`init
+// --from-graph` builds them too): see `probe::context`.
+pub use crate::probe::context::{NetOpts, authoritative_timeout, probe_cx_from};
 
 // The step bound is the probes' own (the planner needs it too): see `probe::step_timeout`.
 pub use crate::probe::step_timeout;

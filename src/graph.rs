@@ -78,28 +78,9 @@ impl Credentials {
     }
 }
 
-/// A domain of the tenant, as Graph lists it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GraphDomain {
-    /// The domain name.
-    pub id: String,
-    /// `Managed` or `Federated`.
-    #[serde(default)]
-    pub authentication_type: Option<String>,
-    /// Verified in this tenant.
-    #[serde(default)]
-    pub is_verified: bool,
-    /// The initial `*.onmicrosoft.com` domain.
-    #[serde(default)]
-    pub is_initial: bool,
-    /// The default domain for new users.
-    #[serde(default)]
-    pub is_default: bool,
-    /// `Email`, `OfficeCommunicationsOnline`, `Intune`…
-    #[serde(default)]
-    pub supported_services: Vec<String>,
-}
+// The domain as Graph lists it is tenant data the settings and probes carry: it lives with the
+// tenant's vocabulary, below both of them.
+pub use crate::tenant::GraphDomain;
 
 /// A DNS record Graph says the domain needs (`domainDnsRecord` and its subtypes).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -405,4 +386,23 @@ impl<'a> Graph<'a> {
         }
         Ok(GraphView { domains, records })
     }
+}
+
+/// The Microsoft Entra ID and Microsoft Graph hosts of the tenant's cloud (`checks/clouds.toml`).
+pub fn graph_hosts(
+    catalog: &crate::catalog::Catalog,
+    cloud: crate::tenant::Cloud,
+) -> Result<Hosts, String> {
+    let values = &catalog.clouds[&cloud];
+    let host = |key: &str| {
+        let v = values
+            .get(key)
+            .and_then(|v| v.first())
+            .ok_or_else(|| format!("clouds.toml has no `{key}` for cloud {}", cloud.as_str()))?;
+        Endpoint::parse(v, 443).map_err(|e| format!("clouds.toml {key}: {e}"))
+    };
+    Ok(Hosts {
+        login: host("login")?,
+        graph: host("graph")?,
+    })
 }

@@ -3,10 +3,11 @@
 //! verification TXT and MX values Microsoft expects (then checked exactly by the DNS checks).
 //! The file is built with `toml_edit`, so every value from Graph is quoted and escaped as TOML.
 
-use crate::app::{NetOpts, graph_hosts, probe_cx_from};
 use crate::catalog::Catalog;
 use crate::cli::InitArgs;
+use crate::graph::graph_hosts;
 use crate::graph::{Credentials, Graph, GraphView};
+use crate::probe::context::{NetOpts, probe_cx_from};
 use crate::report::Exit;
 use crate::tenant::Cloud;
 

@@ -31,8 +31,16 @@
 //!   [`escape`] makes outside text safe for its sink.
 //! * [`fuzzing`]: the fuzz targets' bodies, shared with the crash-regression tests.
 //! * [`lab`]: the simulated staging tenant (loopback DNS servers) for the demo, tests and benchmarks.
+//! * [`text`](mod@text): every result sentence as a message key and arguments, rendered in English or Korean
+//!   from `checks/messages.toml` ([`i18n`] holds the catalogue).
 //! * [`app`]: the commands, wiring the above together (with [`report_cmd`], [`endpoints_cmd`],
-//!   [`import_cmd`]); `main.rs` only calls it.
+//!   [`import_cmd`], [`init_cmd`]); `main.rs` only calls it.
+//!
+//! Dependencies point down this list's layers, never back: the import graph between these
+//! modules has no cycles, and `tests/it/layering.rs` keeps it that way. Shared vocabulary sits
+//! below everything that uses it ([`tenant`] holds the `[[domain]]` fields and Graph's view of a
+//! domain; [`output`] the report options; [`probe::context`] how a run's options become the probes'
+//! resources).
 
 // First: its `text!` macro is used by every module below.
 #[macro_use]

@@ -99,24 +99,9 @@ pub struct Exact {
     pub from: String,
 }
 
-/// The `[[domain]]` fields that make an expectation exact (check files name them in
-/// `exact_from`), and how a user sets each: the key of the sentence a shape-checked result ends
-/// with (`checks/messages.toml`).
-pub const EXACT_FIELDS: &[(&str, &str)] = &[
-    ("verification", "hint.verification"),
-    ("mx", "hint.mx"),
-    ("dkim_selector1", "hint.dkim"),
-    ("dkim_selector2", "hint.dkim"),
-];
-
-/// How to make a shape-checked expectation exact, as a message key (`None` for a field that is
-/// not an exact field).
-pub fn exact_hint(field: &str) -> Option<&'static str> {
-    EXACT_FIELDS
-        .iter()
-        .find(|(f, _)| *f == field)
-        .map(|(_, h)| *h)
-}
+// Which `[[domain]]` fields make an expectation exact is the tenant file's vocabulary (probes and
+// the catalogue's validation read it too, without depending on the settings).
+pub use crate::tenant::{EXACT_FIELDS, exact_hint};
 
 /// `[endpoints]`, validated and normalised (duplicates removed, order kept).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -153,7 +138,7 @@ pub struct DomainSettings {
     /// Exact values by `[[domain]]` field ([`EXACT_FIELDS`]).
     pub exact: BTreeMap<&'static str, Exact>,
     /// What Microsoft Graph says about the domain (`--graph`), filled in before planning.
-    pub graph: Option<crate::graph::GraphDomain>,
+    pub graph: Option<crate::tenant::GraphDomain>,
 }
 
 impl DomainSettings {

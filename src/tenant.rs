@@ -178,3 +178,45 @@ pub struct ThresholdsSection {
     /// Certificate expiry failure, days.
     pub cert_fail_days: Option<u32>,
 }
+
+/// A domain of the tenant, as Graph lists it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphDomain {
+    /// The domain name.
+    pub id: String,
+    /// `Managed` or `Federated`.
+    #[serde(default)]
+    pub authentication_type: Option<String>,
+    /// Verified in this tenant.
+    #[serde(default)]
+    pub is_verified: bool,
+    /// The initial `*.onmicrosoft.com` domain.
+    #[serde(default)]
+    pub is_initial: bool,
+    /// The default domain for new users.
+    #[serde(default)]
+    pub is_default: bool,
+    /// `Email`, `OfficeCommunicationsOnline`, `Intune`…
+    #[serde(default)]
+    pub supported_services: Vec<String>,
+}
+
+/// The `[[domain]]` fields that make an expectation exact (check files name them in
+/// `exact_from`), and how a user sets each: the key of the sentence a shape-checked result ends
+/// with (`checks/messages.toml`).
+pub const EXACT_FIELDS: &[(&str, &str)] = &[
+    ("verification", "hint.verification"),
+    ("mx", "hint.mx"),
+    ("dkim_selector1", "hint.dkim"),
+    ("dkim_selector2", "hint.dkim"),
+];
+
+/// How to make a shape-checked expectation exact, as a message key (`None` for a field that is
+/// not an exact field).
+pub fn exact_hint(field: &str) -> Option<&'static str> {
+    EXACT_FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, h)| *h)
+}

@@ -167,7 +167,7 @@ pub(super) fn validate(
         }
         if let Some(field) = exact_fields(&check.probe)
             .into_iter()
-            .find(|f| crate::settings::exact_hint(f).is_none())
+            .find(|f| crate::tenant::exact_hint(f).is_none())
         {
             let known: Vec<&str> = crate::settings::EXACT_FIELDS
                 .iter()

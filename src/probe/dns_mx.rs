@@ -84,7 +84,7 @@ impl DnsMxSpec {
                 let make_exact = self
                     .exact_from
                     .as_deref()
-                    .and_then(crate::settings::exact_hint);
+                    .and_then(crate::tenant::exact_hint);
                 (all, Basis::Shape { make_exact })
             }
         };

@@ -148,10 +148,7 @@ impl DnsRecordSpec {
                     for p in &r.accept {
                         all.extend(cx.vars.expand(p)?);
                     }
-                    let make_exact = r
-                        .exact_from
-                        .as_deref()
-                        .and_then(crate::settings::exact_hint);
+                    let make_exact = r.exact_from.as_deref().and_then(crate::tenant::exact_hint);
                     (all, Basis::Shape { make_exact })
                 }
             };

@@ -57,7 +57,7 @@ pub struct EntraDomainTask {
     /// Largest answer read.
     pub max_bytes: usize,
     /// What Microsoft Graph says about the domain (`--graph`).
-    pub graph: Option<crate::graph::GraphDomain>,
+    pub graph: Option<crate::tenant::GraphDomain>,
 }
 
 impl EntraDomainSpec {

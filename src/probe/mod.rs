@@ -17,6 +17,7 @@
 //! timing, concurrency and cancellation.
 
 pub mod connect;
+pub mod context;
 pub mod dns;
 pub mod dns_dmarc;
 pub mod dns_mx;
@@ -297,7 +298,7 @@ pub struct PlanCx<'a> {
     /// Exchange hybrid: MX/autodiscover may point on-premises.
     pub hybrid: bool,
     /// What Microsoft Graph says about the domain (`--graph`).
-    pub graph: Option<&'a crate::graph::GraphDomain>,
+    pub graph: Option<&'a crate::tenant::GraphDomain>,
 }
 
 /// What an endpoint spec needs to plan for one endpoint.

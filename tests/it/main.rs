@@ -18,6 +18,7 @@ mod fetch;
 mod fuzz_regressions;
 mod hostile;
 mod korean;
+mod layering;
 mod misbehaving;
 mod net;
 mod netns;
