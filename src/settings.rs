@@ -257,148 +257,20 @@ fn parse_duration(flag: &str, s: &str) -> Result<Duration, ConfigError> {
     Ok(d)
 }
 
-impl Settings {
-    /// Layers CLI > file > defaults and validates. Pure.
-    pub fn resolve(
-        args: &ScanArgs,
-        file: Option<&LoadedFile>,
-        env: &Env,
-    ) -> Result<Self, ConfigError> {
-        let empty = TenantFile::default();
-        let (tf, fpath) = match file {
-            Some(f) => (&f.file, Some(f.path.as_path())),
-            None => (&empty, None),
-        };
-        let in_file = |msg: String| match fpath {
-            Some(p) => ConfigError::Invalid {
-                path: p.to_owned(),
-                message: msg,
-            },
-            None => ConfigError::Usage(msg),
-        };
+/// The file's layer beyond the domains: `tenant.toml` checked field by field (each error names
+/// the field), with the defaults for what it leaves out.
+struct FileLayer {
+    initial_domain: Option<DomainName>,
+    cert_days: (u32, u32),
+    endpoints: Endpoints,
+    bandwidth_url: Option<String>,
+}
 
-        // Domains from the file, validated with their position.
-        let mut file_domains = Vec::new();
-        for (i, d) in tf.domain.iter().enumerate() {
-            let name = DomainName::parse(&d.name)
-                .map_err(|e| in_file(format!("domain[{i}].name: {e}")))?;
-            if let Some(v) = &d.verification
-                && !v.starts_with("MS=")
-            {
-                return Err(in_file(format!(
-                    "domain[{i}].verification: `{v}` must be the whole TXT value, starting with MS= (e.g. MS=ms12345678)"
-                )));
-            }
-            let mut exact = BTreeMap::new();
-            let from = |field: &str| format!("tenant.toml [[domain]] {field}");
-            if let Some(v) = &d.verification {
-                exact.insert(
-                    "verification",
-                    Exact {
-                        value: v.clone(),
-                        from: from("verification"),
-                    },
-                );
-            }
-            if let Some(m) = &d.mx {
-                let value = DomainName::parse(m)
-                    .map_err(|e| in_file(format!("domain[{i}].mx: {e}")))?
-                    .to_string();
-                exact.insert(
-                    "mx",
-                    Exact {
-                        value,
-                        from: from("mx"),
-                    },
-                );
-            }
-            for (n, field, value) in [
-                (1, "dkim_selector1", &d.dkim_selector1),
-                (2, "dkim_selector2", &d.dkim_selector2),
-            ] {
-                if let Some(v) = value {
-                    let value = crate::dkim_export::check_target(n, v)
-                        .map_err(|e| in_file(format!("domain[{i}].{field}: {e}")))?;
-                    exact.insert(
-                        field,
-                        Exact {
-                            value,
-                            from: from(field),
-                        },
-                    );
-                }
-            }
-            let services = d
-                .services
-                .clone()
-                .unwrap_or_else(|| Service::DEFAULT.to_vec());
-            if services.is_empty() {
-                return Err(in_file(format!(
-                    "domain[{i}].services: list at least one of exchange, teams, intune"
-                )));
-            }
-            file_domains.push(DomainSettings {
-                name,
-                services,
-                hybrid: d.hybrid.unwrap_or(false),
-                exact,
-                graph: None,
-            });
-        }
-        // CLI domains replace the file's list; a CLI domain that the file describes keeps the
-        // file's settings for it.
-        let mut domains = Vec::new();
-        if args.domains.is_empty() {
-            domains = file_domains;
-        } else {
-            for arg in &args.domains {
-                let name = DomainName::parse(arg)
-                    .map_err(|e| usage(format!("domain argument `{arg}`: {e}")))?;
-                let d = file_domains
-                    .iter()
-                    .find(|d| d.name == name)
-                    .cloned()
-                    .unwrap_or(DomainSettings {
-                        name,
-                        services: Service::DEFAULT.to_vec(),
-                        hybrid: false,
-                        exact: BTreeMap::new(),
-                        graph: None,
-                    });
-                domains.push(d);
-            }
-        }
-        // The DKIM export fills what tenant.toml does not set itself (a value written in the
-        // [[domain]] entry is the more deliberate one).
-        if let Some((path, entries)) = file.and_then(|f| f.dkim.as_ref()) {
-            for d in &mut domains {
-                let Some(e) = entries.iter().find(|e| e.domain == d.name) else {
-                    continue;
-                };
-                for (field, value) in [
-                    ("dkim_selector1", &e.selector1),
-                    ("dkim_selector2", &e.selector2),
-                ] {
-                    if let Some(v) = value {
-                        d.exact.entry(field).or_insert_with(|| Exact {
-                            value: v.clone(),
-                            from: format!("{} (Get-DkimSigningConfig)", path.display()),
-                        });
-                    }
-                }
-            }
-        }
-        if domains.is_empty() {
-            return Err(usage(
-                "no domains to scan: give DOMAIN arguments or --config tenant.toml with [[domain]] entries (tenant-ready init writes a starter file)",
-            ));
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for d in &domains {
-            if !seen.insert(d.name.clone()) {
-                return Err(in_file(format!("domain {} is listed twice", d.name)));
-            }
-        }
+/// How a problem in the file is reported: naming the file when there is one.
+type InFile<'a> = &'a dyn Fn(String) -> ConfigError;
+
+impl FileLayer {
+    fn read(tf: &TenantFile, in_file: InFile<'_>) -> Result<Self, ConfigError> {
         let initial_domain = match &tf.tenant.initial_domain {
             Some(s) => Some(
                 DomainName::parse(s).map_err(|e| in_file(format!("tenant.initial_domain: {e}")))?,
@@ -446,12 +318,100 @@ impl Settings {
             }
             None => None,
         };
-        let base = fpath.and_then(Path::parent).unwrap_or(Path::new(""));
-        let endpoints_file = args
-            .endpoints
-            .clone()
-            .or_else(|| tf.network.endpoints_file.as_ref().map(|p| base.join(p)));
+        Ok(Self {
+            initial_domain,
+            cert_days: (warn, fail),
+            endpoints,
+            bandwidth_url,
+        })
+    }
+}
 
+/// One `[[domain]]` entry (the `i`th), validated, with its exact values.
+fn file_domain(
+    i: usize,
+    d: &crate::tenant::DomainEntry,
+    in_file: InFile<'_>,
+) -> Result<DomainSettings, ConfigError> {
+    let name = DomainName::parse(&d.name).map_err(|e| in_file(format!("domain[{i}].name: {e}")))?;
+    if let Some(v) = &d.verification
+        && !v.starts_with("MS=")
+    {
+        return Err(in_file(format!(
+            "domain[{i}].verification: `{v}` must be the whole TXT value, starting with MS= (e.g. MS=ms12345678)"
+        )));
+    }
+    let mut exact = BTreeMap::new();
+    let from = |field: &str| format!("tenant.toml [[domain]] {field}");
+    if let Some(v) = &d.verification {
+        exact.insert(
+            "verification",
+            Exact {
+                value: v.clone(),
+                from: from("verification"),
+            },
+        );
+    }
+    if let Some(m) = &d.mx {
+        let value = DomainName::parse(m)
+            .map_err(|e| in_file(format!("domain[{i}].mx: {e}")))?
+            .to_string();
+        exact.insert(
+            "mx",
+            Exact {
+                value,
+                from: from("mx"),
+            },
+        );
+    }
+    for (n, field, value) in [
+        (1, "dkim_selector1", &d.dkim_selector1),
+        (2, "dkim_selector2", &d.dkim_selector2),
+    ] {
+        if let Some(v) = value {
+            let value = crate::dkim_export::check_target(n, v)
+                .map_err(|e| in_file(format!("domain[{i}].{field}: {e}")))?;
+            exact.insert(
+                field,
+                Exact {
+                    value,
+                    from: from(field),
+                },
+            );
+        }
+    }
+    let services = d
+        .services
+        .clone()
+        .unwrap_or_else(|| Service::DEFAULT.to_vec());
+    if services.is_empty() {
+        return Err(in_file(format!(
+            "domain[{i}].services: list at least one of exchange, teams, intune"
+        )));
+    }
+    Ok(DomainSettings {
+        name,
+        services,
+        hybrid: d.hybrid.unwrap_or(false),
+        exact,
+        graph: None,
+    })
+}
+
+/// The command line's layer (with the environment): each flag parsed and checked, each error
+/// naming the flag; an absent flag takes its default.
+struct FlagLayer {
+    nameservers: Vec<SocketAddr>,
+    timeout: Duration,
+    budget: Option<Duration>,
+    concurrency: NonZeroUsize,
+    reports: Vec<(Format, PathBuf)>,
+    lang: Lang,
+    color: bool,
+}
+
+impl FlagLayer {
+    fn read(args: &ScanArgs, env: &Env) -> Result<Self, ConfigError> {
         let nameservers = args
             .nameserver
             .iter()
@@ -500,27 +460,146 @@ impl Settings {
             ColorChoice::Auto => env.stdout_tty && !env.no_color && args.output.is_none(),
         };
         Ok(Self {
-            graph: args.graph || tf.tenant.graph.unwrap_or(false),
-            checklist: args.checklist || (args.only.is_empty() && args.skip.is_empty()),
-            tenant_name: tf.tenant.name.clone(),
-            initial_domain,
-            cloud: tf.tenant.cloud.unwrap_or_default(),
-            users: tf.tenant.users,
-            domains,
             nameservers,
-            authoritative_port: args.authoritative_port.unwrap_or(53),
-            format: args.format.unwrap_or(Format::Human),
-            output: args.output.clone(),
-            reports,
-            only: args.only.clone(),
-            skip: args.skip.clone(),
-            fail_on: args.fail_on.unwrap_or_default(),
             timeout,
             budget,
             concurrency,
+            reports,
             lang,
-            progress: !args.no_progress && env.stderr_tty && args.quiet == 0,
             color,
+        })
+    }
+}
+
+/// The domains to scan: the command line's replace the file's list (a domain the file describes
+/// keeps the file's settings); the DKIM export fills what the file leaves out; at least one, none
+/// twice.
+fn scan_domains(
+    args: &ScanArgs,
+    file_domains: Vec<DomainSettings>,
+    dkim: Option<&(PathBuf, Vec<DkimEntry>)>,
+    in_file: InFile<'_>,
+) -> Result<Vec<DomainSettings>, ConfigError> {
+    // CLI domains replace the file's list; a CLI domain that the file describes keeps the
+    // file's settings for it.
+    let mut domains = Vec::new();
+    if args.domains.is_empty() {
+        domains = file_domains;
+    } else {
+        for arg in &args.domains {
+            let name = DomainName::parse(arg)
+                .map_err(|e| usage(format!("domain argument `{arg}`: {e}")))?;
+            let d = file_domains
+                .iter()
+                .find(|d| d.name == name)
+                .cloned()
+                .unwrap_or(DomainSettings {
+                    name,
+                    services: Service::DEFAULT.to_vec(),
+                    hybrid: false,
+                    exact: BTreeMap::new(),
+                    graph: None,
+                });
+            domains.push(d);
+        }
+    }
+    // The DKIM export fills what tenant.toml does not set itself (a value written in the
+    // [[domain]] entry is the more deliberate one).
+    if let Some((path, entries)) = dkim {
+        for d in &mut domains {
+            let Some(e) = entries.iter().find(|e| e.domain == d.name) else {
+                continue;
+            };
+            for (field, value) in [
+                ("dkim_selector1", &e.selector1),
+                ("dkim_selector2", &e.selector2),
+            ] {
+                if let Some(v) = value {
+                    d.exact.entry(field).or_insert_with(|| Exact {
+                        value: v.clone(),
+                        from: format!("{} (Get-DkimSigningConfig)", path.display()),
+                    });
+                }
+            }
+        }
+    }
+    if domains.is_empty() {
+        return Err(usage(
+            "no domains to scan: give DOMAIN arguments or --config tenant.toml with [[domain]] entries (tenant-ready init writes a starter file)",
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for d in &domains {
+        if !seen.insert(d.name.clone()) {
+            return Err(in_file(format!("domain {} is listed twice", d.name)));
+        }
+    }
+    Ok(domains)
+}
+
+impl Settings {
+    /// Layers CLI > file > defaults and validates. Pure: each layer is read and checked on its own
+    /// ([`FileLayer`], [`FlagLayer`], [`scan_domains`]), then combined here.
+    pub fn resolve(
+        args: &ScanArgs,
+        file: Option<&LoadedFile>,
+        env: &Env,
+    ) -> Result<Self, ConfigError> {
+        let empty = TenantFile::default();
+        let (tf, fpath) = match file {
+            Some(f) => (&f.file, Some(f.path.as_path())),
+            None => (&empty, None),
+        };
+        let in_file = |msg: String| match fpath {
+            Some(p) => ConfigError::Invalid {
+                path: p.to_owned(),
+                message: msg,
+            },
+            None => ConfigError::Usage(msg),
+        };
+        // Domains first (as they always were: the first problem reported stays the same), then
+        // the rest of the file, then the flags.
+        let file_domains = tf
+            .domain
+            .iter()
+            .enumerate()
+            .map(|(i, d)| file_domain(i, d, &in_file))
+            .collect::<Result<Vec<_>, _>>()?;
+        let domains = scan_domains(
+            args,
+            file_domains,
+            file.and_then(|f| f.dkim.as_ref()),
+            &in_file,
+        )?;
+        let from_file = FileLayer::read(tf, &in_file)?;
+        let flags = FlagLayer::read(args, env)?;
+        let base = fpath.and_then(Path::parent).unwrap_or(Path::new(""));
+        let endpoints_file = args
+            .endpoints
+            .clone()
+            .or_else(|| tf.network.endpoints_file.as_ref().map(|p| base.join(p)));
+        Ok(Self {
+            graph: args.graph || tf.tenant.graph.unwrap_or(false),
+            checklist: args.checklist || (args.only.is_empty() && args.skip.is_empty()),
+            tenant_name: tf.tenant.name.clone(),
+            initial_domain: from_file.initial_domain,
+            cloud: tf.tenant.cloud.unwrap_or_default(),
+            users: tf.tenant.users,
+            domains,
+            nameservers: flags.nameservers,
+            authoritative_port: args.authoritative_port.unwrap_or(53),
+            format: args.format.unwrap_or(Format::Human),
+            output: args.output.clone(),
+            reports: flags.reports,
+            only: args.only.clone(),
+            skip: args.skip.clone(),
+            fail_on: args.fail_on.unwrap_or_default(),
+            timeout: flags.timeout,
+            budget: flags.budget,
+            concurrency: flags.concurrency,
+            lang: flags.lang,
+            progress: !args.no_progress && env.stderr_tty && args.quiet == 0,
+            color: flags.color,
             verbosity: i8::try_from(args.verbose).unwrap_or(i8::MAX)
                 - i8::try_from(args.quiet).unwrap_or(i8::MAX),
             // tenant.toml's directories first (relative to the file), then the command line's.
@@ -538,9 +617,9 @@ impl Settings {
             builtin_checks: !args.no_builtin_checks,
             endpoints_file,
             ca_file: args.ca_file.clone(),
-            cert_days: (warn, fail),
-            endpoints,
-            bandwidth_url,
+            cert_days: from_file.cert_days,
+            endpoints: from_file.endpoints,
+            bandwidth_url: from_file.bandwidth_url,
             config_path: fpath.map(Path::to_owned),
         })
     }
