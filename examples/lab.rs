@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tenant_ready::app;
 use tenant_ready::cli::{Cli, Command};
-use tenant_ready::lab::{Lab, LabEndpoints, TENANT_TOML};
+use tenant_ready::lab::Demo;
 
 fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -29,49 +29,21 @@ fn main() -> ExitCode {
         }
     };
     rt.block_on(async {
-        let lab = match Lab::start().await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: cannot start the lab DNS servers on 127.0.0.1/127.0.0.2: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let endpoints = match LabEndpoints::start().await {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("error: cannot start the lab TLS endpoints on 127.0.0.1: {e}");
-                return ExitCode::from(2);
-            }
-        };
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lab");
-        let config = format!("{TENANT_TOML}{}", endpoints.toml());
-        let ca = dir.join("lab-ca.pem");
-        let m365 = dir.join("endpoints.json");
-        if let Err(e) = std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(dir.join("tenant.toml"), config))
-            // Both lab CAs: the customer's endpoints' and the Microsoft Entra ID stand-in's.
-            .and_then(|()| std::fs::write(&ca, format!("{}{}", endpoints.ca_pem, lab.entra.ca_pem)))
-            .and_then(|()| std::fs::write(&m365, endpoints.endpoints_json()))
-        {
-            eprintln!("error: cannot write {}: {e}", dir.display());
-            return ExitCode::from(2);
-        }
+        let demo = match Demo::start(&dir).await {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
         let json = dir.join("report.json");
         eprintln!(
             "lab: simulated staging tenant on {} and 127.0.0.2 (config {})",
-            lab.primary.addr(),
-            dir.join("tenant.toml").display()
+            demo.lab.primary.addr(),
+            demo.config.display()
         );
-        let mut cmdline: Vec<String> =
-            vec!["tenant-ready".into(), "scan".into(), "--config".into()];
-        cmdline.push(dir.join("tenant.toml").display().to_string());
-        cmdline.extend(lab.scan_args());
-        // The lab CA stands in for a staging CA: results still say it is not a public root.
-        cmdline.push("--ca-file".into());
-        cmdline.push(ca.display().to_string());
-        // Loopback stand-ins for Microsoft 365: the network checks never leave the machine.
-        cmdline.push("--endpoints".into());
-        cmdline.push(m365.display().to_string());
+        let mut cmdline = demo.scan_command();
         cmdline.push("--report".into());
         cmdline.push(format!("json={}", json.display()));
         cmdline.extend(std::env::args().skip(1));

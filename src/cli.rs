@@ -93,9 +93,16 @@ pub enum ReportCommand {
         old: PathBuf,
         /// The later run.
         new: PathBuf,
-        /// `human` or `json`.
+        /// `human`, `json`, or `html` (the later run's matrix with regressed and fixed cells
+        /// marked, for the meeting room).
         #[arg(long, value_enum, default_value = "human")]
-        format: ListFormat,
+        format: DiffFormat,
+        /// Write here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Language of the HTML page.
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
     },
 }
 
@@ -330,6 +337,17 @@ pub enum ListFormat {
     Human,
     /// JSON array.
     Json,
+}
+
+/// Output of `report diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Lists of changes.
+    Human,
+    /// The changes as JSON.
+    Json,
+    /// One self-contained page: the later run's matrix, changes marked, and the lists.
+    Html,
 }
 
 /// `--color`.

@@ -101,6 +101,9 @@ pub fn saved_report(data: &[u8]) {
     }
     let d = crate::report::saved::diff(&r, &r);
     let _ = crate::report::saved::render_diff(&d);
+    // The pictures and the diff page read the evidence too: numbers, samples and thresholds.
+    let mut page = Vec::new();
+    let _ = crate::report::html::render_diff(&r, &d, crate::output::Lang::Ko, &mut page);
 }
 
 /// Microsoft Entra ID's and Microsoft Graph's JSON answers (or whoever answers as them): OpenID

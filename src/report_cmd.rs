@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::catalog::Catalog;
-use crate::cli::{ColorChoice, FailOn, Lang, ListFormat, ReportCommand};
+use crate::cli::{ColorChoice, DiffFormat, FailOn, ReportCommand};
 use crate::report::{self, Exit, human::HumanOptions, saved};
 use crate::settings::Env;
 
@@ -36,10 +36,7 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
         } => saved::load(&file)
             .map_err(|e| (Exit::Usage, e.to_string()))
             .and_then(|rep| {
-                let lang = lang.unwrap_or_else(|| match &env.lang {
-                    Some(l) if l.starts_with("ko") => Lang::Ko,
-                    _ => Lang::En,
-                });
+                let lang = lang.unwrap_or_else(|| env.lang());
                 let color = match color.unwrap_or_default() {
                     ColorChoice::Always => true,
                     ColorChoice::Never => false,
@@ -77,22 +74,35 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
             out(&bytes, output.as_deref()).map_err(|e| (Exit::Usage, e))?;
             Ok(Exit::Ready)
         })(),
-        ReportCommand::Diff { old, new, format } => (|| {
+        ReportCommand::Diff {
+            old,
+            new,
+            format,
+            output,
+            lang,
+        } => (|| {
             let (a, b) = (
                 saved::load(&old).map_err(|e| (Exit::Usage, e.to_string()))?,
                 saved::load(&new).map_err(|e| (Exit::Usage, e.to_string()))?,
             );
             let d = saved::diff(&a, &b);
-            let text = match format {
-                ListFormat::Human => saved::render_diff(&d),
-                ListFormat::Json => {
+            let bytes = match format {
+                DiffFormat::Human => saved::render_diff(&d).into_bytes(),
+                DiffFormat::Json => {
                     let mut t = serde_json::to_string_pretty(&d)
                         .map_err(|e| (Exit::Usage, e.to_string()))?;
                     t.push('\n');
-                    t
+                    t.into_bytes()
+                }
+                DiffFormat::Html => {
+                    let lang = lang.unwrap_or_else(|| env.lang());
+                    let mut page = Vec::new();
+                    report::html::render_diff(&b, &d, lang, &mut page)
+                        .map_err(|e| (Exit::Usage, e.to_string()))?;
+                    page
                 }
             };
-            out(text.as_bytes(), None).map_err(|e| (Exit::Usage, e))?;
+            out(&bytes, output.as_deref()).map_err(|e| (Exit::Usage, e))?;
             Ok(if d.regressed.is_empty() {
                 Exit::Ready
             } else {

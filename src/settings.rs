@@ -40,6 +40,16 @@ pub struct Env {
     pub stderr_tty: bool,
 }
 
+impl Env {
+    /// The report language `LANG`/`LC_ALL` ask for: Korean when they start with `ko`.
+    pub fn lang(&self) -> Lang {
+        match &self.lang {
+            Some(l) if l.starts_with("ko") => Lang::Ko,
+            _ => Lang::En,
+        }
+    }
+}
+
 /// A tenant.toml read from disk, with the files it names that settings need.
 #[derive(Clone, Debug)]
 pub struct LoadedFile {
@@ -450,10 +460,7 @@ impl FlagLayer {
                 return Err(usage("--only/--skip need a non-empty pattern"));
             }
         }
-        let lang = args.lang.unwrap_or_else(|| match &env.lang {
-            Some(l) if l.starts_with("ko") => Lang::Ko,
-            _ => Lang::En,
-        });
+        let lang = args.lang.unwrap_or_else(|| env.lang());
         let color = match args.color.unwrap_or_default() {
             ColorChoice::Always => true,
             ColorChoice::Never => false,

@@ -391,3 +391,69 @@ impl Lab {
         ]
     }
 }
+
+/// The whole offline demo (`cargo run --example lab`): the lab's DNS and Microsoft Entra ID, the
+/// customer's TLS/SMTP/AD FS endpoints, and the Microsoft 365 stand-ins, with the files a scan of
+/// them needs written to one directory. The example, the screenshot example and the tests that
+/// need every kind of result start it the same way.
+pub struct Demo {
+    /// DNS and Entra ID.
+    pub lab: Lab,
+    /// Endpoints and Microsoft 365 stand-ins.
+    pub endpoints: LabEndpoints,
+    /// tenant.toml: the lab tenant and its endpoints.
+    pub config: std::path::PathBuf,
+    /// Both lab CAs (the customer's endpoints' and the Entra ID stand-in's).
+    pub ca: std::path::PathBuf,
+    /// The Microsoft 365 endpoint list of the stand-ins.
+    pub m365: std::path::PathBuf,
+}
+
+impl Demo {
+    /// Starts everything and writes tenant.toml, lab-ca.pem and endpoints.json into `dir`.
+    pub async fn start(dir: &std::path::Path) -> Result<Self, String> {
+        let lab = Lab::start()
+            .await
+            .map_err(|e| format!("cannot start the lab DNS servers on 127.0.0.1/127.0.0.2: {e}"))?;
+        let endpoints = LabEndpoints::start()
+            .await
+            .map_err(|e| format!("cannot start the lab TLS endpoints on 127.0.0.1: {e}"))?;
+        let (config, ca, m365) = (
+            dir.join("tenant.toml"),
+            dir.join("lab-ca.pem"),
+            dir.join("endpoints.json"),
+        );
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&config, format!("{TENANT_TOML}{}", endpoints.toml())))
+            .and_then(|()| std::fs::write(&ca, format!("{}{}", endpoints.ca_pem, lab.entra.ca_pem)))
+            .and_then(|()| std::fs::write(&m365, endpoints.endpoints_json()))
+            .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+        Ok(Self {
+            lab,
+            endpoints,
+            config,
+            ca,
+            m365,
+        })
+    }
+
+    /// `tenant-ready scan …` for the demo: the config, the lab resolver, the lab CAs (they stand
+    /// in for a staging CA: results still say they are not public roots) and the loopback
+    /// stand-ins for Microsoft 365 (the network checks never leave the machine).
+    pub fn scan_command(&self) -> Vec<String> {
+        let mut cmd: Vec<String> = vec![
+            "tenant-ready".into(),
+            "scan".into(),
+            "--config".into(),
+            self.config.display().to_string(),
+        ];
+        cmd.extend(self.lab.scan_args());
+        cmd.extend([
+            "--ca-file".into(),
+            self.ca.display().to_string(),
+            "--endpoints".into(),
+            self.m365.display().to_string(),
+        ]);
+        cmd
+    }
+}

@@ -127,6 +127,29 @@ pub struct QualityLatencyEvidence {
     /// The summary.
     #[serde(flatten)]
     pub summary: Summary,
+    /// What the summary is judged against (the check's targets), so a report can draw them.
+    pub targets: Targets,
+}
+
+/// The Teams targets a latency measurement is judged against.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Targets {
+    /// RTT at the 90th percentile, below this, ms.
+    pub rtt_ms: f64,
+    /// Jitter, below this, ms.
+    pub jitter_ms: f64,
+    /// Loss, below this, %.
+    pub loss_pct: f64,
+}
+
+impl QualityLatencySpec {
+    fn targets(&self) -> Targets {
+        Targets {
+            rtt_ms: self.max_rtt_ms,
+            jitter_ms: self.max_jitter_ms,
+            loss_pct: self.max_loss_pct,
+        }
+    }
 }
 
 /// Summarises samples (pure; unit-tested).
@@ -255,6 +278,7 @@ pub async fn observe(
                     fallback_reason: None,
                     summary: summarise(&samples),
                     samples_ms: samples,
+                    targets: s.targets(),
                 });
             }
             fallback_reason = udp_dead;
@@ -295,6 +319,7 @@ pub async fn observe(
         fallback_reason,
         summary: summarise(&samples),
         samples_ms: samples,
+        targets: s.targets(),
     })
 }
 

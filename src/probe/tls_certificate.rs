@@ -10,7 +10,7 @@ use crate::endpoint::Endpoint;
 use crate::outcome::{Judgement, Status};
 use crate::text::Text;
 use crate::tls::ChainEvidence;
-use crate::tls::chain::{self, CertPolicy, KeyPolicy};
+use crate::tls::chain::{self, CertPolicy, DayThresholds, KeyPolicy};
 
 /// `[check.probe]` of a `tls-certificate` check.
 #[derive(Clone, Debug, Deserialize)]
@@ -55,6 +55,8 @@ pub struct TlsCertificateEvidence {
     /// The handshake and chain.
     #[serde(flatten)]
     pub tls: Option<ChainEvidence>,
+    /// The expiry thresholds it is judged by.
+    pub thresholds: DayThresholds,
 }
 
 /// Connects and records the chain.
@@ -67,6 +69,7 @@ pub async fn observe(
             address: None,
             unreachable: Some(why),
             tls: None,
+            thresholds: t.policy.days(),
         }),
         Reach::Connected(stream, addr) => {
             let tls = cx.tls.handshake(stream, &t.endpoint.host, cx.step).await?;
@@ -74,6 +77,7 @@ pub async fn observe(
                 address: Some(addr.to_string()),
                 unreachable: None,
                 tls: Some(tls),
+                thresholds: t.policy.days(),
             })
         }
     }

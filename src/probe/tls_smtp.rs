@@ -14,7 +14,7 @@ use crate::endpoint::Endpoint;
 use crate::outcome::{Judgement, Status};
 use crate::text::Text;
 use crate::tls::ChainEvidence;
-use crate::tls::chain::{self, CertPolicy, KeyPolicy};
+use crate::tls::chain::{self, CertPolicy, DayThresholds, KeyPolicy};
 
 /// RFC 5321 §4.5.3.1.5 says 512 octets per reply line; real servers stay well inside 1000.
 const MAX_LINE: u64 = 1000;
@@ -75,6 +75,8 @@ pub struct TlsSmtpEvidence {
     /// The TLS handshake after STARTTLS.
     #[serde(flatten)]
     pub tls: Option<ChainEvidence>,
+    /// The expiry thresholds its certificate is judged by.
+    pub thresholds: DayThresholds,
 }
 
 /// One SMTP reply: code and text lines.
@@ -206,6 +208,7 @@ pub async fn observe(t: &TlsSmtpTask, cx: &ProbeCx) -> Result<TlsSmtpEvidence, P
         starttls_reply: None,
         problem: None,
         tls: None,
+        thresholds: t.policy.days(),
     };
     let (stream, addr) = match connect(cx, ep).await? {
         Reach::Connected(s, a) => (s, a),
@@ -332,6 +335,7 @@ mod tests {
             starttls_reply: None,
             problem: None,
             tls: None,
+            thresholds: task().policy.days(),
         };
         let j = judge(&task(), &e);
         assert_eq!(j.status, Status::Fail);

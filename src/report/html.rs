@@ -53,7 +53,7 @@ fn status_cell(s: &str, lang: Lang) -> String {
     )
 }
 
-fn row(r: &CheckResult, lang: Lang) -> String {
+fn row(r: &CheckResult, index: Option<usize>, lang: Lang) -> String {
     let status = r.status.as_str();
     let mut evidence = serde_json::to_string_pretty(&r.evidence).unwrap_or_default();
     if evidence.len() > 20_000 {
@@ -78,8 +78,10 @@ fn row(r: &CheckResult, lang: Lang) -> String {
         .as_ref()
         .map(|s| format!(" <span class=\"meta\">@ {}</span>", esc(s)))
         .unwrap_or_default();
+    // The matrix links to each result's row in the responsibilities (its one place there).
+    let id = index.map(|i| format!(" id=\"r{i}\"")).unwrap_or_default();
     format!(
-        "<tr data-status=\"{status}\">{}<td><code>{}</code></td><td>{}{site}</td><td>{}{fix}<details><summary>{}</summary><pre>{}</pre></details></td></tr>\n",
+        "<tr{id} data-status=\"{status}\">{}<td><code>{}</code></td><td>{}{site}</td><td>{}{fix}<details><summary>{}</summary><pre>{}</pre></details></td></tr>\n",
         status_cell(status, lang),
         esc(&r.check),
         esc(&r.subject),
@@ -89,9 +91,9 @@ fn row(r: &CheckResult, lang: Lang) -> String {
     )
 }
 
-/// Renders the report.
-pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Result<()> {
-    let ko = lang == Lang::Ko;
+/// The page up to the summary line: the document head (inline styles only), the title, the
+/// verdict and the run.
+fn head(report: &Report, lang: Lang, heading: &str) -> String {
     let s = &report.summary;
     let verdict = t(&format!("verdict.{}", s.verdict.as_str()), lang);
     let title = report
@@ -99,15 +101,14 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         .name
         .clone()
         .unwrap_or_else(|| report.tenant.domains.join(", "));
-    let mut h = String::new();
+    let mut h = format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>tenant-ready: {}</title><style>{STYLE}{}</style></head><body>\n",
+        if lang == Lang::Ko { "ko" } else { "en" },
+        esc(&title),
+        super::charts::STYLE
+    );
     h.push_str(&format!(
-        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>tenant-ready: {}</title><style>{STYLE}</style></head><body>\n",
-        if ko { "ko" } else { "en" },
-        esc(&title)
-    ));
-    h.push_str(&format!(
-        "<h1>{} — {}</h1>\n<p><span id=\"verdict\" class=\"verdict v-{}\">{verdict}</span></p>\n",
-        t("heading.title", lang),
+        "<h1>{heading} — {}</h1>\n<p><span id=\"verdict\" class=\"verdict v-{}\">{verdict}</span></p>\n",
         esc(&title),
         s.verdict.as_str()
     ));
@@ -118,6 +119,100 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         esc(&report.tool.version),
         esc(report.run.vantage.host.as_deref().unwrap_or(""))
     ));
+    h
+}
+
+/// `report diff --format html`: the later run's matrix with its regressed, fixed and new cells
+/// marked, then the changes as lists (a result only in the earlier run has no cell: it is listed).
+pub fn render_diff(
+    new: &Report,
+    d: &super::saved::Diff,
+    lang: Lang,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    use super::charts::Change as C;
+    let keyed = |list: &[super::saved::Change]| -> std::collections::BTreeSet<(String, String)> {
+        list.iter()
+            .map(|c| (c.check.clone(), c.subject.clone()))
+            .collect()
+    };
+    let (regressed, fixed, added) = (keyed(&d.regressed), keyed(&d.fixed), keyed(&d.new));
+    let change = |_: usize, r: &CheckResult| {
+        let k = super::saved::key(r);
+        if regressed.contains(&k) {
+            Some(C::Regressed)
+        } else if fixed.contains(&k) {
+            Some(C::Fixed)
+        } else if added.contains(&k) {
+            Some(C::New)
+        } else {
+            None
+        }
+    };
+    let mut h = head(new, lang, t("heading.diff", lang));
+    h.push_str(&format!(
+        "<p id=\"changes\">{}</p>\n",
+        esc(&tf(
+            "diff.counts",
+            lang,
+            &[
+                ("regressed", d.regressed.len().to_string()),
+                ("fixed", d.fixed.len().to_string()),
+                ("new", d.new.len().to_string()),
+                ("gone", d.gone.len().to_string()),
+                ("unchanged", d.unchanged.to_string()),
+            ]
+        ))
+    ));
+    h.push_str(&super::charts::matrix(new, lang, &change));
+    for (key, list) in [
+        ("change.regressed", &d.regressed),
+        ("change.fixed", &d.fixed),
+        ("change.new", &d.new),
+        ("change.gone", &d.gone),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        h.push_str(&format!(
+            "<h2>{} ({})</h2>\n<table><tbody>\n",
+            t(key, lang),
+            list.len()
+        ));
+        for c in list {
+            let st = |s: Option<Status>| {
+                s.map_or("–".to_owned(), |s| {
+                    format!(
+                        "{} {}",
+                        super::charts::glyph(s.as_str()),
+                        t(&format!("status.{}", s.as_str()), lang)
+                    )
+                })
+            };
+            h.push_str(&format!(
+                "<tr data-change=\"{}\"><td class=\"s\">{} → {}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
+                &key["change.".len()..],
+                st(c.before),
+                st(c.after),
+                esc(&c.check),
+                esc(&c.subject),
+                esc(&c.message)
+            ));
+        }
+        h.push_str("</tbody></table>\n");
+    }
+    h.push_str("</body></html>\n");
+    out.write_all(h.as_bytes())
+}
+
+/// Renders the report.
+pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut h = head(report, lang, t("heading.title", lang));
+    // The pictures first: where the tenant stands at a glance, then the numbers behind it.
+    h.push_str(&super::charts::matrix(report, lang, &|_, _| None));
+    h.push_str(&super::charts::phases(report, lang));
+    h.push_str(&super::charts::certificates(report, lang));
+    h.push_str(&super::charts::quality(report, lang));
     // Problems first, worst first.
     let mut problems: Vec<&CheckResult> = report
         .results
@@ -146,7 +241,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
     );
     h.push_str(&head);
     for r in problems {
-        h.push_str(&row(r, lang));
+        h.push_str(&row(r, None, lang));
     }
     h.push_str("</tbody></table>\n");
     h.push_str(&format!(
@@ -154,7 +249,13 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         t("heading.responsibilities", lang)
     ));
     let mut phase = String::new();
-    for resp in report.responsibilities.iter().filter(|r| r.automated) {
+    // Every responsibility with results (a user's check may serve a manual one), so every result
+    // has its row for the matrix to link to.
+    for resp in report
+        .responsibilities
+        .iter()
+        .filter(|r| r.automated || !r.results.is_empty())
+    {
         if resp.phase != phase {
             if !phase.is_empty() {
                 h.push_str("</tbody></table>\n");
@@ -182,7 +283,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         ));
         for &i in &resp.results {
             if let Some(r) = report.results.get(i) {
-                h.push_str(&row(r, lang));
+                h.push_str(&row(r, Some(i), lang));
             }
         }
     }

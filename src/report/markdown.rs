@@ -44,6 +44,45 @@ fn rstatus(s: ResponsibilityStatus, lang: Lang) -> &'static str {
     )
 }
 
+/// The domain × check matrix as tables of glyphs (GitHub and Azure DevOps render them), one per
+/// section, before the details.
+fn matrix(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Result<()> {
+    use super::charts::{glyph, grids, short_check};
+    let grids = grids(report);
+    if grids.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "## {}", t("chart.matrix", lang))?;
+    writeln!(out)?;
+    for g in grids {
+        writeln!(out, "**{}**", t(&format!("section.{}", g.section), lang))?;
+        writeln!(out)?;
+        let head: Vec<String> = g.checks.iter().map(|c| check_id(short_check(c))).collect();
+        writeln!(out, "| | {} |", head.join(" | "))?;
+        writeln!(out, "|---|{}", "---|".repeat(g.checks.len()))?;
+        for (s, subject) in g.subjects.iter().enumerate() {
+            let cells: Vec<String> = (0..g.checks.len())
+                .map(|c| {
+                    g.cells
+                        .get(&(s, c))
+                        .map(|ix| {
+                            ix.iter()
+                                .map(|&i| glyph(report.results[i].status.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .unwrap_or_default()
+                })
+                .collect();
+            writeln!(out, "| {} | {} |", cell(subject), cells.join(" | "))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", t("markdown.matrix-legend", lang))?;
+    writeln!(out)?;
+    Ok(())
+}
+
 /// Renders the report as Markdown.
 pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Result<()> {
     let s = &report.summary;
@@ -54,6 +93,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
     args.push(("domains", cell(&report.tenant.domains.join(", "))));
     writeln!(out, "{}", tf("markdown.counts", lang, &args))?;
     writeln!(out)?;
+    matrix(report, lang, out)?;
     // Per phase, then per responsibility (the seed's order).
     for phase in crate::catalog::PHASES {
         let rows: Vec<_> = report

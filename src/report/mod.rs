@@ -2,6 +2,7 @@
 //! format. Renderers write to any `io::Write` and never do network I/O; [`write_atomic`] puts a
 //! rendered report in place so a reader never sees half a file.
 
+pub mod charts;
 pub mod html;
 pub mod human;
 pub mod json;

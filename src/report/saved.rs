@@ -164,7 +164,8 @@ pub struct Diff {
     pub unchanged: usize,
 }
 
-fn key(r: &CheckResult) -> (String, String) {
+/// How `diff` matches results across runs: check, and subject with the site in a merged report.
+pub fn key(r: &CheckResult) -> (String, String) {
     let subject = match &r.site {
         Some(site) => format!("{} @ {site}", r.subject),
         None => r.subject.clone(),

@@ -18,6 +18,25 @@ pub struct KeyPolicy {
     pub min_ec_bits: u32,
 }
 
+/// The expiry thresholds a certificate is judged by, in the evidence so a report can draw them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DayThresholds {
+    /// Warn when fewer days remain.
+    pub warn_days: i64,
+    /// Fail when fewer days remain.
+    pub fail_days: i64,
+}
+
+impl CertPolicy {
+    /// The expiry thresholds.
+    pub fn days(&self) -> DayThresholds {
+        DayThresholds {
+            warn_days: self.warn_days,
+            fail_days: self.fail_days,
+        }
+    }
+}
+
 /// Everything the judge compares against.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertPolicy {

@@ -25,6 +25,7 @@ mod netns;
 mod quality;
 mod recipes;
 mod report_cmd;
+mod report_html;
 mod report_json;
 mod runner;
 mod support;

@@ -162,3 +162,37 @@ pub(crate) fn assert_status(r: &CheckResult, want: Status) {
 pub(crate) fn error_kind(r: &CheckResult) -> &str {
     r.evidence["error"]["kind"].as_str().unwrap_or("")
 }
+
+/// The offline demo's JSON report (every kind of check: DNS, Entra ID, TLS, SMTP, network and
+/// quality on loopback), scanned once per test process in English and shared by the tests that
+/// read it. The quality checks take ~15 s, so one scan serves them all.
+pub(crate) fn demo_report() -> &'static std::path::Path {
+    static DEMO: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    let (_, path) = DEMO.get_or_init(|| {
+        // Its own thread and runtime: the caller may be inside a runtime already.
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let demo = tenant_ready::lab::Demo::start(dir.path()).await.unwrap();
+                let out = dir.path().join("report.json");
+                let mut cmd = demo.scan_command();
+                cmd.extend(["--no-progress".into(), "--format".into(), "json".into()]);
+                cmd.extend(["--output".into(), out.display().to_string()]);
+                let cli = <tenant_ready::cli::Cli as clap::Parser>::parse_from(cmd);
+                let tenant_ready::cli::Command::Scan(args) = cli.command else {
+                    unreachable!()
+                };
+                tenant_ready::app::scan(*args, Env::default()).await;
+                (dir, out)
+            })
+        })
+        .join()
+        .unwrap()
+    });
+    path
+}
