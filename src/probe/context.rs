@@ -45,6 +45,7 @@ pub fn probe_cx_from(o: &NetOpts) -> Result<ProbeCx, ConfigError> {
         tls,
         step: step_timeout(o.timeout),
         sockets: crate::probe::sockets_in_flight(o.concurrency),
+        destinations: std::sync::Arc::default(),
     })
 }
 

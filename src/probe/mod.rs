@@ -31,6 +31,7 @@ pub mod net_stun;
 pub mod net_tls_inspection;
 pub mod quality_bandwidth;
 pub mod quality_latency;
+pub mod rtt;
 pub mod tls_certificate;
 pub mod tls_federation;
 pub mod tls_protocol;
@@ -417,6 +418,9 @@ pub struct ProbeCx {
     /// is outside input and could otherwise open every host × port at once. See
     /// [`sockets_in_flight`].
     pub sockets: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Round trips learnt per destination address over the whole scan (TCP port verdicts wait
+    /// for a silent port only as long as the address's replies warrant, see [`rtt`]).
+    pub destinations: std::sync::Arc<rtt::Destinations>,
 }
 
 /// Bound for one network step of a probe (connect, TLS handshake, one SMTP reply): three quarters
@@ -460,6 +464,7 @@ impl std::fmt::Debug for ProbeCx {
             .field("tls", &self.tls)
             .field("step", &self.step)
             .field("sockets", &self.sockets.available_permits())
+            .field("destinations", &self.destinations)
             .finish()
     }
 }

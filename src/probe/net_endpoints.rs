@@ -289,6 +289,69 @@ pub struct Probe {
     pub reason: String,
     /// Time to the answer, ms (none for filtered/unresolved).
     pub rtt_ms: Option<u64>,
+    /// How long a silence would have been waited for when the verdict was made, ms: the
+    /// configured timeout, or less once the host's replies showed its round trip (see
+    /// [`super::rtt`]); for `filtered`, the wait that ran out. None when nothing was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+fn ms_of(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One TCP connection attempt whose silence is judged against what the destination's other
+/// replies show: a port is `filtered` once it has been silent for [`Destination::wait`], which
+/// shrinks from `ceiling` as SYN-ACKs and RSTs come back. Returns the state, the reason, the
+/// round trip of a reply, and the wait in force at the verdict.
+async fn adaptive_state(
+    addr: SocketAddr,
+    ceiling: Duration,
+    dest: &super::rtt::Destination,
+) -> (PortState, String, Option<u64>, u64) {
+    let start = Instant::now();
+    let connect = TcpStream::connect(addr);
+    tokio::pin!(connect);
+    loop {
+        let wait = dest.wait(ceiling);
+        // Registered before the deadline is computed from the estimate: a reply landing in
+        // between still wakes this attempt.
+        let replied = dest.replied();
+        tokio::select! {
+            r = &mut connect => {
+                let rtt = start.elapsed();
+                let answered = |state| {
+                    dest.learn(rtt);
+                    (state, Some(ms_of(rtt)))
+                };
+                let (state, reason, rtt_ms) = match r {
+                    Ok(_) => {
+                        let (s, ms) = answered(PortState::Open);
+                        (s, "syn-ack".to_owned(), ms)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                        let (s, ms) = answered(PortState::Closed);
+                        (s, "reset".to_owned(), ms)
+                    }
+                    // EACCES/EPERM: a local firewall rejected it (admin-prohibited): filtered.
+                    Err(e) if matches!(e.raw_os_error(), Some(1 | 13)) => {
+                        (PortState::Filtered, format!("admin-prohibited ({e})"), Some(ms_of(rtt)))
+                    }
+                    // ENETUNREACH, EHOSTUNREACH (an ICMP unreachable, no route) and the rest.
+                    Err(e) => (PortState::Unreachable, e.to_string(), Some(ms_of(rtt))),
+                };
+                return (state, reason, rtt_ms, ms_of(wait));
+            }
+            () = tokio::time::sleep_until((start + wait).into()) => {
+                // The estimate may have tightened since this deadline was set; it only ever
+                // ends the wait sooner, never later than the ceiling.
+                if start.elapsed() >= dest.wait(ceiling) {
+                    return (PortState::Filtered, "no-response".to_owned(), None, ms_of(dest.wait(ceiling).min(wait)));
+                }
+            }
+            () = replied => {}
+        }
+    }
 }
 
 /// Evidence for one set.
@@ -354,6 +417,7 @@ async fn probe_host(
                     state: PortState::Unresolved,
                     reason: why.render(crate::output::Lang::En),
                     rtt_ms: None,
+                    timeout_ms: None,
                 })
                 .collect());
         }
@@ -361,18 +425,23 @@ async fn probe_host(
     let Some(&ip) = ips.first() else {
         return Ok(Vec::new());
     };
-    let attempts = ports.iter().map(|&port| async move {
-        let addr = SocketAddr::new(ip, port);
-        // A closed semaphore never happens (the scan owns it); proceed unbounded if it did.
-        let _permit = cx.sockets.acquire().await.ok();
-        let (state, reason, rtt_ms) = tcp_state(addr, timeout).await;
-        Probe {
-            host: host.to_owned(),
-            port,
-            address: Some(addr.to_string()),
-            state,
-            reason,
-            rtt_ms,
+    let dest = cx.destinations.get(ip);
+    let attempts = ports.iter().map(|&port| {
+        let dest = &*dest;
+        async move {
+            let addr = SocketAddr::new(ip, port);
+            // A closed semaphore never happens (the scan owns it); proceed unbounded if it did.
+            let _permit = cx.sockets.acquire().await.ok();
+            let (state, reason, rtt_ms, waited) = adaptive_state(addr, timeout, dest).await;
+            Probe {
+                host: host.to_owned(),
+                port,
+                address: Some(addr.to_string()),
+                state,
+                reason,
+                rtt_ms,
+                timeout_ms: Some(waited),
+            }
         }
     });
     Ok(futures::future::join_all(attempts).await)
@@ -412,7 +481,8 @@ pub async fn observe(
     })
 }
 
-fn describe(p: &Probe, timeout_ms: u64) -> Text {
+fn describe(p: &Probe, configured_ms: u64) -> Text {
+    let timeout_ms = p.timeout_ms.unwrap_or(configured_ms);
     let what = match p.state {
         PortState::Open => text!("endpoints.open"),
         PortState::Closed => text!("endpoints.closed"),
@@ -600,6 +670,7 @@ mod tests {
             state,
             reason: reason.into(),
             rtt_ms: None,
+            timeout_ms: None,
         };
         let mut e = NetEndpointsEvidence {
             set: t.label.clone(),
@@ -623,6 +694,13 @@ mod tests {
                 .contains("outlook.office365.com:443 filtered (no answer within 2000 ms"),
             "{}",
             j.message()
+        );
+        // The wait the host's round trips allowed is the one the sentence names.
+        e.probes[1].timeout_ms = Some(250);
+        assert!(
+            judge(&t, &e)
+                .message()
+                .contains("outlook.office365.com:443 filtered (no answer within 250 ms"),
         );
         e.probes.clear();
         assert_eq!(judge(&t, &e).status, Status::Warn);
@@ -659,6 +737,7 @@ mod tests {
             state,
             reason: "no-response".into(),
             rtt_ms: None,
+            timeout_ms: None,
         };
         let mut e = NetEndpointsEvidence {
             set: t.label.clone(),

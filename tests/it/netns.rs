@@ -137,6 +137,27 @@ fn firewall_drop_and_reject_are_told_apart_like_nmap_does() {
     .map(|(p, s)| (p, s.to_owned()))
     .collect();
     assert_eq!(ours, want, "{tcp}");
+    // The dropped port was judged against the host's own round trips (the open and closed ports
+    // answered), not the full probe timeout: judged from the recorded samples, not the clock.
+    let probes = tcp["evidence"]["probes"].as_array().unwrap();
+    let ceiling = tcp["evidence"]["probe_timeout_ms"].as_u64().unwrap();
+    let silent = probes
+        .iter()
+        .find(|p| p["port"].as_u64() == Some(u64::from(dropped)))
+        .unwrap();
+    let waited = silent["timeout_ms"].as_u64().unwrap();
+    assert!((250..=ceiling).contains(&waited), "{silent}");
+    let slowest_reply = probes
+        .iter()
+        .filter_map(|p| p["rtt_ms"].as_u64())
+        .max()
+        .unwrap();
+    if slowest_reply * 9 < ceiling {
+        assert!(
+            waited < ceiling,
+            "replies in {slowest_reply} ms, yet waited {waited} ms"
+        );
+    }
     if have("nmap") {
         assert_eq!(
             ns.nmap_tcp(&ns.host_ip, &[open, dropped, rejected, closed])

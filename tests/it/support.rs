@@ -53,6 +53,7 @@ pub(crate) fn probe_cx(addr: SocketAddr, check_timeout: Duration) -> ProbeCx {
         sockets: tenant_ready::probe::sockets_in_flight(
             tenant_ready::settings::DEFAULT_CONCURRENCY,
         ),
+        destinations: std::sync::Arc::default(),
     }
 }
 
