@@ -1,6 +1,7 @@
 //! SPF record syntax (RFC 7208 §4.6, §5, §6): recognising an SPF record and parsing its terms.
 //! Pure; the DNS walk that counts lookups lives in `probe::dns_spf`.
 
+use crate::text::Text;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// `+`, `-`, `~`, `?` (RFC 7208 §4.6.2).
@@ -103,9 +104,9 @@ pub fn has_macro(spec: &str) -> bool {
 
 /// A `domain-spec` (RFC 7208 §7.1): a macro-string whose end is `"." toplabel ["."]` or a macro.
 /// Checked as written, before any query: a receiver returns permerror for a malformed one.
-pub fn check_domain_spec(spec: &str) -> Result<(), String> {
+pub fn check_domain_spec(spec: &str) -> Result<(), Text> {
     if spec.is_empty() {
-        return Err("is empty".into());
+        return Err(text!("spf-syntax.empty"));
     }
     let ends_with_macro = check_macro_string(spec, false)?;
     if ends_with_macro {
@@ -114,15 +115,13 @@ pub fn check_domain_spec(spec: &str) -> Result<(), String> {
     // domain-end = "." toplabel [ "." ]
     let body = spec.strip_suffix('.').unwrap_or(spec);
     let Some((rest, top)) = body.rsplit_once('.') else {
-        return Err("is not a domain name (it needs a dot and a top-level label)".into());
+        return Err(text!("spf-syntax.no-dot"));
     };
     if rest.is_empty() {
-        return Err("is not a domain name (nothing before the top-level label)".into());
+        return Err(text!("spf-syntax.only-toplabel"));
     }
     if !toplabel_ok(top) {
-        return Err(format!(
-            "has an invalid top-level label `{top}` (letters, digits and inner dashes, not all digits)"
-        ));
+        return Err(text!("spf-syntax.bad-toplabel", label = top));
     }
     Ok(())
 }
@@ -139,7 +138,7 @@ fn toplabel_ok(t: &str) -> bool {
 
 /// Checks a `macro-string` (§7.1); returns whether it ends with a macro expansion. `exp_text`
 /// allows the letters only explanation text may use (`c`, `r`, `t`).
-pub fn check_macro_string(text: &str, exp_text: bool) -> Result<bool, String> {
+pub fn check_macro_string(text: &str, exp_text: bool) -> Result<bool, Text> {
     let bytes = text.as_bytes();
     let mut i = 0;
     let mut ends_with_macro = false;
@@ -153,9 +152,9 @@ pub fn check_macro_string(text: &str, exp_text: bool) -> Result<bool, String> {
                     continue;
                 }
                 Some(b'{') => {
-                    let close = text[i..]
-                        .find('}')
-                        .ok_or_else(|| format!("has an unterminated macro `{}`", &text[i..]))?;
+                    let close = text[i..].find('}').ok_or_else(|| {
+                        text!("spf-syntax.unterminated-macro", macro_text = &text[i..])
+                    })?;
                     let inner = &text[i + 2..i + close];
                     let mut chars = inner.chars();
                     let letter = chars.next().map(|l| l.to_ascii_lowercase());
@@ -163,11 +162,17 @@ pub fn check_macro_string(text: &str, exp_text: bool) -> Result<bool, String> {
                         Some('s' | 'l' | 'o' | 'd' | 'i' | 'p' | 'h' | 'v') => {}
                         Some('c' | 'r' | 't') if exp_text => {}
                         Some(l @ ('c' | 'r' | 't')) => {
-                            return Err(format!(
-                                "uses the macro letter `{l}`, which only explanation text may use"
+                            return Err(text!(
+                                "spf-syntax.exp-only-letter",
+                                letter = l.to_string()
                             ));
                         }
-                        _ => return Err(format!("has an unknown macro `%{{{inner}}}`")),
+                        _ => {
+                            return Err(text!(
+                                "spf-syntax.unknown-macro",
+                                macro_text = format!("%{{{inner}}}")
+                            ));
+                        }
                     }
                     let rest = chars.as_str();
                     let digits =
@@ -175,25 +180,28 @@ pub fn check_macro_string(text: &str, exp_text: bool) -> Result<bool, String> {
                     let rest = &rest[digits..];
                     let rest = rest.strip_prefix(['r', 'R']).unwrap_or(rest);
                     if !rest.chars().all(|d| ".-+,/_=".contains(d)) {
-                        return Err(format!("has an invalid macro `%{{{inner}}}`"));
+                        return Err(text!(
+                            "spf-syntax.invalid-macro",
+                            macro_text = format!("%{{{inner}}}")
+                        ));
                     }
                     i += close + 1;
                     ends_with_macro = true;
                     continue;
                 }
                 _ => {
-                    return Err(format!(
-                        "has a `%` not followed by `{{`, `%`, `_` or `-` (`{}`)",
-                        &text[i..text.len().min(i + 4)]
+                    return Err(text!(
+                        "spf-syntax.bare-percent",
+                        at = text.get(i..text.len().min(i + 4)).unwrap_or("%")
                     ));
                 }
             }
         }
         // macro-literal: visible characters except `%`.
         if !(0x21..=0x7e).contains(&byte) {
-            return Err(format!(
-                "contains the character {:?}, which is not allowed (visible ASCII only)",
-                char::from(byte)
+            return Err(text!(
+                "spf-syntax.bad-character",
+                character = format!("{:?}", char::from(byte))
             ));
         }
         ends_with_macro = false;
@@ -230,7 +238,7 @@ fn split_dual_cidr(arg: &str) -> (&str, &str) {
     (&arg[..cut], &arg[cut..])
 }
 
-fn check_dual_cidr(term: &str, cidr: &str) -> Result<(), String> {
+fn check_dual_cidr(term: &str, cidr: &str) -> Result<(), Text> {
     if cidr.is_empty() {
         return Ok(());
     }
@@ -243,7 +251,7 @@ fn check_dual_cidr(term: &str, cidr: &str) -> Result<(), String> {
     if v4_ok && v6_ok {
         Ok(())
     } else {
-        Err(format!("`{term}` has an invalid prefix length"))
+        Err(text!("spf-syntax.bad-prefix", term = term))
     }
 }
 
@@ -254,7 +262,7 @@ fn domain_arg(
     rest: &str,
     required: bool,
     cidr_allowed: bool,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Text> {
     let (arg, cidr) = if cidr_allowed {
         split_dual_cidr(rest)
     } else {
@@ -264,42 +272,40 @@ fn domain_arg(
     let dom = match arg.strip_prefix(':') {
         Some(d) => Some(d),
         None if arg.is_empty() => None,
-        None => return Err(format!("unknown mechanism `{term}`")),
+        None => return Err(text!("spf-syntax.unknown-mechanism", term = term)),
     };
     match dom {
-        None if required => Err(format!("`{name}` needs a domain (`{name}:example.com`)")),
+        None if required => Err(text!("spf-syntax.needs-domain", name = name)),
         None => Ok(None),
         Some(d) => {
-            check_domain_spec(d).map_err(|e| format!("the domain of `{term}` {e}"))?;
+            check_domain_spec(d)
+                .map_err(|e| text!("spf-syntax.domain-of", term = term, problem = e))?;
             Ok(Some(d.to_owned()))
         }
     }
 }
 
-fn check_ip<T: std::str::FromStr>(term: &str, arg: &str, max_len: u8) -> Result<(), String> {
+fn check_ip<T: std::str::FromStr>(term: &str, arg: &str, max_len: u8) -> Result<(), Text> {
     let (addr, len) = match arg.split_once('/') {
         Some((a, l)) => (a, Some(l)),
         None => (arg, None),
     };
     if addr.parse::<T>().is_err() {
-        return Err(format!("`{term}` is not a valid address"));
+        return Err(text!("spf-syntax.bad-address", term = term));
     }
     if let Some(l) = len
         && !cidr_len(l, max_len)
     {
-        return Err(format!("`{term}` has an invalid prefix length"));
+        return Err(text!("spf-syntax.bad-prefix", term = term));
     }
     Ok(())
 }
 
 /// Parses a record (which [`is_spf`] accepted) with the RFC 7208 §12 grammar. Errors are the
 /// `permerror` reasons a receiver would have, for a person.
-pub fn parse(txt: &str) -> Result<SpfRecord, String> {
+pub fn parse(txt: &str) -> Result<SpfRecord, Text> {
     if !txt.is_ascii() {
-        return Err(
-            "the record contains non-ASCII characters; SPF records are 7-bit ASCII (RFC 7208 §3.1)"
-                .into(),
-        );
+        return Err(text!("spf-syntax.non-ascii"));
     }
     let mut rec = SpfRecord::default();
     let mut exp_seen = false;
@@ -315,29 +321,31 @@ pub fn parse(txt: &str) -> Result<SpfRecord, String> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
             if !name_ok {
-                return Err(format!(
-                    "`{term}` is not a valid modifier (its name `{name}` must start with a letter)"
-                ));
+                return Err(text!("spf-syntax.bad-modifier", term = term, name = name));
             }
             match name.to_ascii_lowercase().as_str() {
                 "redirect" if rec.redirect.is_some() => {
-                    return Err("more than one redirect= modifier".into());
+                    return Err(text!("spf-syntax.two-redirects"));
                 }
-                "redirect" if value.is_empty() => return Err("redirect= needs a domain".into()),
+                "redirect" if value.is_empty() => {
+                    return Err(text!("spf-syntax.redirect-needs-domain"));
+                }
                 "redirect" => {
-                    check_domain_spec(value).map_err(|e| format!("the domain of `{term}` {e}"))?;
+                    check_domain_spec(value)
+                        .map_err(|e| text!("spf-syntax.domain-of", term = term, problem = e))?;
                     rec.redirect = Some(value.to_ascii_lowercase());
                 }
-                "exp" if exp_seen => return Err("more than one exp= modifier".into()),
-                "exp" if value.is_empty() => return Err("exp= needs a domain".into()),
+                "exp" if exp_seen => return Err(text!("spf-syntax.two-exps")),
+                "exp" if value.is_empty() => return Err(text!("spf-syntax.exp-needs-domain")),
                 "exp" => {
-                    check_domain_spec(value).map_err(|e| format!("the domain of `{term}` {e}"))?;
+                    check_domain_spec(value)
+                        .map_err(|e| text!("spf-syntax.domain-of", term = term, problem = e))?;
                     exp_seen = true;
                 }
                 // Unknown modifiers are ignored (§6), but must be syntactically valid.
                 _ => {
                     check_macro_string(value, false)
-                        .map_err(|e| format!("the value of `{term}` {e}"))?;
+                        .map_err(|e| text!("spf-syntax.value-of", term = term, problem = e))?;
                 }
             }
             continue;
@@ -365,18 +373,18 @@ pub fn parse(txt: &str) -> Result<SpfRecord, String> {
             "ip4" => {
                 let arg = rest
                     .strip_prefix(':')
-                    .ok_or_else(|| format!("`{term}` needs an address"))?;
+                    .ok_or_else(|| text!("spf-syntax.needs-address", term = term))?;
                 check_ip::<Ipv4Addr>(term, arg, 32)?;
                 Mechanism::Ip4
             }
             "ip6" => {
                 let arg = rest
                     .strip_prefix(':')
-                    .ok_or_else(|| format!("`{term}` needs an address"))?;
+                    .ok_or_else(|| text!("spf-syntax.needs-address", term = term))?;
                 check_ip::<Ipv6Addr>(term, arg, 128)?;
                 Mechanism::Ip6
             }
-            _ => return Err(format!("unknown mechanism `{term}`")),
+            _ => return Err(text!("spf-syntax.unknown-mechanism", term = term)),
         };
         rec.directives.push(Directive {
             qualifier,
@@ -481,5 +489,29 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad} should be a permerror");
         }
+    }
+
+    /// The reasons read as they always did in English, and in Korean too (a Korean report quotes
+    /// them inside its SPF sentence).
+    #[test]
+    fn reasons_in_both_languages() {
+        use crate::output::Lang;
+        let why = |r: &str| parse(r).map(|_| ()).unwrap_err();
+        let e = why("v=spf1 include -all");
+        assert_eq!(
+            e.render(Lang::En),
+            "`include` needs a domain (`include:example.com`)"
+        );
+        assert!(e.render(Lang::Ko).contains("도메인이 필요합니다"));
+        // Braces in a template that are not placeholders stay as written.
+        let e = why("v=spf1 a:%x.example.com -all");
+        assert_eq!(
+            e.render(Lang::En),
+            "the domain of `a:%x.example.com` has a `%` not followed by `{`, `%`, `_` or `-` (`%x.e`)"
+        );
+        assert!(
+            e.render(Lang::Ko)
+                .starts_with("`a:%x.example.com`의 도메인 문제: `{`, `%`")
+        );
     }
 }
