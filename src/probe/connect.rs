@@ -53,10 +53,10 @@ pub async fn addresses(
     Ok(Ok(ips))
 }
 
-/// The HTTPS client for one host, as every probe that talks HTTP builds it: public roots plus
+/// The HTTP(S) client for one host, as every probe that talks HTTP builds it: public roots plus
 /// `--ca-file`, each request bounded by `cx.step`, no redirects (a caller that follows some does
 /// so itself, checking each), this machine's proxy settings, and `ips` (found through the scan's
-/// resolver) as the host's addresses.
+/// resolver) as the host's addresses (none given: the client resolves the name itself).
 pub fn https_client(
     cx: &ProbeCx,
     ep: &Endpoint,
@@ -68,7 +68,7 @@ pub fn https_client(
         .timeout(cx.step)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")));
-    if ep.ip().is_none() {
+    if ep.ip().is_none() && !ips.is_empty() {
         let addrs: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(*ip, ep.port)).collect();
         builder = builder.resolve_to_addrs(&ep.host, &addrs);
     }

@@ -90,26 +90,17 @@ pub async fn observe(t: &NetProxyTask, cx: &ProbeCx) -> Result<NetProxyEvidence,
         headers: BTreeMap::new(),
         request_error: None,
     };
-    let mut builder = reqwest::Client::builder()
-        .tls_backend_preconfigured(cx.tls.verifying_config())
-        .connect_timeout(cx.step)
-        .timeout(cx.step)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("tenant-ready/", env!("CARGO_PKG_VERSION")));
-    // Resolve through the scan's resolver (so --nameserver applies); a proxy resolves itself.
-    if t.endpoint.ip().is_none()
-        && let Ok(Ok(ips)) = super::connect::addresses(cx, &t.endpoint).await
-    {
-        let addrs: Vec<std::net::SocketAddr> = ips
-            .iter()
-            .map(|ip| std::net::SocketAddr::new(*ip, t.endpoint.port))
-            .collect();
-        builder = builder.resolve_to_addrs(&t.endpoint.host, &addrs);
-    }
-    let client = builder.build().map_err(|e| ProbeError::Net {
-        kind: "internal",
-        message: text!("value", value = e.to_string()),
-    })?;
+    // Resolve through the scan's resolver (so --nameserver applies); when that finds nothing,
+    // the request goes out by name (a proxy in the path resolves it itself).
+    let ips = if t.endpoint.ip().is_none() {
+        match super::connect::addresses(cx, &t.endpoint).await {
+            Ok(Ok(ips)) => ips,
+            _ => Vec::new(),
+        }
+    } else {
+        Vec::new()
+    };
+    let client = super::connect::https_client(cx, &t.endpoint, &ips)?;
     match client.get(&url).send().await {
         Ok(resp) => {
             ev.http_status = Some(resp.status().as_u16());

@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use super::Report;
 use super::html::esc;
-use super::{Report, ResponsibilityStatus};
 use crate::i18n::{t, tf};
 use crate::outcome::CheckResult;
 use crate::output::Lang;
@@ -194,17 +194,6 @@ pub fn matrix(
     h
 }
 
-fn rstatus(s: ResponsibilityStatus) -> &'static str {
-    match s {
-        ResponsibilityStatus::Pass => "pass",
-        ResponsibilityStatus::Warn => "warn",
-        ResponsibilityStatus::Fail => "fail",
-        ResponsibilityStatus::Error => "error",
-        ResponsibilityStatus::Skip => "skip",
-        ResponsibilityStatus::Manual => "manual",
-    }
-}
-
 /// The five phases as a grid of the seed's responsibilities: automated ones coloured by status,
 /// manual ones as open boxes, with counts per phase.
 pub fn phases(report: &Report, lang: Lang) -> String {
@@ -221,7 +210,7 @@ pub fn phases(report: &Report, lang: Lang) -> String {
         let manual = rows.iter().filter(|r| !r.automated).count();
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for r in rows.iter().filter(|r| r.automated) {
-            *counts.entry(rstatus(r.status)).or_default() += 1;
+            *counts.entry(r.status.as_str()).or_default() += 1;
         }
         let tally: Vec<String> = ["fail", "error", "warn", "pass", "skip"]
             .iter()
@@ -252,7 +241,7 @@ pub fn phases(report: &Report, lang: Lang) -> String {
             ))
         ));
         for r in rows {
-            let st = rstatus(r.status);
+            let st = r.status.as_str();
             let number = r.seed_ref.rsplit('-').next().unwrap_or(&r.seed_ref);
             h.push_str(&format!(
                 "<span class=\"tile t-{st}\" data-responsibility=\"{}\" data-status=\"{st}\" title=\"{} ({})\">{} {}</span>",

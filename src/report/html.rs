@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use super::{Report, ResponsibilityStatus};
+use super::Report;
 use crate::i18n::{t, tf};
 use crate::outcome::{CheckResult, Status};
 use crate::output::Lang;
@@ -266,14 +266,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
                 esc(t(&format!("phase.{phase}"), lang))
             ));
         }
-        let status = match resp.status {
-            ResponsibilityStatus::Pass => "pass",
-            ResponsibilityStatus::Warn => "warn",
-            ResponsibilityStatus::Fail => "fail",
-            ResponsibilityStatus::Error => "error",
-            ResponsibilityStatus::Skip => "skip",
-            ResponsibilityStatus::Manual => "manual",
-        };
+        let status = resp.status.as_str();
         h.push_str(&format!(
             "<tr data-status=\"{status}\">{}<td colspan=\"3\"><strong>{}</strong> <span class=\"meta\">{} · {}</span></td></tr>\n",
             status_cell(status, lang),

@@ -31,17 +31,7 @@ fn check_id(id: &str) -> String {
 }
 
 fn rstatus(s: ResponsibilityStatus, lang: Lang) -> &'static str {
-    t(
-        match s {
-            ResponsibilityStatus::Pass => "status.pass",
-            ResponsibilityStatus::Warn => "status.warn",
-            ResponsibilityStatus::Fail => "status.fail",
-            ResponsibilityStatus::Error => "status.error",
-            ResponsibilityStatus::Skip => "status.skip",
-            ResponsibilityStatus::Manual => "status.manual",
-        },
-        lang,
-    )
+    t(&format!("status.{}", s.as_str()), lang)
 }
 
 /// The domain × check matrix as tables of glyphs (GitHub and Azure DevOps render them), one per

@@ -241,6 +241,20 @@ pub enum ResponsibilityStatus {
     Manual,
 }
 
+impl ResponsibilityStatus {
+    /// The lower-case name (JSON, `data-status`, and the `status.*` words of the reports).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Warn => "warn",
+            Self::Fail => "fail",
+            Self::Error => "error",
+            Self::Skip => "skip",
+            Self::Manual => "manual",
+        }
+    }
+}
+
 impl From<Status> for ResponsibilityStatus {
     fn from(s: Status) -> Self {
         match s {

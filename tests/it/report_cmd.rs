@@ -167,10 +167,7 @@ fn completions_and_man_page() {
 /// inline), runs its script, and the DOM it dumps has the verdict and the problem rows.
 #[test]
 fn the_html_report_renders_in_headless_chromium() {
-    let browser = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok());
-    let Some(browser) = browser else {
+    let Some(browser) = crate::support::browser() else {
         eprintln!("SKIPPED: no chromium installed (apt-get install chromium)");
         return;
     };
@@ -196,27 +193,8 @@ fn the_html_report_renders_in_headless_chromium() {
         s(&html),
     ]);
     assert_eq!(code, 0, "{err}");
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--disable-gpu",
-            "--no-sandbox",
-            "--no-first-run",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        dom.contains("id=\"verdict\""),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dom = crate::support::dom(browser, &html, &dir.path().join("profile"));
+    assert!(dom.contains("id=\"verdict\""), "{dom}");
     assert!(dom.contains("NOT READY"));
     assert!(
         dom.contains("data-status=\"fail\"") && dom.contains("dns.mx"),

@@ -5,33 +5,12 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::{browser, dom};
+
 use tenant_ready::outcome::CheckResult;
 
 fn bin() -> Command {
     Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"))
-}
-
-fn browser() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok())
-}
-
-/// The DOM headless Chromium builds from `page` (a file: nothing else is fetched).
-fn dom(browser: &str, page: &Path, profile: &Path) -> String {
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--disable-gpu",
-            "--no-sandbox",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The value of `name="…"` in one tag.

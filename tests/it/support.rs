@@ -197,3 +197,33 @@ pub(crate) fn demo_report() -> &'static std::path::Path {
     });
     path
 }
+
+/// A headless browser, when one is installed (CI installs `chromium`).
+pub(crate) fn browser() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok()
+        })
+}
+
+/// The DOM headless `browser` builds from `page` (a file: nothing else is fetched), with its
+/// profile in `profile`.
+pub(crate) fn dom(browser: &str, page: &std::path::Path, profile: &std::path::Path) -> String {
+    let out = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
