@@ -250,7 +250,8 @@ pub struct CheckResult {
     /// `cloud_instance_name`, `tenant_region_scope`, `error`, `not_found`) and `realm` (home
     /// realm discovery: `url`, `namespace_type`, `domain_name`, `federation_brand_name`,
     /// `auth_url`, `cloud_instance_name`).
-    pub evidence: serde_json::Value,
+    #[schemars(with = "serde_json::Value")]
+    pub evidence: Evidence,
     /// What to do about a `warn`/`fail`/`error`.
     pub remediation: Option<String>,
     /// Primary responsibility id.
@@ -302,4 +303,131 @@ fn in_lang(texts: &[Text], lang: Lang) -> Option<String> {
         return None;
     }
     crate::text::join(texts, lang)
+}
+
+/// A result's evidence: the probe's observations as JSON text.
+///
+/// Why text and not a [`serde_json::Value`]: a `Value` tree costs ~7× its JSON (a `BTreeMap` node
+/// per object), and results are kept until the report is written; at 1,000 domains the trees were
+/// the largest single part of the scan's heap (30 MB of its 90 MB peak). Readers (charts,
+/// renderers, tests) get a parsed view on demand: [`Evidence::value`], or `evidence["key"]`.
+#[derive(Default)]
+pub struct Evidence {
+    raw: Option<Box<serde_json::value::RawValue>>,
+    /// Parsed on first use by a reader that holds on to the result (tests, the charts).
+    parsed: std::sync::OnceLock<serde_json::Value>,
+}
+
+impl Evidence {
+    /// The evidence of a probe: its serialisation (plain data, so this cannot fail; `null` if
+    /// it somehow did).
+    pub fn of<T: Serialize + ?Sized>(evidence: &T) -> Self {
+        Self {
+            raw: serde_json::value::to_raw_value(evidence).ok(),
+            parsed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// `null`: no evidence (a skipped check, a placeholder).
+    pub fn null() -> Self {
+        Self::default()
+    }
+
+    /// The JSON text (`null` when there is none).
+    pub fn raw(&self) -> &str {
+        self.raw
+            .as_deref()
+            .map_or("null", serde_json::value::RawValue::get)
+    }
+
+    /// The evidence parsed (kept: call [`Evidence::to_value`] for a one-off copy).
+    pub fn value(&self) -> &serde_json::Value {
+        self.parsed.get_or_init(|| self.to_value())
+    }
+
+    /// A freshly parsed copy, not kept.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.raw()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// One field of an object (`None` for other values).
+    pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
+        self.value().get(key)
+    }
+
+    /// Pretty-printed, for the reports that show it.
+    pub fn pretty(&self) -> String {
+        serde_json::to_string_pretty(&self.to_value()).unwrap_or_default()
+    }
+
+    /// Rewrites the evidence through its parsed form (redaction).
+    pub fn edit(&mut self, f: impl FnOnce(&mut serde_json::Value)) {
+        let mut v = self.to_value();
+        f(&mut v);
+        *self = Self::of(&v);
+    }
+}
+
+impl From<serde_json::Value> for Evidence {
+    fn from(v: serde_json::Value) -> Self {
+        Self::of(&v)
+    }
+}
+
+impl Clone for Evidence {
+    fn clone(&self) -> Self {
+        Self {
+            raw: self.raw.clone(),
+            parsed: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl PartialEq for Evidence {
+    /// Equal as JSON values (key order and spacing aside).
+    fn eq(&self, other: &Self) -> bool {
+        self.raw() == other.raw() || self.to_value() == other.to_value()
+    }
+}
+
+impl std::fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.raw())
+    }
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.raw())
+    }
+}
+
+impl std::ops::Index<&str> for Evidence {
+    type Output = serde_json::Value;
+
+    fn index(&self, key: &str) -> &serde_json::Value {
+        &self.value()[key]
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.raw {
+            Some(raw) => raw.serialize(s),
+            None => s.serialize_unit(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Evidence {
+    /// Through a `Value`, so it works from any deserializer (`from_value` too, which a raw
+    /// value cannot).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        Ok(if v.is_null() {
+            Self::null()
+        } else {
+            Self::of(&v)
+        })
+    }
 }

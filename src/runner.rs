@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::outcome::{CheckResult, Judgement, Status};
+use crate::outcome::{CheckResult, Evidence, Judgement, Status};
 use std::future::Future;
 
 use crate::output::Lang;
@@ -41,7 +41,7 @@ enum Failure {
     Cancelled(&'static str),
 }
 
-type Outcome = Result<(serde_json::Value, Judgement), Failure>;
+type Outcome = Result<(Evidence, Judgement), Failure>;
 
 fn error_result(task: &Task, kind: &str, message: Text, duration: Duration) -> CheckResult {
     let english = message.render(Lang::En);
@@ -50,7 +50,9 @@ fn error_result(task: &Task, kind: &str, message: Text, duration: Duration) -> C
         subject: task.subject.clone(),
         status: Status::Error,
         severity: task.check.severity,
-        evidence: serde_json::json!({ "error": { "kind": kind, "message": &english } }),
+        evidence: Evidence::of(
+            &serde_json::json!({ "error": { "kind": kind, "message": &english } }),
+        ),
         message: english,
         message_text: vec![message],
         expected: None,
@@ -86,23 +88,15 @@ fn redacted(mut r: CheckResult) -> CheckResult {
             }
         });
     }
-    secrets.json(&mut r.evidence);
+    r.evidence.edit(|v| secrets.json(v));
     r
 }
 
-fn finished(
-    task: &Task,
-    r: Result<(serde_json::Value, Judgement), Failure>,
-    d: Duration,
-) -> CheckResult {
+fn finished(task: &Task, r: Result<(Evidence, Judgement), Failure>, d: Duration) -> CheckResult {
     redacted(unredacted(task, r, d))
 }
 
-fn unredacted(
-    task: &Task,
-    r: Result<(serde_json::Value, Judgement), Failure>,
-    d: Duration,
-) -> CheckResult {
+fn unredacted(task: &Task, r: Result<(Evidence, Judgement), Failure>, d: Duration) -> CheckResult {
     match r {
         Ok((evidence, j)) => CheckResult {
             check: task.check.id.clone(),
@@ -148,7 +142,7 @@ fn skipped(task: &Task, reason: &Text) -> CheckResult {
         message_text: vec![reason.clone()],
         expected: None,
         expected_text: vec![],
-        evidence: serde_json::Value::Null,
+        evidence: Evidence::null(),
         remediation: None,
         remediation_ko: None,
         responsibility: task.check.responsibility.clone(),
@@ -190,7 +184,7 @@ pub async fn run_with<E, F>(
 ) -> Vec<CheckResult>
 where
     E: Fn(Planned) -> F + Clone + Send + 'static,
-    F: Future<Output = Result<(serde_json::Value, Judgement), ProbeError>> + Send + 'static,
+    F: Future<Output = Result<(Evidence, Judgement), ProbeError>> + Send + 'static,
 {
     let tasks: Vec<Arc<Task>> = tasks.into_iter().map(Arc::new).collect();
     let mut results: Vec<Option<CheckResult>> = vec![None; tasks.len()];

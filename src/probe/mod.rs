@@ -43,7 +43,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::domain::DomainName;
-use crate::outcome::Judgement;
+use crate::outcome::{Evidence, Judgement};
 use crate::pattern::{TemplateError, Vars};
 use crate::text::Text;
 
@@ -527,14 +527,9 @@ impl From<crate::tls::TlsError> for ProbeError {
 }
 
 /// Runs one planned probe: observe, then judge. Returns the evidence as JSON plus the judgement.
-pub async fn run(
-    planned: &Planned,
-    cx: &ProbeCx,
-) -> Result<(serde_json::Value, Judgement), ProbeError> {
-    fn pack<E: serde::Serialize>(evidence: &E, j: Judgement) -> (serde_json::Value, Judgement) {
-        // Evidence types are plain data; serialising them cannot fail.
-        let value = serde_json::to_value(evidence).unwrap_or(serde_json::Value::Null);
-        (value, j)
+pub async fn run(planned: &Planned, cx: &ProbeCx) -> Result<(Evidence, Judgement), ProbeError> {
+    fn pack<E: serde::Serialize>(evidence: &E, j: Judgement) -> (Evidence, Judgement) {
+        (Evidence::of(evidence), j)
     }
     Ok(match planned {
         Planned::DnsRecord(t) => {

@@ -55,7 +55,7 @@ fn status_cell(s: &str, lang: Lang) -> String {
 
 fn row(r: &CheckResult, index: Option<usize>, lang: Lang) -> String {
     let status = r.status.as_str();
-    let mut evidence = serde_json::to_string_pretty(&r.evidence).unwrap_or_default();
+    let mut evidence = r.evidence.pretty();
     if evidence.len() > 20_000 {
         let mut cut = 20_000;
         while !evidence.is_char_boundary(cut) {

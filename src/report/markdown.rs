@@ -150,7 +150,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         }
         writeln!(out)?;
         for r in &problems {
-            let evidence = serde_json::to_string_pretty(&r.evidence).unwrap_or_default();
+            let evidence = r.evidence.pretty();
             writeln!(
                 out,
                 "<details><summary>{}: <code>{}</code> {}</summary>\n\n```json\n{}\n```\n\n</details>",

@@ -437,7 +437,7 @@ mod tests {
             expected: None,
             message_text: vec![],
             expected_text: vec![],
-            evidence: serde_json::Value::Null,
+            evidence: crate::outcome::Evidence::null(),
             remediation: None,
             responsibility: "enable.dns-records".into(),
             docs: None,

@@ -42,7 +42,10 @@ fn opts(concurrency: usize, timeout_ms: u64, budget_ms: Option<u64>) -> RunOptio
 
 /// The fake probe: sleeps, tracking how many run at once.
 type FakeFuture = std::pin::Pin<
-    Box<dyn Future<Output = Result<(serde_json::Value, Judgement), ProbeError>> + Send>,
+    Box<
+        dyn Future<Output = Result<(tenant_ready::outcome::Evidence, Judgement), ProbeError>>
+            + Send,
+    >,
 >;
 
 fn fake(
@@ -62,7 +65,7 @@ fn fake(
             tokio::time::sleep(Duration::from_millis(ms)).await;
             active.fetch_sub(1, Ordering::SeqCst);
             Ok((
-                serde_json::json!({"slept_ms": ms}),
+                serde_json::json!({"slept_ms": ms}).into(),
                 Judgement::new(
                     Status::Pass,
                     tenant_ready::text!("value", value = "ok"),
