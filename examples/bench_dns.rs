@@ -1,21 +1,25 @@
-//! Benchmark: scan N generated domains against the loopback DNS server with a fixed per-query
-//! delay, and compare the wall time with the critical-path bound (the longest chain of dependent
-//! queries × the delay). The DNS server runs in this (driver) process and each scan in a child
-//! process, so the peak RSS reported is the scanner's alone, per N.
+//! Benchmark: scan N generated ready domains with the DNS pack against one authoritative server on
+//! loopback, then replay exactly the queries the scan sent with `dnsperf` against the same server,
+//! and print the ratio. The scan runs in a child process, so its peak RSS is the scanner's alone.
 //!
 //! ```text
-//! cargo run --release --example bench_dns                          # N = 10, 100, 1000; 20 ms; concurrency 256 (the default)
-//! cargo run --release --example bench_dns -- --n 1000 --delay-ms 20 --concurrency 256
-//! cargo run --release --example bench_dns -- --n 1000 --massif /tmp/massif.out   # heap profile of the scan
+//! cargo run --release --example bench_dns                        # knotd, N = 1000, dnsperf replay
+//! cargo run --release --example bench_dns -- --n 100 --concurrency 512
+//! cargo run --release --example bench_dns -- --lab --delay-ms 20  # in-process server, 20 ms per query
+//! cargo run --release --example bench_dns -- --massif /tmp/massif.out   # heap profile of the scan
+//! cargo run --release --example bench_dns -- --hold               # serve only (profile the scan: --server ADDR)
 //! ```
 //!
-//! Besides the peak RSS it reports the RSS once the plan is built (`plan_rss`), so the memory of
-//! the tasks and of the run can be told apart. With `--massif FILE` the scan runs under
-//! `valgrind --tool=massif` (single-threaded and ~8× slower: read its heap, not its wall time).
+//! The server is `knotd` (Debian `knot`) with one zone per domain plus `outlook.com`, on a free
+//! loopback port; the domains' `ns1` is 127.0.0.1, so the NS-consistency check asks the same server
+//! directly. `--lab` uses the in-process lab server instead (with `--delay-ms`, to compare the wall
+//! time with the critical-path bound: NS → address → direct queries = 3 round trips).
 //!
-//! The longest dependency chain in the DNS checks is the NS-consistency probe: NS of the zone →
-//! A of each name server → the questions asked of each server directly (3 round trips). SPF is
-//! 2 (apex TXT → include), everything else 1. So the bound is 3 × delay.
+//! The scan child records every query the stub sends (the `tenant_ready::stub::sent` trace
+//! events: UDP sends and TCP retries) and writes the UDP ones as a dnsperf input file; `dnsperf`
+//! (Debian `dnsperf`) then sends that list once (`-n 1`) with the flags printed. With
+//! `--massif FILE` the scan runs under `valgrind --tool=massif` (single-threaded and ~8× slower:
+//! read its heap, not its wall time).
 
 #![allow(
     clippy::print_stdout,
@@ -23,8 +27,12 @@
     reason = "a benchmark reports its figures on stdout"
 )]
 
+use std::io::Write as _;
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tenant_ready::app;
@@ -34,9 +42,15 @@ use tenant_ready::lab::{Behaviour, DnsServer, OUTLOOK_ZONE, Zones, ready_zone};
 use tenant_ready::outcome::Status;
 use tenant_ready::runner::{self, RunOptions};
 use tenant_ready::settings::{Env, Settings};
+use tenant_ready::stub;
 use tokio_util::sync::CancellationToken;
+use tracing_subscriber::layer::SubscriberExt as _;
 
 const CHAIN: u32 = 3;
+
+/// dnsperf's flags: two threads (the machine's cores), eight sockets, and 256 queries outstanding
+/// (the scan's default concurrency). Other settings were tried: this was dnsperf's best.
+const DNSPERF_FLAGS: [&str; 6] = ["-T", "2", "-c", "8", "-q", "256"];
 
 /// A memory figure of this process from /proc/self/status (`VmHWM:` peak, `VmRSS:` now), MB.
 fn status_mb(key: &str) -> f64 {
@@ -50,20 +64,57 @@ fn status_mb(key: &str) -> f64 {
     kb / 1024.0
 }
 
+fn args() -> Vec<String> {
+    std::env::args().collect()
+}
+
+fn flag(name: &str) -> bool {
+    args().iter().any(|a| a == name)
+}
+
+fn value(name: &str) -> Option<String> {
+    let args = args();
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 1).cloned()
+}
+
 fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    value(name).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn domains(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("d{i}.bench.test")).collect()
 }
 
-async fn serve(n: usize, delay: Duration) -> Result<DnsServer, String> {
+/// The server under test.
+enum Server {
+    Lab(DnsServer),
+    Knot {
+        child: Child,
+        addr: SocketAddr,
+        _dir: tempfile::TempDir,
+    },
+}
+
+impl Server {
+    fn addr(&self) -> SocketAddr {
+        match self {
+            Self::Lab(s) => s.addr(),
+            Self::Knot { addr, .. } => *addr,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Self::Knot { child, .. } = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+async fn lab(n: usize, delay: Duration) -> Result<Server, String> {
     let mut zones = Zones::default();
     for d in &domains(n) {
         zones
@@ -79,11 +130,141 @@ async fn serve(n: usize, delay: Duration) -> Result<DnsServer, String> {
     };
     DnsServer::start("127.0.0.1:0".parse().map_err(|_| "addr")?, zones, behaviour)
         .await
+        .map(Server::Lab)
         .map_err(|e| e.to_string())
 }
 
-/// The child: scan N domains at `server`, print one line.
-async fn scan(n: usize, server: &str, delay: Duration, concurrency: usize) -> Result<(), String> {
+/// A loopback port free for both UDP and TCP right now.
+fn free_port() -> Result<u16, String> {
+    for _ in 0..50 {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let port = udp.local_addr().map_err(|e| e.to_string())?.port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("no free port".into())
+}
+
+/// knotd serving the N zones and outlook.com, once it answers for the last zone.
+async fn knot(n: usize) -> Result<Server, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let port = free_port()?;
+    let mut zones = domains(n);
+    zones.push("outlook.com".into());
+    let mut conf = format!(
+        "server:\n  rundir: {d}\n  listen: 127.0.0.1@{port}\n  user: root:root\ndatabase:\n  storage: {d}\ntemplate:\n  - id: default\n    storage: {d}\n    file: \"%s.zone\"\n    zonefile-sync: -1\n    journal-content: none\nlog:\n  - target: stderr\n    any: error\nzone:\n",
+        d = dir.path().display()
+    );
+    for z in &zones {
+        let text = if z == "outlook.com" {
+            OUTLOOK_ZONE.to_owned()
+        } else {
+            ready_zone(z)
+        };
+        std::fs::write(dir.path().join(format!("{z}.zone")), text).map_err(|e| e.to_string())?;
+        conf.push_str(&format!("  - domain: {z}\n"));
+    }
+    let conf_path = dir.path().join("knot.conf");
+    std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
+    let child = Command::new("knotd")
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("knotd: {e} (apt-get install knot, or use --lab)"))?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let server = Server::Knot {
+        child,
+        addr,
+        _dir: dir,
+    };
+    // Zones load in the background: wait until the last one (and outlook.com) answers.
+    let probe = stub::Client::new(
+        vec![addr],
+        stub::ClientOpts {
+            timeout: Duration::from_millis(200),
+            recursion_desired: false,
+            cache: false,
+            max_in_flight: 4,
+        },
+        &stub::Sockets::default(),
+    );
+    let last = format!("d{}.bench.test.", n.saturating_sub(1));
+    for _ in 0..300 {
+        let ready =
+            |r: Result<Arc<stub::Reply>, stub::StubError>| r.is_ok_and(|r| !r.records.is_empty());
+        if ready(probe.ask(&last, hickory_proto::rr::RecordType::SOA).await)
+            && ready(
+                probe
+                    .ask("outlook.com.", hickory_proto::rr::RecordType::SOA)
+                    .await,
+            )
+        {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("knotd did not load the zones within 30 s".into())
+}
+
+/// The stub's `sent` trace events, as dnsperf input lines (UDP) and a TCP count.
+#[derive(Clone, Default)]
+struct Sent(Arc<Mutex<(Vec<String>, usize)>>);
+
+#[derive(Default)]
+struct Fields {
+    name: String,
+    rtype: String,
+    message: String,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        let v = format!("{value:?}");
+        match field.name() {
+            "name" => self.name = v,
+            "rtype" => self.rtype = v,
+            "message" => self.message = v,
+            _ => {}
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Sent {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != "tenant_ready::stub::sent" {
+            return;
+        }
+        let mut f = Fields::default();
+        event.record(&mut f);
+        let mut sent = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if f.message == "tcp" {
+            sent.1 += 1;
+        } else {
+            sent.0.push(format!("{} {}", f.name, f.rtype));
+        }
+    }
+}
+
+/// The child: scan N domains at `server`, write the queries sent to `log`, print one line.
+async fn scan(
+    n: usize,
+    server: &str,
+    delay: Duration,
+    concurrency: usize,
+    log: Option<PathBuf>,
+) -> Result<(), String> {
+    let sent = Sent::default();
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("tenant_ready::stub::sent", tracing::Level::TRACE);
+    let _ = tracing::subscriber::set_global_default(
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::Layer::with_filter(sent.clone(), filter)),
+    );
     let port = server
         .rsplit(':')
         .next()
@@ -119,93 +300,180 @@ async fn scan(n: usize, server: &str, delay: Duration, concurrency: usize) -> Re
     )
     .await;
     let wall = start.elapsed();
-    let bound = delay * CHAIN;
     let not_pass = results.iter().filter(|r| r.status != Status::Pass).count();
+    let (udp, tcp) = {
+        let sent = sent
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (sent.0.len(), sent.1)
+    };
+    let bound = if delay.is_zero() {
+        String::new()
+    } else {
+        format!(
+            "  bound={:.0} ms  ratio={:.2}",
+            (delay * CHAIN).as_secs_f64() * 1000.0,
+            wall.as_secs_f64() / (delay * CHAIN).as_secs_f64()
+        )
+    };
     println!(
-        "N={n:<5} checks={checks:<6} wall={:>8.1} ms  bound={:>5.0} ms  ratio={:>6.2}  plan_rss={plan_rss:.1} MB  peak_rss={:.1} MB  not_pass={not_pass}",
+        "tenant-ready: N={n} checks={checks} queries={udp} udp + {tcp} tcp  wall={:.1} ms{bound}  plan_rss={plan_rss:.1} MB  peak_rss={:.1} MB  not_pass={not_pass}",
         wall.as_secs_f64() * 1000.0,
-        bound.as_secs_f64() * 1000.0,
-        wall.as_secs_f64() / bound.as_secs_f64(),
         status_mb("VmHWM:"),
     );
     if let Some(r) = results.iter().find(|r| r.status != Status::Pass) {
         println!("  first problem: {} {}: {}", r.check, r.subject, r.message);
     }
+    if let Some(path) = log {
+        let sent = sent
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out =
+            std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| e.to_string())?);
+        for line in &sent.0 {
+            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+        }
+        out.flush().map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 
+/// dnsperf sending `queries` once to `server`: (queries completed, wall seconds).
+fn dnsperf(server: SocketAddr, queries: &Path) -> Result<(u64, f64), String> {
+    let out = Command::new("dnsperf")
+        .args([
+            "-s",
+            &server.ip().to_string(),
+            "-p",
+            &server.port().to_string(),
+        ])
+        .arg("-d")
+        .arg(queries)
+        .args(["-n", "1", "-e"])
+        .args(DNSPERF_FLAGS)
+        .output()
+        .map_err(|e| format!("dnsperf: {e} (apt-get install dnsperf)"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next().map(str::to_owned))
+    };
+    let completed = field("Queries completed:")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("unexpected dnsperf output:\n{text}"))?;
+    let secs = field("Run time (s):")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("unexpected dnsperf output:\n{text}"))?;
+    Ok((completed, secs))
+}
+
 fn main() -> ExitCode {
-    let delay = Duration::from_millis(arg("--delay-ms", 20));
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench_dns: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let delay = Duration::from_millis(arg("--delay-ms", 0));
     let concurrency = usize::try_from(arg("--concurrency", 256)).unwrap_or(256);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let n = usize::try_from(arg("--n", 1000)).unwrap_or(1000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--server") {
-        let n = usize::try_from(arg("--n", 10)).unwrap_or(10);
-        let server = args.get(i + 1).cloned().unwrap_or_default();
-        return match rt.block_on(scan(n, &server, delay, concurrency)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("bench failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        .map_err(|e| e.to_string())?;
+    if let Some(server) = value("--server") {
+        return rt.block_on(scan(
+            n,
+            &server,
+            delay,
+            concurrency,
+            value("--log").map(PathBuf::from),
+        ));
     }
-    let Ok(exe) = std::env::current_exe() else {
-        return ExitCode::FAILURE;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let use_lab = flag("--lab") || !delay.is_zero();
+    let srv = if use_lab {
+        rt.block_on(lab(n, delay))?
+    } else {
+        rt.block_on(knot(n))?
     };
     println!(
-        "DNS scan benchmark: {} ms per query at the server, concurrency {concurrency}, bound = {CHAIN} × delay",
-        delay.as_millis()
-    );
-    let sizes: Vec<usize> = match args.iter().position(|a| a == "--n") {
-        Some(_) => vec![usize::try_from(arg("--n", 10)).unwrap_or(10)],
-        None => vec![10, 100, 1000],
-    };
-    for n in sizes {
-        let srv = match rt.block_on(serve(n, delay)) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("cannot start the server: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let _guard = rt.enter();
-        let mut cmd = match args.iter().position(|a| a == "--massif") {
-            Some(i) => {
-                let mut c = std::process::Command::new("valgrind");
-                c.arg("--tool=massif")
-                    .arg(format!(
-                        "--massif-out-file={}",
-                        args.get(i + 1).map_or("massif.out", String::as_str)
-                    ))
-                    .arg(&exe);
-                c
-            }
-            None => std::process::Command::new(&exe),
-        };
-        let status = cmd
-            .args([
-                "--n",
-                &n.to_string(),
-                "--delay-ms",
-                &delay.as_millis().to_string(),
-            ])
-            .args(["--concurrency", &concurrency.to_string()])
-            .args(["--server", &srv.addr().to_string()])
-            .status();
-        println!("  queries served: {}", srv.queries());
-        if !status.is_ok_and(|s| s.success()) {
-            return ExitCode::FAILURE;
+        "DNS scan benchmark: {n} ready domains, DNS checks, concurrency {concurrency}, server: {}{}",
+        if use_lab {
+            "in-process lab server"
+        } else {
+            "knotd"
+        },
+        if delay.is_zero() {
+            String::new()
+        } else {
+            format!(
+                ", {} ms per query, bound = {CHAIN} × delay",
+                delay.as_millis()
+            )
         }
+    );
+    if flag("--hold") {
+        // For profiling the scan alone: `bench_dns --hold` then `bench_dns --server ADDR` (under
+        // perf, say) in another shell; Enter stops the server.
+        println!("serving on {}; press Enter to stop", srv.addr());
+        let _ = std::io::stdin().read_line(&mut String::new());
+        return Ok(());
     }
-    ExitCode::SUCCESS
+    let log = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    let _guard = rt.enter();
+    let mut cmd = match value("--massif") {
+        Some(out) => {
+            let mut c = Command::new("valgrind");
+            c.arg("--tool=massif")
+                .arg(format!("--massif-out-file={out}"))
+                .arg(&exe);
+            c
+        }
+        None => Command::new(&exe),
+    };
+    let out = cmd
+        .args(["--n", &n.to_string()])
+        .args(["--delay-ms", &delay.as_millis().to_string()])
+        .args(["--concurrency", &concurrency.to_string()])
+        .args(["--server", &srv.addr().to_string()])
+        .arg("--log")
+        .arg(log.path())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let report = String::from_utf8_lossy(&out.stdout);
+    print!("{report}");
+    if let Server::Lab(s) = &srv {
+        println!("  queries served: {}", s.queries());
+    }
+    if !out.status.success() {
+        return Err("the scan failed".into());
+    }
+    let wall_ms: f64 = report
+        .split_once("wall=")
+        .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+        .ok_or("no wall time in the scan's output")?;
+    if value("--massif").is_some() || use_lab {
+        return Ok(());
+    }
+    let (completed, secs) = dnsperf(srv.addr(), log.path())?;
+    println!(
+        "dnsperf {} -e -n 1: {completed} queries in {:.1} ms ({:.0} queries/s)",
+        DNSPERF_FLAGS.join(" "),
+        secs * 1000.0,
+        completed as f64 / secs
+    );
+    println!(
+        "ratio: tenant-ready / dnsperf = {:.2}",
+        wall_ms / (secs * 1000.0)
+    );
+    Ok(())
 }

@@ -23,7 +23,8 @@
 //! * [`endpoint_sets`]: the Microsoft 365 endpoint list (embedded copy, saved files, [`fetch`]).
 //! * [`graph`]: Microsoft Graph (optional): the tenant's domains and their exact records.
 //! * [`plan`]: which check runs on which domain, with templates expanded.
-//! * [`probe`]: one file per probe kind; the only code that does network I/O.
+//! * [`probe`]: one file per probe kind; the only code that does network I/O, with [`stub`] (the
+//!   scanner's own DNS transport for `--nameserver` and authoritative queries) below it.
 //! * [`runner`]: concurrency, timeouts, cancellation, timing.
 //! * [`output`]: the report options (format, language, fail-on) renderers take; `cli` maps flags
 //!   onto them.
@@ -76,6 +77,7 @@ pub mod runner;
 pub mod secrets;
 pub mod settings;
 pub mod spf;
+pub mod stub;
 pub mod stun;
 pub mod tenant;
 pub mod text_file;

@@ -120,12 +120,20 @@ pub struct Behaviour {
     pub no_tcp: bool,
     /// Answer without the AA bit (a lame server).
     pub not_authoritative: bool,
+    /// Answer over UDP under another id than the query's (a forged or confused answer).
+    pub wrong_id: bool,
+    /// Answer over UDP for another question than the one asked, under the right id.
+    pub wrong_question: bool,
+    /// Answer over UDP with bytes that are not a DNS message, under the right id.
+    pub garbage: bool,
 }
 
 struct Shared {
     zones: Zones,
     behaviour: Behaviour,
     queries: AtomicU64,
+    /// Queries per name (normalised), to see what a client asks how often.
+    asked: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 /// A running server; it stops when dropped.
@@ -146,6 +154,7 @@ impl DnsServer {
             zones,
             behaviour,
             queries: AtomicU64::new(0),
+            asked: std::sync::Mutex::default(),
         });
         // With port 0 the kernel picks a free UDP port, but the same TCP port may be taken by
         // another listener (tests run in parallel): pick again rather than fail.
@@ -186,6 +195,16 @@ impl DnsServer {
     /// Queries received so far.
     pub fn queries(&self) -> u64 {
         self.shared.queries.load(Ordering::Relaxed)
+    }
+
+    /// Queries received so far for one name (any type, UDP and TCP).
+    pub fn queries_for(&self, name: &str) -> u64 {
+        let asked = self
+            .shared
+            .asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        asked.get(&normalize_name(name)).copied().unwrap_or(0)
     }
 }
 
@@ -256,6 +275,13 @@ async fn answer(shared: &Shared, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
         .queries
         .first()
         .map(|q| normalize_name(&q.name().to_ascii()));
+    if let Some(n) = &qname {
+        let mut asked = shared
+            .asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *asked.entry(n.clone()).or_default() += 1;
+    }
     if b.silent || qname.as_ref().is_some_and(|n| b.silent_for.contains(n)) {
         return None;
     }
@@ -263,6 +289,9 @@ async fn answer(shared: &Shared, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
         tokio::time::sleep(b.delay).await;
     }
     let mut resp = respond(shared, &req);
+    if udp && (b.wrong_id || b.wrong_question || b.garbage) {
+        return misbehave(b, resp);
+    }
     if udp {
         let limit = req
             .edns
@@ -274,6 +303,25 @@ async fn answer(shared: &Shared, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
         } else {
             return Some(bytes);
         }
+    }
+    resp.to_vec().ok()
+}
+
+/// A UDP answer that a careful client must not accept: another id, another question, or bytes that
+/// are no DNS message (each under the right source address).
+fn misbehave(b: &Behaviour, mut resp: Message) -> Option<Vec<u8>> {
+    let id = resp.metadata.id;
+    if b.garbage {
+        let [hi, lo] = id.to_be_bytes();
+        return Some(vec![hi, lo, 0x81, 0x80, 0x00, 0x01, 0x00, 0x07, 0xde, 0xad]);
+    }
+    if b.wrong_id {
+        resp.metadata.id = id.wrapping_add(1);
+    }
+    if b.wrong_question {
+        let q = resp.queries.first_mut()?;
+        let other = Name::from_ascii("forged.example.").ok()?;
+        q.set_name(other);
     }
     resp.to_vec().ok()
 }

@@ -11,15 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{RData, RecordType};
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_proto::rr::{RData, Record, RecordType};
+use hickory_resolver::TokioResolver;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::{Resolver as HickoryResolver, TokioResolver};
 use serde::Serialize;
 
 use super::ProbeError;
 use crate::pattern::normalize_name;
+use crate::stub::{self, StubError};
 use crate::text::Text;
 
 /// One DNS question: a name and a record type.
@@ -152,8 +151,16 @@ pub struct Lookup {
 /// The resolver the probes share, with a description of where it sends queries (for the report).
 #[derive(Clone)]
 pub struct Resolver {
-    inner: TokioResolver,
+    backend: Backend,
     servers: Arc<Vec<String>>,
+}
+
+/// Who sends the queries: hickory's resolver for the system configuration (it reads
+/// `/etc/resolv.conf` and its options), the scanner's own stub for explicit servers.
+#[derive(Clone)]
+enum Backend {
+    System(Box<TokioResolver>),
+    Stub(stub::Client),
 }
 
 /// Direct queries to authoritative servers: options plus a resolver per server address, built once
@@ -162,6 +169,7 @@ pub struct Resolver {
 pub struct Authoritative {
     opts: AuthoritativeOpts,
     resolvers: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, Resolver>>>,
+    sockets: stub::Sockets,
 }
 
 impl Authoritative {
@@ -170,6 +178,7 @@ impl Authoritative {
         Self {
             opts,
             resolvers: Arc::default(),
+            sockets: stub::Sockets::default(),
         }
     }
 
@@ -179,18 +188,18 @@ impl Authoritative {
     }
 
     /// The resolver for one server address.
-    pub fn resolver(&self, ip: IpAddr) -> Result<Resolver, ProbeError> {
+    pub fn resolver(&self, ip: IpAddr) -> Resolver {
         // A poisoned lock only means another probe panicked mid-insert; the map is still usable.
         let mut map = self
             .resolvers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(r) = map.get(&ip) {
-            return Ok(r.clone());
+            return r.clone();
         }
-        let r = Resolver::authoritative(ip, self.opts)?;
+        let r = Resolver::authoritative(ip, self.opts, &self.sockets);
         map.insert(ip, r.clone());
-        Ok(r)
+        r
     }
 }
 
@@ -216,15 +225,6 @@ pub struct ResolverOpts {
     pub max_in_flight: usize,
 }
 
-fn server_config(addr: SocketAddr) -> NameServerConfig {
-    let mut udp = ConnectionConfig::udp();
-    udp.port = addr.port();
-    // The TCP connection is what hickory falls back to when a UDP answer is truncated (TC=1).
-    let mut tcp = ConnectionConfig::tcp();
-    tcp.port = addr.port();
-    NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
-}
-
 fn tune(opts: &mut hickory_resolver::config::ResolverOpts, o: &ResolverOpts) {
     opts.timeout = o.timeout;
     // One attempt: a probe reports what happened instead of retrying it away (see README,
@@ -247,72 +247,59 @@ impl std::fmt::Debug for Resolver {
 }
 
 impl Resolver {
-    /// Builds the scan resolver.
+    /// Builds the scan resolver: the system's configuration through hickory-resolver, or the
+    /// explicit `--nameserver`s through the stub.
     pub fn new(o: &ResolverOpts) -> Result<Self, ProbeError> {
-        let (mut builder, servers) = if o.nameservers.is_empty() {
-            let b = TokioResolver::builder_tokio().map_err(|e| ProbeError::Dns {
-                kind: "no_resolver",
-                message: text!("dns.no-system-config", error = e.to_string()),
-            })?;
-            let servers = vec!["system (/etc/resolv.conf)".to_owned()];
-            (b, servers)
-        } else {
-            let cfg = ResolverConfig::from_parts(
-                None,
-                vec![],
-                o.nameservers.iter().copied().map(server_config).collect(),
+        if !o.nameservers.is_empty() {
+            let client = stub::Client::new(
+                o.nameservers.clone(),
+                stub::ClientOpts {
+                    timeout: o.timeout,
+                    recursion_desired: true,
+                    cache: o.cache,
+                    max_in_flight: o.max_in_flight,
+                },
+                &stub::Sockets::default(),
             );
-            let servers = o.nameservers.iter().map(ToString::to_string).collect();
-            (
-                HickoryResolver::builder_with_config(cfg, TokioRuntimeProvider::default()),
-                servers,
-            )
-        };
+            return Ok(Self {
+                backend: Backend::Stub(client),
+                servers: Arc::new(o.nameservers.iter().map(ToString::to_string).collect()),
+            });
+        }
+        let mut builder = TokioResolver::builder_tokio().map_err(|e| ProbeError::Dns {
+            kind: "no_resolver",
+            message: text!("dns.no-system-config", error = e.to_string()),
+        })?;
         tune(builder.options_mut(), o);
         let inner = builder.build().map_err(|e| ProbeError::Dns {
             kind: "no_resolver",
             message: text!("dns.no-resolver", error = e.to_string()),
         })?;
-        let servers = if o.nameservers.is_empty() {
-            system_servers(&inner).unwrap_or(servers)
-        } else {
-            servers
-        };
+        let servers =
+            system_servers().unwrap_or_else(|| vec!["system (/etc/resolv.conf)".to_owned()]);
         Ok(Self {
-            inner,
+            backend: Backend::System(Box::new(inner)),
             servers: Arc::new(servers),
         })
     }
 
     /// A resolver that asks one authoritative server directly, without recursion or cache.
-    pub fn authoritative(ip: IpAddr, opts: AuthoritativeOpts) -> Result<Self, ProbeError> {
+    fn authoritative(ip: IpAddr, opts: AuthoritativeOpts, sockets: &stub::Sockets) -> Self {
         let addr = SocketAddr::new(ip, opts.port);
-        let cfg = ResolverConfig::from_parts(None, vec![], vec![server_config(addr)]);
-        let mut builder =
-            HickoryResolver::builder_with_config(cfg, TokioRuntimeProvider::default());
-        let o = builder.options_mut();
-        tune(
-            o,
-            &ResolverOpts {
-                nameservers: vec![],
+        let client = stub::Client::new(
+            vec![addr],
+            stub::ClientOpts {
                 timeout: opts.timeout,
+                recursion_desired: false,
                 cache: false,
                 max_in_flight: 64,
             },
+            sockets,
         );
-        o.recursion_desired = false;
-        let inner = builder.build().map_err(|e| ProbeError::Dns {
-            kind: "no_resolver",
-            message: text!(
-                "dns.no-resolver-for",
-                server = addr.to_string(),
-                error = e.to_string()
-            ),
-        })?;
-        Ok(Self {
-            inner,
+        Self {
+            backend: Backend::Stub(client),
             servers: Arc::new(vec![addr.to_string()]),
-        })
+        }
     }
 
     /// Where queries go, for the report.
@@ -329,55 +316,59 @@ impl Resolver {
     pub async fn query_full(&self, q: &Question) -> Result<(Lookup, bool), ProbeError> {
         // Fully qualified: no search-domain expansion, exactly the name we mean.
         let fqdn = format!("{}.", q.name);
-        match self.inner.lookup(fqdn.as_str(), q.rtype.to_hickory()).await {
-            Ok(lookup) => {
-                let aa = lookup.message().metadata.authoritative;
-                let mut ttl = u32::MAX;
-                let mut records = Vec::new();
-                for r in lookup.answers() {
-                    if r.record_type() != q.rtype.to_hickory() {
-                        continue; // CNAME chain links: the probes want the final records
-                    }
-                    ttl = ttl.min(r.ttl);
-                    records.push(render(&r.data));
+        let rtype = q.rtype.to_hickory();
+        let (answer, aa) = match &self.backend {
+            Backend::Stub(client) => match client.ask(&fqdn, rtype).await {
+                Ok(reply) => {
+                    let answer = if reply.response_code == ResponseCode::NXDomain {
+                        Answer::Nxdomain
+                    } else {
+                        records_answer(reply.records.iter(), rtype)
+                    };
+                    (answer, reply.authoritative)
                 }
-                let answer = if records.is_empty() {
-                    Answer::Nodata
-                } else {
-                    Answer::Noerror {
-                        records,
-                        ttl_s: ttl,
-                    }
-                };
-                Ok((
-                    Lookup {
-                        question: q.clone(),
-                        answer,
-                    },
-                    aa,
-                ))
-            }
-            Err(e) if e.is_nx_domain() => Ok((
-                Lookup {
-                    question: q.clone(),
-                    answer: Answer::Nxdomain,
-                },
-                true,
-            )),
-            Err(e) if e.is_no_records_found() => Ok((
-                Lookup {
-                    question: q.clone(),
-                    answer: Answer::Nodata,
-                },
-                true,
-            )),
-            Err(e) => Err(classify(&e, q, &self.servers)),
+                Err(e) => return Err(classify_stub(&e, q, &self.servers)),
+            },
+            Backend::System(resolver) => match resolver.lookup(fqdn.as_str(), rtype).await {
+                Ok(lookup) => (
+                    records_answer(lookup.answers().iter(), rtype),
+                    lookup.message().metadata.authoritative,
+                ),
+                Err(e) if e.is_nx_domain() => (Answer::Nxdomain, true),
+                Err(e) if e.is_no_records_found() => (Answer::Nodata, true),
+                Err(e) => return Err(classify(&e, q, &self.servers)),
+            },
+        };
+        Ok((
+            Lookup {
+                question: q.clone(),
+                answer,
+            },
+            aa,
+        ))
+    }
+}
+
+/// The records of the asked type (CNAME chain links are skipped: the probes want the final
+/// records), or NODATA when there are none.
+fn records_answer<'a>(records: impl Iterator<Item = &'a Record>, rtype: RecordType) -> Answer {
+    let mut ttl = u32::MAX;
+    let mut out = Vec::new();
+    for r in records.filter(|r| r.record_type() == rtype) {
+        ttl = ttl.min(r.ttl);
+        out.push(render(&r.data));
+    }
+    if out.is_empty() {
+        Answer::Nodata
+    } else {
+        Answer::Noerror {
+            records: out,
+            ttl_s: ttl,
         }
     }
 }
 
-fn system_servers(r: &TokioResolver) -> Option<Vec<String>> {
-    let _ = r;
+fn system_servers() -> Option<Vec<String>> {
     // hickory does not expose the parsed system configuration once built; read it again.
     let (cfg, _) = hickory_resolver::system_conf::read_system_conf().ok()?;
     let list: Vec<String> = cfg
@@ -451,6 +442,41 @@ fn classify(e: &NetError, q: &Question, servers: &[String]) -> ProbeError {
             }
         }
     };
+    lookup_failed(kind, detail, q, servers)
+}
+
+/// The stub's errors in the same words (and kinds) as hickory's.
+fn classify_stub(e: &StubError, q: &Question, servers: &[String]) -> ProbeError {
+    let (kind, detail): (&'static str, Text) = match e {
+        StubError::Timeout { mismatched: 0 } => ("timeout", text!("dns.timeout")),
+        StubError::Timeout { mismatched } => (
+            "timeout",
+            text!("dns.timeout-mismatched", count = mismatched.to_string()),
+        ),
+        StubError::Rcode(ResponseCode::Refused) => ("refused", text!("dns.refused")),
+        StubError::Rcode(ResponseCode::ServFail) => ("servfail", text!("dns.servfail")),
+        StubError::Rcode(code) => ("rcode", text!("dns.rcode", code = code.to_string())),
+        StubError::Io { kind, .. } if *kind == std::io::ErrorKind::ConnectionRefused => {
+            ("unreachable", text!("dns.connection-refused"))
+        }
+        StubError::Io { message, .. } => ("io", text!("net.io", error = message.to_string())),
+        StubError::Truncated(why) => (
+            "truncated",
+            text!("dns.truncated-tcp", error = why.to_string()),
+        ),
+        StubError::Malformed(why) | StubError::BadName(why) => {
+            ("malformed", text!("dns.malformed", error = why))
+        }
+        StubError::CnameLoop(name) => ("cname_loop", text!("dns.cname-loop", name = name)),
+        StubError::CnameTooLong => (
+            "cname_loop",
+            text!("dns.cname-too-long", max = stub::MAX_LINKS.to_string()),
+        ),
+    };
+    lookup_failed(kind, detail, q, servers)
+}
+
+fn lookup_failed(kind: &'static str, detail: Text, q: &Question, servers: &[String]) -> ProbeError {
     ProbeError::Dns {
         kind,
         message: text!(

@@ -137,13 +137,7 @@ async fn ask_server(
         answers: BTreeMap::new(),
         error: None,
     };
-    let resolver = match cx.authoritative.resolver(address) {
-        Ok(r) => r,
-        Err(e) => {
-            out.error = Some(e.text().clone());
-            return out;
-        }
-    };
+    let resolver = cx.authoritative.resolver(address);
     // The SOA first, alone: a server that does not answer it gets no further questions (a dead
     // or blocked server would otherwise cost a timeout per question).
     let soa_q = Question::new(zone, Rtype::SOA);

@@ -264,3 +264,74 @@ async fn an_spf_lookup_bomb_is_a_permerror_without_asking_the_deep_servers() {
     // The apex (twice: the record list, then the walk), outlook's include, d1-0 and d2-0.
     assert!(queries <= 6, "stopped at the limit: {queries} queries");
 }
+
+/// Answers a careful client must not accept over UDP: under another id (ignored: the query ends
+/// as a timeout), for another question under the right id (ignored, and said so), and bytes that
+/// are no DNS message under the right id (the server is broken: said at once). The check timeout
+/// (5 s) is above the per-query one (2 s), so the query's own verdict is what reaches the report.
+#[tokio::test]
+async fn answers_that_do_not_match_the_query_are_never_accepted() {
+    let cases = [
+        (
+            Behaviour {
+                wrong_id: true,
+                ..Behaviour::default()
+            },
+            "timeout",
+            "no answer before the timeout",
+        ),
+        (
+            Behaviour {
+                wrong_question: true,
+                ..Behaviour::default()
+            },
+            "timeout",
+            "answer(s) to another question under this query's id",
+        ),
+        (
+            Behaviour {
+                garbage: true,
+                ..Behaviour::default()
+            },
+            "malformed",
+            "unreadable answer",
+        ),
+    ];
+    for (behaviour, kind, words) in cases {
+        let (results, _, _) = scan_with(&ready_zone(D), behaviour, &["dns.mx"], "5s").await;
+        let r = result(&results, "dns.mx");
+        assert_status(r, Status::Error);
+        assert_eq!(error_kind(r), kind, "{}", r.message);
+        assert!(r.message.contains(words), "{}", r.message);
+        assert!(r.message.contains("contoso.test MX"), "{}", r.message);
+    }
+}
+
+/// Identical questions share one exchange: a thousand domains' SPF records all include Microsoft's
+/// record, and the scan asks for it once (the answer is reused for its TTL).
+#[tokio::test]
+async fn a_question_many_checks_share_is_asked_once() {
+    let names = ["a.test", "b.test", "c.test", "d.test"];
+    let zs: Vec<(&str, String)> = names.iter().map(|d| (*d, ready_zone(d))).collect();
+    let refs: Vec<(&str, &str)> = zs.iter().map(|(o, z)| (*o, z.as_str())).collect();
+    let srv = server(zones(&refs), Behaviour::default()).await;
+    let results = scan(
+        srv.addr(),
+        Scan {
+            domains: &names,
+            only: &["dns.spf"],
+            ..Scan::default()
+        },
+    )
+    .await;
+    assert_eq!(results.len(), names.len());
+    for r in &results {
+        assert_status(r, Status::Pass);
+    }
+    assert_eq!(srv.queries_for("spf.protection.outlook.com"), 1);
+    // Each domain's apex TXT is asked once too, though the SPF check reads it twice (the record
+    // list, then the evaluation).
+    for d in names {
+        assert_eq!(srv.queries_for(d), 1, "{d}");
+    }
+}

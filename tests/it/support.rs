@@ -40,7 +40,8 @@ pub(crate) fn probe_cx(addr: SocketAddr, check_timeout: Duration) -> ProbeCx {
         resolver: Resolver::new(&ResolverOpts {
             nameservers: vec![addr],
             timeout,
-            cache: false,
+            // As a scan has it (`probe_cx_from`): answers are reused for their TTL.
+            cache: true,
             max_in_flight: 256,
         })
         .unwrap(),

@@ -1,0 +1,286 @@
+//! The scanner's own stub resolver, for the queries it sends itself: to the `--nameserver`
+//! servers, and directly to a zone's authoritative servers (NS consistency). The system-resolver
+//! path (no `--nameserver`) stays with hickory-resolver, which knows `/etc/resolv.conf`.
+//!
+//! hickory-proto builds and parses every message; this module owns only the transport and the
+//! bookkeeping, which is where a scan of a thousand domains spent its time:
+//!
+//! * [`pool`]: a few long-lived UDP sockets with random ports, random ids, and answers matched by
+//!   server, id and question (anything else is ignored, as hickory does);
+//! * [`exchange`]: one question to one server, over TCP when the answer is truncated;
+//! * [`memo`]: identical questions in flight share one exchange, and answers are reused for
+//!   their TTL;
+//! * [`Client::ask`]: follows CNAME chains (a recursive server sends the whole chain; an
+//!   authoritative one only its own links) with loop and length limits.
+//!
+//! One attempt per server and no retries: a probe reports what happened (README, "No hidden
+//! retries"). With several `--nameserver`s the next is asked only when one fails to answer.
+
+mod exchange;
+mod memo;
+mod pool;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use tokio::sync::Semaphore;
+
+use memo::{Memo, Outcome};
+use pool::Pool;
+
+/// Links of a CNAME chain followed at most (hickory follows as many; real chains are 1–3 long).
+pub const MAX_LINKS: usize = 8;
+
+/// How a [`Client`] asks.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientOpts {
+    /// Per exchange (one server, UDP and any TCP retry).
+    pub timeout: Duration,
+    /// The RD bit: set for a recursive resolver, clear when asking an authoritative server.
+    pub recursion_desired: bool,
+    /// Reuse answers for their TTL (identical questions in flight are shared either way).
+    pub cache: bool,
+    /// Exchanges in flight at once.
+    pub max_in_flight: usize,
+}
+
+/// What the servers said about one question, CNAME chain followed.
+#[derive(Debug)]
+pub struct Reply {
+    /// NOERROR or NXDOMAIN (other codes are errors).
+    pub response_code: ResponseCode,
+    /// The AA bit of the last answer.
+    pub authoritative: bool,
+    /// The records of the asked type at the end of the chain, in the order received.
+    pub records: Vec<Record>,
+    /// How long the answer may be reused: the records' smallest TTL, or for a negative answer
+    /// the SOA's negative TTL (RFC 2308 §5); zero when the answer gives neither.
+    ttl: Duration,
+}
+
+/// Why no answer came.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StubError {
+    /// Nothing acceptable before the deadline; `mismatched` answers came from the server under
+    /// the query's id but for another question.
+    Timeout {
+        /// Answers to another question under this query's id.
+        mismatched: u32,
+    },
+    /// A socket error (sending, or the TCP connection).
+    Io {
+        /// Its kind.
+        kind: std::io::ErrorKind,
+        /// The system's message.
+        message: Arc<str>,
+    },
+    /// The server's answer could not be read.
+    Malformed(String),
+    /// The UDP answer was truncated and asking over TCP failed (why).
+    Truncated(Arc<str>),
+    /// The server answered with an error code (SERVFAIL, REFUSED…).
+    Rcode(ResponseCode),
+    /// The CNAME chain comes back to a name it already passed.
+    CnameLoop(String),
+    /// The CNAME chain is longer than [`MAX_LINKS`].
+    CnameTooLong,
+    /// The name cannot be put in a question.
+    BadName(String),
+}
+
+impl StubError {
+    fn io(e: &std::io::Error) -> Self {
+        Self::Io {
+            kind: e.kind(),
+            message: Arc::from(e.to_string()),
+        }
+    }
+
+    /// Whether another server might do better (the server did not answer, rather than answered).
+    fn is_transport(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. } | Self::Io { .. } | Self::Malformed(_) | Self::Truncated(_)
+        )
+    }
+}
+
+/// The UDP sockets clients send from, shared by every client made with them (one set for all of a
+/// scan's authoritative servers, however many there are).
+#[derive(Clone, Default)]
+pub struct Sockets(Arc<Pool>);
+
+impl std::fmt::Debug for Sockets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sockets")
+    }
+}
+
+/// A stub resolver for a fixed list of servers. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    servers: Vec<SocketAddr>,
+    opts: ClientOpts,
+    pool: Arc<Pool>,
+    memo: Memo,
+    limit: Semaphore,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("servers", &self.inner.servers)
+            .field("opts", &self.inner.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client asking `servers` in order, from `sockets` (opened on the first question).
+    pub fn new(servers: Vec<SocketAddr>, opts: ClientOpts, sockets: &Sockets) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                servers,
+                opts,
+                pool: Arc::clone(&sockets.0),
+                memo: Memo::default(),
+                limit: Semaphore::new(opts.max_in_flight.max(1)),
+            }),
+        }
+    }
+
+    /// Asks for `name`'s `rtype` records. NXDOMAIN and NODATA are replies; everything that is not
+    /// an answer is an error.
+    pub async fn ask(&self, name: &str, rtype: RecordType) -> Result<Arc<Reply>, StubError> {
+        let mut qname = Name::from_utf8(name).map_err(|e| StubError::BadName(e.to_string()))?;
+        qname.set_fqdn(true);
+        let qname = qname.to_lowercase();
+        let key = (qname.to_ascii(), rtype);
+        let pending = self.inner.memo.get_or_start(key, || {
+            let task = tokio::spawn(resolve(Arc::clone(&self.inner), qname, rtype));
+            async move {
+                task.await.unwrap_or_else(|_| {
+                    Outcome::new(
+                        Err(StubError::io(&std::io::Error::other(
+                            "the query task failed",
+                        ))),
+                        Duration::ZERO,
+                    )
+                })
+            }
+            .boxed()
+        });
+        pending.await.result
+    }
+}
+
+async fn resolve(inner: Arc<Inner>, name: Name, rtype: RecordType) -> Outcome {
+    let result = chase(&inner, name, rtype).await;
+    let ttl = match &result {
+        Ok(reply) if inner.opts.cache => reply.ttl,
+        _ => Duration::ZERO,
+    };
+    Outcome::new(result.map(Arc::new), ttl)
+}
+
+/// Asks, following the CNAME chain until the records, a negative answer, or a limit.
+async fn chase(inner: &Inner, mut name: Name, rtype: RecordType) -> Result<Reply, StubError> {
+    let mut passed: Vec<Name> = Vec::new();
+    loop {
+        let answer = ask_servers(inner, &name, rtype).await?;
+        let code = answer.metadata.response_code;
+        if !matches!(code, ResponseCode::NoError | ResponseCode::NXDomain) {
+            return Err(StubError::Rcode(code));
+        }
+        let mut owner = name.clone();
+        if rtype != RecordType::CNAME {
+            while let Some(target) = alias(&answer, &owner) {
+                passed.push(owner);
+                if passed.contains(&target) {
+                    return Err(StubError::CnameLoop(target.to_ascii()));
+                }
+                if passed.len() > MAX_LINKS {
+                    return Err(StubError::CnameTooLong);
+                }
+                owner = target;
+            }
+        }
+        let negative_ttl = negative_ttl(&answer);
+        let authoritative = answer.metadata.authoritative;
+        let records: Vec<Record> = answer
+            .answers
+            .into_iter()
+            .filter(|r| r.record_type() == rtype && r.name == owner)
+            .collect();
+        // The end: the records, a negative answer (NXDOMAIN, or an SOA saying the chain's last name
+        // has no such records), or no alias at all. Otherwise the chain leaves this server's
+        // answer and the next link is a new question.
+        if owner == name
+            || !records.is_empty()
+            || code == ResponseCode::NXDomain
+            || negative_ttl.is_some()
+        {
+            let ttl = records
+                .iter()
+                .map(|r| r.ttl)
+                .min()
+                .or(negative_ttl)
+                .unwrap_or(0);
+            return Ok(Reply {
+                response_code: code,
+                authoritative,
+                records,
+                ttl: Duration::from_secs(u64::from(ttl)),
+            });
+        }
+        name = owner;
+    }
+}
+
+/// The CNAME target the answer gives for `owner`.
+fn alias(answer: &Message, owner: &Name) -> Option<Name> {
+    answer.answers.iter().find_map(|r| match &r.data {
+        RData::CNAME(c) if r.name == *owner => Some(c.0.clone()),
+        _ => None,
+    })
+}
+
+/// A negative answer's TTL: the smaller of the SOA record's TTL and its MINIMUM (RFC 2308 §5).
+fn negative_ttl(answer: &Message) -> Option<u32> {
+    answer.authorities.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
+        _ => None,
+    })
+}
+
+/// One question to the servers in order: the first that answers (with any code) is the answer.
+async fn ask_servers(inner: &Inner, name: &Name, rtype: RecordType) -> Result<Message, StubError> {
+    let question = Query::query(name.clone(), rtype);
+    let wire = exchange::encode(&question, inner.opts.recursion_desired)?;
+    let _permit = inner
+        .limit
+        .acquire()
+        .await
+        .map_err(|_| StubError::io(&std::io::Error::other("the resolver is shutting down")))?;
+    let mut last = StubError::Io {
+        kind: std::io::ErrorKind::NotConnected,
+        message: Arc::from("no DNS server configured"),
+    };
+    for &server in &inner.servers {
+        let deadline = tokio::time::Instant::now() + inner.opts.timeout;
+        match exchange::exchange(&inner.pool, server, &question, &wire, deadline).await {
+            Ok(m) => return Ok(m),
+            Err(e) if e.is_transport() => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}

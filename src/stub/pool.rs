@@ -1,0 +1,318 @@
+//! The UDP sockets the stub sends from: a few long-lived sockets per address family, bound on
+//! first use, each with one task that reads every datagram arriving on it and hands it to the
+//! query waiting for it.
+//!
+//! Why a pool and not a socket per query (what hickory's client does): binding, registering with
+//! the reactor and closing a socket costs more than the query itself on loopback, and a scan sends
+//! tens of thousands. Each socket has its own kernel-chosen (random) port, each query a random
+//! 16-bit id, and an answer is accepted only when its source address, id and question all match a
+//! query in flight (RFC 5452 §9.1): anything else is dropped and counted against nobody, so a
+//! stray or forged datagram cannot end a query early.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use hickory_proto::op::{Message, Query};
+use tokio::net::UdpSocket;
+use tokio::sync::{OnceCell, oneshot};
+use tokio::task::AbortHandle;
+
+/// Sockets per address family. Two cores read them; eight spreads the ids over eight ports
+/// without costing more than a few file descriptors.
+const SOCKETS: usize = 8;
+
+/// Largest datagram read. The stub advertises 1232 bytes (EDNS), but a server may send more; a
+/// datagram cut short by the buffer would only parse as garbage.
+const RECV_BUF: usize = 65_535;
+
+/// What a waiting query receives: the parsed answer, or why the datagram that matched its source
+/// and id could not be read.
+pub(crate) type Delivery = Result<Message, String>;
+
+/// One query in flight on a socket.
+struct Waiter {
+    question: Query,
+    /// Taken when the answer is delivered; the entry itself stays until the [`Registration`]
+    /// drops, so its id is not reused (and removed by the wrong query) in between.
+    tx: Option<oneshot::Sender<Delivery>>,
+    /// Datagrams from the right server with the right id but another question.
+    mismatched: u32,
+}
+
+/// The in-flight table of one socket: server address and id → the query waiting.
+type Table = Mutex<HashMap<(SocketAddr, u16), Waiter>>;
+
+pub(crate) struct Socket {
+    udp: UdpSocket,
+    table: Table,
+}
+
+/// The pool: sockets for IPv4 and IPv6 servers, bound when first needed (inside the runtime that
+/// uses them), and their reader tasks, stopped when the pool is dropped.
+#[derive(Default)]
+pub(crate) struct Pool {
+    v4: OnceCell<Vec<Arc<Socket>>>,
+    v6: OnceCell<Vec<Arc<Socket>>>,
+    readers: Mutex<Vec<AbortHandle>>,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        for r in self
+            .readers
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            r.abort();
+        }
+    }
+}
+
+impl Pool {
+    /// A socket of the server's family, chosen at random.
+    pub(crate) async fn socket(&self, server: SocketAddr) -> std::io::Result<Arc<Socket>> {
+        let (cell, any) = if server.is_ipv4() {
+            (&self.v4, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
+        } else {
+            (&self.v6, SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)))
+        };
+        let sockets = cell.get_or_try_init(|| self.bind(any)).await?;
+        let pick = usize::from(random_u16()) % sockets.len();
+        Ok(Arc::clone(&sockets[pick]))
+    }
+
+    async fn bind(&self, any: SocketAddr) -> std::io::Result<Vec<Arc<Socket>>> {
+        let mut sockets = Vec::with_capacity(SOCKETS);
+        for _ in 0..SOCKETS {
+            let udp = UdpSocket::bind(any).await?;
+            // A scan's bursts are hundreds of answers at once; the default buffer (~200 KB) would
+            // drop some on a busy machine and turn them into timeouts. Best effort: the kernel
+            // caps it at net.core.rmem_max.
+            let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(1 << 20);
+            let socket = Arc::new(Socket {
+                udp,
+                table: Mutex::default(),
+            });
+            let reader = tokio::spawn(read(Arc::clone(&socket)));
+            self.readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(reader.abort_handle());
+            sockets.push(socket);
+        }
+        Ok(sockets)
+    }
+}
+
+impl Socket {
+    /// Registers a query to `server` under a fresh random id; the registration removes itself when
+    /// dropped, so a query that times out or is cancelled leaves nothing behind.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        server: SocketAddr,
+        question: Query,
+    ) -> (Registration, oneshot::Receiver<Delivery>) {
+        let server = canonical(server);
+        let (tx, rx) = oneshot::channel();
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut waiter = Some(Waiter {
+            question,
+            tx: Some(tx),
+            mismatched: 0,
+        });
+        loop {
+            let id = random_u16();
+            if let Entry::Vacant(slot) = table.entry((server, id)) {
+                if let Some(w) = waiter.take() {
+                    slot.insert(w);
+                }
+                let registration = Registration {
+                    socket: Arc::clone(self),
+                    key: (server, id),
+                };
+                return (registration, rx);
+            }
+        }
+    }
+
+    /// Sends one datagram.
+    pub(crate) async fn send(&self, bytes: &[u8], server: SocketAddr) -> std::io::Result<()> {
+        let sent = self.udp.send_to(bytes, server).await?;
+        if sent == bytes.len() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "only {sent} of {} bytes sent",
+                bytes.len()
+            )))
+        }
+    }
+}
+
+/// A query's place in a socket's table.
+pub(crate) struct Registration {
+    socket: Arc<Socket>,
+    key: (SocketAddr, u16),
+}
+
+impl Registration {
+    /// The id the query must carry.
+    pub(crate) fn id(&self) -> u16 {
+        self.key.1
+    }
+
+    /// Datagrams from the server with this id that asked another question (forged, or a
+    /// confused server), for the timeout's message.
+    pub(crate) fn mismatched(&self) -> u32 {
+        let table = self
+            .socket
+            .table
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        table.get(&self.key).map_or(0, |w| w.mismatched)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.socket
+            .table
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+    }
+}
+
+/// The socket's reader: matches each datagram to its query by source, id, then question.
+async fn read(socket: Arc<Socket>) {
+    let mut buf = vec![0u8; RECV_BUF];
+    loop {
+        let (n, from) = match socket.udp.recv_from(&mut buf).await {
+            Ok(got) => got,
+            // ICMP errors for earlier datagrams surface here on some systems; they belong to no
+            // query in particular (the query times out, as the server is unreachable).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionRefused
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "DNS socket failed; queries on it end");
+                // Dropping the waiters' senders ends their queries with an error at once.
+                socket
+                    .table
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clear();
+                return;
+            }
+        };
+        deliver(&socket.table, canonical(from), &buf[..n]);
+    }
+}
+
+/// Hands one datagram to the query it answers, if any.
+fn deliver(table: &Table, from: SocketAddr, datagram: &[u8]) {
+    // Source and id first, before any parsing: these are the first screens against forgery, and
+    // a datagram that fails them must not be able to end a query (RFC 5452 §9.1).
+    let Some(id) = datagram.first_chunk::<2>().map(|b| u16::from_be_bytes(*b)) else {
+        return;
+    };
+    let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(waiter) = table.get_mut(&(from, id)).filter(|w| w.tx.is_some()) else {
+        return;
+    };
+    let delivery = match Message::from_vec(datagram) {
+        Ok(m) if m.queries.len() == 1 && m.queries[0] == waiter.question => Ok(m),
+        Ok(_) => {
+            // Another question under our id: forged or confused. Keep waiting for the real one.
+            waiter.mismatched += 1;
+            return;
+        }
+        // Right server, right id, unreadable: the server is broken (as hickory also decides).
+        Err(e) => Err(e.to_string()),
+    };
+    if let Some(tx) = waiter.tx.take() {
+        let _ = tx.send(delivery);
+    }
+}
+
+/// The address as the kernel reports a datagram's source (an IPv4-mapped IPv6 address as IPv4).
+fn canonical(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
+}
+
+/// A random 16-bit value (query ids must be unpredictable): rand's thread-local generator is a
+/// CSPRNG seeded from the system, and costs no system call per id as `getrandom` would.
+pub(crate) fn random_u16() -> u16 {
+    rand::random()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::{Name, RecordType};
+
+    fn question(name: &str) -> Query {
+        Query::query(Name::from_ascii(name).unwrap(), RecordType::TXT)
+    }
+
+    fn answer(id: u16, q: &Query) -> Vec<u8> {
+        let mut m = Message::response(id, hickory_proto::op::OpCode::Query);
+        m.add_query(q.clone());
+        m.to_vec().unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_the_right_source_id_and_question_end_a_query() {
+        let pool = Pool::default();
+        let server: SocketAddr = "127.0.0.1:5300".parse().unwrap();
+        let socket = pool.socket(server).await.unwrap();
+        let q = question("a.test.");
+        let (reg, mut rx) = socket.register(server, q.clone());
+        let id = reg.id();
+        let other: SocketAddr = "127.0.0.2:5300".parse().unwrap();
+        deliver(&socket.table, other, &answer(id, &q)); // wrong source
+        deliver(&socket.table, server, &answer(id.wrapping_add(1), &q)); // wrong id
+        deliver(&socket.table, server, &answer(id, &question("b.test."))); // wrong question
+        deliver(&socket.table, server, &[0x12]); // too short to hold an id
+        assert!(rx.try_recv().is_err(), "still waiting");
+        assert_eq!(reg.mismatched(), 1);
+        deliver(&socket.table, server, &answer(id, &q));
+        assert!(rx.try_recv().unwrap().is_ok());
+    }
+
+    #[tokio::test]
+    async fn garbage_under_the_right_id_is_an_unreadable_answer() {
+        let pool = Pool::default();
+        let server: SocketAddr = "127.0.0.1:5300".parse().unwrap();
+        let socket = pool.socket(server).await.unwrap();
+        let (reg, mut rx) = socket.register(server, question("a.test."));
+        let [hi, lo] = reg.id().to_be_bytes();
+        deliver(
+            &socket.table,
+            server,
+            &[hi, lo, 0x81, 0x80, 0, 1, 0, 9, 0xff],
+        );
+        assert!(rx.try_recv().unwrap().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_registration_frees_its_id() {
+        let pool = Pool::default();
+        let server: SocketAddr = "127.0.0.1:5300".parse().unwrap();
+        let socket = pool.socket(server).await.unwrap();
+        let (reg, _rx) = socket.register(server, question("a.test."));
+        assert_eq!(socket.table.lock().unwrap().len(), 1);
+        drop(reg);
+        assert!(socket.table.lock().unwrap().is_empty());
+    }
+}
