@@ -19,11 +19,27 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("saved_report", saved_report),
     ("config", config),
     ("entra_answers", entra_answers),
+    ("dns_answer", dns_answer),
 ];
 
 /// A ServerHello / alert, as a server or a middlebox sends it.
 pub fn tls_hello(data: &[u8]) {
     let _ = crate::tls::hello::parse_reply(data);
+}
+
+/// A DNS answer from any server (or anyone spoofing one): the stub's acceptance (question match)
+/// and its reading of the answer (codes, CNAME chains, records at the chain's end).
+pub fn dns_answer(data: &[u8]) {
+    let Ok(m) = hickory_proto::op::Message::from_vec(data) else {
+        return;
+    };
+    // The message's own question, so the accepted path is reached too.
+    let Some(q) = m.queries.first().cloned() else {
+        return;
+    };
+    if let crate::stub::Acceptance::Answer(answer) = crate::stub::accept(&q, data) {
+        let _ = crate::stub::follow(*answer, q.name(), q.query_type(), &mut Vec::new());
+    }
 }
 
 /// A STUN Binding response from any server on the path, and the lab server's request parser.

@@ -196,53 +196,100 @@ async fn chase(inner: &Inner, mut name: Name, rtype: RecordType) -> Result<Reply
     let mut passed: Vec<Name> = Vec::new();
     loop {
         let answer = ask_servers(inner, &name, rtype).await?;
-        let code = answer.metadata.response_code;
-        if !matches!(code, ResponseCode::NoError | ResponseCode::NXDomain) {
-            return Err(StubError::Rcode(code));
+        match follow(answer, &name, rtype, &mut passed)? {
+            Step::Done(reply) => return Ok(reply),
+            Step::Next(next) => name = next,
         }
-        let mut owner = name.clone();
-        if rtype != RecordType::CNAME {
-            while let Some(target) = alias(&answer, &owner) {
-                passed.push(owner);
-                if passed.contains(&target) {
-                    return Err(StubError::CnameLoop(target.to_ascii()));
-                }
-                if passed.len() > MAX_LINKS {
-                    return Err(StubError::CnameTooLong);
-                }
-                owner = target;
-            }
-        }
-        let negative_ttl = negative_ttl(&answer);
-        let authoritative = answer.metadata.authoritative;
-        let records: Vec<Record> = answer
-            .answers
-            .into_iter()
-            .filter(|r| r.record_type() == rtype && r.name == owner)
-            .collect();
-        // The end: the records, a negative answer (NXDOMAIN, or an SOA saying the chain's last name
-        // has no such records), or no alias at all. Otherwise the chain leaves this server's
-        // answer and the next link is a new question.
-        if owner == name
-            || !records.is_empty()
-            || code == ResponseCode::NXDomain
-            || negative_ttl.is_some()
-        {
-            let ttl = records
-                .iter()
-                .map(|r| r.ttl)
-                .min()
-                .or(negative_ttl)
-                .unwrap_or(0);
-            return Ok(Reply {
-                response_code: code,
-                authoritative,
-                records,
-                ttl: Duration::from_secs(u64::from(ttl)),
-            });
-        }
-        name = owner;
     }
+}
+
+/// How a datagram that came from the right server under the right id relates to the question.
+#[derive(Debug)]
+pub enum Acceptance {
+    /// The answer to this question.
+    Answer(Box<Message>),
+    /// A readable message about another question (forged or confused): ignored.
+    OtherQuestion,
+    /// Not a DNS message.
+    Unreadable(String),
+}
+
+/// Checks a datagram against the question it should answer (RFC 1035 §7.3: the question section
+/// must be the one asked).
+pub fn accept(question: &Query, datagram: &[u8]) -> Acceptance {
+    match Message::from_vec(datagram) {
+        Ok(m) if m.queries.len() == 1 && m.queries[0] == *question => {
+            Acceptance::Answer(Box::new(m))
+        }
+        Ok(_) => Acceptance::OtherQuestion,
+        Err(e) => Acceptance::Unreadable(e.to_string()),
+    }
+}
+
+/// What one answer means for the question `name`/`rtype`: the end of the chase, or the next name
+/// to ask (the CNAME chain leaves this answer).
+#[derive(Debug)]
+pub enum Step {
+    /// The answer.
+    Done(Reply),
+    /// Ask again for this name (the chain's last link in this answer).
+    Next(Name),
+}
+
+/// Reads one answer: checks its code, follows the aliases it gives for `name` (`passed` keeps
+/// the names left so far, across answers, to find loops), and picks the records at the end.
+pub fn follow(
+    answer: Message,
+    name: &Name,
+    rtype: RecordType,
+    passed: &mut Vec<Name>,
+) -> Result<Step, StubError> {
+    let code = answer.metadata.response_code;
+    if !matches!(code, ResponseCode::NoError | ResponseCode::NXDomain) {
+        return Err(StubError::Rcode(code));
+    }
+    let mut owner = name.clone();
+    if rtype != RecordType::CNAME {
+        while let Some(target) = alias(&answer, &owner) {
+            passed.push(owner);
+            if passed.contains(&target) {
+                return Err(StubError::CnameLoop(target.to_ascii()));
+            }
+            if passed.len() > MAX_LINKS {
+                return Err(StubError::CnameTooLong);
+            }
+            owner = target;
+        }
+    }
+    let negative_ttl = negative_ttl(&answer);
+    let authoritative = answer.metadata.authoritative;
+    let records: Vec<Record> = answer
+        .answers
+        .into_iter()
+        .filter(|r| r.record_type() == rtype && r.name == owner)
+        .collect();
+    // The end: the records, a negative answer (NXDOMAIN, or an SOA saying the chain's last name has
+    // no such records), or no alias at all. Otherwise the chain leaves this server's answer and the
+    // next link is a new question.
+    if owner == *name
+        || !records.is_empty()
+        || code == ResponseCode::NXDomain
+        || negative_ttl.is_some()
+    {
+        let ttl = records
+            .iter()
+            .map(|r| r.ttl)
+            .min()
+            .or(negative_ttl)
+            .unwrap_or(0);
+        return Ok(Step::Done(Reply {
+            response_code: code,
+            authoritative,
+            records,
+            ttl: Duration::from_secs(u64::from(ttl)),
+        }));
+    }
+    Ok(Step::Next(owner))
 }
 
 /// The CNAME target the answer gives for `owner`.
@@ -283,4 +330,60 @@ async fn ask_servers(inner: &Inner, name: &Name, rtype: RecordType) -> Result<Me
         }
     }
     Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(bytes: &[u8]) -> (Message, Query) {
+        let m = Message::from_vec(bytes).expect("seed parses");
+        let q = m.queries[0].clone();
+        (m, q)
+    }
+
+    #[test]
+    fn an_answer_is_read_to_the_end_of_its_cname_chain() {
+        let (m, q) = read(include_bytes!("../../fuzz/seeds/dns_answer/cname_then_txt"));
+        let Ok(Step::Done(reply)) = follow(m, q.name(), q.query_type(), &mut Vec::new()) else {
+            panic!("the chain ends in this answer");
+        };
+        assert_eq!(reply.records.len(), 1);
+        assert_eq!(reply.records[0].name.to_ascii(), "x.a.test.");
+        assert_eq!(reply.ttl, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn loops_negative_answers_and_error_codes() {
+        let (m, q) = read(include_bytes!("../../fuzz/seeds/dns_answer/cname_loop"));
+        assert!(matches!(
+            follow(m, q.name(), q.query_type(), &mut Vec::new()),
+            Err(StubError::CnameLoop(n)) if n == "a.test."
+        ));
+        let (m, q) = read(include_bytes!("../../fuzz/seeds/dns_answer/nxdomain_soa"));
+        let Ok(Step::Done(reply)) = follow(m, q.name(), q.query_type(), &mut Vec::new()) else {
+            panic!("NXDOMAIN is an answer");
+        };
+        assert_eq!(reply.response_code, ResponseCode::NXDomain);
+        // RFC 2308 §5: min(SOA TTL 3600, MINIMUM 300).
+        assert_eq!(reply.ttl, Duration::from_secs(300));
+        let (m, q) = read(include_bytes!("../../fuzz/seeds/dns_answer/servfail"));
+        assert!(matches!(
+            follow(m, q.name(), q.query_type(), &mut Vec::new()),
+            Err(StubError::Rcode(ResponseCode::ServFail))
+        ));
+    }
+
+    #[test]
+    fn only_the_asked_question_is_accepted() {
+        let bytes = include_bytes!("../../fuzz/seeds/dns_answer/cname_then_txt");
+        let (_, q) = read(bytes);
+        assert!(matches!(accept(&q, bytes), Acceptance::Answer(_)));
+        let other = Query::query(Name::from_ascii("_dmarc.b.test.").unwrap(), RecordType::TXT);
+        assert!(matches!(accept(&other, bytes), Acceptance::OtherQuestion));
+        assert!(matches!(
+            accept(&q, &bytes[..20]),
+            Acceptance::Unreadable(_)
+        ));
+    }
 }

@@ -230,15 +230,15 @@ fn deliver(table: &Table, from: SocketAddr, datagram: &[u8]) {
     let Some(waiter) = table.get_mut(&(from, id)).filter(|w| w.tx.is_some()) else {
         return;
     };
-    let delivery = match Message::from_vec(datagram) {
-        Ok(m) if m.queries.len() == 1 && m.queries[0] == waiter.question => Ok(m),
-        Ok(_) => {
-            // Another question under our id: forged or confused. Keep waiting for the real one.
+    let delivery = match super::accept(&waiter.question, datagram) {
+        super::Acceptance::Answer(m) => Ok(*m),
+        super::Acceptance::OtherQuestion => {
+            // Forged or confused: keep waiting for the real answer.
             waiter.mismatched += 1;
             return;
         }
         // Right server, right id, unreadable: the server is broken (as hickory also decides).
-        Err(e) => Err(e.to_string()),
+        super::Acceptance::Unreadable(e) => Err(e),
     };
     if let Some(tx) = waiter.tx.take() {
         let _ = tx.send(delivery);
