@@ -17,7 +17,8 @@
 //!
 //! The scan child records every query the stub sends (the `tenant_ready::stub::sent` trace
 //! events: UDP sends and TCP retries) and writes the UDP ones as a dnsperf input file; `dnsperf`
-//! (Debian `dnsperf`) then sends that list once (`-n 1`) with the flags printed. With
+//! (Debian `dnsperf`) then sends that list once (`-n 1`) with the flags printed. Between the two,
+//! the same list goes through the stub alone (no checks, no answer reuse): the transport's share. With
 //! `--massif FILE` the scan runs under `valgrind --tool=massif` (single-threaded and ~8× slower:
 //! read its heap, not its wall time).
 
@@ -45,6 +46,10 @@ use tenant_ready::settings::{Env, Settings};
 use tenant_ready::stub;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::layer::SubscriberExt as _;
+
+/// The scanner binary's allocator (src/main.rs), so the scan measured here allocates as it does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const CHAIN: u32 = 3;
 
@@ -340,6 +345,46 @@ async fn scan(
     Ok(())
 }
 
+/// The child for the transport alone: the captured queries through the stub (no checks), 256 at
+/// a time, no answer reuse; prints one line.
+async fn replay(server: SocketAddr, queries: &Path, concurrency: usize) -> Result<(), String> {
+    use futures::StreamExt as _;
+    let text = std::fs::read_to_string(queries).map_err(|e| e.to_string())?;
+    let list: Vec<(String, hickory_proto::rr::RecordType)> = text
+        .lines()
+        .filter_map(|l| {
+            let (name, rtype) = l.split_once(' ')?;
+            Some((name.to_owned(), rtype.parse().ok()?))
+        })
+        .collect();
+    let client = stub::Client::new(
+        vec![server],
+        stub::ClientOpts {
+            timeout: Duration::from_secs(2),
+            recursion_desired: true,
+            cache: false,
+            max_in_flight: concurrency,
+        },
+        &stub::Sockets::default(),
+    );
+    let start = Instant::now();
+    let answered = futures::stream::iter(&list)
+        .map(|(name, rtype)| {
+            let client = client.clone();
+            async move { client.ask(name, *rtype).await.is_ok() }
+        })
+        .buffer_unordered(concurrency)
+        .filter(|ok| std::future::ready(*ok))
+        .count()
+        .await;
+    println!(
+        "stub alone: {answered}/{} queries answered in {:.1} ms (no checks; the same list, {concurrency} at a time)",
+        list.len(),
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
+
 /// dnsperf sending `queries` once to `server`: (queries completed, wall seconds).
 fn dnsperf(server: SocketAddr, queries: &Path) -> Result<(u64, f64), String> {
     let out = Command::new("dnsperf")
@@ -388,6 +433,10 @@ fn run() -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    if let (Some(list), Some(server)) = (value("--replay"), value("--server")) {
+        let server = server.parse().map_err(|_| "--server: not an address")?;
+        return rt.block_on(replay(server, Path::new(&list), concurrency));
+    }
     if let Some(server) = value("--server") {
         return rt.block_on(scan(
             n,
@@ -464,6 +513,15 @@ fn run() -> Result<(), String> {
     if value("--massif").is_some() || use_lab {
         return Ok(());
     }
+    let out = Command::new(&exe)
+        .args(["--concurrency", &concurrency.to_string()])
+        .args(["--server", &srv.addr().to_string()])
+        .arg("--replay")
+        .arg(log.path())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| e.to_string())?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
     let (completed, secs) = dnsperf(srv.addr(), log.path())?;
     println!(
         "dnsperf {} -e -n 1: {completed} queries in {:.1} ms ({:.0} queries/s)",

@@ -12,8 +12,10 @@ use hickory_proto::rr::RecordType;
 
 use super::{Reply, StubError};
 
-/// Answers kept at most (hickory's default cache size). When full, every finished entry is
-/// dropped at once: simple, amortised, and it never drops a question still in flight.
+/// Answers kept at most (hickory's default cache size). When full, the finished entries nobody
+/// asked for a second time are dropped at once: a scan's questions are mostly asked once (each
+/// domain's own names), and the ones worth keeping are those many domains share (Microsoft's SPF
+/// include), which have been asked again by then. Amortised, and never drops a question in flight.
 const CAPACITY: usize = 4096;
 
 /// A finished exchange: its result, and until when it may be reused.
@@ -35,10 +37,11 @@ impl Outcome {
 
 type Pending = Shared<BoxFuture<'static, Outcome>>;
 
-/// The table of questions: lower-case name and type → the exchange (in flight or finished).
+/// The table of questions: lower-case name and type → the exchange (in flight or finished) and
+/// whether it has been asked again since.
 #[derive(Default)]
 pub(crate) struct Memo {
-    table: Mutex<HashMap<(String, RecordType), Pending>>,
+    table: Mutex<HashMap<(String, RecordType), (Pending, bool)>>,
 }
 
 impl Memo {
@@ -51,18 +54,65 @@ impl Memo {
         start: impl FnOnce() -> BoxFuture<'static, Outcome>,
     ) -> Pending {
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(p) = table.get(&key) {
-            match p.peek() {
-                None => return p.clone(),
-                Some(o) if o.reusable_until > Instant::now() => return p.clone(),
-                Some(_) => {}
+        if let Some((p, again)) = table.get_mut(&key) {
+            let fresh = p.peek().is_none_or(|o| o.reusable_until > Instant::now());
+            if fresh {
+                *again = true;
+                return p.clone();
             }
         }
         if table.len() >= CAPACITY {
-            table.retain(|_, p| p.peek().is_none());
+            table.retain(|_, (p, again)| p.peek().is_none() || *again);
+            if table.len() >= CAPACITY {
+                // Everything left is shared or in flight: start over with what is in flight.
+                table.retain(|_, (p, _)| p.peek().is_none());
+            }
         }
         let pending = start().shared();
-        table.insert(key, pending.clone());
+        table.insert(key, (pending.clone(), false));
         pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn answered(memo: &Memo, name: &str, started: &AtomicUsize) {
+        let pending = memo.get_or_start((name.to_owned(), RecordType::TXT), || {
+            started.fetch_add(1, Ordering::Relaxed);
+            let reply = Reply {
+                response_code: hickory_proto::op::ResponseCode::NoError,
+                authoritative: true,
+                records: vec![],
+                ttl: Duration::from_secs(3600),
+            };
+            futures::future::ready(Outcome::new(Ok(Arc::new(reply)), Duration::from_secs(3600)))
+                .boxed()
+        });
+        // Finished at once: the entry now holds its answer.
+        assert!(futures::executor::block_on(pending).result.is_ok());
+    }
+
+    #[test]
+    fn when_full_the_answers_asked_again_are_kept() {
+        let memo = Memo::default();
+        let started = AtomicUsize::new(0);
+        answered(&memo, "shared.test.", &started);
+        answered(&memo, "shared.test.", &started); // asked again: reused, and marked
+        assert_eq!(started.load(Ordering::Relaxed), 1);
+        for i in 0..CAPACITY {
+            answered(&memo, &format!("d{i}.test."), &started);
+        }
+        // The table filled and was pruned of the one-off answers; the shared one is still there.
+        answered(&memo, "shared.test.", &started);
+        assert_eq!(started.load(Ordering::Relaxed), 1 + CAPACITY);
+        answered(&memo, "d0.test.", &started);
+        assert_eq!(
+            started.load(Ordering::Relaxed),
+            2 + CAPACITY,
+            "a one-off was dropped"
+        );
     }
 }

@@ -160,10 +160,15 @@ impl Client {
     /// Asks for `name`'s `rtype` records. NXDOMAIN and NODATA are replies; everything that is not
     /// an answer is an error.
     pub async fn ask(&self, name: &str, rtype: RecordType) -> Result<Arc<Reply>, StubError> {
-        let mut qname = Name::from_utf8(name).map_err(|e| StubError::BadName(e.to_string()))?;
-        qname.set_fqdn(true);
-        let qname = qname.to_lowercase();
-        let key = (qname.to_ascii(), rtype);
+        // The table key is the name as text, lower-case and fully qualified: names are compared
+        // case-insensitively (RFC 4343), and building it is cheaper than a `Name` (parsed only
+        // when the question is actually sent).
+        let mut key = name.to_ascii_lowercase();
+        if !key.ends_with('.') {
+            key.push('.');
+        }
+        let key = (key, rtype);
+        let qname = key.0.clone();
         let pending = self.inner.memo.get_or_start(key, || {
             let task = tokio::spawn(resolve(Arc::clone(&self.inner), qname, rtype));
             async move {
@@ -182,8 +187,11 @@ impl Client {
     }
 }
 
-async fn resolve(inner: Arc<Inner>, name: Name, rtype: RecordType) -> Outcome {
-    let result = chase(&inner, name, rtype).await;
+async fn resolve(inner: Arc<Inner>, name: String, rtype: RecordType) -> Outcome {
+    let result = match Name::from_utf8(&name) {
+        Ok(name) => chase(&inner, name, rtype).await,
+        Err(e) => Err(StubError::BadName(e.to_string())),
+    };
     let ttl = match &result {
         Ok(reply) if inner.opts.cache => reply.ttl,
         _ => Duration::ZERO,
