@@ -32,7 +32,8 @@ pub fn probe_cx_from(o: &NetOpts) -> Result<ProbeCx, ConfigError> {
         nameservers: o.nameservers.clone(),
         timeout: o.timeout.min(DEFAULT_QUERY_TIMEOUT),
         cache: true,
-        // Many checks share one connection per server; keep hickory from refusing them as busy.
+        // Exchanges in flight at once (the stub's limit, hickory's with the system resolver): above
+        // the checks' concurrency, since one check may ask several questions at a time.
         max_in_flight: o.concurrency.saturating_mul(4).max(64),
     })
     .map_err(|e| ConfigError::Usage(format!("{e} (use --nameserver to choose a resolver)")))?;

@@ -46,12 +46,12 @@ pub(crate) struct Memo {
 
 impl Memo {
     /// The exchange for this question: one already in flight or still fresh, or a new one from
-    /// `start`. `start` runs the exchange as its own task, so it finishes (within its deadline)
+    /// `start` (given the name). `start` runs the exchange as its own task, so it finishes (within its deadline)
     /// and serves everyone waiting even when the question's first asker gives up.
     pub(crate) fn get_or_start(
         &self,
         key: (String, RecordType),
-        start: impl FnOnce() -> BoxFuture<'static, Outcome>,
+        start: impl FnOnce(&str) -> BoxFuture<'static, Outcome>,
     ) -> Pending {
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((p, again)) = table.get_mut(&key) {
@@ -68,7 +68,7 @@ impl Memo {
                 table.retain(|_, (p, _)| p.peek().is_none());
             }
         }
-        let pending = start().shared();
+        let pending = start(&key.0).shared();
         table.insert(key, (pending.clone(), false));
         pending
     }
@@ -80,7 +80,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn answered(memo: &Memo, name: &str, started: &AtomicUsize) {
-        let pending = memo.get_or_start((name.to_owned(), RecordType::TXT), || {
+        let pending = memo.get_or_start((name.to_owned(), RecordType::TXT), |_| {
             started.fetch_add(1, Ordering::Relaxed);
             let reply = Reply {
                 response_code: hickory_proto::op::ResponseCode::NoError,

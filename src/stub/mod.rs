@@ -167,10 +167,8 @@ impl Client {
         if !key.ends_with('.') {
             key.push('.');
         }
-        let key = (key, rtype);
-        let qname = key.0.clone();
-        let pending = self.inner.memo.get_or_start(key, || {
-            let task = tokio::spawn(resolve(Arc::clone(&self.inner), qname, rtype));
+        let pending = self.inner.memo.get_or_start((key, rtype), |qname| {
+            let task = tokio::spawn(resolve(Arc::clone(&self.inner), qname.to_owned(), rtype));
             async move {
                 task.await.unwrap_or_else(|_| {
                     Outcome::new(
