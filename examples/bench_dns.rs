@@ -522,6 +522,9 @@ fn run() -> Result<(), String> {
         .output()
         .map_err(|e| e.to_string())?;
     print!("{}", String::from_utf8_lossy(&out.stdout));
+    if !out.status.success() {
+        return Err("the replay through the stub failed".into());
+    }
     let (completed, secs) = dnsperf(srv.addr(), log.path())?;
     println!(
         "dnsperf {} -e -n 1: {completed} queries in {:.1} ms ({:.0} queries/s)",
