@@ -15,12 +15,15 @@
 //! directly. `--lab` uses the in-process lab server instead (with `--delay-ms`, to compare the wall
 //! time with the critical-path bound: NS → address → direct queries = 3 round trips).
 //!
-//! The scan child records every query the stub sends (the `tenant_ready::stub::sent` trace
+//! The timed scan runs with nothing listening to its trace events, as the binary does. A second
+//! scan child then records every query the stub sends (the `tenant_ready::stub::sent` trace
 //! events: UDP sends and TCP retries) and writes the UDP ones as a dnsperf input file; `dnsperf`
 //! (Debian `dnsperf`) then sends that list once (`-n 1`) with the flags printed. Between the two,
 //! the same list goes through the stub alone (no checks, no answer reuse): the transport's share. With
 //! `--massif FILE` the scan runs under `valgrind --tool=massif` (single-threaded and ~8× slower:
-//! read its heap, not its wall time).
+//! read its heap, not its wall time). Beside each wall time it prints CPU time (user + system) of
+//! the scanner, the stub alone, dnsperf and knotd: on a two-core machine shared with the server,
+//! CPU is what the wall time is made of.
 
 #![allow(
     clippy::print_stdout,
@@ -69,6 +72,24 @@ fn status_mb(key: &str) -> f64 {
     kb / 1024.0
 }
 
+/// A process's CPU time so far (user + system) from `/proc/PID/stat` (`self`: this one), ms.
+fn cpu_ms(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at `state`, field 3.
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15.
+    let ticks = fields.get(10).unwrap_or(&0) + fields.get(11).unwrap_or(&0);
+    // USER_HZ is 100 on Linux.
+    ticks * 10
+}
+
 fn args() -> Vec<String> {
     std::env::args().collect()
 }
@@ -106,6 +127,14 @@ impl Server {
         match self {
             Self::Lab(s) => s.addr(),
             Self::Knot { addr, .. } => *addr,
+        }
+    }
+
+    /// The server's CPU time so far, ms (the lab server's is this whole process's).
+    fn cpu_ms(&self) -> u64 {
+        match self {
+            Self::Lab(_) => cpu_ms("self"),
+            Self::Knot { child, .. } => cpu_ms(&child.id().to_string()),
         }
     }
 }
@@ -263,13 +292,17 @@ async fn scan(
     concurrency: usize,
     log: Option<PathBuf>,
 ) -> Result<(), String> {
+    // The query log is a separate run's job: a subscriber formatting 29,000 names costs the scan
+    // ~5 % of its CPU, which the scanner without it does not pay.
     let sent = Sent::default();
-    let filter = tracing_subscriber::filter::Targets::new()
-        .with_target("tenant_ready::stub::sent", tracing::Level::TRACE);
-    let _ = tracing::subscriber::set_global_default(
-        tracing_subscriber::registry()
-            .with(tracing_subscriber::Layer::with_filter(sent.clone(), filter)),
-    );
+    if log.is_some() {
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_target("tenant_ready::stub::sent", tracing::Level::TRACE);
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::registry()
+                .with(tracing_subscriber::Layer::with_filter(sent.clone(), filter)),
+        );
+    }
     let port = server
         .rsplit(':')
         .next()
@@ -291,20 +324,25 @@ async fn scan(
     let cx = app::probe_cx(&settings).map_err(|e| e.to_string())?;
     let checks = tasks.len();
     let plan_rss = status_mb("VmRSS:");
+    let opts = RunOptions {
+        concurrency: NonZeroUsize::new(concurrency).ok_or("concurrency")?,
+        timeout: settings.timeout,
+        budget: None,
+    };
+    let cpu = cpu_ms("self");
     let start = Instant::now();
-    let results = runner::run(
+    // On a worker, as the binary runs it (src/app.rs).
+    let results = tokio::spawn(runner::run(
         tasks,
         cx,
-        RunOptions {
-            concurrency: NonZeroUsize::new(concurrency).ok_or("concurrency")?,
-            timeout: settings.timeout,
-            budget: None,
-        },
+        opts,
         CancellationToken::new(),
         |_| {},
-    )
-    .await;
+    ))
+    .await
+    .map_err(|e| e.to_string())?;
     let wall = start.elapsed();
+    let cpu = cpu_ms("self") - cpu;
     let not_pass = results.iter().filter(|r| r.status != Status::Pass).count();
     let (udp, tcp) = {
         let sent = sent
@@ -322,8 +360,13 @@ async fn scan(
             wall.as_secs_f64() / (delay * CHAIN).as_secs_f64()
         )
     };
+    let what = if log.is_some() {
+        format!("query log: {udp} udp + {tcp} tcp queries; with the log:")
+    } else {
+        "tenant-ready:".to_owned()
+    };
     println!(
-        "tenant-ready: N={n} checks={checks} queries={udp} udp + {tcp} tcp  wall={:.1} ms{bound}  plan_rss={plan_rss:.1} MB  peak_rss={:.1} MB  not_pass={not_pass}",
+        "{what} N={n} checks={checks} wall={:.1} ms{bound} cpu={cpu} ms  plan_rss={plan_rss:.1} MB  peak_rss={:.1} MB  not_pass={not_pass}",
         wall.as_secs_f64() * 1000.0,
         status_mb("VmHWM:"),
     );
@@ -367,6 +410,7 @@ async fn replay(server: SocketAddr, queries: &Path, concurrency: usize) -> Resul
         },
         &stub::Sockets::default(),
     );
+    let cpu = cpu_ms("self");
     let start = Instant::now();
     let answered = futures::stream::iter(&list)
         .map(|(name, rtype)| {
@@ -377,10 +421,12 @@ async fn replay(server: SocketAddr, queries: &Path, concurrency: usize) -> Resul
         .filter(|ok| std::future::ready(*ok))
         .count()
         .await;
+    let wall = start.elapsed();
     println!(
-        "stub alone: {answered}/{} queries answered in {:.1} ms (no checks; the same list, {concurrency} at a time)",
+        "stub alone: {answered}/{} queries answered in {:.1} ms, cpu={} ms (no checks; the same list, {concurrency} at a time)",
         list.len(),
-        start.elapsed().as_secs_f64() * 1000.0
+        wall.as_secs_f64() * 1000.0,
+        cpu_ms("self") - cpu
     );
     Ok(())
 }
@@ -476,56 +522,77 @@ fn run() -> Result<(), String> {
         let _ = std::io::stdin().read_line(&mut String::new());
         return Ok(());
     }
-    let log = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
     let _guard = rt.enter();
-    let mut cmd = match value("--massif") {
-        Some(out) => {
-            let mut c = Command::new("valgrind");
-            c.arg("--tool=massif")
-                .arg(format!("--massif-out-file={out}"))
-                .arg(&exe);
+    let common = [
+        "--n".to_owned(),
+        n.to_string(),
+        "--delay-ms".to_owned(),
+        delay.as_millis().to_string(),
+        "--concurrency".to_owned(),
+        concurrency.to_string(),
+        "--server".to_owned(),
+        srv.addr().to_string(),
+    ];
+    if let Some(out) = value("--massif") {
+        let mut c = Command::new("valgrind");
+        c.arg("--tool=massif")
+            .arg(format!("--massif-out-file={out}"))
+            .arg(&exe)
+            .args(common);
+        child(c, "the scan under massif")?;
+        return Ok(());
+    }
+    // First the scan with the query log on (the list the replays below send); it also warms the
+    // server, so every run measured below meets the same warm server.
+    // (The lab server has no replay: its run is the timed scan alone, and its count of queries.)
+    let log = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    if !use_lab {
+        child(
+            {
+                let mut c = Command::new(&exe);
+                c.args(&common).arg("--log").arg(log.path());
+                c
+            },
+            "the scan with the query log",
+        )?;
+    }
+    // The timed scan: the scanner as it runs, nothing listening to its trace events.
+    let server_cpu = srv.cpu_ms();
+    let report = child(
+        {
+            let mut c = Command::new(&exe);
+            c.args(&common);
             c
-        }
-        None => Command::new(&exe),
-    };
-    let out = cmd
-        .args(["--n", &n.to_string()])
-        .args(["--delay-ms", &delay.as_millis().to_string()])
-        .args(["--concurrency", &concurrency.to_string()])
-        .args(["--server", &srv.addr().to_string()])
-        .arg("--log")
-        .arg(log.path())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| e.to_string())?;
-    let report = String::from_utf8_lossy(&out.stdout);
-    print!("{report}");
-    if let Server::Lab(s) = &srv {
-        println!("  queries served: {}", s.queries());
-    }
-    if !out.status.success() {
-        return Err("the scan failed".into());
-    }
+        },
+        "the scan",
+    )?;
+    let scan_server_cpu = srv.cpu_ms() - server_cpu;
     let wall_ms: f64 = report
         .split_once("wall=")
         .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
         .ok_or("no wall time in the scan's output")?;
-    if value("--massif").is_some() || use_lab {
+    if let Server::Lab(s) = &srv {
+        println!("  queries served: {}", s.queries());
         return Ok(());
     }
-    let out = Command::new(&exe)
-        .args(["--concurrency", &concurrency.to_string()])
-        .args(["--server", &srv.addr().to_string()])
-        .arg("--replay")
-        .arg(log.path())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| e.to_string())?;
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    if !out.status.success() {
-        return Err("the replay through the stub failed".into());
-    }
+    let server_cpu = srv.cpu_ms();
+    child(
+        {
+            let mut c = Command::new(&exe);
+            c.args(["--concurrency", &concurrency.to_string()])
+                .args(["--server", &srv.addr().to_string()])
+                .arg("--replay")
+                .arg(log.path());
+            c
+        },
+        "the replay through the stub",
+    )?;
+    let replay_server_cpu = srv.cpu_ms() - server_cpu;
+    // (dnsperf's own CPU is not printed: it polls while it waits out the queries knotd dropped,
+    // so its process time says more about the drops than about the queries.)
+    let server_cpu = srv.cpu_ms();
     let (completed, secs) = dnsperf(srv.addr(), log.path())?;
+    let dnsperf_server_cpu = srv.cpu_ms() - server_cpu;
     println!(
         "dnsperf {} -e -n 1: {completed} queries in {:.1} ms ({:.0} queries/s)",
         DNSPERF_FLAGS.join(" "),
@@ -533,8 +600,26 @@ fn run() -> Result<(), String> {
         completed as f64 / secs
     );
     println!(
+        "knotd cpu: {scan_server_cpu} ms serving the scan, {replay_server_cpu} ms the stub alone, {dnsperf_server_cpu} ms dnsperf"
+    );
+    println!(
         "ratio: tenant-ready / dnsperf = {:.2}",
         wall_ms / (secs * 1000.0)
     );
     Ok(())
+}
+
+/// Runs a child of this benchmark, echoes its stdout and returns it; an error if it failed.
+fn child(mut cmd: Command, what: &str) -> Result<String, String> {
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{what}: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{text}");
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("{what} failed"))
+    }
 }
