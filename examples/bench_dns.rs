@@ -242,9 +242,17 @@ async fn knot(n: usize) -> Result<Server, String> {
     Err("knotd did not load the zones within 30 s".into())
 }
 
-/// The stub's `sent` trace events, as dnsperf input lines (UDP) and a TCP count.
+/// The stub's `sent` trace events: the UDP queries as dnsperf input lines, and the counts of
+/// retransmissions (the same datagram again, not in the list) and TCP retries.
 #[derive(Clone, Default)]
-struct Sent(Arc<Mutex<(Vec<String>, usize)>>);
+struct Sent(Arc<Mutex<SentLog>>);
+
+#[derive(Default)]
+struct SentLog {
+    udp: Vec<String>,
+    retransmits: usize,
+    tcp: usize,
+}
 
 #[derive(Default)]
 struct Fields {
@@ -276,10 +284,10 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Sent {
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if f.message == "tcp" {
-            sent.1 += 1;
-        } else {
-            sent.0.push(format!("{} {}", f.name, f.rtype));
+        match f.message.as_str() {
+            "tcp" => sent.tcp += 1,
+            "udp-retransmit" => sent.retransmits += 1,
+            _ => sent.udp.push(format!("{} {}", f.name, f.rtype)),
         }
     }
 }
@@ -344,12 +352,12 @@ async fn scan(
     let wall = start.elapsed();
     let cpu = cpu_ms("self") - cpu;
     let not_pass = results.iter().filter(|r| r.status != Status::Pass).count();
-    let (udp, tcp) = {
+    let (udp, retransmits, tcp) = {
         let sent = sent
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (sent.0.len(), sent.1)
+        (sent.udp.len(), sent.retransmits, sent.tcp)
     };
     let bound = if delay.is_zero() {
         String::new()
@@ -361,7 +369,9 @@ async fn scan(
         )
     };
     let what = if log.is_some() {
-        format!("query log: {udp} udp + {tcp} tcp queries; with the log:")
+        format!(
+            "query log: {udp} udp queries ({retransmits} retransmitted) + {tcp} tcp; with the log:"
+        )
     } else {
         "tenant-ready:".to_owned()
     };
@@ -380,7 +390,7 @@ async fn scan(
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out =
             std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| e.to_string())?);
-        for line in &sent.0 {
+        for line in &sent.udp {
             writeln!(out, "{line}").map_err(|e| e.to_string())?;
         }
         out.flush().map_err(|e| e.to_string())?;

@@ -24,7 +24,8 @@
 //! * [`graph`]: Microsoft Graph (optional): the tenant's domains and their exact records.
 //! * [`plan`]: which check runs on which domain, with templates expanded.
 //! * [`probe`]: one file per probe kind; the only code that does network I/O, with [`stub`] (the
-//!   scanner's own DNS transport for `--nameserver` and authoritative queries) below it.
+//!   scanner's own DNS transport for `--nameserver` and authoritative queries) below it, and
+//!   [`rtt`] (round-trip estimates: port verdicts' and the stub's retransmission timeouts) below both.
 //! * [`runner`]: concurrency, timeouts, cancellation, timing.
 //! * [`output`]: the report options (format, language, fail-on) renderers take; `cli` maps flags
 //!   onto them.
@@ -73,6 +74,7 @@ pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod report_cmd;
+pub mod rtt;
 pub mod runner;
 pub mod secrets;
 pub mod settings;

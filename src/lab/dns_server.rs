@@ -126,6 +126,9 @@ pub struct Behaviour {
     pub wrong_question: bool,
     /// Answer over UDP with bytes that are not a DNS message, under the right id.
     pub garbage: bool,
+    /// Ignore the first UDP query for each name, as if the datagram were lost (a busy server's
+    /// full receive queue): only a client that sends it again gets an answer.
+    pub lose_first_udp: bool,
 }
 
 struct Shared {
@@ -275,12 +278,18 @@ async fn answer(shared: &Shared, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
         .queries
         .first()
         .map(|q| normalize_name(&q.name().to_ascii()));
+    let mut first = false;
     if let Some(n) = &qname {
         let mut asked = shared
             .asked
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *asked.entry(n.clone()).or_default() += 1;
+        let count = asked.entry(n.clone()).or_default();
+        *count += 1;
+        first = *count == 1;
+    }
+    if udp && first && b.lose_first_udp {
+        return None;
     }
     if b.silent || qname.as_ref().is_some_and(|n| b.silent_for.contains(n)) {
         return None;

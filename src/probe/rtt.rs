@@ -2,7 +2,7 @@
 //! port is worth waiting for once they are known (RFC 6298's estimator, as nmap's timing uses it).
 //!
 //! Every SYN-ACK (open) and RST (closed) from a destination is a round-trip sample. With samples,
-//! a port that stays silent is called `filtered` after [`RttEstimate::wait`]: a multiple of the
+//! a port that stays silent is called `filtered` after [`port_wait`]: a multiple of the
 //! retransmission timeout (`SRTT + 4·RTTVAR`), never less than a floor, never more than the
 //! configured timeout. With no reply at all from the destination there is nothing to learn from:
 //! the full timeout applies (a host that answers nothing may be slow, not filtered).
@@ -18,48 +18,13 @@ pub const FLOOR: Duration = Duration::from_millis(250);
 /// round trip several deviations beyond anything the destination has shown.
 pub const MULTIPLE: u32 = 3;
 
-/// RFC 6298 §2: smoothed RTT and its variation, from the samples seen so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RttEstimate {
-    /// Smoothed RTT, seconds (`None` before the first sample).
-    srtt: Option<f64>,
-    /// RTT variation, seconds.
-    rttvar: f64,
-    /// Samples taken.
-    pub samples: u32,
-}
+pub use crate::rtt::RttEstimate;
 
-impl RttEstimate {
-    /// Adds one round-trip sample (RFC 6298 §2.2 and §2.3, α = 1/8, β = 1/4).
-    pub fn add(&mut self, rtt: Duration) {
-        let r = rtt.as_secs_f64();
-        match self.srtt {
-            None => {
-                self.srtt = Some(r);
-                self.rttvar = r / 2.0;
-            }
-            Some(srtt) => {
-                self.rttvar = 0.75 * self.rttvar + 0.25 * (srtt - r).abs();
-                self.srtt = Some(0.875 * srtt + 0.125 * r);
-            }
-        }
-        self.samples = self.samples.saturating_add(1);
-    }
-
-    /// The retransmission timeout the samples give (`SRTT + 4·RTTVAR`), if there are any.
-    pub fn rto(&self) -> Option<Duration> {
-        let srtt = self.srtt?;
-        Duration::try_from_secs_f64(srtt + 4.0 * self.rttvar).ok()
-    }
-
-    /// How long a silent port of this destination is waited for: [`MULTIPLE`] × the RTO, at least
-    /// [`FLOOR`], at most `ceiling` (the configured timeout); the ceiling itself without samples.
-    pub fn wait(&self, ceiling: Duration) -> Duration {
-        match self.rto() {
-            Some(rto) => rto.saturating_mul(MULTIPLE).max(FLOOR).min(ceiling),
-            None => ceiling,
-        }
-    }
+/// How long a silent port is waited for, given what its destination's replies showed: [`MULTIPLE`]
+/// × the RTO, at least [`FLOOR`], at most `ceiling` (the configured timeout); the ceiling itself
+/// without samples.
+pub fn port_wait(e: &RttEstimate, ceiling: Duration) -> Duration {
+    e.bounded(MULTIPLE, FLOOR, ceiling)
 }
 
 /// What the attempts to one destination share, scan-wide (every endpoint set that tests the
@@ -80,7 +45,9 @@ impl Destination {
 
     /// How long a silent port of this destination is waited for now.
     pub fn wait(&self, ceiling: Duration) -> Duration {
-        self.estimate.lock().map_or(ceiling, |e| e.wait(ceiling))
+        self.estimate
+            .lock()
+            .map_or(ceiling, |e| port_wait(&e, ceiling))
     }
 
     /// A reply came back after `rtt`: learn it and wake the attempts still waiting.
@@ -119,7 +86,7 @@ mod tests {
 
     #[test]
     fn no_reply_keeps_the_full_timeout() {
-        assert_eq!(RttEstimate::default().wait(MS(2000)), MS(2000));
+        assert_eq!(port_wait(&RttEstimate::default(), MS(2000)), MS(2000));
     }
 
     #[test]
@@ -142,25 +109,25 @@ mod tests {
             lan.add(Duration::from_micros(300));
         }
         assert_eq!(
-            lan.wait(MS(2000)),
+            port_wait(&lan, MS(2000)),
             FLOOR,
             "a fast LAN still waits the floor"
         );
         let mut far = RttEstimate::default();
         far.add(MS(200));
         // 3 × (200 + 4·100) ms = 1.8 s, under a 2 s ceiling…
-        assert_eq!(far.wait(MS(2000)), MS(1800));
+        assert_eq!(port_wait(&far, MS(2000)), MS(1800));
         // …and capped by a shorter one.
-        assert_eq!(far.wait(MS(1000)), MS(1000));
+        assert_eq!(port_wait(&far, MS(1000)), MS(1000));
         // A jittery path widens the wait.
         let mut jitter = RttEstimate::default();
         for r in [20, 180, 30, 160, 25] {
             jitter.add(MS(r));
         }
         assert!(
-            jitter.wait(MS(5000)) > MS(500),
+            port_wait(&jitter, MS(5000)) > MS(500),
             "{:?}",
-            jitter.wait(MS(5000))
+            port_wait(&jitter, MS(5000))
         );
     }
 }

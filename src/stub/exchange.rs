@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::StubError;
-use super::pool::Pool;
+use super::pool::{Pool, Undelivered};
 
 /// The EDNS payload size advertised: the DNS Flag Day 2020 value, which fits any path's MTU
 /// without fragmentation (what hickory sends too); larger answers come truncated, then over TCP.
@@ -38,28 +38,48 @@ pub(crate) async fn exchange(
     deadline: Instant,
 ) -> Result<Message, StubError> {
     let socket = pool.socket(server).await.map_err(|e| StubError::io(&e))?;
-    let (registration, rx) = socket.register(server, question.clone());
+    let (registration, mut rx) = socket.register(server, question.clone());
     let mut bytes = wire.to_vec();
     bytes[..2].copy_from_slice(&registration.id().to_be_bytes());
     tracing::trace!(target: "tenant_ready::stub::sent", %server, name = %question.name(), rtype = %question.query_type(), "udp");
-    socket
-        .send(&bytes, server)
-        .await
-        .map_err(|e| StubError::io(&e))?;
-    let answer = match tokio::time::timeout_at(deadline, rx).await {
-        Ok(Ok(Ok(m))) => m,
-        Ok(Ok(Err(unreadable))) => return Err(StubError::Malformed(unreadable)),
-        Ok(Err(_)) => {
+    let sent = Instant::now();
+    registration.send(bytes.clone());
+    // UDP may lose the query or its answer (a busy server's full receive queue drops datagrams):
+    // the same datagram goes again after the retransmission timeout, doubling each time (RFC
+    // 6298 §5.5), until the deadline. Same id and question, so an answer to any copy is the answer.
+    let mut rto = pool.rto(server);
+    let mut retransmitted = false;
+    let delivery = loop {
+        let wake = (Instant::now() + rto).min(deadline);
+        match tokio::time::timeout_at(wake, &mut rx).await {
+            Ok(delivery) => break delivery,
+            Err(_) if wake < deadline => {
+                tracing::trace!(target: "tenant_ready::stub::sent", %server, name = %question.name(), rtype = %question.query_type(), "udp-retransmit");
+                registration.send(bytes.clone());
+                retransmitted = true;
+                rto = rto.saturating_mul(2);
+            }
+            Err(_) => {
+                return Err(StubError::Timeout {
+                    mismatched: registration.mismatched(),
+                });
+            }
+        }
+    };
+    let answer = match delivery {
+        Ok(Ok(m)) => m,
+        Ok(Err(Undelivered::Unreadable(why))) => return Err(StubError::Malformed(why)),
+        Ok(Err(Undelivered::Unsent(e))) => return Err(StubError::io(&e)),
+        Err(_) => {
             return Err(StubError::io(&std::io::Error::other(
                 "the DNS socket closed",
             )));
         }
-        Err(_) => {
-            return Err(StubError::Timeout {
-                mismatched: registration.mismatched(),
-            });
-        }
     };
+    // Karn's rule: an answer after a retransmission could be to either copy, so it teaches nothing.
+    if !retransmitted {
+        pool.learn(server, sent.elapsed());
+    }
     drop(registration);
     if !answer.metadata.truncation {
         return Ok(answer);

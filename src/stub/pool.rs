@@ -1,6 +1,6 @@
 //! The UDP sockets the stub sends from: a few long-lived sockets per address family, bound on
 //! first use, each with one task that reads every datagram arriving on it and hands it to the
-//! query waiting for it.
+//! query waiting for it, and one that sends the queries queued on it, a burst per `sendmmsg`.
 //!
 //! Why a pool and not a socket per query (what hickory's client does): binding, registering with
 //! the reactor and closing a socket costs more than the query itself on loopback, and a scan sends
@@ -13,10 +13,18 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use std::io::IoSlice;
+use std::os::fd::AsRawFd as _;
 
 use hickory_proto::op::{Message, Query};
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, sendmmsg};
+
+use crate::rtt::RttEstimate;
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
-use tokio::sync::{OnceCell, oneshot};
+use tokio::sync::{Notify, OnceCell, oneshot};
 use tokio::task::AbortHandle;
 
 /// Sockets per address family. Two cores read them; eight spreads the ids over eight ports
@@ -27,9 +35,20 @@ const SOCKETS: usize = 8;
 /// datagram cut short by the buffer would only parse as garbage.
 const RECV_BUF: usize = 65_535;
 
-/// What a waiting query receives: the parsed answer, or why the datagram that matched its source
-/// and id could not be read.
-pub(crate) type Delivery = Result<Message, String>;
+/// Datagrams handed to the kernel in one `sendmmsg` call at most.
+const BATCH: usize = 16;
+
+/// What a waiting query receives: the parsed answer, or why there is none.
+pub(crate) type Delivery = Result<Message, Undelivered>;
+
+/// Why a query's answer did not come.
+#[derive(Debug)]
+pub(crate) enum Undelivered {
+    /// A datagram matched its source and id but could not be read.
+    Unreadable(String),
+    /// The query itself could not be sent.
+    Unsent(std::io::Error),
+}
 
 /// One query in flight on a socket.
 struct Waiter {
@@ -47,21 +66,35 @@ type Table = Mutex<HashMap<(SocketAddr, u16), Waiter>>;
 pub(crate) struct Socket {
     udp: UdpSocket,
     table: Table,
+    /// Queries waiting for the writer: (bytes, server, id).
+    outbox: Mutex<Vec<(Vec<u8>, SocketAddr, u16)>>,
+    /// Wakes the writer (a stored permit, so no query queued between its checks is missed).
+    queued: Notify,
 }
 
 /// The pool: sockets for IPv4 and IPv6 servers, bound when first needed (inside the runtime that
-/// uses them), and their reader tasks, stopped when the pool is dropped.
+/// uses them), and their reader and writer tasks, stopped when the pool is dropped.
 #[derive(Default)]
 pub(crate) struct Pool {
     v4: OnceCell<Vec<Arc<Socket>>>,
     v6: OnceCell<Vec<Arc<Socket>>>,
-    readers: Mutex<Vec<AbortHandle>>,
+    tasks: Mutex<Vec<AbortHandle>>,
+    /// Each server's round trips so far, for its retransmission timeout.
+    rtt: Mutex<HashMap<SocketAddr, RttEstimate>>,
 }
+
+/// A query is retransmitted no sooner than this, whatever the round trips say: a loopback or LAN
+/// RTT of a fraction of a millisecond must not turn a busy server's slower answer into a second
+/// query (the port verdicts' floor, [`crate::probe::rtt::FLOOR`]; unbound's is lower, 50 ms).
+pub(crate) const RETRANSMIT_FLOOR: Duration = Duration::from_millis(250);
+
+/// The retransmission timeout before a server has answered anything (RFC 6298 §2.1).
+pub(crate) const INITIAL_RTO: Duration = Duration::from_secs(1);
 
 impl Drop for Pool {
     fn drop(&mut self) {
         for r in self
-            .readers
+            .tasks
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .drain(..)
@@ -72,6 +105,25 @@ impl Drop for Pool {
 }
 
 impl Pool {
+    /// How long to wait for `server`'s answer before sending the query again: its RTO (`SRTT +
+    /// 4·RTTVAR`), at least [`RETRANSMIT_FLOOR`]; [`INITIAL_RTO`] before any sample.
+    pub(crate) fn rto(&self, server: SocketAddr) -> Duration {
+        let rtt = self.rtt.lock().unwrap_or_else(PoisonError::into_inner);
+        rtt.get(&server)
+            .and_then(RttEstimate::rto)
+            .map_or(INITIAL_RTO, |rto| rto.max(RETRANSMIT_FLOOR))
+    }
+
+    /// An answer from `server` came `rtt` after its (only) query.
+    pub(crate) fn learn(&self, server: SocketAddr, rtt: Duration) {
+        self.rtt
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(server)
+            .or_default()
+            .add(rtt);
+    }
+
     /// A socket of the server's family, chosen at random.
     pub(crate) async fn socket(&self, server: SocketAddr) -> std::io::Result<Arc<Socket>> {
         let (cell, any) = if server.is_ipv4() {
@@ -95,12 +147,15 @@ impl Pool {
             let socket = Arc::new(Socket {
                 udp,
                 table: Mutex::default(),
+                outbox: Mutex::default(),
+                queued: Notify::new(),
             });
             let reader = tokio::spawn(read(Arc::clone(&socket)));
-            self.readers
+            let writer = tokio::spawn(write(Arc::clone(&socket)));
+            self.tasks
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(reader.abort_handle());
+                .extend([reader.abort_handle(), writer.abort_handle()]);
             sockets.push(socket);
         }
         Ok(sockets)
@@ -137,19 +192,6 @@ impl Socket {
             }
         }
     }
-
-    /// Sends one datagram.
-    pub(crate) async fn send(&self, bytes: &[u8], server: SocketAddr) -> std::io::Result<()> {
-        let sent = self.udp.send_to(bytes, server).await?;
-        if sent == bytes.len() {
-            Ok(())
-        } else {
-            Err(std::io::Error::other(format!(
-                "only {sent} of {} bytes sent",
-                bytes.len()
-            )))
-        }
-    }
 }
 
 /// A query's place in a socket's table.
@@ -162,6 +204,17 @@ impl Registration {
     /// The id the query must carry.
     pub(crate) fn id(&self) -> u16 {
         self.key.1
+    }
+
+    /// Queues the query's datagram (its id already written) for the socket's writer. A failure to
+    /// send reaches the query as [`Undelivered::Unsent`].
+    pub(crate) fn send(&self, bytes: Vec<u8>) {
+        self.socket
+            .outbox
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((bytes, self.key.0, self.key.1));
+        self.socket.queued.notify_one();
     }
 
     /// Datagrams from the server with this id that asked another question (forged, or a
@@ -219,6 +272,83 @@ async fn read(socket: Arc<Socket>) {
     }
 }
 
+/// The socket's writer: sends what the queries queued, a burst per system call.
+///
+/// Why not a `send_to` per query: on loopback the kernel delivers the datagram to the server
+/// inside the call and wakes it, and the woken server then often preempts the sender. One
+/// `sendmmsg` per burst pays that once per burst, and the server reads the burst in one go too.
+async fn write(socket: Arc<Socket>) {
+    let mut batch = Vec::new();
+    loop {
+        socket.queued.notified().await;
+        // Let the tasks already runnable queue theirs first: yield_now runs again only after them.
+        tokio::task::yield_now().await;
+        std::mem::swap(
+            &mut batch,
+            &mut *socket.outbox.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        let mut rest = &batch[..];
+        while !rest.is_empty() {
+            let chunk = &rest[..rest.len().min(BATCH)];
+            match send_some(&socket.udp, chunk).await {
+                Ok(n) => {
+                    rest = &rest[n.max(1).min(rest.len())..];
+                    tokio::task::yield_now().await;
+                }
+                Err(e) => {
+                    // The first datagram failed (the kernel sent none): its query ends with the
+                    // error, and the rest go on.
+                    let (_, server, id) = &rest[0];
+                    fail(&socket.table, (*server, *id), e);
+                    rest = &rest[1..];
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// One `sendmmsg` of `chunk` once the socket is writable: how many datagrams the kernel took.
+async fn send_some(
+    udp: &UdpSocket,
+    chunk: &[(Vec<u8>, SocketAddr, u16)],
+) -> std::io::Result<usize> {
+    let slices: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|(b, ..)| [IoSlice::new(b)]).collect();
+    let addrs: Vec<Option<SockaddrStorage>> = chunk
+        .iter()
+        .map(|(_, to, _)| Some(SockaddrStorage::from(*to)))
+        .collect();
+    loop {
+        let sent = udp.try_io(Interest::WRITABLE, || {
+            // (Headers are not `Send`, so they live only inside the call.)
+            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(chunk.len(), None);
+            sendmmsg(
+                udp.as_raw_fd(),
+                &mut headers,
+                &slices,
+                &addrs,
+                [],
+                MsgFlags::MSG_DONTWAIT,
+            )
+            .map(Iterator::count)
+            .map_err(std::io::Error::from)
+        });
+        match sent {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => udp.writable().await?,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+/// Ends the query waiting under `key` with a send error.
+fn fail(table: &Table, key: (SocketAddr, u16), e: std::io::Error) {
+    let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(tx) = table.get_mut(&key).and_then(|w| w.tx.take()) {
+        let _ = tx.send(Err(Undelivered::Unsent(e)));
+    }
+}
+
 /// Hands one datagram to the query it answers, if any.
 fn deliver(table: &Table, from: SocketAddr, datagram: &[u8]) {
     // Source and id first, before any parsing: these are the first screens against forgery, and
@@ -238,7 +368,7 @@ fn deliver(table: &Table, from: SocketAddr, datagram: &[u8]) {
             return;
         }
         // Right server, right id, unreadable: the server is broken (as hickory also decides).
-        super::Acceptance::Unreadable(e) => Err(e),
+        super::Acceptance::Unreadable(e) => Err(Undelivered::Unreadable(e)),
     };
     if let Some(tx) = waiter.tx.take() {
         let _ = tx.send(delivery);
@@ -303,6 +433,49 @@ mod tests {
             &[hi, lo, 0x81, 0x80, 0, 1, 0, 9, 0xff],
         );
         assert!(rx.try_recv().unwrap().is_err());
+    }
+
+    /// A datagram the kernel refuses ends its own query with the error; the queries queued with
+    /// it in the same burst still go out. (Broadcast without SO_BROADCAST is refused before
+    /// anything leaves the machine.)
+    #[tokio::test]
+    async fn a_refused_datagram_fails_its_query_and_the_burst_goes_on() {
+        let listener = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let good = listener.local_addr().unwrap();
+        let bad: SocketAddr = "255.255.255.255:53".parse().unwrap();
+        let pool = Pool::default();
+        let socket = pool.socket(good).await.unwrap();
+        let (bad_reg, bad_rx) = socket.register(bad, question("a.test."));
+        let (good_reg, _good_rx) = socket.register(good, question("b.test."));
+        bad_reg.send(vec![0; 12]);
+        good_reg.send(vec![7; 12]);
+        match bad_rx.await.unwrap() {
+            Err(Undelivered::Unsent(e)) => {
+                assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+            }
+            other => panic!("expected a send error, got {other:?}"),
+        }
+        let mut buf = [0u8; 64];
+        let (n, _) = listener.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], &[7; 12]);
+    }
+
+    #[test]
+    fn the_retransmission_timeout_starts_at_a_second_and_learns_with_a_floor() {
+        let pool = Pool::default();
+        let server: SocketAddr = "127.0.0.1:5300".parse().unwrap();
+        assert_eq!(pool.rto(server), INITIAL_RTO);
+        pool.learn(server, Duration::from_micros(200));
+        assert_eq!(
+            pool.rto(server),
+            RETRANSMIT_FLOOR,
+            "loopback waits the floor"
+        );
+        let far: SocketAddr = "192.0.2.1:53".parse().unwrap();
+        pool.learn(far, Duration::from_millis(300));
+        // First sample: RTO = 3 × RTT.
+        assert_eq!(pool.rto(far), Duration::from_millis(900));
+        assert_eq!(pool.rto(server), RETRANSMIT_FLOOR, "per server");
     }
 
     #[tokio::test]

@@ -335,3 +335,31 @@ async fn a_question_many_checks_share_is_asked_once() {
         assert_eq!(srv.queries_for(d), 1, "{d}");
     }
 }
+
+/// A lost datagram is sent again: a server that drops the first query for every name (as a busy
+/// server's full receive queue does) still gets every question answered, and the verdicts are
+/// those of a server that loses nothing. (The first retransmission waits the initial 1 s RTO, so
+/// the timeout leaves room for a check's few sequential lookups each losing one datagram.)
+#[tokio::test]
+async fn a_lost_datagram_is_sent_again_and_the_verdicts_stand() {
+    let zone = ready_zone(D);
+    let (clean, _, asked) = scan_with(&zone, Behaviour::default(), &["dns.*"], "10s").await;
+    let lossy = Behaviour {
+        lose_first_udp: true,
+        ..Behaviour::default()
+    };
+    let (results, _, asked_lossy) = scan_with(&zone, lossy, &["dns.*"], "10s").await;
+    assert_eq!(results.len(), clean.len());
+    for (r, c) in results.iter().zip(&clean) {
+        assert_eq!(r.check, c.check);
+        assert_eq!(r.status, c.status, "{}: {}", r.check, r.message);
+    }
+    assert!(
+        clean.iter().all(|r| r.status == Status::Pass),
+        "the ready zone passes"
+    );
+    assert!(
+        asked_lossy > asked,
+        "the lost queries were sent again: {asked_lossy} vs {asked}"
+    );
+}
