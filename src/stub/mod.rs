@@ -168,18 +168,7 @@ impl Client {
             key.push('.');
         }
         let pending = self.inner.memo.get_or_start((key, rtype), |qname| {
-            let task = tokio::spawn(resolve(Arc::clone(&self.inner), qname.to_owned(), rtype));
-            async move {
-                task.await.unwrap_or_else(|_| {
-                    Outcome::new(
-                        Err(StubError::io(&std::io::Error::other(
-                            "the query task failed",
-                        ))),
-                        Duration::ZERO,
-                    )
-                })
-            }
-            .boxed()
+            resolve(Arc::clone(&self.inner), qname.to_owned(), rtype).boxed()
         });
         pending.await.result
     }
