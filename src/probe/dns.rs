@@ -146,6 +146,20 @@ pub struct Lookup {
     pub question: Question,
     /// What came back.
     pub answer: Answer,
+    /// Times the query was sent again before the answer came (a datagram lost on the way, or a
+    /// late answer): each transmission shows in the evidence, and none is hidden. Absent when
+    /// zero, and with the system resolver (which does not say).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retransmitted: u32,
+}
+
+/// Serde helper: omit a zero count.
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde passes fields by reference"
+)]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The resolver the probes share, with a description of where it sends queries (for the report).
@@ -317,7 +331,7 @@ impl Resolver {
         // Fully qualified: no search-domain expansion, exactly the name we mean.
         let fqdn = format!("{}.", q.name);
         let rtype = q.rtype.to_hickory();
-        let (answer, aa) = match &self.backend {
+        let (answer, aa, retransmitted) = match &self.backend {
             Backend::Stub(client) => match client.ask(&fqdn, rtype).await {
                 Ok(reply) => {
                     let answer = if reply.response_code == ResponseCode::NXDomain {
@@ -325,7 +339,7 @@ impl Resolver {
                     } else {
                         records_answer(reply.records.iter(), rtype)
                     };
-                    (answer, reply.authoritative)
+                    (answer, reply.authoritative, reply.retransmitted)
                 }
                 Err(e) => return Err(classify_stub(&e, q, &self.servers)),
             },
@@ -333,9 +347,10 @@ impl Resolver {
                 Ok(lookup) => (
                     records_answer(lookup.answers().iter(), rtype),
                     lookup.message().metadata.authoritative,
+                    0,
                 ),
-                Err(e) if e.is_nx_domain() => (Answer::Nxdomain, true),
-                Err(e) if e.is_no_records_found() => (Answer::Nodata, true),
+                Err(e) if e.is_nx_domain() => (Answer::Nxdomain, true, 0),
+                Err(e) if e.is_no_records_found() => (Answer::Nodata, true, 0),
                 Err(e) => return Err(classify(&e, q, &self.servers)),
             },
         };
@@ -343,6 +358,7 @@ impl Resolver {
             Lookup {
                 question: q.clone(),
                 answer,
+                retransmitted,
             },
             aa,
         ))

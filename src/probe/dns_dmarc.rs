@@ -343,6 +343,7 @@ mod tests {
             lookup: Lookup {
                 question: Question::new("_dmarc.contoso.com", Rtype::TXT),
                 answer,
+                retransmitted: 0,
             },
             dmarc_records,
             policy,

@@ -296,6 +296,7 @@ mod tests {
             lookup: Lookup {
                 question: Question::new("contoso.com", Rtype::MX),
                 answer,
+                retransmitted: 0,
             },
             expected: MxExpectation {
                 level: Level::Required,

@@ -510,6 +510,7 @@ mod tests {
             lookups: vec![Lookup {
                 question: q.clone(),
                 answer,
+                retransmitted: 0,
             }],
             expected: vec![],
         }
@@ -582,10 +583,12 @@ mod tests {
                 Lookup {
                     question: q.clone(),
                     answer: txt,
+                    retransmitted: 0,
                 },
                 Lookup {
                     question: fq.clone(),
                     answer: mx,
+                    retransmitted: 0,
                 },
             ],
             expected: vec![],

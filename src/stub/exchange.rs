@@ -29,14 +29,15 @@ pub(crate) fn encode(question: &Query, recursion_desired: bool) -> Result<Vec<u8
         .map_err(|e| StubError::Malformed(format!("cannot encode the question: {e}")))
 }
 
-/// Asks `server` once; `Timeout` when no acceptable answer arrives by `deadline`.
+/// Asks `server` (sending the datagram again when it seems lost): the answer and how many times
+/// the query was sent again; `Timeout` when no acceptable answer arrives by `deadline`.
 pub(crate) async fn exchange(
     pool: &Pool,
     server: SocketAddr,
     question: &Query,
     wire: &[u8],
     deadline: Instant,
-) -> Result<Message, StubError> {
+) -> Result<(Message, u32), StubError> {
     let socket = pool.socket(server).await.map_err(|e| StubError::io(&e))?;
     let (registration, mut rx) = socket.register(server, question.clone());
     let mut bytes = wire.to_vec();
@@ -48,7 +49,7 @@ pub(crate) async fn exchange(
     // the same datagram goes again after the retransmission timeout, doubling each time (RFC
     // 6298 §5.5), until the deadline. Same id and question, so an answer to any copy is the answer.
     let mut rto = pool.rto(server);
-    let mut retransmitted = false;
+    let mut retransmitted = 0;
     let delivery = loop {
         let wake = (Instant::now() + rto).min(deadline);
         match tokio::time::timeout_at(wake, &mut rx).await {
@@ -56,7 +57,7 @@ pub(crate) async fn exchange(
             Err(_) if wake < deadline => {
                 tracing::trace!(target: "tenant_ready::stub::sent", %server, name = %question.name(), rtype = %question.query_type(), "udp-retransmit");
                 registration.send(bytes.clone());
-                retransmitted = true;
+                retransmitted += 1;
                 rto = rto.saturating_mul(2);
             }
             Err(_) => {
@@ -77,16 +78,16 @@ pub(crate) async fn exchange(
         }
     };
     // Karn's rule: an answer after a retransmission could be to either copy, so it teaches nothing.
-    if !retransmitted {
+    if retransmitted == 0 {
         pool.learn(server, sent.elapsed());
     }
     drop(registration);
     if !answer.metadata.truncation {
-        return Ok(answer);
+        return Ok((answer, retransmitted));
     }
     tracing::trace!(target: "tenant_ready::stub::sent", %server, name = %question.name(), rtype = %question.query_type(), "tcp");
     match tokio::time::timeout_at(deadline, over_tcp(server, question, &mut bytes)).await {
-        Ok(Ok(m)) => Ok(m),
+        Ok(Ok(m)) => Ok((m, retransmitted)),
         Ok(Err(e)) => Err(StubError::Truncated(Arc::from(e.as_str()))),
         Err(_) => Err(StubError::Timeout { mismatched: 0 }),
     }

@@ -99,6 +99,7 @@ mod tests {
                 response_code: hickory_proto::op::ResponseCode::NoError,
                 authoritative: true,
                 records: vec![],
+                retransmitted: 0,
                 ttl: Duration::from_secs(3600),
             };
             futures::future::ready(Outcome::new(Ok(Arc::new(reply)), Duration::from_secs(3600)))
@@ -134,6 +135,7 @@ mod tests {
             response_code: hickory_proto::op::ResponseCode::NoError,
             authoritative: true,
             records: vec![],
+            retransmitted: 0,
             ttl: Duration::from_secs(60),
         };
         Outcome::new(Ok(Arc::new(reply)), Duration::from_secs(60))

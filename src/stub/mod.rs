@@ -57,6 +57,8 @@ pub struct Reply {
     pub authoritative: bool,
     /// The records of the asked type at the end of the chain, in the order received.
     pub records: Vec<Record>,
+    /// Queries sent again along the chain before their answers came (lost on the way, or late).
+    pub retransmitted: u32,
     /// How long the answer may be reused: the records' smallest TTL, or for a negative answer
     /// the SOA's negative TTL (RFC 2308 §5); zero when the answer gives neither.
     ttl: Duration,
@@ -189,10 +191,15 @@ async fn resolve(inner: Arc<Inner>, name: String, rtype: RecordType) -> Outcome 
 /// Asks, following the CNAME chain until the records, a negative answer, or a limit.
 async fn chase(inner: &Inner, mut name: Name, rtype: RecordType) -> Result<Reply, StubError> {
     let mut passed: Vec<Name> = Vec::new();
+    let mut retransmitted = 0;
     loop {
-        let answer = ask_servers(inner, &name, rtype).await?;
+        let (answer, again) = ask_servers(inner, &name, rtype).await?;
+        retransmitted += again;
         match follow(answer, &name, rtype, &mut passed)? {
-            Step::Done(reply) => return Ok(reply),
+            Step::Done(mut reply) => {
+                reply.retransmitted = retransmitted;
+                return Ok(reply);
+            }
             Step::Next(next) => name = next,
         }
     }
@@ -281,6 +288,7 @@ pub fn follow(
             response_code: code,
             authoritative,
             records,
+            retransmitted: 0,
             ttl: Duration::from_secs(u64::from(ttl)),
         }));
     }
@@ -303,8 +311,13 @@ fn negative_ttl(answer: &Message) -> Option<u32> {
     })
 }
 
-/// One question to the servers in order: the first that answers (with any code) is the answer.
-async fn ask_servers(inner: &Inner, name: &Name, rtype: RecordType) -> Result<Message, StubError> {
+/// One question to the servers in order: the first that answers (with any code) is the answer,
+/// with the retransmissions it took.
+async fn ask_servers(
+    inner: &Inner,
+    name: &Name,
+    rtype: RecordType,
+) -> Result<(Message, u32), StubError> {
     let question = Query::query(name.clone(), rtype);
     let wire = exchange::encode(&question, inner.opts.recursion_desired)?;
     let _permit = inner

@@ -346,6 +346,7 @@ fn checkdmarc_dmarc_errors_are_at_least_warnings_naming_the_tag() {
                     records: vec![record.to_owned()],
                     ttl_s: 3600,
                 },
+                retransmitted: 0,
             },
             dmarc_records: dmarc,
             policy,

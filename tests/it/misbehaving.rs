@@ -337,8 +337,8 @@ async fn a_question_many_checks_share_is_asked_once() {
 }
 
 /// A lost datagram is sent again: a server that drops the first query for every name (as a busy
-/// server's full receive queue does) still gets every question answered, and the verdicts are
-/// those of a server that loses nothing. (The first retransmission waits the initial 1 s RTO, so
+/// server's full receive queue does) still gets every question answered, the verdicts are those
+/// of a server that loses nothing, and the evidence counts the datagrams sent again. (The first retransmission waits the initial 1 s RTO, so
 /// the timeout leaves room for a check's few sequential lookups each losing one datagram.)
 #[tokio::test]
 async fn a_lost_datagram_is_sent_again_and_the_verdicts_stand() {
@@ -361,5 +361,16 @@ async fn a_lost_datagram_is_sent_again_and_the_verdicts_stand() {
     assert!(
         asked_lossy > asked,
         "the lost queries were sent again: {asked_lossy} vs {asked}"
+    );
+    // Every transmission shows in the evidence: the lookups that needed one more say so.
+    let said = |rs: &[tenant_ready::outcome::CheckResult]| {
+        rs.iter()
+            .filter(|r| r.evidence.raw().contains("\"retransmitted\":"))
+            .count()
+    };
+    assert_eq!(said(&clean), 0, "nothing was lost in the clean run");
+    assert!(
+        said(&results) > 0,
+        "the lossy run's evidence names its retransmissions"
     );
 }
