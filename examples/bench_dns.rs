@@ -352,6 +352,12 @@ async fn scan(
     let wall = start.elapsed();
     let cpu = cpu_ms("self") - cpu;
     let not_pass = results.iter().filter(|r| r.status != Status::Pass).count();
+    // Results whose lookups needed a datagram sent again (their evidence says `retransmitted`):
+    // the timed run's own view of losses, with no trace subscriber.
+    let resent = results
+        .iter()
+        .filter(|r| r.evidence.raw().contains("\"retransmitted\":"))
+        .count();
     let (udp, retransmits, tcp) = {
         let sent = sent
             .0
@@ -376,7 +382,7 @@ async fn scan(
         "tenant-ready:".to_owned()
     };
     println!(
-        "{what} N={n} checks={checks} wall={:.1} ms{bound} cpu={cpu} ms  plan_rss={plan_rss:.1} MB  peak_rss={:.1} MB  not_pass={not_pass}",
+        "{what} N={n} checks={checks} wall={:.1} ms{bound} cpu={cpu} ms  plan_rss={plan_rss:.1} MB  peak_rss={:.1} MB  not_pass={not_pass} retransmitted_in={resent}",
         wall.as_secs_f64() * 1000.0,
         status_mb("VmHWM:"),
     );

@@ -92,8 +92,12 @@ pub(crate) struct Pool {
 /// query (the port verdicts' floor, [`crate::probe::rtt::FLOOR`]; unbound's is lower, 50 ms).
 pub(crate) const RETRANSMIT_FLOOR: Duration = Duration::from_millis(250);
 
-/// The retransmission timeout before a server has answered anything (RFC 6298 §2.1).
-pub(crate) const INITIAL_RTO: Duration = Duration::from_secs(1);
+/// The retransmission timeout before a server has answered anything: unbound's for a server it
+/// knows nothing about (`util/rtt.c`: `UNKNOWN_SERVER_NICENESS`, "first RTO is 0 + 4*0.094 = 0.376
+/// seconds"). TCP's 1 s (RFC 6298 §2.1) made a datagram lost in a scan's first burst, before any
+/// answer had come, cost a second; a copy sent to a server merely slower than this costs one
+/// duplicate query, and either answer is accepted.
+pub(crate) const INITIAL_RTO: Duration = Duration::from_millis(376);
 
 impl Drop for Pool {
     fn drop(&mut self) {
@@ -465,7 +469,7 @@ mod tests {
     }
 
     #[test]
-    fn the_retransmission_timeout_starts_at_a_second_and_learns_with_a_floor() {
+    fn the_retransmission_timeout_starts_as_unbounds_and_learns_with_a_floor() {
         let pool = Pool::default();
         let server: SocketAddr = "127.0.0.1:5300".parse().unwrap();
         assert_eq!(pool.rto(server), INITIAL_RTO);

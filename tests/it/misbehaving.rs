@@ -338,8 +338,9 @@ async fn a_question_many_checks_share_is_asked_once() {
 
 /// A lost datagram is sent again: a server that drops the first query for every name (as a busy
 /// server's full receive queue does) still gets every question answered, the verdicts are those
-/// of a server that loses nothing, and the evidence counts the datagrams sent again. (The first retransmission waits the initial 1 s RTO, so
-/// the timeout leaves room for a check's few sequential lookups each losing one datagram.)
+/// of a server that loses nothing, and the evidence counts the datagrams sent again. (A
+/// retransmission waits at least 250 ms, so the timeout leaves room for a check's few sequential
+/// lookups each losing one datagram.)
 #[tokio::test]
 async fn a_lost_datagram_is_sent_again_and_the_verdicts_stand() {
     let zone = ready_zone(D);
