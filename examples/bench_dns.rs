@@ -15,15 +15,15 @@
 //! directly. `--lab` uses the in-process lab server instead (with `--delay-ms`, to compare the wall
 //! time with the critical-path bound: NS → address → direct queries = 3 round trips).
 //!
-//! The timed scan runs with nothing listening to its trace events, as the binary does. A second
-//! scan child then records every query the stub sends (the `tenant_ready::stub::sent` trace
-//! events: UDP sends and TCP retries) and writes the UDP ones as a dnsperf input file; `dnsperf`
-//! (Debian `dnsperf`) then sends that list once (`-n 1`) with the flags printed. Between the two,
-//! the same list goes through the stub alone (no checks, no answer reuse): the transport's share. With
-//! `--massif FILE` the scan runs under `valgrind --tool=massif` (single-threaded and ~8× slower:
-//! read its heap, not its wall time). Beside each wall time it prints CPU time (user + system) of
-//! the scanner, the stub alone, dnsperf and knotd: on a two-core machine shared with the server,
-//! CPU is what the wall time is made of.
+//! A first scan child records every query the stub sends (the `tenant_ready::stub::sent` trace
+//! events: UDP sends, retransmissions and TCP retries) and writes the UDP sends as a dnsperf input
+//! file; it also warms the server. The timed scan then runs with nothing listening to its trace
+//! events, as the binary does. The recorded list then goes through the stub alone (no checks, no
+//! answer reuse: the transport's share), and `dnsperf` (Debian `dnsperf`) sends it once (`-n 1`)
+//! with the flags printed. With `--massif FILE` the scan runs under `valgrind --tool=massif`
+//! (single-threaded and ~8× slower: read its heap, not its wall time). Beside each wall time it
+//! prints CPU time (user + system) of the scanner or the stub, and knotd's per phase: on a
+//! two-core machine shared with the server, CPU is what the wall time is made of.
 
 #![allow(
     clippy::print_stdout,
