@@ -121,9 +121,12 @@ async fn over_tcp(
         .read_exact(&mut answer)
         .await
         .map_err(|e| format!("the TCP answer ended early: {e}"))?;
-    let m = Message::from_vec(&answer).map_err(|e| format!("unreadable TCP answer: {e}"))?;
-    if m.metadata.id != id || m.queries.len() != 1 || m.queries[0] != *question {
-        return Err("the TCP answer does not match the question".to_owned());
+    // The same screen as a datagram's (the question), plus the id this connection sent.
+    match super::accept(question, &answer) {
+        super::Acceptance::Answer(m) if m.metadata.id == id => Ok(*m),
+        super::Acceptance::Unreadable(e) => Err(format!("unreadable TCP answer: {e}")),
+        super::Acceptance::Answer(_) | super::Acceptance::OtherQuestion => {
+            Err("the TCP answer does not match the question".to_owned())
+        }
     }
-    Ok(m)
 }
