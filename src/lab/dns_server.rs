@@ -4,7 +4,9 @@
 //! benchmark. Besides answering correctly from zone files (NXDOMAIN vs NODATA with the SOA, CNAMEs,
 //! truncation when a UDP answer exceeds the client's payload size), it can misbehave on purpose:
 //! delay every answer, never answer, answer everything (or chosen names) with an error code,
-//! truncate UDP answers, or run without TCP — the failures a scanner meets in real networks.
+//! truncate UDP answers, or run without TCP — the failures a scanner meets in real networks. It
+//! can also lose the first datagram of each name, and hold direct questions until enough wait at
+//! once (to see, without timing, that a client asks in parallel).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -129,6 +131,14 @@ pub struct Behaviour {
     /// Ignore the first UDP query for each name, as if the datagram were lost (a busy server's
     /// full receive queue): only a client that sends it again gets an answer.
     pub lose_first_udp: bool,
+    /// Hold every query that does not ask for recursion (a client asking this server as an
+    /// authoritative one) until this many different questions have come in held; then answer
+    /// them, and every later one, as usual. Only a client that asks that many in parallel gets
+    /// answers (retransmissions of a held question do not count).
+    pub hold_direct_until: Option<usize>,
+    /// With `hold_direct_until`: the first this many direct queries are answered without being
+    /// held, so that the client learns the round trip before the gate.
+    pub hold_direct_after: usize,
 }
 
 struct Shared {
@@ -137,6 +147,11 @@ struct Shared {
     queries: AtomicU64,
     /// Queries per name (normalised), to see what a client asks how often.
     asked: std::sync::Mutex<HashMap<String, u64>>,
+    /// The questions held by `hold_direct_until`, and whether the gate has opened.
+    held: std::sync::Mutex<HashSet<(String, RecordType)>>,
+    open: tokio::sync::watch::Sender<bool>,
+    /// Direct queries so far (for `hold_direct_after`).
+    direct: AtomicU64,
 }
 
 /// A running server; it stops when dropped.
@@ -158,6 +173,9 @@ impl DnsServer {
             behaviour,
             queries: AtomicU64::new(0),
             asked: std::sync::Mutex::default(),
+            held: std::sync::Mutex::default(),
+            open: tokio::sync::watch::Sender::new(false),
+            direct: AtomicU64::new(0),
         });
         // With port 0 the kernel picks a free UDP port, but the same TCP port may be taken by
         // another listener (tests run in parallel): pick again rather than fail.
@@ -267,6 +285,25 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// Waits until `k` different questions have been held (see
+/// [`Behaviour::hold_direct_until`]).
+async fn hold(shared: &Shared, k: usize, question: (String, RecordType)) {
+    let mut open = shared.open.subscribe();
+    let count = {
+        let mut held = shared
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.insert(question);
+        held.len()
+    };
+    if count >= k {
+        shared.open.send_replace(true);
+    }
+    // The sender lives in `shared`, so this ends only when the gate opens.
+    let _ = open.wait_for(|o| *o).await;
+}
+
 async fn answer(shared: &Shared, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
     shared.queries.fetch_add(1, Ordering::Relaxed);
     let b = &shared.behaviour;
@@ -293,6 +330,17 @@ async fn answer(shared: &Shared, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
     }
     if b.silent || qname.as_ref().is_some_and(|n| b.silent_for.contains(n)) {
         return None;
+    }
+    if let (Some(k), Some(q)) = (b.hold_direct_until, req.queries.first())
+        && !req.metadata.recursion_desired
+        && shared.direct.fetch_add(1, Ordering::Relaxed) >= b.hold_direct_after as u64
+    {
+        hold(
+            shared,
+            k,
+            (normalize_name(&q.name().to_ascii()), q.query_type()),
+        )
+        .await;
     }
     if !b.delay.is_zero() {
         tokio::time::sleep(b.delay).await;

@@ -207,7 +207,11 @@ async fn rfc7208_record_decided_cases_agree() {
             ..Behaviour::default()
         };
         let srv = server(sc.zones.clone(), behaviour).await;
-        let cx = probe_cx(srv.addr(), std::time::Duration::from_secs(2));
+        let cx = probe_cx(
+            srv.addr(),
+            std::time::Duration::from_secs(2),
+            tenant_ready::settings::DEFAULT_CONCURRENCY,
+        );
         for (name, t) in &sc.tests {
             let want = match classify(name, t) {
                 Ok(w) => w,

@@ -8,7 +8,6 @@ use tenant_ready::cli::ScanArgs;
 use tenant_ready::lab::{Behaviour, DnsServer, Zones};
 use tenant_ready::outcome::{CheckResult, Status};
 use tenant_ready::probe::ProbeCx;
-use tenant_ready::probe::dns::{Authoritative, AuthoritativeOpts, Resolver, ResolverOpts};
 use tenant_ready::runner::{self, RunOptions};
 use tenant_ready::settings::{Env, Settings};
 use tokio_util::sync::CancellationToken;
@@ -32,30 +31,18 @@ pub(crate) async fn server(zones: Zones, behaviour: Behaviour) -> DnsServer {
         .expect("start DNS server")
 }
 
-/// A probe context pointing at `addr` for everything, with the timeouts `scan` derives from the
-/// check timeout.
-pub(crate) fn probe_cx(addr: SocketAddr, check_timeout: Duration) -> ProbeCx {
-    let timeout = check_timeout.min(tenant_ready::probe::DEFAULT_QUERY_TIMEOUT);
-    ProbeCx {
-        resolver: Resolver::new(&ResolverOpts {
-            nameservers: vec![addr],
-            timeout,
-            // As a scan has it (`probe_cx_from`): answers are reused for their TTL.
-            cache: true,
-            max_in_flight: 256,
-        })
-        .unwrap(),
-        authoritative: Authoritative::new(AuthoritativeOpts {
-            port: addr.port(),
-            timeout: tenant_ready::app::authoritative_timeout(check_timeout),
-        }),
-        tls: tenant_ready::tls::TlsCx::new(None).unwrap(),
-        step: tenant_ready::app::step_timeout(check_timeout),
-        sockets: tenant_ready::probe::sockets_in_flight(
-            tenant_ready::settings::DEFAULT_CONCURRENCY,
-        ),
-        destinations: std::sync::Arc::default(),
-    }
+/// A probe context pointing at `addr` for everything, built as a scan builds it
+/// (`probe_cx_from`: the timeouts derived from the check timeout, the in-flight limits from the
+/// concurrency), so the tests exercise the product's own limits.
+pub(crate) fn probe_cx(addr: SocketAddr, check_timeout: Duration, concurrency: usize) -> ProbeCx {
+    tenant_ready::app::probe_cx_from(&tenant_ready::app::NetOpts {
+        nameservers: vec![addr],
+        ca_file: None,
+        timeout: check_timeout,
+        concurrency,
+        authoritative_port: addr.port(),
+    })
+    .expect("probe context")
 }
 
 /// Options for [`scan`].
@@ -107,7 +94,7 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
     };
     let tasks = tenant_ready::plan::plan(&catalog, &settings).expect("plan");
     let timeout = settings.timeout;
-    let mut cx = probe_cx(addr, timeout);
+    let mut cx = probe_cx(addr, timeout, settings.concurrency.get());
     cx.tls = tenant_ready::tls::TlsCx::new(settings.ca_file.as_deref()).expect("--ca-file");
     runner::run(
         tasks,
