@@ -221,6 +221,7 @@ async fn knot(n: usize) -> Result<Server, String> {
             recursion_desired: false,
             cache: false,
             max_in_flight: 4,
+            min_in_flight: 4,
         },
         &stub::Sockets::default(),
     );
@@ -423,6 +424,7 @@ async fn replay(server: SocketAddr, queries: &Path, concurrency: usize) -> Resul
             recursion_desired: true,
             cache: false,
             max_in_flight: concurrency,
+            min_in_flight: concurrency,
         },
         &stub::Sockets::default(),
     );

@@ -11,6 +11,9 @@ pub struct RttEstimate {
     srtt: Option<f64>,
     /// RTT variation, seconds.
     rttvar: f64,
+    /// The smallest sample, seconds: the path's own delay, without the queues a busy moment
+    /// adds (BBR's RTprop, TCP Vegas's BaseRTT).
+    min: Option<f64>,
     /// Samples taken.
     pub samples: u32,
 }
@@ -19,6 +22,7 @@ impl RttEstimate {
     /// Adds one round-trip sample (RFC 6298 §2.2 and §2.3, α = 1/8, β = 1/4).
     pub fn add(&mut self, rtt: Duration) {
         let r = rtt.as_secs_f64();
+        self.min = Some(self.min.map_or(r, |m| m.min(r)));
         match self.srtt {
             None => {
                 self.srtt = Some(r);
@@ -36,6 +40,11 @@ impl RttEstimate {
     pub fn rto(&self) -> Option<Duration> {
         let srtt = self.srtt?;
         Duration::try_from_secs_f64(srtt + 4.0 * self.rttvar).ok()
+    }
+
+    /// The smallest round trip seen, if any.
+    pub fn min(&self) -> Option<Duration> {
+        Duration::try_from_secs_f64(self.min?).ok()
     }
 
     /// `multiple` × the RTO, at least `floor`, at most `ceiling`; the ceiling itself without

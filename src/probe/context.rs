@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::ProbeCx;
-use super::dns::{Authoritative, AuthoritativeOpts, Resolver, ResolverOpts};
+use super::dns::{Authoritative, AuthoritativeOpts, Resolver, ResolverOpts, max_in_flight};
 use super::{DEFAULT_QUERY_TIMEOUT, step_timeout};
 use crate::error::ConfigError;
 
@@ -32,9 +32,8 @@ pub fn probe_cx_from(o: &NetOpts) -> Result<ProbeCx, ConfigError> {
         nameservers: o.nameservers.clone(),
         timeout: o.timeout.min(DEFAULT_QUERY_TIMEOUT),
         cache: true,
-        // Exchanges in flight at once (the stub's limit, hickory's with the system resolver): above
-        // the checks' concurrency, since one check may ask several questions at a time.
-        max_in_flight: o.concurrency.saturating_mul(4).max(64),
+        // The stub's limit, or hickory's with the system resolver.
+        max_in_flight: max_in_flight(o.concurrency),
     })
     .map_err(|e| ConfigError::Usage(format!("{e} (use --nameserver to choose a resolver)")))?;
     Ok(ProbeCx {
@@ -42,6 +41,7 @@ pub fn probe_cx_from(o: &NetOpts) -> Result<ProbeCx, ConfigError> {
         authoritative: Authoritative::new(AuthoritativeOpts {
             port: o.authoritative_port,
             timeout: authoritative_timeout(o.timeout),
+            max_in_flight: max_in_flight(o.concurrency),
         }),
         tls,
         step: step_timeout(o.timeout),

@@ -10,6 +10,7 @@
 //! * [`exchange`]: one question to one server, over TCP when the answer is truncated;
 //! * [`memo`]: identical questions in flight share one exchange, and answers are reused for
 //!   their TTL;
+//! * [`window`]: how many exchanges are in flight at once, opening with the server's round trip;
 //! * [`Client::ask`]: follows CNAME chains (a recursive server sends the whole chain; an
 //!   authoritative one only its own links) with loop and length limits.
 //!
@@ -19,6 +20,7 @@
 mod exchange;
 mod memo;
 mod pool;
+mod window;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,10 +29,10 @@ use std::time::Duration;
 use futures::FutureExt;
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use tokio::sync::Semaphore;
 
 use memo::{Memo, Outcome};
 use pool::Pool;
+use window::Window;
 
 /// Links of a CNAME chain followed at most (hickory follows as many; real chains are 1–3 long).
 pub const MAX_LINKS: usize = 8;
@@ -44,8 +46,12 @@ pub struct ClientOpts {
     pub recursion_desired: bool,
     /// Reuse answers for their TTL (identical questions in flight are shared either way).
     pub cache: bool,
-    /// Exchanges in flight at once.
+    /// Exchanges in flight at once, at most.
     pub max_in_flight: usize,
+    /// Exchanges in flight at once at first, and at least: the window opens towards
+    /// `max_in_flight` as far as the server's base round trip calls for ([`window`]). Equal to
+    /// `max_in_flight` for a fixed limit.
+    pub min_in_flight: usize,
 }
 
 /// What the servers said about one question, CNAME chain followed.
@@ -133,7 +139,7 @@ struct Inner {
     opts: ClientOpts,
     pool: Arc<Pool>,
     memo: Memo,
-    limit: Semaphore,
+    window: Window,
 }
 
 impl std::fmt::Debug for Client {
@@ -154,7 +160,7 @@ impl Client {
                 opts,
                 pool: Arc::clone(&sockets.0),
                 memo: Memo::default(),
-                limit: Semaphore::new(opts.max_in_flight.max(1)),
+                window: Window::new(opts.min_in_flight, opts.max_in_flight),
             }),
         }
     }
@@ -320,18 +326,23 @@ async fn ask_servers(
 ) -> Result<(Message, u32), StubError> {
     let question = Query::query(name.clone(), rtype);
     let wire = exchange::encode(&question, inner.opts.recursion_desired)?;
-    let _permit = inner
-        .limit
-        .acquire()
-        .await
-        .map_err(|_| StubError::io(&std::io::Error::other("the resolver is shutting down")))?;
+    let _permit =
+        inner.window.enter().await.ok_or_else(|| {
+            StubError::io(&std::io::Error::other("the resolver is shutting down"))
+        })?;
     let mut last = StubError::Io {
         kind: std::io::ErrorKind::NotConnected,
         message: Arc::from("no DNS server configured"),
     };
     for &server in &inner.servers {
         let deadline = tokio::time::Instant::now() + inner.opts.timeout;
-        match exchange::exchange(&inner.pool, server, &question, &wire, deadline).await {
+        let result = exchange::exchange(&inner.pool, server, &question, &wire, deadline).await;
+        if inner.opts.min_in_flight < inner.opts.max_in_flight
+            && let Some(base) = inner.pool.base_rtt(server)
+        {
+            inner.window.fit(base);
+        }
+        match result {
             Ok(m) => return Ok(m),
             Err(e) if e.is_transport() => last = e,
             Err(e) => return Err(e),

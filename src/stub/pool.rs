@@ -122,6 +122,12 @@ impl Pool {
             .map_or(INITIAL_RTO, |rto| rto.max(RETRANSMIT_FLOOR))
     }
 
+    /// The smallest round trip to `server` so far ([`RttEstimate::min`]).
+    pub(crate) fn base_rtt(&self, server: SocketAddr) -> Option<Duration> {
+        let rtt = self.rtt.lock().unwrap_or_else(PoisonError::into_inner);
+        rtt.get(&server).and_then(RttEstimate::min)
+    }
+
     /// An answer from `server` came `rtt` after its (only) query.
     pub(crate) fn learn(&self, server: SocketAddr, rtt: Duration) {
         self.rtt

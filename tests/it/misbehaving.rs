@@ -336,6 +336,44 @@ async fn a_question_many_checks_share_is_asked_once() {
     }
 }
 
+/// Many domains served by the same name servers (one organisation's domains usually are) have
+/// their NS comparisons asked together when the server is far away: the server (every answer 30
+/// ms late) holds every direct question after the first few until a hundred different ones have
+/// come, which the first window of 64 in flight never reaches. The window opens only because the
+/// round trip the first answers took calls for more; with a fixed 64 every comparison would time
+/// out.
+#[tokio::test]
+async fn domains_sharing_a_far_name_server_are_compared_in_parallel() {
+    const N: usize = 100;
+    let names: Vec<String> = (0..N).map(|i| format!("d{i}.test")).collect();
+    let zs: Vec<(&str, String)> = names.iter().map(|d| (d.as_str(), ready_zone(d))).collect();
+    let refs: Vec<(&str, &str)> = zs.iter().map(|(o, z)| (*o, z.as_str())).collect();
+    let gate = Behaviour {
+        delay: Duration::from_millis(30),
+        hold_direct_until: Some(N),
+        // Any one of them, answered without a retransmission, teaches the round trip.
+        hold_direct_after: 16,
+        ..Behaviour::default()
+    };
+    let srv = server(zones(&refs), gate).await;
+    let domains: Vec<&str> = names.iter().map(String::as_str).collect();
+    let results = scan(
+        srv.addr(),
+        Scan {
+            domains: &domains,
+            only: &["dns.ns-consistency"],
+            // Generous: the held questions wait only for the other domains' first lookups.
+            timeout: "20s",
+            ..Scan::default()
+        },
+    )
+    .await;
+    assert_eq!(results.len(), N);
+    for r in &results {
+        assert_status(r, Status::Pass);
+    }
+}
+
 /// A lost datagram is sent again: a server that drops the first query for every name (as a busy
 /// server's full receive queue does) still gets every question answered, the verdicts are those
 /// of a server that loses nothing, and the evidence counts the datagrams sent again. (A
