@@ -5,8 +5,8 @@
 //! truncation when a UDP answer exceeds the client's payload size), it can misbehave on purpose:
 //! delay every answer, never answer, answer everything (or chosen names) with an error code,
 //! truncate UDP answers, or run without TCP — the failures a scanner meets in real networks. It
-//! can also lose the first datagram of each name, and hold direct questions until enough wait at
-//! once (to see, without timing, that a client asks in parallel).
+//! can also lose the first datagram of each name, and hold direct questions until enough
+//! different ones have come (to see, without timing, that a client asks in parallel).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -147,7 +147,7 @@ struct Shared {
     queries: AtomicU64,
     /// Queries per name (normalised), to see what a client asks how often.
     asked: std::sync::Mutex<HashMap<String, u64>>,
-    /// The questions held by `hold_direct_until`, and whether the gate has opened.
+    /// The different questions held by `hold_direct_until`, and whether the gate has opened.
     held: std::sync::Mutex<HashSet<(String, RecordType)>>,
     open: tokio::sync::watch::Sender<bool>,
     /// Direct queries so far (for `hold_direct_after`).

@@ -241,7 +241,7 @@ pub fn max_in_flight(concurrency: usize) -> usize {
 /// across the scan: enough for a loopback or LAN server. Farther servers get a wider one
 /// (`stub::window`): with a fixed 64, the NS comparisons of many domains served by the same name
 /// servers (one organisation's domains, or a partner's customers on one DNS host) waited for
-/// each other, and 1,000 domains on one server 20 ms away took 4.8 s (`bench_dns --lab
+/// each other, and 1,000 domains on one server 20 ms away took 4.9 s (`bench_dns --lab
 /// --delay-ms 20`).
 pub const AUTHORITATIVE_WINDOW: usize = 64;
 

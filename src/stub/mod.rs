@@ -337,7 +337,7 @@ async fn ask_servers(
     for &server in &inner.servers {
         let deadline = tokio::time::Instant::now() + inner.opts.timeout;
         let result = exchange::exchange(&inner.pool, server, &question, &wire, deadline).await;
-        if inner.opts.min_in_flight < inner.opts.max_in_flight
+        if inner.window.opens()
             && let Some(base) = inner.pool.base_rtt(server)
         {
             inner.window.fit(base);

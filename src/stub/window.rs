@@ -4,7 +4,7 @@
 //! Little's law: exchanges in flight = rate × round trip. A fixed limit is therefore a rate that
 //! falls with distance: the first version's 64 per authoritative server kept a loopback knotd
 //! busy without overflowing its receive queue, but held 1,000 domains' NS comparisons on one
-//! server 20 ms away to a few thousand questions a second (4.8 s in `bench_dns --lab --delay-ms
+//! server 20 ms away to a few thousand questions a second (4.9 s in `bench_dns --lab --delay-ms
 //! 20`). A fixed 1,024 was fast far away and, on loopback, overflowed the server (95–203 queries
 //! lost per `bench_dns` run and each sent again after at least 250 ms, instead of 0–20).
 //!
@@ -12,7 +12,7 @@
 //! TCP Vegas's BaseRTT), not the smoothed one: a busy moment's queueing, in the server or in this
 //! process, must not open the window further, since queueing is what a too-wide window causes.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -27,7 +27,7 @@ const RATE_PER_SECOND: f64 = 64.0 / 0.005;
 pub(crate) struct Window {
     permits: Semaphore,
     /// Permits the window holds now (available or taken).
-    size: AtomicUsize,
+    size: Mutex<usize>,
     /// The smallest window, and the first.
     floor: usize,
     /// The largest window.
@@ -41,7 +41,7 @@ impl Window {
         let ceiling = ceiling.max(floor);
         Self {
             permits: Semaphore::new(floor),
-            size: AtomicUsize::new(floor),
+            size: Mutex::new(floor),
             floor,
             ceiling,
         }
@@ -64,26 +64,29 @@ impl Window {
         wanted.clamp(self.floor, self.ceiling)
     }
 
+    /// Whether the window can move at all (a fixed limit has floor = ceiling).
+    pub(crate) fn opens(&self) -> bool {
+        self.floor < self.ceiling
+    }
+
     /// Opens or closes the window to fit `base_rtt`. Closing takes back only free permits (the
     /// exchanges in flight finish); the rest is taken back at a later fit.
     pub(crate) fn fit(&self, base_rtt: Duration) {
         let target = self.target(base_rtt);
-        // One fit at a time would need a lock; racing fits only move `size` towards targets
-        // computed from the same, slowly changing estimate, and each adjusts by what it did.
-        let size = self.size.load(Ordering::Relaxed);
-        if target > size {
-            self.size.fetch_add(target - size, Ordering::Relaxed);
-            self.permits.add_permits(target - size);
-        } else if target < size {
-            let taken = self.permits.forget_permits(size - target);
-            self.size.fetch_sub(taken, Ordering::Relaxed);
+        // Under the lock, so that two fits at once cannot both add the same difference.
+        let mut size = self.size.lock().unwrap_or_else(PoisonError::into_inner);
+        if target > *size {
+            self.permits.add_permits(target - *size);
+            *size = target;
+        } else if target < *size {
+            *size -= self.permits.forget_permits(*size - target);
         }
     }
 
     /// Permits the window holds now.
     #[cfg(test)]
     pub(crate) fn size(&self) -> usize {
-        self.size.load(Ordering::Relaxed)
+        *self.size.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -127,6 +130,7 @@ mod tests {
     #[test]
     fn a_fixed_window_never_moves() {
         let w = Window::new(256, 256);
+        assert!(!w.opens());
         w.fit(Duration::from_millis(100));
         assert_eq!(w.size(), 256);
         w.fit(Duration::ZERO);

@@ -94,8 +94,8 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
     };
     let tasks = tenant_ready::plan::plan(&catalog, &settings).expect("plan");
     let timeout = settings.timeout;
-    let mut cx = probe_cx(addr, timeout, settings.concurrency.get());
-    cx.tls = tenant_ready::tls::TlsCx::new(settings.ca_file.as_deref()).expect("--ca-file");
+    // Exactly as the binary builds it (nameserver, authoritative port, --ca-file, limits).
+    let cx = tenant_ready::app::probe_cx(&settings).expect("probe context");
     runner::run(
         tasks,
         cx,
