@@ -334,7 +334,7 @@ async fn scan(
     let settings = Settings::resolve(&args, None, &Env::default()).map_err(|e| e.to_string())?;
     let catalog = Catalog::embedded().map_err(|e| e.to_string())?;
     let tasks = tenant_ready::plan::plan(&catalog, &settings).map_err(|e| e.to_string())?;
-    let cx = app::probe_cx(&settings).map_err(|e| e.to_string())?;
+    let cx = app::probe_cx(&settings, &catalog).map_err(|e| e.to_string())?;
     let checks = tasks.len();
     let plan_rss = status_mb("VmRSS:");
     let opts = RunOptions {

@@ -77,7 +77,7 @@ async fn child(dir: &std::path::Path, dns: &str, concurrency: usize) -> Result<(
         Settings::resolve(&args, Some(&file), &Env::default()).map_err(|e| e.to_string())?;
     let catalog = Catalog::embedded().map_err(|e| e.to_string())?;
     let tasks = tenant_ready::plan::plan(&catalog, &settings).map_err(|e| e.to_string())?;
-    let cx = app::probe_cx(&settings).map_err(|e| e.to_string())?;
+    let cx = app::probe_cx(&settings, &catalog).map_err(|e| e.to_string())?;
     // Each endpoint alone, one after the other.
     let mut slowest = Duration::ZERO;
     let mut total = Duration::ZERO;

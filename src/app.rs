@@ -281,7 +281,7 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::debug!("cannot raise the open-files limit: {e}");
     }
-    let cx = match probe_cx(&p.settings) {
+    let cx = match probe_cx(&p.settings, &p.catalog) {
         Ok(cx) => cx,
         Err(e) => {
             eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
@@ -299,6 +299,7 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     }
     let s = &p.settings;
     let resolvers = cx.resolver.describe().to_vec();
+    let resolver = cx.resolver.clone();
     let cancel = CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
@@ -335,6 +336,15 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     .await;
     bar.finish_and_clear();
     ctrl_c.abort();
+    if let Some((canary, said)) = resolver.blind() {
+        // One line for the cause; the results it turned into errors each say it too.
+        eprintln!(
+            "warning: the resolver {} says {} is {}: it cannot see the public internet, so every DNS verdict resting on a name not existing is an error (use --nameserver with a resolver that resolves public names)",
+            crate::escape::terminal(&resolvers.join(", ")),
+            crate::escape::terminal(&canary),
+            said.render(s.lang)
+        );
+    }
     let report = build_report(&p.catalog, s, results, started, clock.elapsed(), resolvers);
     match write_reports(&report, s) {
         Ok(()) => report::exit_code(&report.summary),
@@ -346,14 +356,16 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
 }
 
 /// The probes' shared resources for these settings: the scan resolver (cached, per-query timeout
-/// capped so one lost packet cannot eat a check) and the authoritative-query options.
-pub fn probe_cx(s: &Settings) -> Result<ProbeCx, ConfigError> {
+/// capped so one lost packet cannot eat a check, and asking the cloud's SPF include before it
+/// believes any "does not exist") and the authoritative-query options.
+pub fn probe_cx(s: &Settings, catalog: &Catalog) -> Result<ProbeCx, ConfigError> {
     probe_cx_from(&NetOpts {
         nameservers: s.nameservers.clone(),
         ca_file: s.ca_file.clone(),
         timeout: s.timeout,
         concurrency: s.concurrency.get(),
         authoritative_port: s.authoritative_port,
+        canary: catalog.resolver_canary(s.cloud),
     })
 }
 

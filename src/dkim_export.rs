@@ -4,7 +4,7 @@
 //! Get-DkimSigningConfig | Select-Object Domain,Selector1CNAME,Selector2CNAME | ConvertTo-Json > dkim.json
 //! ```
 //!
-//! These are the only authority for the targets (FACTS.md, Corrections: the token can carry a
+//! These are the only authority for the targets (learn.microsoft.com/defender-office-365/email-authentication-dkim-configure: the token can carry a
 //! suffix, and the new `*.dkim.mail.microsoft` form has a partition letter Microsoft assigns), so
 //! `dns.dkim` checks them exactly when they are given, through `[tenant] dkim_file` or
 //! `tenant-ready import dkim`.

@@ -1,5 +1,5 @@
 //! The Microsoft 365 IP/URL web-service data (`https://endpoints.office.com/endpoints/<instance>`):
-//! endpoint sets with their URLs, IP ranges, ports and category (FACTS.md §2).
+//! endpoint sets with their URLs, IP ranges, ports and category (learn.microsoft.com/microsoft-365/enterprise/microsoft-365-ip-web-service).
 //!
 //! Two file shapes are read: the web service's own answer (a JSON array of endpoint sets), and the
 //! shape `tenant-ready endpoints fetch` saves, the same array wrapped with where and when it came
@@ -45,7 +45,7 @@ pub struct Provenance {
     pub refresh: String,
 }
 
-/// Optimize > Allow > Default (FACTS.md §3.4).
+/// Optimize > Allow > Default (learn.microsoft.com/microsoft-365/enterprise/microsoft-365-network-connectivity-principles).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 pub enum Category {
     /// Latency-sensitive: bypass proxies and inspection, egress locally.

@@ -1,5 +1,5 @@
 //! `tenant-ready endpoints fetch`: the Microsoft 365 IP/URL web service, used as Microsoft asks
-//! (FACTS.md §2): one ClientRequestId GUID per machine, reused; the version method first (never
+//! (learn.microsoft.com/microsoft-365/enterprise/microsoft-365-ip-web-service): one ClientRequestId GUID per machine, reused; the version method first (never
 //! rate limited); the endpoints method only when the version changed; HTTP 429 explained, not
 //! retried. The result is written atomically in the saved shape `EndpointList` reads.
 

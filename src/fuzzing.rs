@@ -55,16 +55,47 @@ pub fn stun(data: &[u8]) {
 
 /// A TXT string through the SPF parser.
 pub fn spf(data: &[u8]) {
+    use crate::spf::Mechanism;
     let text = String::from_utf8_lossy(data);
     if crate::spf::is_spf(&text)
         && let Ok(rec) = crate::spf::parse(&text)
     {
         let _ = rec.all();
+        // What an evaluation does with the record's text before any query: macros expanded
+        // (for an IPv4 and an IPv6 client), the name put on the wire, ranges split.
+        let v4 = std::net::IpAddr::from([192, 0, 2, 3]);
+        let v6 = std::net::IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xcb01]);
         for d in &rec.directives {
             let _ = d.mechanism.counts();
+            let spec = match &d.mechanism {
+                Mechanism::Include(s) | Mechanism::Exists(s) => Some(s.as_str()),
+                Mechanism::A(s, _) | Mechanism::Mx(s, _) | Mechanism::Ptr(s) => s.as_deref(),
+                Mechanism::Ip4(n, l) => {
+                    let _ = crate::probe::spf_eval::ends_of((*n).into(), *l);
+                    None
+                }
+                Mechanism::Ip6(n, l) => {
+                    let _ = crate::probe::spf_eval::ends_of((*n).into(), *l);
+                    None
+                }
+                Mechanism::All => None,
+            };
+            for ip in [v4, v6] {
+                let cx = crate::spf_macro::MacroCx {
+                    sender: "strong-bad@email.example.com",
+                    domain: "email.example.com",
+                    ip,
+                    helo: "mx.example.org",
+                    validated: "unknown",
+                };
+                if let Some(Ok(name)) = spec.map(|s| crate::spf_macro::expand(s, &cx)) {
+                    let _ = crate::stub::wire_name(&format!("{name}."));
+                }
+            }
         }
     }
     let _ = crate::spf::parse(&text);
+    let _ = crate::stub::wire_name(&text);
 }
 
 /// A TXT string at `_dmarc.<domain>`.

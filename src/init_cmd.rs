@@ -28,6 +28,26 @@ fn services(graph: &[String]) -> Vec<&'static str> {
     out
 }
 
+/// A TOML basic string on one line, whatever `s` holds: a name from Graph written inside a
+/// comment cannot end the comment (toml_edit would choose a multi-line string).
+fn one_line_toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            other if u32::from(other) <= 0xFFFF => {
+                out.push_str(&format!("\\u{:04X}", u32::from(other)));
+            }
+            other => out.push_str(&format!("\\U{:08X}", u32::from(other))),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The tenant.toml text for `view` (pure).
 pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
     use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
@@ -44,13 +64,28 @@ pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
     t["graph"] = value(true);
     doc["tenant"] = Item::Table(t);
     let mut domains = ArrayOfTables::new();
+    // Domains Graph gives no service for, written commented out: an entry without `services`
+    // would be scanned for all three.
+    let mut commented = String::new();
     for d in view.domains.iter().filter(|d| !d.is_initial) {
         let mut e = Table::new();
-        e["name"] = value(d.id.to_ascii_lowercase());
+        let name = d.id.to_ascii_lowercase();
+        e["name"] = value(name.clone());
         let svc = services(&d.supported_services);
-        if !svc.is_empty() {
-            e["services"] = value(svc.into_iter().collect::<Array>());
+        if svc.is_empty() && d.is_verified {
+            commented.push_str(&format!(
+                "\n# Graph lists no Exchange, Teams or Intune service for this domain (a sign-in or\n# alias domain?): uncomment it and list the services it uses to have it scanned.\n# [[domain]]\n# name = {}\n# services = [\"exchange\"]\n",
+                one_line_toml_string(&name)
+            ));
+            continue;
         }
+        let unverified_all = svc.is_empty();
+        let svc = if unverified_all {
+            vec!["exchange", "teams", "intune"]
+        } else {
+            svc
+        };
+        e["services"] = value(svc.into_iter().collect::<Array>());
         if let Some(v) = view.verification(&d.id) {
             e["verification"] = value(v);
         }
@@ -58,14 +93,21 @@ pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
             e["mx"] = value(mx);
         }
         if !d.is_verified {
-            e.decor_mut().set_prefix(
-                "\n# Not verified yet (Graph: isVerified false): publish the verification TXT, then Verify in the admin center.\n",
-            );
+            e.decor_mut().set_prefix(if unverified_all {
+                "\n# Not verified yet (Graph: isVerified false): publish the verification TXT, then Verify in the\n# admin center. Graph lists services only once a domain is verified: keep those it will use.\n"
+            } else {
+                "\n# Not verified yet (Graph: isVerified false): publish the verification TXT, then Verify in the admin center.\n"
+            });
         }
         domains.push(e);
     }
     doc["domain"] = Item::ArrayOfTables(domains);
-    doc.to_string()
+    let mut text = doc.to_string();
+    text.push_str(&commented);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
 }
 
 /// Runs `init --from-graph`; exit 0 when written, 2 on a usage or Graph error (one line).
@@ -115,6 +157,7 @@ fn run(a: &InitArgs) -> Result<String, String> {
         timeout,
         concurrency: crate::settings::DEFAULT_CONCURRENCY,
         authoritative_port: 53,
+        canary: catalog.resolver_canary(cloud),
     })
     .map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -172,13 +215,48 @@ mod tests {
                 }],
             )],
         };
+        let mut view = view;
+        view.domains.extend([
+            // Unverified: Graph gives no services yet.
+            GraphDomain {
+                id: "pending.com".into(),
+                is_verified: false,
+                ..GraphDomain::default()
+            },
+            // Verified, but for no service (a sign-in domain), with a hostile name.
+            GraphDomain {
+                id: "alias.com\n[[domain]]\nname = \"injected.com\"".into(),
+                is_verified: true,
+                ..GraphDomain::default()
+            },
+        ]);
         let text = tenant_toml(&view, Cloud::Worldwide, "t");
+        assert!(text.ends_with('\n'), "{text}");
         let parsed: crate::tenant::TenantFile = toml::from_str(&text).unwrap();
+        let names: Vec<&str> = parsed.domain.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["contoso.com", "pending.com"], "{text}");
+        // Never without services: a scan would read that as all three.
+        assert!(parsed.domain.iter().all(|d| d.services.is_some()), "{text}");
+        assert_eq!(
+            parsed.domain[1].services.as_deref(),
+            Some(
+                &[
+                    crate::tenant::Service::Exchange,
+                    crate::tenant::Service::Teams,
+                    crate::tenant::Service::Intune
+                ][..]
+            )
+        );
+        assert!(
+            text.contains(
+                "# name = \"alias.com\\u000A[[domain]]\\u000Aname = \\\"injected.com\\\"\"\n"
+            ),
+            "{text}"
+        );
         assert_eq!(
             parsed.tenant.initial_domain.as_deref(),
             Some("contoso.onmicrosoft.com")
         );
-        assert_eq!(parsed.domain.len(), 1);
         assert_eq!(
             parsed.domain[0].verification.as_deref(),
             Some("MS=ms1\" \n[evil]")

@@ -79,6 +79,7 @@ pub mod runner;
 pub mod secrets;
 pub mod settings;
 pub mod spf;
+pub mod spf_macro;
 pub mod stub;
 pub mod stun;
 pub mod tenant;

@@ -169,6 +169,43 @@ fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
+/// Reads a host glob a user writes in tenant.toml (`[[domain]] mx_gateway`) into a name pattern:
+/// a leading `*.` stands for any host under the domain (`*.iphmx.com` matches
+/// `mx1.hc1234-56.iphmx.com`, as a user reading it expects); elsewhere `*` matches within one
+/// label. At least two literal labels must follow the wildcards, so a typo such as `*.com` cannot
+/// declare half the internet a mail gateway.
+pub fn host_glob(glob: &str) -> Result<String, String> {
+    let g = normalize_name(glob.trim());
+    if g.is_empty() {
+        return Err("empty pattern".into());
+    }
+    let labels: Vec<&str> = g.split('.').collect();
+    for l in &labels {
+        if l.is_empty() {
+            return Err(format!("`{glob}`: empty label"));
+        }
+        if l.len() > 63
+            || !l
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'_')
+        {
+            return Err(format!(
+                "`{glob}`: `{l}` is not a host name label (letters, digits, `-`, `*`)"
+            ));
+        }
+    }
+    let literal_tail = labels.iter().rev().take_while(|l| !l.contains('*')).count();
+    if literal_tail < 2 {
+        return Err(format!(
+            "`{glob}` matches too much: name the gateway's domain, e.g. *.mimecast.com"
+        ));
+    }
+    Ok(match g.strip_prefix("*.") {
+        Some(rest) => format!("**.{rest}"),
+        None => g,
+    })
+}
+
 /// Whether a check-id glob (`dns.*`, `*mx*`) matches an id.
 pub fn id_matches(pattern: &str, id: &str) -> bool {
     glob(pattern, id)
@@ -218,6 +255,29 @@ mod tests {
         ];
         for (p, n, want) in cases {
             assert_eq!(name_matches(p, n), want, "{p} vs {n}");
+        }
+    }
+
+    #[test]
+    fn host_globs_from_tenant_toml() {
+        let g = host_glob("*.iphmx.com").unwrap();
+        assert!(name_matches(&g, "mx1.hc1234-56.iphmx.com"));
+        assert!(name_matches(&g, "esa1.iphmx.com"));
+        assert!(!name_matches(&g, "iphmx.com"));
+        assert!(!name_matches(&g, "iphmx.com.evil.example"));
+        let g = host_glob("US-SMTP-inbound-*.mimecast.com.").unwrap();
+        assert!(name_matches(&g, "us-smtp-inbound-1.mimecast.com"));
+        assert!(!name_matches(&g, "eu-smtp-inbound-1.mimecast.com"));
+        for bad in [
+            "",
+            "*",
+            "*.com",
+            "**",
+            "a..b.com",
+            "mail gateway.com",
+            "*.*",
+        ] {
+            assert!(host_glob(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -276,6 +276,9 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
         path: check.file.clone().into(),
         message: format!("check `{}`: {e}", check.id),
     };
+    // `--skip 'entra.*'` keeps the scan silent towards Microsoft: no other check asks Entra ID
+    // then either (dns.verification would, about a missing TXT).
+    let ask_entra = !s.skip.iter().any(|p| id_matches(p, "entra.domain"));
     let mut tasks = Vec::new();
     for d in &s.domains {
         let mut vars = vars_for(&d.name, s.initial_domain.as_ref(), cloud);
@@ -290,6 +293,10 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             exact: &d.exact,
             hybrid: d.hybrid,
             graph: d.graph.as_ref(),
+            cloud: s.cloud,
+            mx_gateway: &d.mx_gateway,
+            auth: d.auth,
+            ask_entra,
         };
         // Questions of every applicable check of this domain, selected or not: the NS comparison
         // covers the domain's records even when run alone.

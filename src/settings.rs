@@ -149,6 +149,11 @@ pub struct DomainSettings {
     pub exact: BTreeMap<&'static str, Exact>,
     /// What Microsoft Graph says about the domain (`--graph`), filled in before planning.
     pub graph: Option<crate::tenant::GraphDomain>,
+    /// Third-party mail gateways in front of Exchange Online, as name patterns
+    /// ([`crate::pattern::host_glob`]).
+    pub mx_gateway: Vec<String>,
+    /// How the domain is expected to sign in (`[[domain]] auth`).
+    pub auth: Option<crate::tenant::DomainAuth>,
 }
 
 impl DomainSettings {
@@ -399,12 +404,26 @@ fn file_domain(
             "domain[{i}].services: list at least one of exchange, teams, intune"
         )));
     }
+    let mut mx_gateway = Vec::new();
+    for (j, g) in d.mx_gateway.iter().flatten().enumerate() {
+        mx_gateway.push(
+            crate::pattern::host_glob(g)
+                .map_err(|e| in_file(format!("domain[{i}].mx_gateway[{j}]: {e}")))?,
+        );
+    }
+    if d.mx_gateway.as_ref().is_some_and(Vec::is_empty) {
+        return Err(in_file(format!(
+            "domain[{i}].mx_gateway: list the gateway's MX hosts, e.g. [\"*.mimecast.com\"] (or leave it out)"
+        )));
+    }
     Ok(DomainSettings {
         name,
         services,
         hybrid: d.hybrid.unwrap_or(false),
         exact,
         graph: None,
+        mx_gateway,
+        auth: d.auth,
     })
 }
 
@@ -506,6 +525,8 @@ fn scan_domains(
                     hybrid: false,
                     exact: BTreeMap::new(),
                     graph: None,
+                    mx_gateway: Vec::new(),
+                    auth: None,
                 });
             domains.push(d);
         }

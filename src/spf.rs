@@ -30,7 +30,8 @@ impl Qualifier {
     }
 }
 
-/// A mechanism (RFC 7208 §5). Domain specs are kept as written (they may contain macros).
+/// A mechanism (RFC 7208 §5). Domain specs are kept as written (they may contain macros, whose
+/// letters' case matters: an upper-case letter asks for URL escaping).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mechanism {
     /// `all`.
@@ -38,17 +39,51 @@ pub enum Mechanism {
     /// `include:<domain>`.
     Include(String),
     /// `a[:domain][/cidr]`.
-    A(Option<String>),
+    A(Option<String>, DualCidr),
     /// `mx[:domain][/cidr]`.
-    Mx(Option<String>),
+    Mx(Option<String>, DualCidr),
     /// `ptr[:domain]`.
     Ptr(Option<String>),
-    /// `ip4:<addr>[/len]`.
-    Ip4,
+    /// `ip4:<addr>[/len]`: the network and its prefix length.
+    Ip4(Ipv4Addr, u8),
     /// `ip6:<addr>[/len]`.
-    Ip6,
+    Ip6(Ipv6Addr, u8),
     /// `exists:<domain>`.
     Exists(String),
+}
+
+/// The prefix lengths of an `a` or `mx` mechanism (`/24//64`): 32 and 128 when not given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DualCidr {
+    /// IPv4 prefix length.
+    pub v4: u8,
+    /// IPv6 prefix length.
+    pub v6: u8,
+}
+
+impl Default for DualCidr {
+    fn default() -> Self {
+        Self { v4: 32, v6: 128 }
+    }
+}
+
+/// Whether `ip` lies in `net/len` (false across address families).
+pub fn in_network(ip: std::net::IpAddr, net: std::net::IpAddr, len: u8) -> bool {
+    match (ip, net) {
+        (std::net::IpAddr::V4(a), std::net::IpAddr::V4(n)) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (std::net::IpAddr::V6(a), std::net::IpAddr::V6(n)) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(len.min(128)))
+                .unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
 }
 
 impl Mechanism {
@@ -56,7 +91,7 @@ impl Mechanism {
     pub fn counts(&self) -> bool {
         matches!(
             self,
-            Self::Include(_) | Self::A(_) | Self::Mx(_) | Self::Ptr(_) | Self::Exists(_)
+            Self::Include(_) | Self::A(..) | Self::Mx(..) | Self::Ptr(_) | Self::Exists(_)
         )
     }
 }
@@ -238,9 +273,10 @@ fn split_dual_cidr(arg: &str) -> (&str, &str) {
     (&arg[..cut], &arg[cut..])
 }
 
-fn check_dual_cidr(term: &str, cidr: &str) -> Result<(), Text> {
+fn check_dual_cidr(term: &str, cidr: &str) -> Result<DualCidr, Text> {
+    let mut out = DualCidr::default();
     if cidr.is_empty() {
-        return Ok(());
+        return Ok(out);
     }
     let (v4, v6) = match cidr.split_once("//") {
         Some((a, b)) => (a, Some(b)),
@@ -248,11 +284,16 @@ fn check_dual_cidr(term: &str, cidr: &str) -> Result<(), Text> {
     };
     let v4_ok = v4.is_empty() || v4.strip_prefix('/').is_some_and(|l| cidr_len(l, 32));
     let v6_ok = v6.is_none_or(|l| cidr_len(l, 128));
-    if v4_ok && v6_ok {
-        Ok(())
-    } else {
-        Err(text!("spf-syntax.bad-prefix", term = term))
+    if !(v4_ok && v6_ok) {
+        return Err(text!("spf-syntax.bad-prefix", term = term));
     }
+    if let Some(l) = v4.strip_prefix('/').and_then(|l| l.parse().ok()) {
+        out.v4 = l;
+    }
+    if let Some(l) = v6.and_then(|l| l.parse().ok()) {
+        out.v6 = l;
+    }
+    Ok(out)
 }
 
 /// `mechanism[:domain-spec][cidr]` with the domain-spec required, optional or forbidden-with-cidr.
@@ -262,13 +303,13 @@ fn domain_arg(
     rest: &str,
     required: bool,
     cidr_allowed: bool,
-) -> Result<Option<String>, Text> {
+) -> Result<(Option<String>, DualCidr), Text> {
     let (arg, cidr) = if cidr_allowed {
         split_dual_cidr(rest)
     } else {
         (rest, "")
     };
-    check_dual_cidr(term, cidr)?;
+    let cidr = check_dual_cidr(term, cidr)?;
     let dom = match arg.strip_prefix(':') {
         Some(d) => Some(d),
         None if arg.is_empty() => None,
@@ -276,29 +317,28 @@ fn domain_arg(
     };
     match dom {
         None if required => Err(text!("spf-syntax.needs-domain", name = name)),
-        None => Ok(None),
+        None => Ok((None, cidr)),
         Some(d) => {
             check_domain_spec(d)
                 .map_err(|e| text!("spf-syntax.domain-of", term = term, problem = e))?;
-            Ok(Some(d.to_owned()))
+            Ok((Some(d.to_owned()), cidr))
         }
     }
 }
 
-fn check_ip<T: std::str::FromStr>(term: &str, arg: &str, max_len: u8) -> Result<(), Text> {
+fn check_ip<T: std::str::FromStr>(term: &str, arg: &str, max_len: u8) -> Result<(T, u8), Text> {
     let (addr, len) = match arg.split_once('/') {
         Some((a, l)) => (a, Some(l)),
         None => (arg, None),
     };
-    if addr.parse::<T>().is_err() {
+    let Ok(addr) = addr.parse::<T>() else {
         return Err(text!("spf-syntax.bad-address", term = term));
+    };
+    match len {
+        Some(l) if !cidr_len(l, max_len) => Err(text!("spf-syntax.bad-prefix", term = term)),
+        Some(l) => Ok((addr, l.parse().unwrap_or(max_len))),
+        None => Ok((addr, max_len)),
     }
-    if let Some(l) = len
-        && !cidr_len(l, max_len)
-    {
-        return Err(text!("spf-syntax.bad-prefix", term = term));
-    }
-    Ok(())
 }
 
 /// Parses a record (which [`is_spf`] accepted) with the RFC 7208 §12 grammar. Errors are the
@@ -311,7 +351,6 @@ pub fn parse(txt: &str) -> Result<SpfRecord, Text> {
     let mut exp_seen = false;
     // Terms are separated by spaces only (a tab or a CR is part of a term, and invalid there).
     for term in txt.split(' ').skip(1).filter(|t| !t.is_empty()) {
-        let lower = term.to_ascii_lowercase();
         // Modifier: name "=" macro-string, name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ).
         if let Some((name, value)) = term.split_once('=')
             && !name.contains([':', '/'])
@@ -333,7 +372,7 @@ pub fn parse(txt: &str) -> Result<SpfRecord, Text> {
                 "redirect" => {
                     check_domain_spec(value)
                         .map_err(|e| text!("spf-syntax.domain-of", term = term, problem = e))?;
-                    rec.redirect = Some(value.to_ascii_lowercase());
+                    rec.redirect = Some(value.to_owned());
                 }
                 "exp" if exp_seen => return Err(text!("spf-syntax.two-exps")),
                 "exp" if value.is_empty() => return Err(text!("spf-syntax.exp-needs-domain")),
@@ -350,39 +389,52 @@ pub fn parse(txt: &str) -> Result<SpfRecord, Text> {
             }
             continue;
         }
-        let (qualifier, body) = match lower.chars().next() {
-            Some('+') => (Qualifier::Pass, &lower[1..]),
-            Some('-') => (Qualifier::Fail, &lower[1..]),
-            Some('~') => (Qualifier::Softfail, &lower[1..]),
-            Some('?') => (Qualifier::Neutral, &lower[1..]),
-            _ => (Qualifier::Pass, lower.as_str()),
+        // The qualifier and the name compare case-insensitively; the rest (a domain-spec with
+        // macros) is kept as written.
+        let (qualifier, body) = match term.chars().next() {
+            Some('+') => (Qualifier::Pass, &term[1..]),
+            Some('-') => (Qualifier::Fail, &term[1..]),
+            Some('~') => (Qualifier::Softfail, &term[1..]),
+            Some('?') => (Qualifier::Neutral, &term[1..]),
+            _ => (Qualifier::Pass, term),
         };
         let name_end = body.find([':', '/']).unwrap_or(body.len());
         let (name, rest) = body.split_at(name_end);
-        let mechanism = match name {
+        let name = name.to_ascii_lowercase();
+        let mechanism = match name.as_str() {
             "all" if rest.is_empty() => Mechanism::All,
-            "include" => {
-                Mechanism::Include(domain_arg(term, name, rest, true, false)?.unwrap_or_default())
+            "include" => Mechanism::Include(
+                domain_arg(term, &name, rest, true, false)?
+                    .0
+                    .unwrap_or_default(),
+            ),
+            "exists" => Mechanism::Exists(
+                domain_arg(term, &name, rest, true, false)?
+                    .0
+                    .unwrap_or_default(),
+            ),
+            "a" => {
+                let (d, c) = domain_arg(term, &name, rest, false, true)?;
+                Mechanism::A(d, c)
             }
-            "exists" => {
-                Mechanism::Exists(domain_arg(term, name, rest, true, false)?.unwrap_or_default())
+            "mx" => {
+                let (d, c) = domain_arg(term, &name, rest, false, true)?;
+                Mechanism::Mx(d, c)
             }
-            "a" => Mechanism::A(domain_arg(term, name, rest, false, true)?),
-            "mx" => Mechanism::Mx(domain_arg(term, name, rest, false, true)?),
-            "ptr" => Mechanism::Ptr(domain_arg(term, name, rest, false, false)?),
+            "ptr" => Mechanism::Ptr(domain_arg(term, &name, rest, false, false)?.0),
             "ip4" => {
                 let arg = rest
                     .strip_prefix(':')
                     .ok_or_else(|| text!("spf-syntax.needs-address", term = term))?;
-                check_ip::<Ipv4Addr>(term, arg, 32)?;
-                Mechanism::Ip4
+                let (a, l) = check_ip::<Ipv4Addr>(term, arg, 32)?;
+                Mechanism::Ip4(a, l)
             }
             "ip6" => {
                 let arg = rest
                     .strip_prefix(':')
                     .ok_or_else(|| text!("spf-syntax.needs-address", term = term))?;
-                check_ip::<Ipv6Addr>(term, arg, 128)?;
-                Mechanism::Ip6
+                let (a, l) = check_ip::<Ipv6Addr>(term, arg, 128)?;
+                Mechanism::Ip6(a, l)
             }
             _ => return Err(text!("spf-syntax.unknown-mechanism", term = term)),
         };
@@ -398,6 +450,26 @@ pub fn parse(txt: &str) -> Result<SpfRecord, Text> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn networks() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(in_network(ip("40.93.255.255"), ip("40.92.0.0"), 15));
+        assert!(!in_network(ip("40.94.0.0"), ip("40.92.0.0"), 15));
+        assert!(in_network(ip("1.2.3.4"), ip("0.0.0.0"), 0));
+        assert!(in_network(
+            ip("2a01:111:f400::1"),
+            ip("2a01:111:f400::"),
+            48
+        ));
+        assert!(!in_network(
+            ip("2a01:111:f401::1"),
+            ip("2a01:111:f400::"),
+            48
+        ));
+        assert!(!in_network(ip("::ffff:1.2.3.4"), ip("1.2.3.4"), 32));
+        assert!(in_network(ip("::1"), ip("::"), 0));
+    }
 
     #[test]
     fn recognises_spf_records() {
@@ -418,7 +490,33 @@ mod tests {
         );
         assert_eq!(
             r.directives[4].mechanism,
-            Mechanism::Mx(Some("mail.contoso.com".into()))
+            Mechanism::Mx(
+                Some("mail.contoso.com".into()),
+                DualCidr { v4: 24, v6: 128 }
+            )
+        );
+        assert_eq!(
+            r.directives[1].mechanism,
+            Mechanism::Ip4(Ipv4Addr::new(192, 0, 2, 0), 24)
+        );
+        assert_eq!(
+            r.directives[2].mechanism,
+            Mechanism::Ip6("2001:db8::".parse().unwrap(), 32)
+        );
+        let a = parse("v=spf1 a/24//64 ip4:192.0.2.1").unwrap();
+        assert_eq!(
+            a.directives[0].mechanism,
+            Mechanism::A(None, DualCidr { v4: 24, v6: 64 })
+        );
+        assert_eq!(
+            a.directives[1].mechanism,
+            Mechanism::Ip4(Ipv4Addr::new(192, 0, 2, 1), 32)
+        );
+        // Macro letters keep their case (upper case asks for URL escaping).
+        let m = parse("v=spf1 EXISTS:%{I}.x.example.com").unwrap();
+        assert_eq!(
+            m.directives[0].mechanism,
+            Mechanism::Exists("%{I}.x.example.com".into())
         );
         assert_eq!(r.all(), Some(Qualifier::Softfail));
         assert_eq!(r.redirect.as_deref(), Some("_spf.contoso.com"));

@@ -73,6 +73,26 @@ impl Service {
     }
 }
 
+/// How a domain signs users in (Microsoft Entra ID's `authenticationType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DomainAuth {
+    /// Cloud authentication (password hash sync, pass-through authentication).
+    Managed,
+    /// Federated to an STS (AD FS or another identity provider).
+    Federated,
+}
+
+impl DomainAuth {
+    /// The name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Managed => "managed",
+            Self::Federated => "federated",
+        }
+    }
+}
+
 /// `tenant.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,8 +161,13 @@ pub struct DomainEntry {
     pub dkim_selector1: Option<String>,
     /// Exact target of `selector2._domainkey` (Selector2CNAME).
     pub dkim_selector2: Option<String>,
-    /// Exchange hybrid.
+    /// Exchange hybrid: MX and autodiscover may point to on-premises Exchange.
     pub hybrid: Option<bool>,
+    /// Third-party mail gateways in front of Exchange Online (MX host patterns,
+    /// `*.mimecast.com`): a lowest-preference MX matching one passes.
+    pub mx_gateway: Option<Vec<String>>,
+    /// How the domain is expected to sign in: `managed` or `federated`.
+    pub auth: Option<DomainAuth>,
 }
 
 /// `[endpoints]`.

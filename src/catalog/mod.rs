@@ -160,6 +160,20 @@ pub struct Catalog {
     pub source: String,
 }
 
+impl Catalog {
+    /// The name a scan's resolver must resolve before its "does not exist" answers are believed:
+    /// the TXT record of the cloud's SPF include, which Microsoft publishes for every tenant
+    /// (`spf.protection.outlook.com` worldwide). A scan asks it anyway (`dns.spf`), so it costs
+    /// one question that the SPF checks would ask too.
+    pub fn resolver_canary(&self, cloud: Cloud) -> Option<crate::probe::dns::Question> {
+        let name = self.clouds.get(&cloud)?.get("spf_include")?.first()?;
+        Some(crate::probe::dns::Question::new(
+            name,
+            crate::probe::dns::Rtype::TXT,
+        ))
+    }
+}
+
 /// Template variables for one domain: `{domain}`, `{domain_dashed}`, `{initial_prefix}`,
 /// `{initial_domain}`, `{cloud.KEY}` (the planner adds `{adfs_host}`).
 pub fn vars_for(

@@ -163,6 +163,39 @@ pub(super) fn validate(
                         format!("check `{}`: record {}: {problem}", check.id, r.name),
                     ));
                 }
+                if !r.tolerate.is_empty()
+                    && (r.absent
+                        || r.tolerate_why
+                            .as_deref()
+                            .is_none_or(|w| w.trim().is_empty()))
+                {
+                    return Err(invalid(
+                        path,
+                        format!(
+                            "check `{}`: record {}: `tolerate` needs `tolerate_why` (why those values only warn) and is not for `absent` records",
+                            check.id, r.name
+                        ),
+                    ));
+                }
+            }
+            // A per-record `clouds` list must leave every cloud the check runs for something
+            // to look at.
+            for cloud in Cloud::ALL {
+                let runs = check.clouds.is_empty() || check.clouds.contains(&cloud);
+                let any = spec
+                    .record
+                    .iter()
+                    .any(|r| r.clouds.is_empty() || r.clouds.contains(&cloud));
+                if runs && !any {
+                    return Err(invalid(
+                        path,
+                        format!(
+                            "check `{}`: no record applies to cloud {} (each record's `clouds`); limit the check with its own `clouds`",
+                            check.id,
+                            cloud.as_str()
+                        ),
+                    ));
+                }
             }
         }
         if let Some(field) = exact_fields(&check.probe)
@@ -213,6 +246,10 @@ pub(super) fn validate(
                     exact: &exact,
                     hybrid: false,
                     graph: None,
+                    cloud,
+                    mx_gateway: &[],
+                    auth: None,
+                    ask_entra: true,
                 };
                 check.probe.plan(&cx, &[]).map_err(|e| {
                     invalid(
@@ -262,7 +299,12 @@ fn exact_fields(p: &ProbeSpec) -> Vec<&str> {
 /// The level rules for kinds with one level for the whole record.
 fn spec_level_problem(p: &ProbeSpec) -> Option<String> {
     match p {
-        ProbeSpec::DnsMx(s) => level_problem(s.level, s.why.as_deref(), false),
+        ProbeSpec::DnsMx(s) => level_problem(s.level, s.why.as_deref(), false).or_else(|| {
+            s.gateway
+                .iter()
+                .find(|g| g.name.trim().is_empty() || g.hosts.is_empty())
+                .map(|g| format!("gateway `{}`: give a name and at least one host", g.name))
+        }),
         ProbeSpec::DnsSpf(s) => level_problem(s.level, s.why.as_deref(), false),
         ProbeSpec::DnsDmarc(s) => level_problem(s.level, s.why.as_deref(), false),
         _ => None,
@@ -352,8 +394,14 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
         ProbeSpec::HttpFederationMetadata(s) => {
             if !s.path.starts_with('/') {
                 Some(format!("path `{}` must start with /", s.path))
-            } else if !(s.fail_days <= s.renew_days && s.renew_days <= s.warn_days) {
-                Some("thresholds must satisfy fail_days <= renew_days <= warn_days".into())
+            } else if !(s.fail_days <= s.renew_days
+                && s.renew_days <= s.successor_days
+                && s.successor_days <= s.warn_days)
+            {
+                Some(
+                    "thresholds must satisfy fail_days <= renew_days <= successor_days <= warn_days"
+                        .into(),
+                )
             } else if s.max_bytes == 0 {
                 Some("max_bytes must be positive".into())
             } else {

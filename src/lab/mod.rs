@@ -48,7 +48,8 @@ pub const TENANT_TOML: &str = r#"# The simulated staging tenant of `cargo run --
 name = "Contoso (simulated staging tenant)"
 initial_domain = "contoso.onmicrosoft.com"
 cloud = "worldwide"
-users = 60
+# A branch of 1,000 users on a 20 Mbit/s line: short even of Microsoft's minimum Teams rates.
+users = 1000
 
 [[domain]]
 name = "contoso.test"
@@ -105,6 +106,20 @@ pub const OUTLOOK_ZONE: &str = r#"$TTL 3600
 spf.protection IN TXT "v=spf1 ip4:40.92.0.0/15 -all"
 "#;
 
+/// The national clouds' SPF includes, for generated zones: a scan's resolver must resolve its
+/// cloud's include before it believes any "does not exist" (`probe::dns`), as a resolver that
+/// sees the internet does.
+pub const NATIONAL_SPF_ZONES: &[(&str, &str)] = &[
+    (
+        "office365.us",
+        "$TTL 3600\n@ IN SOA ns1.office365.us. hostmaster.office365.us. 1 3600 600 86400 300\n@ IN NS ns1.office365.us.\nspf.protection IN TXT \"v=spf1 ip4:23.103.191.0/24 -all\"\n",
+    ),
+    (
+        "partner.outlook.cn",
+        "$TTL 3600\n@ IN SOA ns1.partner.outlook.cn. hostmaster.partner.outlook.cn. 1 3600 600 86400 300\n@ IN NS ns1.partner.outlook.cn.\nspf.protection IN TXT \"v=spf1 ip4:42.159.163.0/24 -all\"\n",
+    ),
+];
+
 /// The AD FS federation metadata path.
 pub const FEDERATION_PATH: &str = "/federationmetadata/2007-06/federationmetadata.xml";
 
@@ -159,7 +174,8 @@ pub struct LabEndpoints {
     pub front_door: LabServer,
     /// Plain HTTP in front of the front door, answering through a transparent proxy (`Via`).
     pub front_door_http: LabServer,
-    /// The branch office's link to the internet, as a throughput server paced at 30 Mbit/s.
+    /// The branch office's link to the internet, as a throughput server paced at 20 Mbit/s (the
+    /// lab tenant's 1,000 users need 34.5 down / 29.5 up even at Microsoft's minimum rates).
     pub speed: LabServer,
 }
 
@@ -259,7 +275,7 @@ impl LabEndpoints {
         let speed = LabServer::start(
             local,
             Mode::Throughput {
-                rate_bps: 30_000_000,
+                rate_bps: 20_000_000,
                 pacer: Arc::new(std::sync::Mutex::new(tokio::time::Instant::now())),
             },
         )

@@ -22,6 +22,9 @@ pub struct NetOpts {
     pub concurrency: usize,
     /// `--authoritative-port`.
     pub authoritative_port: u16,
+    /// A name that must exist, asked before the scan believes a "does not exist" (see
+    /// [`super::dns::Resolver::blind`]); `None` believes every answer.
+    pub canary: Option<super::dns::Question>,
 }
 
 /// The probes' shared resources for these options.
@@ -34,6 +37,7 @@ pub fn probe_cx_from(o: &NetOpts) -> Result<ProbeCx, ConfigError> {
         cache: true,
         // The stub's limit, or hickory's with the system resolver.
         max_in_flight: max_in_flight(o.concurrency),
+        canary: o.canary.clone(),
     })
     .map_err(|e| ConfigError::Usage(format!("{e} (use --nameserver to choose a resolver)")))?;
     Ok(ProbeCx {
@@ -47,6 +51,7 @@ pub fn probe_cx_from(o: &NetOpts) -> Result<ProbeCx, ConfigError> {
         step: step_timeout(o.timeout),
         sockets: crate::probe::sockets_in_flight(o.concurrency),
         destinations: std::sync::Arc::default(),
+        discovery: std::sync::Arc::default(),
     })
 }
 

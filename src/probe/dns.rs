@@ -48,6 +48,8 @@ pub enum Rtype {
     MX,
     /// Name server.
     NS,
+    /// Pointer (reverse lookups: SPF `ptr` and `%{p}`).
+    PTR,
     /// Start of authority.
     SOA,
     /// Service locator.
@@ -64,6 +66,7 @@ impl Rtype {
             Self::CNAME => RecordType::CNAME,
             Self::MX => RecordType::MX,
             Self::NS => RecordType::NS,
+            Self::PTR => RecordType::PTR,
             Self::SOA => RecordType::SOA,
             Self::SRV => RecordType::SRV,
             Self::TXT => RecordType::TXT,
@@ -72,7 +75,7 @@ impl Rtype {
 
     /// Whether record data of this type is a host name (compared as a name, not as text).
     pub fn is_name(self) -> bool {
-        matches!(self, Self::CNAME | Self::NS)
+        matches!(self, Self::CNAME | Self::NS | Self::PTR)
     }
 }
 
@@ -84,6 +87,7 @@ impl std::fmt::Display for Rtype {
             Self::CNAME => "CNAME",
             Self::MX => "MX",
             Self::NS => "NS",
+            Self::PTR => "PTR",
             Self::SOA => "SOA",
             Self::SRV => "SRV",
             Self::TXT => "TXT",
@@ -167,6 +171,28 @@ fn is_zero(n: &u32) -> bool {
 pub struct Resolver {
     backend: Backend,
     servers: Arc<Vec<String>>,
+    /// A name that must exist, asked before any "does not exist" is believed (scan resolvers).
+    canary: Option<Arc<Canary>>,
+}
+
+/// A resolver that cannot see the public internet (a lab VM, a captive network, a broken
+/// forwarder) says every name does not exist, and a scan would report a dozen failures for
+/// records that are there. So before the scan believes its first NXDOMAIN or NODATA, it asks
+/// once for a name Microsoft 365 publishes (the cloud's SPF include, `checks/clouds.toml`
+/// `canary`): when that does not resolve either, every answer that says "does not exist" is an
+/// error naming the resolver. The answer is kept for the scan; a failed question is asked again.
+struct Canary {
+    question: Question,
+    sight: tokio::sync::OnceCell<Sight>,
+}
+
+/// What the canary question found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Sight {
+    /// The name resolves: negative answers are believed.
+    Sees,
+    /// The name does not exist for this resolver (the answer it gave).
+    Blind(Answer),
 }
 
 /// Who sends the queries: hickory's resolver for the system configuration (it reads
@@ -256,6 +282,9 @@ pub struct ResolverOpts {
     pub cache: bool,
     /// Maximum in-flight queries per server connection.
     pub max_in_flight: usize,
+    /// A name that must exist (TXT of the cloud's SPF include), asked before the first
+    /// "does not exist" is believed. `None`: every answer is believed as it comes.
+    pub canary: Option<Question>,
 }
 
 fn tune(opts: &mut hickory_resolver::config::ResolverOpts, o: &ResolverOpts) {
@@ -300,6 +329,7 @@ impl Resolver {
             return Ok(Self {
                 backend: Backend::Stub(client),
                 servers: Arc::new(o.nameservers.iter().map(ToString::to_string).collect()),
+                canary: Canary::new(o.canary.as_ref()),
             });
         }
         let mut builder = TokioResolver::builder_tokio().map_err(|e| ProbeError::Dns {
@@ -316,6 +346,7 @@ impl Resolver {
         Ok(Self {
             backend: Backend::System(Box::new(inner)),
             servers: Arc::new(servers),
+            canary: Canary::new(o.canary.as_ref()),
         })
     }
 
@@ -333,9 +364,11 @@ impl Resolver {
             },
             sockets,
         );
+        // An authoritative server's NXDOMAIN is the zone's own word: no canary.
         Self {
             backend: Backend::Stub(client),
             servers: Arc::new(vec![addr.to_string()]),
+            canary: None,
         }
     }
 
@@ -350,7 +383,79 @@ impl Resolver {
     }
 
     /// Like [`Resolver::query`], also returning whether the answer had the AA (authoritative) bit.
+    /// A "does not exist" from a resolver that cannot resolve the canary name is an error.
     pub async fn query_full(&self, q: &Question) -> Result<(Lookup, bool), ProbeError> {
+        let (lookup, aa) = self.ask(q).await?;
+        if let (Some(canary), Answer::Nxdomain | Answer::Nodata) = (&self.canary, &lookup.answer) {
+            self.believe(canary, q, &lookup.answer).await?;
+        }
+        Ok((lookup, aa))
+    }
+
+    /// Before a verdict rests on something *not* being among the records found (no SPF record
+    /// among the apex TXT records, no verification value among them), asks the canary as for a
+    /// negative answer: an internal view of a zone from a resolver blind to the internet is not
+    /// the zone the world sees.
+    pub async fn confirm_absence(&self, q: &Question, found: &Answer) -> Result<(), ProbeError> {
+        match &self.canary {
+            Some(c) => self.believe(c, q, found).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Whether this resolver was found unable to see the public internet: the canary's name
+    /// and what the resolver said of it (for the scan's one-line warning).
+    pub fn blind(&self) -> Option<(String, Text)> {
+        let c = self.canary.as_ref()?;
+        match c.sight.get()? {
+            Sight::Blind(a) => Some((c.question.name.clone(), a.describe())),
+            Sight::Sees => None,
+        }
+    }
+
+    /// Asks the canary (once per scan when it is answered) before believing a negative answer.
+    async fn believe(&self, c: &Canary, q: &Question, answer: &Answer) -> Result<(), ProbeError> {
+        let sight = c
+            .sight
+            .get_or_try_init(|| async {
+                let (l, _) = self.ask(&c.question).await?;
+                Ok::<_, ProbeError>(match l.answer {
+                    Answer::Noerror { .. } => Sight::Sees,
+                    other => Sight::Blind(other),
+                })
+            })
+            .await
+            .map_err(|e| ProbeError::Dns {
+                kind: e.kind(),
+                message: text!(
+                    "dns.canary-failed",
+                    name = &q.name,
+                    rtype = q.rtype.to_string(),
+                    answer = answer.describe(),
+                    servers = self.servers.join(", "),
+                    canary = &c.question.name,
+                    error = e.text().clone()
+                ),
+            })?;
+        match sight {
+            Sight::Sees => Ok(()),
+            Sight::Blind(said) => Err(ProbeError::Dns {
+                kind: "blind_resolver",
+                message: text!(
+                    "dns.blind-resolver",
+                    name = &q.name,
+                    rtype = q.rtype.to_string(),
+                    answer = answer.describe(),
+                    servers = self.servers.join(", "),
+                    canary = &c.question.name,
+                    said = said.describe()
+                ),
+            }),
+        }
+    }
+
+    /// One question, answered as the server answered it.
+    async fn ask(&self, q: &Question) -> Result<(Lookup, bool), ProbeError> {
         // Fully qualified: no search-domain expansion, exactly the name we mean.
         let fqdn = format!("{}.", q.name);
         let rtype = q.rtype.to_hickory();
@@ -366,7 +471,20 @@ impl Resolver {
                 }
                 Err(e) => return Err(classify_stub(&e, q, &self.servers)),
             },
-            Backend::System(resolver) => match resolver.lookup(fqdn.as_str(), rtype).await {
+            Backend::System(resolver) => match resolver
+                .lookup(
+                    stub::wire_name(&fqdn).map_err(|e| {
+                        lookup_failed(
+                            "malformed",
+                            text!("dns.malformed", error = e),
+                            q,
+                            &self.servers,
+                        )
+                    })?,
+                    rtype,
+                )
+                .await
+            {
                 Ok(lookup) => (
                     records_answer(lookup.answers().iter(), rtype),
                     lookup.message().metadata.authoritative,
@@ -385,6 +503,17 @@ impl Resolver {
             },
             aa,
         ))
+    }
+}
+
+impl Canary {
+    fn new(q: Option<&Question>) -> Option<Arc<Self>> {
+        q.map(|q| {
+            Arc::new(Self {
+                question: q.clone(),
+                sight: tokio::sync::OnceCell::new(),
+            })
+        })
     }
 }
 
@@ -425,6 +554,7 @@ pub fn render(data: &RData) -> String {
         RData::AAAA(a) => a.to_string(),
         RData::CNAME(c) => normalize_name(&c.0.to_ascii()),
         RData::NS(n) => normalize_name(&n.0.to_ascii()),
+        RData::PTR(n) => normalize_name(&n.0.to_ascii()),
         RData::MX(mx) => format!(
             "{} {}",
             mx.preference,
@@ -539,5 +669,5 @@ pub async fn query_all(r: &Resolver, qs: &[Question]) -> Result<Vec<Lookup>, Pro
 /// Names taken from records (an SPF `a:foo:bar`, `a:example.-com`, a NUL byte) may not be: a
 /// receiver finds nothing there, so callers treat them as a lookup with no answer, not an error.
 pub fn can_query(name: &str) -> bool {
-    hickory_proto::rr::Name::from_utf8(format!("{name}.")).is_ok()
+    stub::wire_name(&format!("{name}.")).is_ok()
 }

@@ -1,5 +1,5 @@
 //! `dns-dmarc`: one `v=DMARC1` TXT record at `_dmarc.<domain>` with an enforcing policy
-//! (RFC 7489 §6.3; Microsoft's rollout advice: p=none only while reading reports, FACTS.md §1.8).
+//! (RFC 7489 §6.3; Microsoft's rollout advice: p=none only while reading reports, learn.microsoft.com/defender-office-365/email-authentication-dmarc-configure).
 //! Microsoft recommends DMARC (the check file's `level`): a missing record is judged by that level.
 //! A record without a valid `p=` but with a valid `rua=` is treated as `p=none`, as receivers do
 //! (RFC 7489 §6.6.3, policy discovery step 6).

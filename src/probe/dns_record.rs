@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::discovery::Discovery;
 use super::dns::{Answer, Lookup, Question, Rtype, query_all};
 use super::{PlanCx, ProbeCx, ProbeError};
 use crate::level::{Level, Requirement};
@@ -71,6 +72,26 @@ pub struct RecordSpec {
     /// published it must still point to the right place. Only with `level = "optional"`.
     #[serde(default)]
     pub missing_ok: bool,
+    /// Only for these clouds (default: every cloud). Microsoft documents some records for one
+    /// cloud only (21Vianet's `msoid`, its Skype for Business records).
+    #[serde(default)]
+    pub clouds: Vec<crate::tenant::Cloud>,
+    /// Values that work but that Microsoft advises against: a record matching one (and none of
+    /// `accept`) warns, quoting `tolerate_why`.
+    #[serde(default)]
+    pub tolerate: Vec<String>,
+    /// Why a tolerated value is only tolerated (template). Required with `tolerate`.
+    #[serde(default)]
+    pub tolerate_why: Option<std::sync::Arc<str>>,
+    /// `tolerate_why` in Korean.
+    #[serde(default)]
+    pub tolerate_why_ko: Option<std::sync::Arc<str>>,
+    /// The record is not needed once the domain is verified (the `MS=ms…` TXT: "you can delete
+    /// it later"). When it is missing, Microsoft Graph (`--graph`) or Microsoft Entra ID's
+    /// discovery at this sign-in host (`{cloud.login}`) is asked whether the domain is verified
+    /// in the tenant.
+    #[serde(default)]
+    pub verified_at: Option<String>,
 }
 
 /// An alternative record at the same name (the MX verification fallback).
@@ -120,6 +141,27 @@ pub struct RecordTask {
     pub requirement: Requirement,
     /// Absence is no finding.
     pub missing_ok: bool,
+    /// Values that work but warn, and why.
+    pub tolerate: Vec<String>,
+    /// Why a tolerated value only warns (English, Korean).
+    pub tolerate_why: Option<(std::sync::Arc<str>, Option<std::sync::Arc<str>>)>,
+    /// Whom to ask whether the domain is verified, when the record is missing.
+    pub verified_at: Option<VerifiedAt>,
+}
+
+/// How to find out whether the domain is verified in the tenant (a record not needed then).
+#[derive(Clone, Debug)]
+pub struct VerifiedAt {
+    /// The domain.
+    pub domain: String,
+    /// Microsoft Entra ID's sign-in host (OpenID discovery).
+    pub login: crate::endpoint::Endpoint,
+    /// `[tenant] initial_domain`: names the tenant the domain must be verified in.
+    pub initial_domain: Option<String>,
+    /// Microsoft Graph says the domain is verified in this tenant (`--graph`).
+    pub graph_verified: bool,
+    /// Entra ID may be asked (the user did not skip `entra.domain`).
+    pub ask: bool,
 }
 
 /// The planned probe.
@@ -133,7 +175,11 @@ impl DnsRecordSpec {
     /// Expands templates for one domain.
     pub fn plan(&self, cx: &PlanCx<'_>) -> Result<DnsRecordTask, TemplateError> {
         let mut records = Vec::new();
-        for r in &self.record {
+        for r in self
+            .record
+            .iter()
+            .filter(|r| r.clouds.is_empty() || r.clouds.contains(&cx.cloud))
+        {
             let name = cx.vars.expand_one(&r.name)?;
             let exact = r.exact_from.as_deref().and_then(|f| cx.exact.get(f));
             let (accept, basis) = match exact {
@@ -180,6 +226,41 @@ impl DnsRecordSpec {
                     cx.vars,
                 )?,
                 missing_ok: r.missing_ok,
+                tolerate: {
+                    let mut all = Vec::new();
+                    for p in &r.tolerate {
+                        all.extend(cx.vars.expand(p)?);
+                    }
+                    all
+                },
+                tolerate_why: match &r.tolerate_why {
+                    Some(w) => Some((
+                        std::sync::Arc::from(cx.vars.expand_text(w)?),
+                        match &r.tolerate_why_ko {
+                            Some(k) => Some(std::sync::Arc::from(cx.vars.expand_text(k)?)),
+                            None => None,
+                        },
+                    )),
+                    None => None,
+                },
+                verified_at: match &r.verified_at {
+                    Some(login) => {
+                        let login = cx.vars.expand_one(login)?;
+                        Some(VerifiedAt {
+                            domain: cx.domain.to_string(),
+                            login: crate::endpoint::Endpoint::parse(&login, 443).unwrap_or(
+                                crate::endpoint::Endpoint {
+                                    host: login,
+                                    port: 443,
+                                },
+                            ),
+                            initial_domain: cx.vars.expand_one("{initial_domain}").ok(),
+                            graph_verified: cx.graph.is_some_and(|g| g.is_verified),
+                            ask: cx.ask_entra,
+                        })
+                    }
+                    None => None,
+                },
             });
         }
         Ok(DnsRecordTask { records })
@@ -227,15 +308,203 @@ pub struct DnsRecordEvidence {
     /// How each tenant-specific record was held (exact or shape); absent when there is none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub expected: Vec<RecordExpectation>,
+    /// Whether the domain is verified, asked because a record not needed once it is
+    /// (`verified_at`) was missing; absent when nothing was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
 }
 
-/// Looks every record up (concurrently).
+/// Whether the domain is verified in the tenant, as Microsoft said it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verification {
+    /// `graph` (Microsoft Graph lists the domain as verified in this tenant) or `discovery`
+    /// (Microsoft Entra ID's OpenID discovery).
+    pub source: &'static str,
+    /// Discovery of the domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Discovery>,
+    /// Discovery of `[tenant] initial_domain` (this tenant's id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_domain: Option<Discovery>,
+}
+
+/// Looks every record up (concurrently); when a record that is not needed once the domain is
+/// verified is missing, asks whether it is (once per task, the answer shared with
+/// `entra.domain`).
 pub async fn observe(t: &DnsRecordTask, cx: &ProbeCx) -> Result<DnsRecordEvidence, ProbeError> {
-    let lookups = query_all(&cx.resolver, &t.questions()).await?;
-    Ok(DnsRecordEvidence {
+    let primary: Vec<Question> = t.records.iter().map(|r| r.question.clone()).collect();
+    let lookups = query_all(&cx.resolver, &primary).await?;
+    let mut e = DnsRecordEvidence {
         lookups,
         expected: expectations(t),
-    })
+        verification: None,
+    };
+    // A fallback record is asked only when the record itself is not there: the verdict then
+    // never rests on the fallback's absence.
+    let fallbacks: Vec<Question> = t
+        .records
+        .iter()
+        .filter(|r| unmet(r, &e))
+        .filter_map(|r| r.fallback.as_ref().map(|(q, _)| q.clone()))
+        .collect();
+    let more = query_all(&cx.resolver, &fallbacks).await?;
+    e.lookups.extend(more);
+    // "Not among the TXT records found" rests on the resolver seeing the zone the world sees.
+    for r in t.records.iter().filter(|r| r.question.rtype == Rtype::TXT) {
+        if let Some(answer) = answer_for(&e, &r.question)
+            && !answer.records().is_empty()
+            && unmet(r, &e)
+        {
+            cx.resolver.confirm_absence(&r.question, answer).await?;
+        }
+    }
+    let asked = t
+        .records
+        .iter()
+        .find_map(|r| r.verified_at.as_ref().filter(|_| unmet(r, &e)));
+    if let Some(v) = asked {
+        e.verification = verify(v, cx).await?;
+    }
+    Ok(e)
+}
+
+/// Whether a record's expectation is unmet by what the lookups found: no accepted or tolerated
+/// value and no fallback record (pure).
+fn unmet(r: &RecordTask, e: &DnsRecordEvidence) -> bool {
+    if r.absent || r.any {
+        return false;
+    }
+    let Some(answer) = answer_for(e, &r.question) else {
+        return true;
+    };
+    let rtype = r.question.rtype;
+    let hit = answer.records().iter().any(|v| {
+        r.accept
+            .iter()
+            .chain(&r.tolerate)
+            .any(|p| matches(rtype, p, v))
+    });
+    !hit && fallback_hit(r, e).is_none()
+}
+
+/// Asks whether the domain is verified: Graph's word when it has one, else Entra ID's
+/// discovery of the domain and of the initial domain. `None` when Entra ID may not be asked.
+/// Not being able to ask is an error: without the answer a missing record cannot be judged.
+async fn verify(v: &VerifiedAt, cx: &ProbeCx) -> Result<Option<Verification>, ProbeError> {
+    if v.graph_verified {
+        return Ok(Some(Verification {
+            source: "graph",
+            domain: None,
+            initial_domain: None,
+        }));
+    }
+    if !v.ask {
+        return Ok(None);
+    }
+    let unknown = |e: ProbeError| ProbeError::Net {
+        kind: e.kind(),
+        message: text!(
+            "verified.could-not-ask",
+            domain = &v.domain,
+            error = e.text().clone()
+        ),
+    };
+    let max = super::discovery::MAX_DISCOVERY_BYTES;
+    let domain = cx
+        .discovery
+        .get(cx, &v.login, &v.domain, max)
+        .await
+        .map_err(unknown)?;
+    if domain.tenant_id.is_none() && !domain.not_found {
+        return Err(ProbeError::Net {
+            kind: "protocol",
+            message: text!(
+                "verified.no-answer",
+                domain = &v.domain,
+                status = domain.http_status,
+                error = domain.error.clone().unwrap_or_default()
+            ),
+        });
+    }
+    let initial_domain = match &v.initial_domain {
+        Some(i) if domain.tenant_id.is_some() && !i.eq_ignore_ascii_case(&v.domain) => Some(
+            cx.discovery
+                .get(cx, &v.login, i, max)
+                .await
+                .map_err(unknown)?,
+        ),
+        _ => None,
+    };
+    Ok(Some(Verification {
+        source: "discovery",
+        domain: Some(domain),
+        initial_domain,
+    }))
+}
+
+/// What Microsoft says about the domain of a missing record that is not needed once the domain
+/// is verified.
+enum Verified {
+    /// Verified in this tenant: the record is not needed (the note says who said so).
+    Ours(Text),
+    /// Verified in a tenant that may be this one, but tenant-ready cannot tell: a warning.
+    Unsure(Text),
+    /// Not verified here: the missing record fails, with this said too.
+    NotHere(Text),
+}
+
+/// Pure: reads a [`Verification`] for the record's domain.
+fn verified(v: &VerifiedAt, ev: Option<&Verification>) -> Verified {
+    let Some(ev) = ev else {
+        return Verified::NotHere(text!("verified.not-asked", domain = &v.domain));
+    };
+    if ev.source == "graph" {
+        return Verified::Ours(text!("verified.by-graph"));
+    }
+    let Some(d) = &ev.domain else {
+        return Verified::NotHere(text!("verified.not-asked", domain = &v.domain));
+    };
+    let Some(tenant) = &d.tenant_id else {
+        return Verified::NotHere(text!("verified.nowhere", domain = &v.domain));
+    };
+    let Some(initial) = &v.initial_domain else {
+        return Verified::Unsure(text!(
+            "verified.somewhere",
+            domain = &v.domain,
+            tenant = tenant
+        ));
+    };
+    if initial.eq_ignore_ascii_case(&v.domain) {
+        return Verified::Ours(text!(
+            "verified.in-tenant",
+            initial = initial,
+            tenant = tenant
+        ));
+    }
+    match ev
+        .initial_domain
+        .as_ref()
+        .and_then(|i| i.tenant_id.as_ref())
+    {
+        Some(own) if own == tenant => Verified::Ours(text!(
+            "verified.in-tenant",
+            initial = initial,
+            tenant = tenant
+        )),
+        Some(own) => Verified::NotHere(text!(
+            "verified.elsewhere",
+            domain = &v.domain,
+            tenant = tenant,
+            initial = initial,
+            own = own
+        )),
+        None => Verified::Unsure(text!(
+            "verified.initial-unknown",
+            domain = &v.domain,
+            tenant = tenant,
+            initial = initial
+        )),
+    }
 }
 
 /// The expectations of a task's tenant-specific records, for the evidence.
@@ -353,6 +622,33 @@ pub fn shape_note(basis: &Basis, tenant_unknown: bool, matched_pattern: &str) ->
     })
 }
 
+/// A missing record that is not needed once the domain is verified: judged by what Microsoft
+/// says about the domain.
+fn missing_once_verified(
+    r: &RecordTask,
+    v: &VerifiedAt,
+    e: &DnsRecordEvidence,
+    what: Text,
+    findings: &mut Vec<Finding>,
+    notes: &mut Vec<Text>,
+) {
+    match verified(v, e.verification.as_ref()) {
+        Verified::Ours(how) => notes.push(text!("verified.not-needed", what = what, how = how)),
+        Verified::Unsure(why) => {
+            findings.push(Finding::warn(text!(
+                "verified.and",
+                what = what,
+                also = why
+            )));
+        }
+        Verified::NotHere(also) => findings.push(r.requirement.missing(text!(
+            "verified.and",
+            what = what,
+            also = also
+        ))),
+    }
+}
+
 /// Pure judgement.
 pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
     let mut findings = Vec::new();
@@ -411,7 +707,9 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
                     _ => text!("dns-record.name-exists"),
                 }
             );
-            if r.missing_ok {
+            if let Some(v) = &r.verified_at {
+                missing_once_verified(r, v, e, what, &mut findings, &mut notes);
+            } else if r.missing_ok {
                 notes.push(text!(
                     "dns-record.not-published",
                     name = &q.name,
@@ -443,6 +741,21 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
                     shape.push(s);
                 }
             }
+            None if let Some(v) = records
+                .iter()
+                .find(|v| r.tolerate.iter().any(|p| matches(q.rtype, p, v))) =>
+            {
+                findings.push(Finding::warn(text!(
+                    "dns-record.tolerated",
+                    name = &q.name,
+                    value = v.as_str(),
+                    why = match &r.tolerate_why {
+                        Some((en, ko)) => Arg::local(en, ko.as_deref()),
+                        None => Arg::from(""),
+                    },
+                    expected = expected_value(r)
+                )));
+            }
             // TXT records serve many purposes at one name (SPF, other vendors' tokens): the
             // expected one is missing, not wrong, when none of them matches.
             None if q.rtype == Rtype::TXT => {
@@ -452,7 +765,10 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
                     expected = expected_value(r),
                     records = records.join(", ")
                 );
-                findings.push(r.requirement.missing(what));
+                match &r.verified_at {
+                    Some(v) => missing_once_verified(r, v, e, what, &mut findings, &mut notes),
+                    None => findings.push(r.requirement.missing(what)),
+                }
             }
             None => {
                 findings.push(Finding::fail(text!(
@@ -502,6 +818,9 @@ mod tests {
             tenant_unknown: false,
             requirement: Requirement::default(),
             missing_ok: false,
+            tolerate: vec![],
+            tolerate_why: None,
+            verified_at: None,
         }
     }
 
@@ -513,6 +832,7 @@ mod tests {
                 retransmitted: 0,
             }],
             expected: vec![],
+            verification: None,
         }
     }
 
@@ -592,6 +912,7 @@ mod tests {
                 },
             ],
             expected: vec![],
+            verification: None,
         };
         let spf = rec(&["v=spf1 -all"]);
         assert_eq!(

@@ -150,6 +150,80 @@ pub struct DnsSpfEvidence {
     pub problem: Option<SpfProblem>,
     /// The records visited.
     pub tree: Option<SpfNode>,
+    /// The record evaluated (RFC 7208 `check_host()`) for Microsoft's sending ranges: what it
+    /// authorises, whatever its text says. Absent when the record is missing or broken, or when
+    /// the cloud's include lists no range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorises: Option<Authorisation>,
+}
+
+/// What the domain's record concludes for Exchange Online's sending addresses.
+#[derive(Clone, Debug, Serialize)]
+pub struct Authorisation {
+    /// The ranges of the cloud's SPF include (and the includes it names), each evaluated at its
+    /// first and last address.
+    pub ranges: usize,
+    /// The ranges whose addresses do not pass, with what the record gives them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_authorised: Vec<Unauthorised>,
+}
+
+/// A sending range the record does not authorise.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unauthorised {
+    /// `40.92.0.0/15`.
+    pub range: String,
+    /// The address evaluated.
+    pub address: String,
+    /// What `check_host()` gave it (`fail`, `softfail`, `neutral`, `permerror`).
+    pub result: super::spf_eval::SpfResult,
+}
+
+/// Evaluates the domain's record for the first and last address of every range the cloud's SPF
+/// include authorises (as a receiver would for mail Exchange Online sends: MAIL FROM
+/// `postmaster@<domain>`, HELO the domain). A DNS failure during an evaluation is an error: the
+/// verdict would rest on it.
+async fn authorisation(t: &DnsSpfTask, cx: &ProbeCx) -> Result<Option<Authorisation>, ProbeError> {
+    use super::spf_eval::{Identity, SpfResult, authorised_networks, check_host, ends_of};
+    let networks = authorised_networks(&cx.resolver, &t.include, t.max_lookups).await?;
+    if networks.is_empty() {
+        return Ok(None);
+    }
+    let mut not_authorised = Vec::new();
+    for (net, len) in &networks {
+        for ip in ends_of(*net, *len) {
+            let id = Identity {
+                ip,
+                sender: format!("postmaster@{}", t.domain),
+                helo: t.domain.clone(),
+            };
+            match check_host(&cx.resolver, &id, &t.domain).await {
+                SpfResult::Pass => {}
+                SpfResult::Temperror => {
+                    return Err(ProbeError::dns(
+                        "temperror",
+                        text!(
+                            "spf.eval-temperror",
+                            domain = &t.domain,
+                            address = ip.to_string()
+                        ),
+                    ));
+                }
+                result => {
+                    not_authorised.push(Unauthorised {
+                        range: format!("{net}/{len}"),
+                        address: ip.to_string(),
+                        result,
+                    });
+                    break; // one address is enough to name the range
+                }
+            }
+        }
+    }
+    Ok(Some(Authorisation {
+        ranges: networks.len(),
+        not_authorised,
+    }))
 }
 
 struct Walker<'a> {
@@ -336,7 +410,7 @@ impl Walker<'_> {
                             self.void_lookup(target);
                         }
                     }
-                    Mechanism::A(target) => {
+                    Mechanism::A(target, _) => {
                         let target = target.as_deref().unwrap_or(&domain);
                         if spf::has_macro(target) {
                             self.macros.push(d.text.clone());
@@ -348,7 +422,7 @@ impl Walker<'_> {
                             self.void_lookup(target);
                         }
                     }
-                    Mechanism::Mx(target) => {
+                    Mechanism::Mx(target, _) => {
                         let target = target.as_deref().unwrap_or(&domain);
                         if spf::has_macro(target) {
                             self.macros.push(d.text.clone());
@@ -370,7 +444,7 @@ impl Walker<'_> {
                         }
                     }
                     Mechanism::Ptr(_) => self.ptr_used = true,
-                    Mechanism::All | Mechanism::Ip4 | Mechanism::Ip6 => {}
+                    Mechanism::All | Mechanism::Ip4(..) | Mechanism::Ip6(..) => {}
                 }
             }
             node.all = rec.all().map(Qualifier::symbol);
@@ -421,6 +495,10 @@ pub async fn observe(t: &DnsSpfTask, cx: &ProbeCx) -> Result<DnsSpfEvidence, Pro
         .filter(|r| spf::is_spf(r))
         .cloned()
         .collect();
+    if spf_records.is_empty() && !apex_txt.is_empty() {
+        // "No SPF record among the TXT records" rests on seeing the zone the world sees.
+        cx.resolver.confirm_absence(&t.question(), &apex).await?;
+    }
     let mut w = Walker {
         cx,
         task: t,
@@ -448,7 +526,14 @@ pub async fn observe(t: &DnsSpfTask, cx: &ProbeCx) -> Result<DnsSpfEvidence, Pro
     } else {
         None
     };
+    // A record receivers can evaluate is judged by what it authorises.
+    let authorises = if tree.is_some() && w.problem.is_none() {
+        authorisation(t, cx).await?
+    } else {
+        None
+    };
     Ok(DnsSpfEvidence {
+        authorises,
         apex_txt,
         all: tree.as_ref().and_then(|n| n.all),
         spf_records,
@@ -488,8 +573,32 @@ pub fn judge(t: &DnsSpfTask, e: &DnsSpfEvidence) -> Judgement {
     {
         findings.push(Finding::fail(p.reason.clone()));
     }
-    if e.spf_records.len() == 1 && !e.includes_cloud && e.problem.is_none() {
-        findings.push(Finding::fail(text!("spf.no-include", include = &t.include)));
+    if e.spf_records.len() == 1 && e.problem.is_none() {
+        match &e.authorises {
+            // Judged by what the record authorises: flattened ranges pass, an include after
+            // `-all` (never evaluated) fails.
+            Some(a) if !a.not_authorised.is_empty() => {
+                findings.push(Finding::fail(text!(
+                    "spf.not-authorised",
+                    include = &t.include,
+                    ranges = a
+                        .not_authorised
+                        .iter()
+                        .map(|u| text!(
+                            "spf.range-result",
+                            range = &u.range,
+                            address = &u.address,
+                            result = u.result.as_str()
+                        ))
+                        .collect::<Vec<_>>()
+                )));
+            }
+            // The include lists no range to evaluate: its text is all there is to go by.
+            None if !e.includes_cloud => {
+                findings.push(Finding::fail(text!("spf.no-include", include = &t.include)));
+            }
+            Some(_) | None => {}
+        }
     }
     if e.spf_records.len() == 1 && e.problem.is_none() {
         match e.all {
@@ -504,7 +613,12 @@ pub fn judge(t: &DnsSpfTask, e: &DnsSpfEvidence) -> Judgement {
     }
     let ok = text!(
         "spf.ok",
-        include = &t.include,
+        how = match &e.authorises {
+            Some(a) if e.includes_cloud =>
+                text!("spf.authorises", include = &t.include, ranges = a.ranges),
+            Some(a) => text!("spf.flattened", include = &t.include, ranges = a.ranges),
+            None => text!("spf.includes", include = &t.include),
+        },
         lookups = e.lookups,
         max = t.max_lookups,
         void = e.void_lookups,
@@ -530,6 +644,7 @@ mod tests {
             unexpanded_macros: vec![],
             problem: None,
             tree: None,
+            authorises: None,
         }
     }
 

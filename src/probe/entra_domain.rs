@@ -17,11 +17,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::connect::addresses;
+pub use super::discovery::{Discovery, read_discovery, tenant_of_issuer};
+use super::discovery::{base_url, field, get_json, login_client};
 use super::{PlanCx, ProbeCx, ProbeError};
 use crate::endpoint::Endpoint;
 use crate::outcome::{Finding, Judgement, Status};
 use crate::pattern::TemplateError;
+use crate::tenant::DomainAuth;
 use crate::text::Text;
 
 /// `[check.probe]` of kind `entra-domain`.
@@ -58,6 +60,8 @@ pub struct EntraDomainTask {
     pub max_bytes: usize,
     /// What Microsoft Graph says about the domain (`--graph`).
     pub graph: Option<crate::tenant::GraphDomain>,
+    /// How tenant.toml says the domain signs in (`[[domain]] auth`), when it says.
+    pub auth: Option<DomainAuth>,
 }
 
 impl EntraDomainSpec {
@@ -81,29 +85,9 @@ impl EntraDomainSpec {
             adfs_host: optional("adfs_host"),
             max_bytes: self.max_bytes,
             graph: cx.graph.cloned(),
+            auth: cx.auth,
         })
     }
-}
-
-/// What OpenID discovery said about one domain.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Discovery {
-    /// The URL asked.
-    pub url: String,
-    /// HTTP status.
-    pub http_status: u16,
-    /// The tenant id from the issuer.
-    pub tenant_id: Option<String>,
-    /// `issuer`.
-    pub issuer: Option<String>,
-    /// `cloud_instance_name` (`microsoftonline.com`, `microsoftonline.us`…).
-    pub cloud_instance_name: Option<String>,
-    /// `tenant_region_scope`.
-    pub tenant_region_scope: Option<String>,
-    /// `error` / `error_description` of an error answer.
-    pub error: Option<String>,
-    /// The answer says no tenant has this domain (`invalid_tenant`, AADSTS90002).
-    pub not_found: bool,
 }
 
 /// What home realm discovery said.
@@ -138,56 +122,6 @@ pub struct EntraDomainEvidence {
     pub realm: Realm,
 }
 
-/// The tenant id in an issuer `https://<login>/<tenant id>/v2.0` (a GUID).
-pub fn tenant_of_issuer(issuer: &str) -> Option<String> {
-    let rest = issuer.split_once("://")?.1;
-    let id = rest.split('/').nth(1)?;
-    let guid = id.len() == 36
-        && id.char_indices().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                c == '-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
-        });
-    guid.then(|| id.to_ascii_lowercase())
-}
-
-/// A JSON object's string field.
-fn field(v: &serde_json::Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_owned)
-}
-
-/// Reads a discovery answer (pure; unit-tested on the documented shapes).
-pub fn read_discovery(url: String, status: u16, body: &serde_json::Value) -> Discovery {
-    let issuer = field(body, "issuer");
-    let error = field(body, "error").map(|e| match field(body, "error_description") {
-        // The description's first line names the AADSTS code; the rest is trace ids.
-        Some(d) => format!("{e}: {}", d.lines().next().unwrap_or("")),
-        None => e,
-    });
-    let codes_90002 = body
-        .get("error_codes")
-        .and_then(serde_json::Value::as_array)
-        .is_some_and(|c| c.iter().any(|x| x.as_u64() == Some(90002)));
-    let not_found = status >= 400
-        && (codes_90002
-            || field(body, "error").as_deref() == Some("invalid_tenant")
-            || error.as_deref().is_some_and(|e| e.contains("AADSTS90002")));
-    Discovery {
-        url,
-        http_status: status,
-        tenant_id: issuer.as_deref().and_then(tenant_of_issuer),
-        issuer,
-        cloud_instance_name: field(body, "cloud_instance_name"),
-        tenant_region_scope: field(body, "tenant_region_scope"),
-        error,
-        not_found,
-    }
-}
-
 /// Reads a home realm discovery answer (pure).
 pub fn read_realm(url: String, status: u16, body: &serde_json::Value) -> Realm {
     Realm {
@@ -201,89 +135,23 @@ pub fn read_realm(url: String, status: u16, body: &serde_json::Value) -> Realm {
     }
 }
 
-/// GETs `url` and parses its JSON body (any status: Entra's errors are JSON too).
-async fn get_json(
-    client: &reqwest::Client,
-    url: &str,
-    max_bytes: usize,
-) -> Result<(u16, serde_json::Value), ProbeError> {
-    let net = |kind, message: Text| ProbeError::Net {
-        kind,
-        message: text!("entra.http", url = url, what = message),
-    };
-    let mut resp = client.get(url).send().await.map_err(|e| {
-        if e.is_timeout() {
-            net("timeout", text!("http.no-answer"))
-        } else {
-            net(
-                "unreachable",
-                text!("http.error", error = super::http_error_chain(&e)),
-            )
-        }
-    })?;
-    let status = resp.status().as_u16();
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => {
-                body.extend_from_slice(&c);
-                if body.len() > max_bytes {
-                    return Err(net("protocol", text!("http.too-large", max = max_bytes)));
-                }
-            }
-            Ok(None) => break,
-            Err(e) if e.is_timeout() => {
-                return Err(net("timeout", text!("http.stalled")));
-            }
-            Err(e) => {
-                return Err(net(
-                    "unreachable",
-                    text!("http.error", error = super::http_error_chain(&e)),
-                ));
-            }
-        }
-    }
-    let value = serde_json::from_slice(&body).map_err(|e| {
-        net(
-            "protocol",
-            text!("entra.not-json", status = status, error = e.to_string()),
-        )
-    })?;
-    Ok((status, value))
-}
-
-/// Asks discovery (for the domain and the initial domain) and home realm discovery.
+/// Asks discovery (for the domain and the initial domain, through the scan's shared answers:
+/// `dns.verification` may need the same ones) and home realm discovery.
 pub async fn observe(t: &EntraDomainTask, cx: &ProbeCx) -> Result<EntraDomainEvidence, ProbeError> {
-    let ips = addresses(cx, &t.login)
-        .await?
-        .map_err(|why| ProbeError::Net {
-            kind: "unresolved",
-            message: text!("entra.unreachable", why = why),
-        })?;
-    let client = super::connect::https_client(cx, &t.login, &ips)?;
-    let base = if t.login.port == 443 {
-        format!("https://{}", t.login.host)
-    } else {
-        format!("https://{}", t.login)
-    };
-    let discover = |domain: &str| {
-        let url = format!(
-            "{base}/{}/v2.0/.well-known/openid-configuration",
-            crate::percent::encode(domain)
-        );
-        let client = &client;
-        async move {
-            let (status, body) = get_json(client, &url, t.max_bytes).await?;
-            Ok::<_, ProbeError>(read_discovery(url, status, &body))
-        }
-    };
-    let domain = discover(&t.domain).await?;
+    let domain = cx
+        .discovery
+        .get(cx, &t.login, &t.domain, t.max_bytes)
+        .await?;
     let initial_domain = match &t.initial_domain {
-        Some(i) if !i.eq_ignore_ascii_case(&t.domain) => Some(discover(i).await?),
+        Some(i) if !i.eq_ignore_ascii_case(&t.domain) => {
+            Some(cx.discovery.get(cx, &t.login, i, t.max_bytes).await?)
+        }
         _ => None,
     };
+    let client = login_client(cx, &t.login).await?;
     let realm_url = format!(
-        "{base}/getuserrealm.srf?login={}&json=1",
+        "{}/getuserrealm.srf?login={}&json=1",
+        base_url(&t.login),
         crate::percent::encode(&format!("{}@{}", t.realm_user, t.domain))
     );
     let (status, body) = get_json(&client, &realm_url, t.max_bytes).await?;
@@ -373,9 +241,23 @@ pub fn judge(t: &EntraDomainTask, e: &EntraDomainEvidence) -> Judgement {
     let sts = e.realm.auth_url.as_deref().and_then(url_host);
     // How a domain of another tenant signs in is that tenant's business.
     let ours = findings.is_empty();
-    match (namespace, &t.adfs_host, &sts) {
+    let mut notes = Vec::new();
+    match (namespace, t.auth, &t.adfs_host, &sts) {
         _ if !ours => {}
-        ("Federated", Some(adfs), Some(sts)) if !adfs.eq_ignore_ascii_case(sts) => {
+        // tenant.toml says how the domain should sign in ([[domain]] auth).
+        ("Federated", Some(DomainAuth::Managed), _, _) => findings.push(Finding::warn(text!(
+            "entra.expected-managed",
+            domain = &t.domain,
+            how = match &sts {
+                Some(sts) => text!("entra.federated-to", sts = sts),
+                None => text!("entra.federated"),
+            }
+        ))),
+        ("Managed", Some(DomainAuth::Federated), _, _) => findings.push(Finding::warn(text!(
+            "entra.expected-federated",
+            domain = &t.domain
+        ))),
+        ("Federated", _, Some(adfs), Some(sts)) if !adfs.eq_ignore_ascii_case(sts) => {
             findings.push(Finding::warn(text!(
                 "entra.other-sts",
                 domain = &t.domain,
@@ -383,16 +265,19 @@ pub fn judge(t: &EntraDomainTask, e: &EntraDomainEvidence) -> Judgement {
                 adfs = adfs
             )));
         }
-        ("Federated", None, Some(sts)) => findings.push(Finding::warn(text!(
+        ("Federated", _, None, Some(sts)) => findings.push(Finding::warn(text!(
             "entra.unlisted-sts",
             domain = &t.domain,
             sts = sts
         ))),
-        ("Managed", Some(adfs), _) => findings.push(Finding::warn(text!(
-            "entra.managed-with-adfs",
+        // A tenant that federates some domains and manages others (a staged migration to cloud
+        // authentication, domains added later) is a supported set-up: [endpoints] adfs is for
+        // the federated ones.
+        ("Managed", None, Some(adfs), _) => notes.push(text!(
+            "entra.managed-beside-adfs",
             domain = &t.domain,
             adfs = adfs
-        ))),
+        )),
         _ => {}
     }
     let how = match (namespace, &sts) {
@@ -415,7 +300,11 @@ pub fn judge(t: &EntraDomainTask, e: &EntraDomainEvidence) -> Judgement {
             how = how
         ),
     };
-    Judgement::from_findings(findings, ok, expected)
+    let mut j = Judgement::from_findings(findings, ok, expected);
+    if j.status == Status::Pass {
+        j.message.extend(notes);
+    }
+    j
 }
 
 #[cfg(test)]
@@ -487,6 +376,7 @@ mod tests {
             adfs_host: adfs.map(str::to_owned),
             max_bytes: 1000,
             graph: None,
+            auth: None,
         };
         let ev =
             |domain: Option<&str>, initial: Option<Option<&str>>, r: Realm| EntraDomainEvidence {
@@ -496,7 +386,7 @@ mod tests {
                 realm: r,
             };
         let sts = Some("https://sts.contoso.com/adfs/ls/?username=u%40contoso.com");
-        let cases: Vec<(EntraDomainTask, EntraDomainEvidence, Status, &str)> = vec![
+        let mut cases: Vec<(EntraDomainTask, EntraDomainEvidence, Status, &str)> = vec![
             (
                 task(true, None),
                 ev(Some(OURS), Some(Some(OURS)), realm("Managed", None)),
@@ -539,11 +429,12 @@ mod tests {
                 Status::Warn,
                 "which tenant.toml does not list",
             ),
+            // A managed domain beside federated ones (staged migration): supported.
             (
                 task(true, Some("sts.contoso.com")),
                 ev(Some(OURS), Some(Some(OURS)), realm("Managed", None)),
-                Status::Warn,
-                "is managed (cloud authentication), but [endpoints] adfs",
+                Status::Pass,
+                "is managed (cloud authentication) while [endpoints] adfs sts.contoso.com",
             ),
             (
                 task(true, None),
@@ -552,6 +443,37 @@ mod tests {
                 "is not known to Microsoft Entra ID",
             ),
         ];
+        // [[domain]] auth states what is expected.
+        let with = |auth: DomainAuth, adfs: Option<&str>| EntraDomainTask {
+            auth: Some(auth),
+            ..task(true, adfs)
+        };
+        cases.extend([
+            (
+                with(DomainAuth::Managed, Some("sts.contoso.com")),
+                ev(Some(OURS), Some(Some(OURS)), realm("Managed", None)),
+                Status::Pass,
+                "verified in the tenant of contoso.onmicrosoft.com",
+            ),
+            (
+                with(DomainAuth::Managed, Some("sts.contoso.com")),
+                ev(Some(OURS), Some(Some(OURS)), realm("Federated", sts)),
+                Status::Warn,
+                "is federated to sts.contoso.com, but tenant.toml says auth = \"managed\"",
+            ),
+            (
+                with(DomainAuth::Federated, Some("sts.contoso.com")),
+                ev(Some(OURS), Some(Some(OURS)), realm("Managed", None)),
+                Status::Warn,
+                "is managed (cloud authentication), but tenant.toml says auth = \"federated\"",
+            ),
+            (
+                with(DomainAuth::Federated, Some("sts.contoso.com")),
+                ev(Some(OURS), Some(Some(OURS)), realm("Federated", sts)),
+                Status::Pass,
+                "federated to sts.contoso.com",
+            ),
+        ]);
         for (i, (t, e, want, words)) in cases.into_iter().enumerate() {
             let j = judge(&t, &e);
             assert_eq!(j.status, want, "case {i}: {}", j.message());

@@ -18,6 +18,7 @@
 
 pub mod connect;
 pub mod context;
+pub mod discovery;
 pub mod dns;
 pub mod dns_dmarc;
 pub mod dns_mx;
@@ -32,6 +33,7 @@ pub mod net_tls_inspection;
 pub mod quality_bandwidth;
 pub mod quality_latency;
 pub mod rtt;
+pub mod spf_eval;
 pub mod tls_certificate;
 pub mod tls_federation;
 pub mod tls_protocol;
@@ -300,6 +302,15 @@ pub struct PlanCx<'a> {
     pub hybrid: bool,
     /// What Microsoft Graph says about the domain (`--graph`).
     pub graph: Option<&'a crate::tenant::GraphDomain>,
+    /// The tenant's cloud (some records apply to some clouds only).
+    pub cloud: crate::tenant::Cloud,
+    /// Third-party mail gateways in front of Exchange Online (`[[domain]] mx_gateway`).
+    pub mx_gateway: &'a [String],
+    /// How the domain is expected to sign in (`[[domain]] auth`).
+    pub auth: Option<crate::tenant::DomainAuth>,
+    /// Whether Microsoft Entra ID may be asked about the domain: not when the user skipped
+    /// `entra.domain` (`--skip 'entra.*'` keeps a scan silent towards Microsoft).
+    pub ask_entra: bool,
 }
 
 /// What an endpoint spec needs to plan for one endpoint.
@@ -421,6 +432,9 @@ pub struct ProbeCx {
     /// Round trips learnt per destination address over the whole scan (TCP port verdicts wait
     /// for a silent port only as long as the address's replies warrant, see [`rtt`]).
     pub destinations: std::sync::Arc<rtt::Destinations>,
+    /// Microsoft Entra ID's discovery answers, one per domain for the whole scan
+    /// (`entra.domain` and `dns.verification` share them, see [`discovery`]).
+    pub discovery: std::sync::Arc<discovery::DiscoveryMemo>,
 }
 
 /// Bound for one network step of a probe (connect, TLS handshake, one SMTP reply): three quarters
@@ -465,6 +479,7 @@ impl std::fmt::Debug for ProbeCx {
             .field("step", &self.step)
             .field("sockets", &self.sockets.available_permits())
             .field("destinations", &self.destinations)
+            .field("discovery", &self.discovery)
             .finish()
     }
 }

@@ -11,8 +11,8 @@
 //! required set are required (not open → `fail`), the check file can lower some
 //! (`[[check.probe.port]]`): recommended or optional → `warn`, informational → a note only. TCP 25
 //! (endpoint set 10) is informational: it is what mail servers use to deliver to Exchange Online,
-//! and client networks block it on purpose (FACTS.md Corrections: Microsoft's own connectivity test
-//! probes TCP 443 and 80).
+//! and client networks block it on purpose (Microsoft's own connectivity test probes TCP 443 and
+//! 80: learn.microsoft.com/microsoft-365/enterprise/office-365-network-mac-perf-onboarding-tool).
 //!
 //! Wildcard URLs are tested through a concrete host only where one is documented (the check file's
 //! `wildcards`), and the host must fall under the wildcard; a set with nothing testable is not

@@ -7,8 +7,10 @@
 //! `inconclusive` (silence after every attempt: usually a firewall dropping UDP).
 //!
 //! Ports are judged by their level (`[[check.probe.port]]`, else the set's): a required port (3478,
-//! where Teams media goes by default) fails when blocked or silent; on an optional port (3479-3481,
-//! used only with port-based QoS tagging) only a definite block warns, and silence is no finding.
+//! where Teams media goes by default) fails when blocked; silence there fails or warns as the
+//! check's `silence` says (the shipped check warns: no Microsoft page documents that the relay
+//! answers an unauthenticated Binding); on an optional port (3479-3481, used only with port-based
+//! QoS tagging) only a definite block warns, and silence is no finding.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -40,6 +42,22 @@ pub struct NetStunSpec {
     /// Levels of some ports, overriding the set's (`[[check.probe.port]]`).
     #[serde(default, rename = "port")]
     pub port_levels: Vec<PortLevel>,
+    /// What silence on a required port is (default `fail`). `warn` when nothing documents that
+    /// the relay answers an unauthenticated STUN Binding: silence then proves nothing, only an
+    /// ICMP unreachable or a local reject does.
+    #[serde(default)]
+    pub silence: Silence,
+}
+
+/// The verdict for a required port that never answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Silence {
+    /// Silence is a firewall dropping UDP.
+    #[default]
+    Fail,
+    /// Silence may be the relay ignoring a bare Binding: a warning saying what else to test.
+    Warn,
 }
 
 /// One relay host and its ports.
@@ -55,6 +73,8 @@ pub struct NetStunTask {
     pub attempts: u32,
     /// First wait.
     pub first_wait: Duration,
+    /// What silence on a required port is.
+    pub silence: Silence,
 }
 
 impl NetStunSpec {
@@ -99,6 +119,7 @@ impl NetStunSpec {
                 rules: rules.clone(),
                 attempts,
                 first_wait,
+                silence: self.silence,
             })
             .collect()
     }
@@ -332,11 +353,18 @@ pub fn judge(t: &NetStunTask, e: &NetStunEvidence) -> Judgement {
     }
     let silent = ports(Verdict::Inconclusive, &required);
     if !silent.is_empty() {
-        f.push(Finding::fail(text!(
-            "stun.inconclusive",
-            ports = silent.join(", "),
-            attempts = t.attempts
-        )));
+        f.push(match t.silence {
+            Silence::Fail => Finding::fail(text!(
+                "stun.inconclusive",
+                ports = silent.join(", "),
+                attempts = t.attempts
+            )),
+            Silence::Warn => Finding::warn(text!(
+                "stun.silent",
+                ports = silent.join(", "),
+                attempts = t.attempts
+            )),
+        });
     }
     // Below `required`: a definite block warns (saying who needs the port); silence is noted only,
     // since those ports are used only in some set-ups and a relay may not answer on them.
@@ -425,6 +453,7 @@ mod tests {
             rules: rules.clone(),
             attempts: 3,
             first_wait: Duration::from_millis(500),
+            silence: spec.silence,
         };
         let e = NetStunEvidence {
             relay: "relay".into(),
@@ -463,9 +492,15 @@ mod tests {
             ev(&[Blocked, Reachable, Reachable, Reachable]).status,
             Status::Fail
         );
-        assert_eq!(
-            ev(&[Inconclusive, Reachable, Reachable, Reachable]).status,
-            Status::Fail
+        // Silence on 3478 warns, saying what else to test: nothing documents that the relay
+        // answers a bare STUN Binding (checks/network.toml).
+        let j = ev(&[Inconclusive, Reachable, Reachable, Reachable]);
+        assert_eq!(j.status, Status::Warn, "{}", j.message());
+        assert!(
+            j.message()
+                .contains("Microsoft's network connectivity test"),
+            "{}",
+            j.message()
         );
         // 3479-3481: a definite block warns, naming who needs the port; silence is no finding.
         let j = ev(&[Reachable, Blocked, Reachable, Reachable]);
@@ -484,6 +519,10 @@ mod tests {
             "{}",
             j.message()
         );
-        assert_eq!(ev(&[Inconclusive; 4]).status, Status::Fail);
+        assert_eq!(ev(&[Inconclusive; 4]).status, Status::Warn);
+        assert_eq!(
+            ev(&[Blocked, Inconclusive, Inconclusive, Inconclusive]).status,
+            Status::Fail
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! `quality-bandwidth`: download and upload throughput against `[network] bandwidth_url`, judged
-//! against what the tenant's users need for Teams (FACTS.md §4.2, through a documented
-//! concurrency profile).
+//! against what the tenant's users need for Teams: Microsoft's per-endpoint rates (minimum and
+//! recommended, learn.microsoft.com/microsoftteams/prepare-network#bandwidth-requirements) times
+//! tenant-ready's concurrency estimate. Below the need at the minimum rates fails; below it at the
+//! recommended rates warns.
 //!
 //! The estimator: several parallel streaming connections (one TCP flow cannot fill a long fat
 //! pipe), a warm-up that is excluded (slow start, socket buffers filling), a rate sampled every
@@ -56,6 +58,10 @@ pub struct QualityBandwidthSpec {
 }
 
 /// Teams bandwidth per endpoint (kbps up, down) times the share of users in each modality at once.
+/// The rates are Microsoft's ("Prepare your organization's network for Teams", bandwidth table,
+/// meetings rows); the shares are tenant-ready's concurrency estimate, not a Microsoft figure, so
+/// both the minimum and the recommended rates are applied to them and the evidence says which
+/// the link meets.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Model {
@@ -65,26 +71,69 @@ pub struct Model {
     pub video_share: f64,
     /// Share screen sharing.
     pub screen_share: f64,
-    /// Audio, kbps (up, down).
+    /// Audio, recommended kbps (up, down).
     pub audio_kbps: [f64; 2],
-    /// Video, kbps (up, down).
+    /// Video, recommended kbps (up, down).
     pub video_kbps: [f64; 2],
-    /// Screen sharing, kbps (up, down).
+    /// Screen sharing, recommended kbps (up, down).
     pub screen_kbps: [f64; 2],
-    /// Warn when the measured rate is within this percentage above the need.
-    pub warn_margin_pct: f64,
+    /// Audio, minimum kbps (up, down).
+    pub audio_min_kbps: [f64; 2],
+    /// Video, minimum kbps (up, down).
+    pub video_min_kbps: [f64; 2],
+    /// Screen sharing, minimum kbps (up, down).
+    pub screen_min_kbps: [f64; 2],
 }
 
 impl Model {
-    /// Needed Mbit/s (up, down) for `users`.
-    pub fn needed_mbps(&self, users: u32) -> (f64, f64) {
+    fn need(&self, users: u32, rates: [[f64; 2]; 3]) -> (f64, f64) {
         let per = |i: usize| {
-            self.audio_share * self.audio_kbps[i]
-                + self.video_share * self.video_kbps[i]
-                + self.screen_share * self.screen_kbps[i]
+            self.audio_share * rates[0][i]
+                + self.video_share * rates[1][i]
+                + self.screen_share * rates[2][i]
         };
         let u = f64::from(users) / 1000.0;
         (u * per(0), u * per(1))
+    }
+
+    /// Needed Mbit/s (up, down) for `users` at Microsoft's recommended rates.
+    pub fn needed_mbps(&self, users: u32) -> (f64, f64) {
+        self.need(users, [self.audio_kbps, self.video_kbps, self.screen_kbps])
+    }
+
+    /// Needed Mbit/s (up, down) for `users` at Microsoft's minimum rates.
+    pub fn needed_min_mbps(&self, users: u32) -> (f64, f64) {
+        self.need(
+            users,
+            [
+                self.audio_min_kbps,
+                self.video_min_kbps,
+                self.screen_min_kbps,
+            ],
+        )
+    }
+}
+
+/// Which of Microsoft's rates a measured direction carries for the modelled users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Meets {
+    /// At least the recommended rates.
+    Recommended,
+    /// The minimum rates, not the recommended ones.
+    Minimum,
+    /// Not even the minimum rates.
+    BelowMinimum,
+}
+
+/// Which rates `measured` carries, given the needs at the minimum and recommended rates.
+pub fn meets(measured: f64, min: f64, recommended: f64) -> Meets {
+    if measured >= recommended {
+        Meets::Recommended
+    } else if measured >= min {
+        Meets::Minimum
+    } else {
+        Meets::BelowMinimum
     }
 }
 
@@ -140,6 +189,14 @@ pub struct QualityBandwidthEvidence {
     pub needed_up_mbps: Option<f64>,
     /// Needed download.
     pub needed_down_mbps: Option<f64>,
+    /// Needed Mbit/s up at Microsoft's minimum rates.
+    pub needed_min_up_mbps: Option<f64>,
+    /// Needed Mbit/s down at Microsoft's minimum rates.
+    pub needed_min_down_mbps: Option<f64>,
+    /// Which rates the download carries (`recommended`, `minimum`, `below-minimum`).
+    pub download_meets: Option<Meets>,
+    /// Which rates the upload carries.
+    pub upload_meets: Option<Meets>,
 }
 
 const SAMPLE: Duration = Duration::from_millis(250);
@@ -510,6 +567,17 @@ pub async fn observe(
         _ => None,
     };
     let needed = t.users.map(|u| t.spec.model.needed_mbps(u));
+    let needed_min = t.users.map(|u| t.spec.model.needed_min_mbps(u));
+    let met = |m: Option<f64>, min: Option<f64>, rec: Option<f64>| match (m, min, rec) {
+        (Some(m), Some(min), Some(rec)) => Some(meets(m, min, rec)),
+        _ => None,
+    };
+    let download_meets = met(down.mbps, needed_min.map(|n| n.1), needed.map(|n| n.1));
+    let upload_meets = met(
+        up.as_ref().and_then(|u| u.mbps),
+        needed_min.map(|n| n.0),
+        needed.map(|n| n.0),
+    );
     Ok(QualityBandwidthEvidence {
         url: t.url.clone(),
         connections: t.spec.connections,
@@ -521,41 +589,58 @@ pub async fn observe(
         users: t.users,
         needed_up_mbps: needed.map(|n| n.0),
         needed_down_mbps: needed.map(|n| n.1),
+        needed_min_up_mbps: needed_min.map(|n| n.0),
+        needed_min_down_mbps: needed_min.map(|n| n.1),
+        download_meets,
+        upload_meets,
     })
 }
 
+/// One direction against the needs at Microsoft's minimum and recommended rates.
 fn versus(
     name: Text,
     measured: Option<f64>,
-    needed: Option<f64>,
-    margin: f64,
+    needed: (Option<f64>, Option<f64>),
+    users: u32,
     f: &mut Vec<Finding>,
 ) {
-    match (measured, needed) {
-        (Some(m), Some(n)) if m < n => f.push(Finding::fail(text!(
-            "bandwidth.below",
+    let (Some(m), (Some(min), Some(rec))) = (measured, needed) else {
+        return;
+    };
+    match meets(m, min, rec) {
+        Meets::BelowMinimum => f.push(Finding::fail(text!(
+            "bandwidth.below-minimum",
             direction = name,
             measured = format!("{m:.1}"),
-            needed = format!("{n:.1}")
+            users = users,
+            min = format!("{min:.1}")
         ))),
-        (Some(m), Some(n)) if m < n * (1.0 + margin / 100.0) => f.push(Finding::warn(text!(
-            "bandwidth.close",
+        Meets::Minimum => f.push(Finding::warn(text!(
+            "bandwidth.below-recommended",
             direction = name,
             measured = format!("{m:.1}"),
-            margin = format!("{margin:.0}"),
-            needed = format!("{n:.1}")
+            users = users,
+            min = format!("{min:.1}"),
+            needed = format!("{rec:.1}")
         ))),
-        _ => {}
+        Meets::Recommended => {}
     }
 }
 
 /// Pure.
 pub fn judge(t: &QualityBandwidthTask, e: &QualityBandwidthEvidence) -> Judgement {
-    let expected = match (e.needed_down_mbps, e.needed_up_mbps) {
-        (Some(d), Some(u)) => vec![text!(
+    let expected = match (
+        e.needed_down_mbps,
+        e.needed_up_mbps,
+        e.needed_min_down_mbps,
+        e.needed_min_up_mbps,
+    ) {
+        (Some(d), Some(u), Some(md), Some(mu)) => vec![text!(
             "bandwidth.expected",
             down = format!("{d:.1}"),
             up = format!("{u:.1}"),
+            min_down = format!("{md:.1}"),
+            min_up = format!("{mu:.1}"),
             users = e.users.unwrap_or(0),
             audio = (t.spec.model.audio_share * 100.0).to_string(),
             video = (t.spec.model.video_share * 100.0).to_string(),
@@ -575,19 +660,19 @@ pub fn judge(t: &QualityBandwidthTask, e: &QualityBandwidthEvidence) -> Judgemen
             why = p.clone()
         )));
     }
-    let margin = t.spec.model.warn_margin_pct;
+    let users = e.users.unwrap_or(0);
     versus(
         text!("bandwidth.download"),
         e.download.mbps,
-        e.needed_down_mbps,
-        margin,
+        (e.needed_min_down_mbps, e.needed_down_mbps),
+        users,
         &mut findings,
     );
     versus(
         text!("bandwidth.upload"),
         e.upload.as_ref().and_then(|u| u.mbps),
-        e.needed_up_mbps,
-        margin,
+        (e.needed_min_up_mbps, e.needed_up_mbps),
+        users,
         &mut findings,
     );
     if let (Some(idle), Some(loaded)) = (e.idle_rtt_ms, e.loaded_rtt_ms)
@@ -637,11 +722,17 @@ mod tests {
             audio_kbps: [58.0, 58.0],
             video_kbps: [2500.0, 4000.0],
             screen_kbps: [2500.0, 2500.0],
-            warn_margin_pct: 20.0,
+            audio_min_kbps: [10.0, 10.0],
+            video_min_kbps: [150.0, 200.0],
+            screen_min_kbps: [250.0, 250.0],
         };
         let (up, down) = m.needed_mbps(1000);
         assert!((up - 386.6).abs() < 1e-6, "{up}");
         assert!((down - 536.6).abs() < 1e-6, "{down}");
+        // Minimum: 0.2 × 10 + 0.1 × 150 + 0.05 × 250 up, 0.2 × 10 + 0.1 × 200 + 0.05 × 250 down.
+        let (up, down) = m.needed_min_mbps(1000);
+        assert!((up - 29.5).abs() < 1e-6, "{up}");
+        assert!((down - 34.5).abs() < 1e-6, "{down}");
     }
 
     #[test]
@@ -661,7 +752,9 @@ mod tests {
             audio_kbps: [58.0, 58.0],
             video_kbps: [2500.0, 4000.0],
             screen_kbps: [2500.0, 2500.0],
-            warn_margin_pct: 20.0,
+            audio_min_kbps: [10.0, 10.0],
+            video_min_kbps: [150.0, 200.0],
+            screen_min_kbps: [250.0, 250.0],
         };
         let t = QualityBandwidthTask {
             url: "http://x/".into(),
@@ -694,14 +787,33 @@ mod tests {
                     users: Some(100),
                     needed_up_mbps: Some(38.66),
                     needed_down_mbps: Some(53.66),
+                    needed_min_up_mbps: Some(2.95),
+                    needed_min_down_mbps: Some(3.45),
+                    download_meets: None,
+                    upload_meets: None,
                 },
             )
         };
         use crate::outcome::Status;
+        // 100 users need 53.66 down / 38.66 up at the recommended rates, 3.45 / 2.95 at the
+        // minimum ones.
         assert_eq!(judge_at(70.0, 50.0, 0.0).status, Status::Pass);
-        assert_eq!(judge_at(60.0, 50.0, 0.0).status, Status::Warn); // within 20 % above 53.66
-        assert_eq!(judge_at(50.0, 50.0, 0.0).status, Status::Fail);
-        assert_eq!(judge_at(70.0, 30.0, 0.0).status, Status::Fail);
+        assert_eq!(judge_at(53.66, 38.66, 0.0).status, Status::Pass);
+        let j = judge_at(50.0, 50.0, 0.0);
+        assert_eq!(j.status, Status::Warn, "{}", j.message());
+        assert!(
+            j.message().contains("Microsoft's minimum Teams rates (3.5 Mbit/s) but not the recommended ones (53.7 Mbit/s)"),
+            "{}",
+            j.message()
+        );
+        assert_eq!(judge_at(3.45, 50.0, 0.0).status, Status::Warn);
+        let j = judge_at(3.0, 50.0, 0.0);
+        assert_eq!(j.status, Status::Fail);
+        assert!(j.message().contains("minimum"), "{}", j.message());
+        assert_eq!(judge_at(70.0, 2.0, 0.0).status, Status::Fail);
+        assert_eq!(meets(1.0, 2.0, 3.0), Meets::BelowMinimum);
+        assert_eq!(meets(2.0, 2.0, 3.0), Meets::Minimum);
+        assert_eq!(meets(3.0, 2.0, 3.0), Meets::Recommended);
         let j = judge_at(70.0, 50.0, 150.0);
         assert_eq!(j.status, Status::Warn);
         assert!(j.message().contains("buffer bloat"), "{}", j.message());

@@ -1,7 +1,7 @@
 //! `quality-latency`: round-trip time, jitter and loss to the Teams media relay, as Teams media
 //! would see them: a timed series of STUN Binding requests over UDP (one every `interval`), or TCP
 //! connects to a Microsoft 365 front door when UDP gets no answer. Judged against the Teams
-//! client-to-edge targets (FACTS.md §4.1: RTT < 100 ms, jitter < 30 ms, loss < 1 %).
+//! client-to-edge targets (learn.microsoft.com/microsoftteams/prepare-network: RTT < 100 ms, jitter < 30 ms, loss < 1 %).
 //!
 //! Jitter is RFC 3550 §6.4.1's estimator over consecutive round trips: J += (|D| − J) / 16. The
 //! evidence keeps every sample, so the engineer sees the distribution, not only the summary.

@@ -1,8 +1,11 @@
 //! `http-federation-metadata`: the AD FS federation metadata Entra ID polls for token-signing
 //! certificate rollover. Fetched anonymously over HTTPS (reqwest + rustls with the public roots
 //! and `--ca-file`), parsed as SAML metadata, and the `KeyDescriptor use="signing"` certificates
-//! judged against the 35/15/5-day practice of FACTS.md §5 and its Corrections (Entra ID reads the
-//! metadata from 35 days before expiry).
+//! judged as "Renew federation certificates for Microsoft 365 and Microsoft Entra ID" says
+//! (learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-fed-o365-certs): Entra ID
+//! reads the metadata from 35 days before expiry, and AD FS with AutoCertificateRollover publishes
+//! the successor about 20 days before (CertificateGenerationThreshold), so a successor beside the
+//! current certificate is a healthy farm, named with both dates.
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -27,12 +30,20 @@ pub struct FederationSpec {
     pub path: String,
     /// Warn below this many days (Entra ID starts polling for the next certificate).
     pub warn_days: i64,
+    /// AD FS with AutoCertificateRollover generates the successor this many days before expiry
+    /// (its CertificateGenerationThreshold): without a successor below it, something is off.
+    #[serde(default = "default_successor_days")]
+    pub successor_days: i64,
     /// Warn urgently below this many days (renew now unless rollover is on and in sync).
     pub renew_days: i64,
     /// Fail below this many days.
     pub fail_days: i64,
     /// Largest document read, bytes.
     pub max_bytes: usize,
+}
+
+fn default_successor_days() -> i64 {
+    20
 }
 
 impl FederationSpec {
@@ -397,7 +408,43 @@ pub fn judge(t: &FederationTask, e: &FederationEvidence) -> Judgement {
     let Some(best) = e.signing_certificates.first() else {
         return Judgement::new(Status::Fail, text!("federation.no-signing-cert"), expected);
     };
+    let entity = match e.entity_id.as_deref() {
+        Some(id) => text!("federation.for", id = id),
+        None => text!("empty"),
+    };
     let d = best.days_remaining;
+    // A successor: a later signing certificate published beside the one that runs out first
+    // (AD FS AutoCertificateRollover generates it CertificateGenerationThreshold days before
+    // expiry and promotes it CertificatePromotionThreshold days later; Entra ID reads it from
+    // this metadata from 35 days before expiry).
+    let current = e
+        .signing_certificates
+        .last()
+        .filter(|c| e.signing_certificates.len() > 1 && c.days_remaining < best.days_remaining);
+    if let Some(current) = current
+        && d >= spec.warn_days
+    {
+        let older = e.signing_certificates.len() - 2;
+        return Judgement::new(
+            Status::Pass,
+            text!(
+                "federation.rolled-over",
+                entity = entity,
+                name = current.short_name(),
+                not_after = &current.not_after,
+                days = current.days_remaining,
+                next = best.short_name(),
+                next_after = &best.not_after,
+                next_days = d,
+                older = if older > 0 {
+                    text!("federation.older", n = older)
+                } else {
+                    text!("empty")
+                }
+            ),
+            expected,
+        );
+    }
     let mut findings = Vec::new();
     if best.expired {
         findings.push(Finding::fail(text!(
@@ -419,21 +466,28 @@ pub fn judge(t: &FederationTask, e: &FederationEvidence) -> Judgement {
             days = d,
             not_after = &best.not_after
         )));
+    } else if d < spec.successor_days {
+        findings.push(Finding::warn(text!(
+            "federation.no-successor",
+            name = best.short_name(),
+            days = d,
+            not_after = &best.not_after,
+            successor = spec.successor_days
+        )));
     } else if d < spec.warn_days {
         findings.push(Finding::warn(text!(
             "federation.rollover",
             name = best.short_name(),
             days = d,
-            not_after = &best.not_after
+            not_after = &best.not_after,
+            successor = spec.successor_days,
+            warn = spec.warn_days
         )));
     }
     let older = e.signing_certificates.len() - 1;
     let ok = text!(
         "federation.ok",
-        entity = match e.entity_id.as_deref() {
-            Some(id) => text!("federation.for", id = id),
-            None => text!("empty"),
-        },
+        entity = entity,
         name = best.short_name(),
         not_after = &best.not_after,
         days = d,
@@ -522,6 +576,7 @@ AwQ=</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
             spec: FederationSpec {
                 path: "/federationmetadata/2007-06/federationmetadata.xml".into(),
                 warn_days: 35,
+                successor_days: 20,
                 renew_days: 15,
                 fail_days: 5,
                 max_bytes: 1 << 20,
@@ -554,23 +609,53 @@ AwQ=</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
             (&[36][..], Status::Pass),
             (&[35], Status::Pass),
             (&[34], Status::Warn),
-            (&[30], Status::Warn),
+            (&[20], Status::Warn),
+            (&[19], Status::Warn),
             (&[15], Status::Warn),
             (&[14], Status::Warn),
             (&[5], Status::Warn),
             (&[4], Status::Fail),
             (&[-1], Status::Fail),
             (&[], Status::Fail),
-            // Rollover: the new certificate is published while the old one runs out.
+            // Rollover: the successor is published while the current one runs out, from about
+            // 20 days before expiry: a healthy farm, whatever the current one's days.
+            (&[20, 385], Status::Pass),
             (&[3, 360], Status::Pass),
+            (&[-2, 360], Status::Pass),
+            // Two certificates that both run out are no successor.
+            (&[10, 30], Status::Warn),
         ] {
             assert_eq!(judge_days(days).status, want, "{days:?}");
         }
+        // Before the successor is due (CertificateGenerationThreshold, 20 days by default) the
+        // warning says it is expected; after it, that it is missing.
+        let j = judge_days(&[30]);
+        assert!(
+            j.message()
+                .contains("generates its successor about 20 days before expiry"),
+            "{}",
+            j.message()
+        );
+        let j = judge_days(&[18]);
+        assert!(
+            j.message().contains("no successor is published"),
+            "{}",
+            j.message()
+        );
         assert!(
             judge_days(&[14])
                 .message()
                 .contains("AutoCertificateRollover")
         );
-        assert!(judge_days(&[3, 360]).message().contains("plus 1 older"));
+        // Both certificates are named, the successor with its date.
+        let j = judge_days(&[20, 385]);
+        assert!(
+            j.message().contains("expires in 20 days")
+                && j.message()
+                    .contains("its successor 'ADFS Signing - sts.contoso.com'")
+                && j.message().contains("385 days"),
+            "{}",
+            j.message()
+        );
     }
 }

@@ -182,10 +182,65 @@ impl Client {
     }
 }
 
+/// A query name from text: as IDNA reads it (`Name::from_utf8`), else in presentation form
+/// (RFC 1035 §5.1: `\X` and `\DDD` escapes, as names read back from records are rendered),
+/// label by label as the bytes written, which DNS carries (RFC 2181 §11: a label may hold any
+/// octet) and SPF domain-specs may hold (`a:foo:bar/baz.example.com`, a space from `%_`).
+/// Control characters, empty labels and over-long ones are refused.
+pub fn wire_name(s: &str) -> Result<Name, String> {
+    if let Ok(n) = Name::from_utf8(s) {
+        return Ok(n);
+    }
+    let bytes = s.as_bytes();
+    if bytes.is_empty() || !bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return Err(format!("`{}` is not a domain name", s.escape_default()));
+    }
+    let mut labels: Vec<Vec<u8>> = Vec::new();
+    let mut label: Vec<u8> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => {
+                let digits = bytes
+                    .get(i + 1..i + 4)
+                    .filter(|d| d.iter().all(u8::is_ascii_digit));
+                if let Some(d) = digits {
+                    let v = u32::from(d[0] - b'0') * 100
+                        + u32::from(d[1] - b'0') * 10
+                        + u32::from(d[2] - b'0');
+                    label.push(u8::try_from(v).map_err(|_| format!("bad escape in `{s}`"))?);
+                    i += 4;
+                } else if let Some(&next) = bytes.get(i + 1) {
+                    label.push(next);
+                    i += 2;
+                } else {
+                    return Err(format!("`{s}` ends in a lone backslash"));
+                }
+            }
+            b'.' => {
+                labels.push(std::mem::take(&mut label));
+                i += 1;
+            }
+            other => {
+                label.push(other);
+                i += 1;
+            }
+        }
+    }
+    // A final dot leaves the root's empty label, which is not pushed.
+    if !label.is_empty() {
+        labels.push(label);
+    }
+    if labels.is_empty() || labels.iter().any(Vec::is_empty) {
+        return Err(format!("`{s}` has an empty label"));
+    }
+    Name::from_labels(labels).map_err(|e| e.to_string())
+}
+
 async fn resolve(inner: Arc<Inner>, name: String, rtype: RecordType) -> Outcome {
-    let result = match Name::from_utf8(&name) {
+    let result = match wire_name(&name) {
         Ok(name) => chase(&inner, name, rtype).await,
-        Err(e) => Err(StubError::BadName(e.to_string())),
+        Err(e) => Err(StubError::BadName(e)),
     };
     let ttl = match &result {
         Ok(reply) if inner.opts.cache => reply.ttl,
@@ -354,6 +409,28 @@ async fn ask_servers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names as SPF records write them (RFC 7208 allows any visible character but `%` in a
+    /// domain-spec) and as records render them back (escaped) reach the wire as the same name.
+    #[test]
+    fn names_from_records_reach_the_wire() {
+        let raw = wire_name("foo:bar/baz.example.com.").unwrap();
+        assert_eq!(raw.to_ascii(), "foo\\:bar\\/baz.example.com.");
+        assert_eq!(wire_name("foo\\:bar\\/baz.example.com.").unwrap(), raw);
+        assert_eq!(wire_name("a\\046b.c.").unwrap().num_labels(), 2);
+        assert_eq!(
+            wire_name("Contoso.COM.").unwrap(),
+            Name::from_ascii("contoso.com.").unwrap()
+        );
+        for bad in [
+            "x..y.",
+            "a\tb.c.",
+            "a\\999b.c.",
+            &format!("{}.c.", "a".repeat(64)),
+        ] {
+            assert!(wire_name(bad).is_err(), "{bad:?}");
+        }
+    }
 
     fn read(bytes: &[u8]) -> (Message, Query) {
         let m = Message::from_vec(bytes).expect("seed parses");

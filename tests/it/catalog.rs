@@ -407,3 +407,33 @@ fn the_builtin_definitions_export_and_load_back() {
     assert!(err.contains("use --force"), "{err}");
     assert_eq!(tr(&["checks", "export", d, "--force"]).0, 0);
 }
+
+/// Every rule cites a public source a user can open (a Microsoft Learn page, an RFC), never a
+/// file of this project's authors (issue 24): no check file names `FACTS.md`, and every `source`
+/// is an https URL.
+#[test]
+fn every_rule_cites_a_public_source() {
+    use tenant_ready::catalog::{EMBEDDED_CHECKS, EMBEDDED_CLOUDS};
+    let mut files: Vec<(&str, &str)> = EMBEDDED_CHECKS.to_vec();
+    files.push(("clouds.toml", EMBEDDED_CLOUDS));
+    let mut sources = 0;
+    for (name, text) in files {
+        assert!(
+            !text.contains("FACTS") && !text.contains("../shared"),
+            "{name} cites a file users do not have"
+        );
+        for line in text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("source = "))
+        {
+            sources += 1;
+            let url = line.split('"').nth(1).unwrap_or("");
+            assert!(
+                url.starts_with("https://learn.microsoft.com/")
+                    || url.starts_with("https://www.rfc-editor.org/"),
+                "{name}: {line}"
+            );
+        }
+    }
+    assert!(sources >= 20, "{sources} sources");
+}

@@ -61,6 +61,21 @@ fn bad_input_is_one_line_and_exit_2() {
         "[[domain]]\nname = \"contoso.com\"\n[endpoints]\nsmtp = [\"mail.contoso.com:0\"]\n",
     )
     .unwrap();
+    std::fs::write(
+        d.join("gateway.toml"),
+        "[[domain]]\nname = \"contoso.com\"\nmx_gateway = [\"*.mimecast.com\", \"*.com\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("nogateway.toml"),
+        "[[domain]]\nname = \"contoso.com\"\nmx_gateway = []\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("auth.toml"),
+        "[[domain]]\nname = \"contoso.com\"\nauth = \"cloud\"\n",
+    )
+    .unwrap();
     std::fs::write(d.join("notpem.pem"), "hello\n").unwrap();
     let long = format!("{}.com", "a".repeat(64));
     let too_long = format!("{}com", "abcdefghi.".repeat(26));
@@ -87,6 +102,18 @@ fn bad_input_is_one_line_and_exit_2() {
             "baddomain.toml: domain[0].name",
         ),
         (vec!["scan", "--config", "broken.toml"], "broken.toml:1:"),
+        (
+            vec!["scan", "--config", "gateway.toml"],
+            "gateway.toml: domain[0].mx_gateway[1]: `*.com` matches too much: name the gateway's domain, e.g. *.mimecast.com",
+        ),
+        (
+            vec!["scan", "--config", "nogateway.toml"],
+            "nogateway.toml: domain[0].mx_gateway: list the gateway's MX hosts",
+        ),
+        (
+            vec!["scan", "--config", "auth.toml"],
+            "auth.toml:3:8: unknown variant `cloud`, expected `managed` or `federated`",
+        ),
         (
             vec!["scan", "--config", "url.toml"],
             "url.toml: endpoints.https[1]: `https://mail.contoso.com`: give a host name or host:port, not a URL",

@@ -67,13 +67,8 @@ type Variant = (
 );
 
 const VARIANTS: &[Variant] = &[
-    (
-        "dns.verification",
-        &["@ IN TXT \"MS="],
-        &[],
-        Status::Fail,
-        "has no TXT record matching MS=ms*",
-    ),
+    // A missing verification TXT is judged with Microsoft's word on the domain:
+    // `verification_record_removed_after_verification` below.
     (
         "dns.verification",
         &["@ IN TXT \"MS="],
@@ -145,7 +140,31 @@ const VARIANTS: &[Variant] = &[
         &["@ IN TXT \"v=spf1"],
         &["@ IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\""],
         Status::Fail,
-        "does not include spf.protection.outlook.com",
+        "does not authorise Exchange Online's sending ranges (40.92.0.0/15: 40.92.0.0 gets fail)",
+    ),
+    // Judged by what the record authorises (issue 24): Microsoft's ranges copied in pass…
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &["@ IN TXT \"v=spf1 ip4:192.0.2.0/24 ip4:40.92.0.0/15 -all\""],
+        Status::Pass,
+        "is flattened: without include:spf.protection.outlook.com it still authorises",
+    ),
+    // …half of a range does not…
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &["@ IN TXT \"v=spf1 ip4:40.92.0.0/16 -all\""],
+        Status::Fail,
+        "40.92.0.0/15: 40.93.255.255 gets fail",
+    ),
+    // …and neither does an include a receiver never reaches.
+    (
+        "dns.spf",
+        &["@ IN TXT \"v=spf1"],
+        &["@ IN TXT \"v=spf1 ?ip4:40.92.0.0/15 include:spf.protection.outlook.com -all\""],
+        Status::Fail,
+        "40.92.0.0/15: 40.92.0.0 gets neutral",
     ),
     (
         "dns.spf",
@@ -367,8 +386,8 @@ const VARIANTS: &[Variant] = &[
         "dns.teams-sip",
         &["lyncdiscover"],
         &[],
-        Status::Warn,
-        "lyncdiscover.contoso.test has no CNAME record (the name does not exist) (optional: only PowerShell cmdlets",
+        Status::Pass,
+        "lyncdiscover.contoso.test not published (optional: Microsoft's external DNS page no longer lists it for Teams)",
     ),
     (
         "dns.teams-sip",
@@ -398,12 +417,36 @@ const VARIANTS: &[Variant] = &[
         Status::Fail,
         "100 1 5060",
     ),
+    // Microsoft's current external DNS page lists only _sipfederationtls._tcp for Teams: the
+    // legacy records missing is no finding (issue 24); published and wrong still fails.
     (
         "dns.teams-srv",
         &["_sip._tls"],
         &[],
-        Status::Warn,
-        "_sip._tls.contoso.test has no SRV record (the name does not exist) (optional: only Teams-only tenants",
+        Status::Pass,
+        "_sip._tls.contoso.test not published (optional: only Teams-only tenants",
+    ),
+    (
+        "dns.teams-srv",
+        &["_sip._tls"],
+        &["_sip._tls IN SRV 100 1 443 sip.contoso.test."],
+        Status::Fail,
+        "_sip._tls.contoso.test SRV is 100 1 443 sip.contoso.test",
+    ),
+    // Only the port and the target route: Microsoft's own 21Vianet instructions use 99 1 5061.
+    (
+        "dns.teams-srv",
+        &["_sipfederationtls"],
+        &["_sipfederationtls._tcp IN SRV 99 1 5061 sipfed.online.lync.com."],
+        Status::Pass,
+        "99 1 5061 sipfed.online.lync.com",
+    ),
+    (
+        "dns.teams-srv",
+        &["_sipfederationtls"],
+        &["_sipfederationtls._tcp IN SRV 100 1 5062 sipfed.online.lync.com."],
+        Status::Fail,
+        "_sipfederationtls._tcp.contoso.test SRV is 100 1 5062",
     ),
     (
         "dns.teams-srv",
@@ -419,12 +462,21 @@ const VARIANTS: &[Variant] = &[
         Status::Pass,
         "100 1 443 sip.online.lync.com",
     ),
+    // Both work but make users confirm a message (Enable auto-discovery of Intune enrollment
+    // server): a warning, never a failure.
     (
         "dns.intune",
         &["enterpriseenrollment"],
         &["enterpriseenrollment IN CNAME enterpriseenrollment.manage.microsoft.com."],
-        Status::Pass,
-        "enterpriseenrollment.manage.microsoft.com",
+        Status::Warn,
+        "enterpriseenrollment.contoso.test → enterpriseenrollment.manage.microsoft.com works, but users must acknowledge a confirmation message when they enroll; Microsoft recommends enterpriseenrollment-s.manage.microsoft.com",
+    ),
+    (
+        "dns.intune",
+        &["enterpriseenrollment"],
+        &["enterpriseenrollment IN CNAME manage.microsoft.com."],
+        Status::Warn,
+        "enterpriseenrollment.contoso.test → manage.microsoft.com works, but users must acknowledge",
     ),
     // Intune CNAMEs are optional: missing warns, wrong fails.
     (
@@ -505,9 +557,26 @@ verification = "MS=ms99999999"
 mx = "contoso-test01b.mail.protection.outlook.com"
 "#;
     let zone = ready_zone(D);
-    let v = check_with(&zone, cfg, "dns.verification").await;
-    assert_status(&v, Status::Fail);
+    // Entra ID not asked (--skip entra.domain): the missing exact value is judged alone.
+    let srv = server(zones(&[(D, &zone)]), Behaviour::default()).await;
+    let results = scan(
+        srv.addr(),
+        Scan {
+            config: Some(cfg),
+            only: &["dns.verification"],
+            skip: &["entra.*"],
+            ..Scan::default()
+        },
+    )
+    .await;
+    let v = result(&results, "dns.verification");
+    assert_status(v, Status::Fail);
     assert!(v.message.contains("exactly MS=ms99999999"), "{}", v.message);
+    assert!(
+        v.message.contains("was not asked: entra.domain is skipped"),
+        "{}",
+        v.message
+    );
     let mx = check_with(&zone, cfg, "dns.mx").await;
     assert_status(&mx, Status::Fail);
 }
@@ -549,11 +618,21 @@ async fn services_and_cloud_decide_applicability() {
         },
     )
     .await;
-    for id in ["dns.teams-sip", "dns.teams-srv", "dns.intune", "dns.msoid"] {
+    for id in ["dns.teams-sip", "dns.teams-srv", "dns.intune"] {
         let r = result(&results, id);
         assert_status(r, Status::Skip);
         assert!(r.message.starts_with("not applicable"), "{}", r.message);
     }
+    // 21Vianet requires the msoid CNAME (it was skipped there before issue 24).
+    let msoid = result(&results, "dns.msoid");
+    assert_status(msoid, Status::Fail);
+    assert!(
+        msoid
+            .message
+            .contains("msoid.contoso.test has no CNAME record"),
+        "{}",
+        msoid.message
+    );
     // China's MX and SPF values differ: the worldwide records are wrong there.
     assert_status(result(&results, "dns.mx"), Status::Fail);
     assert!(
@@ -688,17 +767,15 @@ async fn the_lab_tenant_has_its_documented_verdicts() {
             .map(|r| r.status)
             .collect::<Vec<_>>()
     };
-    // Ready as documented today: only the optional legacy Teams records warn, and Microsoft
-    // Entra ID says contoso.test is federated to an STS this config (no [endpoints]) does not list.
+    // Ready as documented today: Microsoft Entra ID says contoso.test is federated to an STS
+    // this config (no [endpoints]) does not list; the legacy Teams records it does not publish
+    // are no finding.
     let contoso: Vec<&CheckResult> = results
         .iter()
         .filter(|r| r.subject == "contoso.test")
         .collect();
     for r in &contoso {
-        let want = if matches!(
-            r.check.as_str(),
-            "dns.teams-sip" | "dns.teams-srv" | "entra.domain"
-        ) {
+        let want = if matches!(r.check.as_str(), "entra.domain") {
             Status::Warn
         } else {
             Status::Pass
@@ -776,4 +853,110 @@ async fn ns_consistency_caps_the_servers_it_asks() {
         let n = servers.iter().filter(|s| s["ns"] == host).count();
         assert!(n <= MAX_ADDRESSES_PER_HOST, "{host}: {n}");
     }
+}
+
+/// A third-party mail gateway declared in tenant.toml (`[[domain]] mx_gateway`) in front of
+/// Exchange Online passes with Microsoft's advice for that topology; undeclared, it fails and the
+/// remediation says how to declare it; `hybrid` keeps its meaning (issue 24).
+#[tokio::test]
+async fn a_declared_mail_gateway_in_front_of_exchange_online_passes() {
+    let zone = edit(
+        &["@ IN MX"],
+        &[
+            "@ IN MX 10 us-smtp-inbound-1.mimecast.com.",
+            "@ IN MX 10 us-smtp-inbound-2.mimecast.com.",
+        ],
+    );
+    let declared = format!("{CONFIG}mx_gateway = [\"*.mimecast.com\"]\n");
+    let r = check_with(&zone, &declared, "dns.mx").await;
+    assert_status(&r, Status::Pass);
+    for words in [
+        "mail reaches Exchange Online through the declared gateway us-smtp-inbound-1.mimecast.com (preference 10, Mimecast)",
+        "Enhanced Filtering for Connectors",
+        "learn.microsoft.com/exchange/mail-flow-best-practices/manage-mail-flow-using-third-party-cloud",
+    ] {
+        assert!(r.message.contains(words), "{}", r.message);
+    }
+    let r = check_with(&zone, CONFIG, "dns.mx").await;
+    assert_status(&r, Status::Fail);
+    assert!(
+        r.message.contains("(us-smtp-inbound-1.mimecast.com is Mimecast's: if this is your mail gateway in front of Exchange Online, declare it in tenant.toml with [[domain]] mx_gateway)"),
+        "{}",
+        r.message
+    );
+    assert!(
+        r.remediation.as_deref().unwrap().contains("mx_gateway"),
+        "{:?}",
+        r.remediation
+    );
+    // A host of another gateway than the declared one still fails.
+    let other = edit(&["@ IN MX"], &["@ IN MX 10 mx0a-001.pphosted.com."]);
+    let r = check_with(&other, &declared, "dns.mx").await;
+    assert_status(&r, Status::Fail);
+    assert!(r.message.contains("is Proofpoint's"), "{}", r.message);
+}
+
+/// During the move to the DNSSEC-capable `mx.microsoft` host Microsoft's SMTP DANE steps publish
+/// the old and the new host side by side: with an exact `mx`, the other host of the same MX token
+/// is not a competing MX (issue 24).
+#[tokio::test]
+async fn the_dane_migration_pair_passes_with_a_note() {
+    let zone = edit(
+        &["@ IN MX"],
+        &[
+            "@ IN MX 0 contoso-test01c.mail.protection.outlook.com.",
+            "@ IN MX 20 contoso-test01c.n-v1.mx.microsoft.",
+        ],
+    );
+    for exact in [
+        "contoso-test01c.n-v1.mx.microsoft",
+        "contoso-test01c.mail.protection.outlook.com",
+    ] {
+        let cfg = format!("{CONFIG}mx = \"{exact}\"\n");
+        let r = check_with(&zone, &cfg, "dns.mx").await;
+        assert_status(&r, Status::Pass);
+        assert!(
+            r.message
+                .contains("this domain's other Exchange Online host (same MX token"),
+            "{exact}: {}",
+            r.message
+        );
+    }
+    // Another token beside the tenant's host is not a migration.
+    let zone = edit(
+        &["@ IN MX"],
+        &[
+            "@ IN MX 0 contoso-test01c.mail.protection.outlook.com.",
+            "@ IN MX 20 fabrikam-test.n-v1.mx.microsoft.",
+        ],
+    );
+    let cfg = format!("{CONFIG}mx = \"contoso-test01c.mail.protection.outlook.com\"\n");
+    let r = check_with(&zone, &cfg, "dns.mx").await;
+    assert_status(&r, Status::Fail);
+    assert!(
+        r.message.contains("but this tenant's host is"),
+        "{}",
+        r.message
+    );
+}
+
+/// Office 365 operated by 21Vianet requires the msoid CNAME (issue 24): published, it passes;
+/// pointing elsewhere, it fails.
+#[tokio::test]
+async fn msoid_is_required_for_21vianet() {
+    let cfg = "[tenant]\ncloud = \"china\"\n[[domain]]\nname = \"contoso.test\"\n";
+    let zone = edit(
+        &[],
+        &["msoid IN CNAME clientconfig.partner.microsoftonline-p.net.cn."],
+    );
+    assert_status(&check_with(&zone, cfg, "dns.msoid").await, Status::Pass);
+    let zone = edit(&[], &["msoid IN CNAME clientconfig.microsoftonline-p.net."]);
+    let r = check_with(&zone, cfg, "dns.msoid").await;
+    assert_status(&r, Status::Fail);
+    assert!(
+        r.message
+            .contains("expected clientconfig.partner.microsoftonline-p.net.cn"),
+        "{}",
+        r.message
+    );
 }

@@ -413,3 +413,100 @@ async fn a_lost_datagram_is_sent_again_and_the_verdicts_stand() {
         "the lossy run's evidence names its retransmissions"
     );
 }
+
+/// A resolver that cannot see the public internet (a lab VM, a captive network, a broken
+/// forwarder) says every name does not exist. Before any "does not exist" is believed the scan
+/// asks it for the cloud's SPF include: when that does not resolve either, every DNS verdict
+/// resting on NXDOMAIN/NODATA is an error naming the resolver (exit 3), with one line on stderr,
+/// instead of a dozen failures (issue 24).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resolver_blind_to_the_internet_makes_negative_answers_errors() {
+    // It knows one name of the domain (an internal view), and nothing public.
+    let mut blind = tenant_ready::lab::Zones::default();
+    blind
+        .add_zone(".", "@ 60 IN SOA ns.invalid. h.invalid. 1 60 60 60 60\n")
+        .unwrap();
+    blind
+        .add_zone(
+            D,
+            "$TTL 3600\n@ IN SOA ns1 h 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 127.0.0.1\n@ IN TXT \"MS=ms12345678\"\n",
+        )
+        .unwrap();
+    let srv = server(blind, Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let addr = srv.addr();
+    let out = tokio::task::block_in_place(|| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"))
+            .args([
+                "scan",
+                D,
+                "--no-progress",
+                "--only",
+                "dns.*",
+                "--skip",
+                "entra.*",
+            ])
+            .args(["--nameserver", &addr.to_string()])
+            .args(["--authoritative-port", &addr.port().to_string()])
+            .args(["--timeout", "2s"])
+            .arg("--report")
+            .arg(format!("json={}", json.display()))
+            .output()
+            .unwrap()
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("cannot see the public internet"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains(&addr.to_string())
+            && warnings[0].contains("spf.protection.outlook.com is NXDOMAIN"),
+        "{stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(report["summary"]["fail"], 0, "{}", report["summary"]);
+    // The TXT it does serve still passes, and so does the comparison of the authoritative
+    // servers (their answers are the zone's own word); what rests on "does not exist" is an error.
+    for r in results {
+        match r["check"].as_str().unwrap() {
+            "dns.verification" | "dns.ns-consistency" => assert_eq!(r["status"], "pass", "{r}"),
+            _ => {
+                assert_eq!(r["status"], "error", "{r}");
+                assert_eq!(r["evidence"]["error"]["kind"], "blind_resolver", "{r}");
+            }
+        }
+    }
+    let mx = results.iter().find(|r| r["check"] == "dns.mx").unwrap();
+    assert!(
+        mx["message"].as_str().unwrap().contains(
+            "but it also says spf.protection.outlook.com, a name Microsoft 365 publishes, is NXDOMAIN (the name does not exist): this resolver cannot see the public internet"
+        ),
+        "{mx}"
+    );
+
+    // The same empty domain behind a resolver that does see Microsoft's names: failures.
+    let srv = server(
+        zones(&[(
+            D,
+            "$TTL 3600\n@ IN SOA ns1 h 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
+        )]),
+        Behaviour::default(),
+    )
+    .await;
+    let results = scan(
+        srv.addr(),
+        Scan {
+            domains: &[D],
+            only: &["dns.mx"],
+            ..Scan::default()
+        },
+    )
+    .await;
+    assert_status(result(&results, "dns.mx"), Status::Fail);
+}

@@ -21,6 +21,9 @@ pub(crate) fn zones(list: &[(&str, &str)]) -> Zones {
         z.add_zone(origin, text).unwrap_or_else(|e| panic!("{e}"));
     }
     z.add_zone("outlook.com", OUTLOOK_ZONE).unwrap();
+    for (origin, text) in tenant_ready::lab::NATIONAL_SPF_ZONES {
+        z.add_zone(origin, text).unwrap();
+    }
     z
 }
 
@@ -41,6 +44,7 @@ pub(crate) fn probe_cx(addr: SocketAddr, check_timeout: Duration, concurrency: u
         timeout: check_timeout,
         concurrency,
         authoritative_port: addr.port(),
+        canary: None,
     })
     .expect("probe context")
 }
@@ -50,6 +54,7 @@ pub(crate) struct Scan<'a> {
     pub(crate) domains: &'a [&'a str],
     pub(crate) config: Option<&'a str>,
     pub(crate) only: &'a [&'a str],
+    pub(crate) skip: &'a [&'a str],
     pub(crate) timeout: &'a str,
     pub(crate) ca_file: Option<&'a std::path::Path>,
     pub(crate) endpoints: Option<&'a std::path::Path>,
@@ -62,6 +67,7 @@ impl Default for Scan<'_> {
             domains: &[],
             config: None,
             only: &[],
+            skip: &[],
             timeout: "2s",
             ca_file: None,
             endpoints: None,
@@ -77,6 +83,7 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
         nameserver: vec![addr.to_string()],
         authoritative_port: Some(addr.port()),
         only: opts.only.iter().map(|s| (*s).to_owned()).collect(),
+        skip: opts.skip.iter().map(|s| (*s).to_owned()).collect(),
         timeout: Some(opts.timeout.to_owned()),
         ca_file: opts.ca_file.map(std::path::Path::to_path_buf),
         endpoints: opts.endpoints.map(std::path::Path::to_path_buf),
@@ -95,7 +102,7 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
     let tasks = tenant_ready::plan::plan(&catalog, &settings).expect("plan");
     let timeout = settings.timeout;
     // Exactly as the binary builds it (nameserver, authoritative port, --ca-file, limits).
-    let cx = tenant_ready::app::probe_cx(&settings).expect("probe context");
+    let cx = tenant_ready::app::probe_cx(&settings, &catalog).expect("probe context");
     runner::run(
         tasks,
         cx,

@@ -424,7 +424,22 @@ async fn federation_metadata_is_fetched_and_its_signing_certificates_judged() {
             "polling",
             vec![route(200, "text/xml", meta(&[32]))],
             Status::Warn,
-            "Entra ID is polling for its successor",
+            "AD FS generates its successor about 20 days before expiry",
+        ),
+        // Past AD FS's generation threshold (20 days by default) without a successor.
+        (
+            "overdue",
+            vec![route(200, "text/xml", meta(&[17]))],
+            Status::Warn,
+            "no successor is published",
+        ),
+        // AutoCertificateRollover at work (issue 24): the successor published 20 days before
+        // the current certificate expires is a healthy farm, named with both dates.
+        (
+            "successor",
+            vec![route(200, "text/xml", meta(&[20, 385]))],
+            Status::Pass,
+            "its successor 'ADFS Signing - sts.lab.test'",
         ),
         (
             "expiring",
@@ -436,7 +451,7 @@ async fn federation_metadata_is_fetched_and_its_signing_certificates_judged() {
             "rollover",
             vec![route(200, "text/xml", meta(&[3, 360]))],
             Status::Pass,
-            "plus 1 older",
+            "expires in 3 days",
         ),
         ("notfound", vec![], Status::Fail, "not published (HTTP 404"),
         // Redirects: followed on the same host over HTTPS only, and shown in the evidence.
