@@ -99,11 +99,15 @@ enterpriseenrollment IN CNAME enterpriseenrollment-s.manage.microsoft.com.
     )
 }
 
-/// The Microsoft side the SPF walk reaches (`spf.protection.outlook.com`), for generated zones.
+/// The Microsoft side the SPF walk and evaluation reach (`spf.protection.outlook.com` and the
+/// `spfd` include it names), for generated zones: the shape Microsoft publishes, 8 ranges and a
+/// nested include with 8 more, so `dns.spf` evaluates every domain for 16 ranges as it does on the
+/// internet.
 pub const OUTLOOK_ZONE: &str = r#"$TTL 3600
 @ IN SOA ns1.outlook.com. hostmaster.outlook.com. 1 3600 600 86400 300
 @ IN NS ns1.outlook.com.
-spf.protection IN TXT "v=spf1 ip4:40.92.0.0/15 -all"
+spf.protection IN TXT "v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/15 ip4:52.102.0.0/16 ip4:52.103.0.0/16 ip4:104.47.0.0/17 ip6:2a01:111:f400::/48 ip6:2a01:111:f403::/48 include:spfd.protection.outlook.com -all"
+spfd.protection IN TXT "v=spf1 ip4:51.4.72.0/24 ip4:51.5.72.0/24 ip4:51.5.80.0/27 ip4:51.4.80.0/27 ip6:2a01:4180:4051:0800::/64 ip6:2a01:4180:4050:0800::/64 ip6:2a01:4180:4051:0400::/64 ip6:2a01:4180:4050:0400::/64 -all"
 "#;
 
 /// The national clouds' SPF includes, for generated zones: a scan's resolver must resolve its

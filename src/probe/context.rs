@@ -52,6 +52,8 @@ pub fn probe_cx_from(o: &NetOpts) -> Result<ProbeCx, ConfigError> {
         sockets: crate::probe::sockets_in_flight(o.concurrency),
         destinations: std::sync::Arc::default(),
         discovery: std::sync::Arc::default(),
+        spf_networks: std::sync::Arc::default(),
+        spf_includes: std::sync::Arc::default(),
     })
 }
 

@@ -141,12 +141,22 @@ pub struct RecordTask {
     pub requirement: Requirement,
     /// Absence is no finding.
     pub missing_ok: bool,
-    /// Values that work but warn, and why.
-    pub tolerate: Vec<String>,
-    /// Why a tolerated value only warns (English, Korean).
-    pub tolerate_why: Option<(std::sync::Arc<str>, Option<std::sync::Arc<str>>)>,
+    /// Values that work but warn, and why (boxed, as `verified_at`: few records have them, and a
+    /// 1,000-domain plan holds 11,000 of these tasks).
+    pub tolerate: Option<Box<Tolerated>>,
     /// Whom to ask whether the domain is verified, when the record is missing.
-    pub verified_at: Option<VerifiedAt>,
+    pub verified_at: Option<Box<VerifiedAt>>,
+}
+
+/// Values that work but that Microsoft advises against.
+#[derive(Clone, Debug)]
+pub struct Tolerated {
+    /// The patterns.
+    pub accept: Vec<String>,
+    /// Why they only warn (English, Korean).
+    pub why: std::sync::Arc<str>,
+    /// `why` in Korean.
+    pub why_ko: Option<std::sync::Arc<str>>,
 }
 
 /// How to find out whether the domain is verified in the tenant (a record not needed then).
@@ -226,27 +236,27 @@ impl DnsRecordSpec {
                     cx.vars,
                 )?,
                 missing_ok: r.missing_ok,
-                tolerate: {
-                    let mut all = Vec::new();
-                    for p in &r.tolerate {
-                        all.extend(cx.vars.expand(p)?);
+                tolerate: match &r.tolerate_why {
+                    Some(why) if !r.tolerate.is_empty() => {
+                        let mut accept = Vec::new();
+                        for p in &r.tolerate {
+                            accept.extend(cx.vars.expand(p)?);
+                        }
+                        Some(Box::new(Tolerated {
+                            accept,
+                            why: std::sync::Arc::from(cx.vars.expand_text(why)?),
+                            why_ko: match &r.tolerate_why_ko {
+                                Some(k) => Some(std::sync::Arc::from(cx.vars.expand_text(k)?)),
+                                None => None,
+                            },
+                        }))
                     }
-                    all
-                },
-                tolerate_why: match &r.tolerate_why {
-                    Some(w) => Some((
-                        std::sync::Arc::from(cx.vars.expand_text(w)?),
-                        match &r.tolerate_why_ko {
-                            Some(k) => Some(std::sync::Arc::from(cx.vars.expand_text(k)?)),
-                            None => None,
-                        },
-                    )),
-                    None => None,
+                    _ => None,
                 },
                 verified_at: match &r.verified_at {
                     Some(login) => {
                         let login = cx.vars.expand_one(login)?;
-                        Some(VerifiedAt {
+                        Some(Box::new(VerifiedAt {
                             domain: cx.domain.to_string(),
                             login: crate::endpoint::Endpoint::parse(&login, 443).unwrap_or(
                                 crate::endpoint::Endpoint {
@@ -257,7 +267,7 @@ impl DnsRecordSpec {
                             initial_domain: cx.vars.expand_one("{initial_domain}").ok(),
                             graph_verified: cx.graph.is_some_and(|g| g.is_verified),
                             ask: cx.ask_entra,
-                        })
+                        }))
                     }
                     None => None,
                 },
@@ -381,7 +391,7 @@ fn unmet(r: &RecordTask, e: &DnsRecordEvidence) -> bool {
     let hit = answer.records().iter().any(|v| {
         r.accept
             .iter()
-            .chain(&r.tolerate)
+            .chain(r.tolerate.iter().flat_map(|t| &t.accept))
             .any(|p| matches(rtype, p, v))
     });
     !hit && fallback_hit(r, e).is_none()
@@ -741,18 +751,18 @@ pub fn judge(t: &DnsRecordTask, e: &DnsRecordEvidence) -> Judgement {
                     shape.push(s);
                 }
             }
-            None if let Some(v) = records
-                .iter()
-                .find(|v| r.tolerate.iter().any(|p| matches(q.rtype, p, v))) =>
+            None if let Some((v, t)) = r.tolerate.as_ref().and_then(|t| {
+                records
+                    .iter()
+                    .find(|v| t.accept.iter().any(|p| matches(q.rtype, p, v)))
+                    .map(|v| (v, t))
+            }) =>
             {
                 findings.push(Finding::warn(text!(
                     "dns-record.tolerated",
                     name = &q.name,
                     value = v.as_str(),
-                    why = match &r.tolerate_why {
-                        Some((en, ko)) => Arg::local(en, ko.as_deref()),
-                        None => Arg::from(""),
-                    },
+                    why = Arg::local(&t.why, t.why_ko.as_deref()),
                     expected = expected_value(r)
                 )));
             }
@@ -818,8 +828,7 @@ mod tests {
             tenant_unknown: false,
             requirement: Requirement::default(),
             missing_ok: false,
-            tolerate: vec![],
-            tolerate_why: None,
+            tolerate: None,
             verified_at: None,
         }
     }

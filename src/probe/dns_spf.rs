@@ -184,20 +184,24 @@ pub struct Unauthorised {
 /// `postmaster@<domain>`, HELO the domain). A DNS failure during an evaluation is an error: the
 /// verdict would rest on it.
 async fn authorisation(t: &DnsSpfTask, cx: &ProbeCx) -> Result<Option<Authorisation>, ProbeError> {
-    use super::spf_eval::{Identity, SpfResult, authorised_networks, check_host, ends_of};
-    let networks = authorised_networks(&cx.resolver, &t.include, t.max_lookups).await?;
+    use super::spf_eval::{Evaluator, Identity, SpfResult, ends_of};
+    let networks = cx
+        .spf_networks
+        .get(&cx.resolver, &t.include, t.max_lookups)
+        .await?;
     if networks.is_empty() {
         return Ok(None);
     }
+    let evaluator = Evaluator::new(&cx.resolver, Some(&cx.spf_includes));
     let mut not_authorised = Vec::new();
-    for (net, len) in &networks {
+    for (net, len) in networks.iter() {
         for ip in ends_of(*net, *len) {
             let id = Identity {
                 ip,
                 sender: format!("postmaster@{}", t.domain),
                 helo: t.domain.clone(),
             };
-            match check_host(&cx.resolver, &id, &t.domain).await {
+            match evaluator.check_host(&id, &t.domain).await {
                 SpfResult::Pass => {}
                 SpfResult::Temperror => {
                     return Err(ProbeError::dns(
@@ -547,6 +551,9 @@ pub async fn observe(t: &DnsSpfTask, cx: &ProbeCx) -> Result<DnsSpfEvidence, Pro
     })
 }
 
+/// Unauthorised ranges a message names (the evidence has them all).
+const SHOWN_RANGES: usize = 3;
+
 /// Pure judgement.
 pub fn judge(t: &DnsSpfTask, e: &DnsSpfEvidence) -> Judgement {
     let expected = vec![text!(
@@ -581,16 +588,29 @@ pub fn judge(t: &DnsSpfTask, e: &DnsSpfEvidence) -> Judgement {
                 findings.push(Finding::fail(text!(
                     "spf.not-authorised",
                     include = &t.include,
-                    ranges = a
-                        .not_authorised
-                        .iter()
-                        .map(|u| text!(
-                            "spf.range-result",
-                            range = &u.range,
-                            address = &u.address,
-                            result = u.result.as_str()
-                        ))
-                        .collect::<Vec<_>>()
+                    ranges = {
+                        // The first few, and how many more: the evidence lists them all.
+                        let mut v: Vec<Text> = a
+                            .not_authorised
+                            .iter()
+                            .take(SHOWN_RANGES)
+                            .map(|u| {
+                                text!(
+                                    "spf.range-result",
+                                    range = &u.range,
+                                    address = &u.address,
+                                    result = u.result.as_str()
+                                )
+                            })
+                            .collect();
+                        if a.not_authorised.len() > SHOWN_RANGES {
+                            v.push(text!(
+                                "spf.more-ranges",
+                                n = a.not_authorised.len() - SHOWN_RANGES
+                            ));
+                        }
+                        v
+                    }
                 )));
             }
             // The include lists no range to evaluate: its text is all there is to go by.

@@ -435,6 +435,11 @@ pub struct ProbeCx {
     /// Microsoft Entra ID's discovery answers, one per domain for the whole scan
     /// (`entra.domain` and `dns.verification` share them, see [`discovery`]).
     pub discovery: std::sync::Arc<discovery::DiscoveryMemo>,
+    /// The sending ranges of each SPF include, found once per scan (`dns.spf` evaluates every
+    /// domain's record for the same ranges, see [`spf_eval`]).
+    pub spf_networks: std::sync::Arc<spf_eval::NetworkMemo>,
+    /// What macro-free SPF includes conclude per address, shared by every domain's evaluation.
+    pub spf_includes: std::sync::Arc<spf_eval::IncludeMemo>,
 }
 
 /// Bound for one network step of a probe (connect, TLS handshake, one SMTP reply): three quarters
@@ -480,6 +485,8 @@ impl std::fmt::Debug for ProbeCx {
             .field("sockets", &self.sockets.available_permits())
             .field("destinations", &self.destinations)
             .field("discovery", &self.discovery)
+            .field("spf_networks", &self.spf_networks)
+            .field("spf_includes", &self.spf_includes)
             .finish()
     }
 }

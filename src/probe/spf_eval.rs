@@ -81,35 +81,129 @@ const MAX_VOID: u32 = 2;
 const MAX_MX: usize = 10;
 const MAX_PTR: usize = 10;
 
+/// Evaluations that share what they fetched: the SPF records of the domains they reach (fetched
+/// and parsed once, whatever the number of addresses evaluated) and, through an [`IncludeMemo`],
+/// what macro-free includes conclude. `dns.spf` evaluates one domain's record for 32 addresses
+/// of Microsoft's ranges: one fetch and one parse of each record instead of 32.
+pub struct Evaluator<'a> {
+    resolver: &'a Resolver,
+    memo: Option<&'a IncludeMemo>,
+    records: std::sync::Mutex<std::collections::HashMap<String, Fetched>>,
+}
+
+/// A domain's SPF record as an evaluation found it.
+#[derive(Clone)]
+enum Fetched {
+    /// No SPF record (or a domain that cannot have one).
+    None,
+    /// Several records, or one that does not parse.
+    Permerror,
+    /// The record.
+    Record(std::sync::Arc<spf::SpfRecord>),
+}
+
+impl<'a> Evaluator<'a> {
+    /// Evaluations through `resolver`, sharing include results through `memo` when given.
+    pub fn new(resolver: &'a Resolver, memo: Option<&'a IncludeMemo>) -> Self {
+        Self {
+            resolver,
+            memo,
+            records: std::sync::Mutex::default(),
+        }
+    }
+
+    /// RFC 7208 `check_host(ip, domain, sender)` for `id`.
+    pub async fn check_host(&self, id: &Identity, domain: &str) -> SpfResult {
+        // "IPv4-mapped IPv6 addresses … MUST be treated as IPv4" (§5.6 and the suite).
+        let id = &Identity {
+            ip: id.ip.to_canonical(),
+            ..id.clone()
+        };
+        let mut e = Eval {
+            ev: self,
+            id,
+            terms: 0,
+            void: 0,
+            validated: None,
+            macros: false,
+        };
+        e.host(domain.trim_end_matches('.').to_owned()).await
+    }
+
+    fn cached(&self, domain: &str) -> Option<Fetched> {
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(domain)
+            .cloned()
+    }
+
+    fn keep(&self, domain: &str, f: Fetched) {
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(domain.to_owned(), f);
+    }
+}
+
 /// One evaluation's counters.
 struct Eval<'a> {
-    resolver: &'a Resolver,
+    ev: &'a Evaluator<'a>,
     id: &'a Identity,
     terms: u32,
     void: u32,
     /// The `p` macro's value, found once per evaluation.
     validated: Option<String>,
+    /// Whether a macro was expanded since this was last cleared (the result then depends on
+    /// the sender, and is not shared).
+    macros: bool,
+}
+
+/// What an `include:` of a record without macros concluded for one address, with the terms and
+/// void lookups it used: the same for every domain that includes it, so a scan evaluating 1,000
+/// domains for Microsoft's 16 sending ranges evaluates Microsoft's own record once per address.
+#[derive(Default)]
+pub struct IncludeMemo {
+    map: std::sync::Mutex<std::collections::HashMap<(String, IpAddr), (SpfResult, u32, u32)>>,
+}
+
+impl std::fmt::Debug for IncludeMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IncludeMemo").finish_non_exhaustive()
+    }
+}
+
+impl IncludeMemo {
+    fn get(&self, target: &str, ip: IpAddr) -> Option<(SpfResult, u32, u32)> {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(target.to_owned(), ip))
+            .copied()
+    }
+
+    fn put(&self, target: String, ip: IpAddr, value: (SpfResult, u32, u32)) {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((target, ip), value);
+    }
 }
 
 /// The control flow of an evaluation: a result ends it.
 type Step<T> = Result<T, SpfResult>;
 type Boxed<'w> = Pin<Box<dyn Future<Output = SpfResult> + Send + 'w>>;
 
-/// Evaluates `domain`'s SPF record for `id` (RFC 7208 `check_host(ip, domain, sender)`).
-pub async fn check_host(resolver: &Resolver, id: &Identity, domain: &str) -> SpfResult {
-    // "IPv4-mapped IPv6 addresses … MUST be treated as IPv4" (§5.6 and the suite).
-    let id = &Identity {
-        ip: id.ip.to_canonical(),
-        ..id.clone()
-    };
-    let mut e = Eval {
-        resolver,
-        id,
-        terms: 0,
-        void: 0,
-        validated: None,
-    };
-    e.host(domain.trim_end_matches('.').to_owned()).await
+/// Evaluates `domain`'s SPF record for `id` (RFC 7208 `check_host(ip, domain, sender)`) on its
+/// own; `memo` shares the results of macro-free includes between evaluations (a scan passes its
+/// own; `None` evaluates everything). Several addresses of one domain: [`Evaluator`].
+pub async fn check_host(
+    resolver: &Resolver,
+    id: &Identity,
+    domain: &str,
+    memo: Option<&IncludeMemo>,
+) -> SpfResult {
+    Evaluator::new(resolver, memo).check_host(id, domain).await
 }
 
 /// Whether `domain` can be evaluated (§4.3): a multi-label name of labels 1 to 63 characters.
@@ -129,7 +223,7 @@ impl Eval<'_> {
         if !can_query(name) {
             return Ok((Vec::new(), true));
         }
-        match self.resolver.query(&Question::new(name, rtype)).await {
+        match self.ev.resolver.query(&Question::new(name, rtype)).await {
             Ok(l) => Ok(match l.answer {
                 Answer::Noerror { records, .. } => (records, false),
                 Answer::Nxdomain => (Vec::new(), true),
@@ -187,6 +281,9 @@ impl Eval<'_> {
 
     /// Expands a domain-spec for the current domain; a macro that cannot expand is `permerror`.
     async fn target(&mut self, spec: &str, domain: &str) -> Step<String> {
+        if spec.contains('%') {
+            self.macros = true;
+        }
         if (spec.contains("%{p") || spec.contains("%{P")) && self.validated.is_none() {
             {
                 let names = self.validated_names().await?;
@@ -221,19 +318,34 @@ impl Eval<'_> {
         })
     }
 
-    async fn host_step(&mut self, domain: &str) -> Step<SpfResult> {
-        if !valid_domain(domain) {
-            return Ok(SpfResult::None);
+    /// The domain's record, fetched and parsed once per [`Evaluator`].
+    async fn fetch(&self, domain: &str) -> Step<Fetched> {
+        if let Some(f) = self.ev.cached(domain) {
+            return Ok(f);
         }
-        let (strings, _) = self.ask(domain, Rtype::TXT).await?;
-        let records: Vec<&String> = strings.iter().filter(|t| spf::is_spf(t)).collect();
-        let text = match records.as_slice() {
-            [] => return Ok(SpfResult::None),
-            [one] => *one,
-            _ => return Ok(SpfResult::Permerror),
+        let f = if valid_domain(domain) {
+            let (strings, _) = self.ask(domain, Rtype::TXT).await?;
+            let records: Vec<&String> = strings.iter().filter(|t| spf::is_spf(t)).collect();
+            match records.as_slice() {
+                [] => Fetched::None,
+                [one] => match spf::parse(one) {
+                    Ok(rec) => Fetched::Record(std::sync::Arc::new(rec)),
+                    Err(_) => Fetched::Permerror,
+                },
+                _ => Fetched::Permerror,
+            }
+        } else {
+            Fetched::None
         };
-        let Ok(rec) = spf::parse(text) else {
-            return Ok(SpfResult::Permerror);
+        self.ev.keep(domain, f.clone());
+        Ok(f)
+    }
+
+    async fn host_step(&mut self, domain: &str) -> Step<SpfResult> {
+        let rec = match self.fetch(domain).await? {
+            Fetched::None => return Ok(SpfResult::None),
+            Fetched::Permerror => return Ok(SpfResult::Permerror),
+            Fetched::Record(r) => r,
         };
         for d in &rec.directives {
             if self.matches(&d.mechanism, domain).await? {
@@ -261,7 +373,7 @@ impl Eval<'_> {
             Mechanism::Include(spec) => {
                 self.count()?;
                 let target = self.target(spec, domain).await?;
-                match self.host(target).await {
+                match self.include(target).await? {
                     SpfResult::Pass => true,
                     SpfResult::Fail | SpfResult::Softfail | SpfResult::Neutral => false,
                     SpfResult::Temperror => return Err(SpfResult::Temperror),
@@ -327,6 +439,36 @@ impl Eval<'_> {
                 !records.is_empty()
             }
         })
+    }
+
+    /// Evaluates an included domain, through the memo when its record (and everything it
+    /// reaches) uses no macro: its terms and void lookups still count here.
+    async fn include(&mut self, target: String) -> Step<SpfResult> {
+        let ip = self.id.ip;
+        if let Some((result, terms, void)) = self.ev.memo.and_then(|m| m.get(&target, ip)) {
+            self.terms += terms;
+            self.void += void;
+            if self.terms > MAX_TERMS || self.void > MAX_VOID {
+                return Err(SpfResult::Permerror);
+            }
+            return Ok(result);
+        }
+        let (terms, void, macros) = (self.terms, self.void, self.macros);
+        self.macros = false;
+        let result = self.host(target.clone()).await;
+        // Shared only when it depends on nothing but the address and DNS: no macro, no limit
+        // reached, no error.
+        if let Some(m) = self.ev.memo
+            && !self.macros
+            && matches!(
+                result,
+                SpfResult::Pass | SpfResult::Fail | SpfResult::Softfail | SpfResult::Neutral
+            )
+        {
+            m.put(target, ip, (result, self.terms - terms, self.void - void));
+        }
+        self.macros |= macros;
+        Ok(result)
     }
 
     fn in_cidr(&self, addr: IpAddr, cidr: spf::DualCidr) -> bool {
@@ -405,6 +547,52 @@ pub async fn authorised_networks(
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// The networks of each SPF include, found once per scan: every domain's record is evaluated for
+/// the same ranges of the cloud's include.
+#[derive(Default)]
+pub struct NetworkMemo {
+    cells: std::sync::Mutex<
+        std::collections::HashMap<String, std::sync::Arc<tokio::sync::OnceCell<Networks>>>,
+    >,
+}
+
+/// Networks as (address, prefix length).
+pub type Networks = std::sync::Arc<[(IpAddr, u8)]>;
+
+impl std::fmt::Debug for NetworkMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkMemo").finish_non_exhaustive()
+    }
+}
+
+impl NetworkMemo {
+    /// [`authorised_networks`] of `domain`, asked once per scan when it succeeds.
+    pub async fn get(
+        &self,
+        resolver: &Resolver,
+        domain: &str,
+        max_terms: u32,
+    ) -> Result<Networks, super::ProbeError> {
+        let cell = {
+            // A poisoned lock only means another probe panicked mid-insert; the map is usable.
+            let mut map = self
+                .cells
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::sync::Arc::clone(map.entry(domain.to_ascii_lowercase()).or_default())
+        };
+        cell.get_or_try_init(|| async {
+            Ok::<_, super::ProbeError>(
+                authorised_networks(resolver, domain, max_terms)
+                    .await?
+                    .into(),
+            )
+        })
+        .await
+        .cloned()
+    }
 }
 
 /// The first and the last address of a network: evaluated both, a record that authorises only
