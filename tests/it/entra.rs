@@ -685,3 +685,38 @@ async fn init_from_graph_writes_the_tenant_as_graph_lists_it() {
     );
     assert!(asked.iter().any(|l| l == "GET /v1.0/domains"), "{asked:?}");
 }
+
+/// `[[domain]] auth` states how a domain should sign in (issue 24): a mismatch warns, a match
+/// passes, on Microsoft Entra ID's own answer.
+#[tokio::test]
+async fn the_stated_authentication_is_compared_with_entra_ids() {
+    let domains = "[[domain]]\nname = \"managed.test\"\nauth = \"federated\"\n[[domain]]\nname = \"fed-ours.test\"\nauth = \"federated\"\n[[domain]]\nname = \"fed-elsewhere.test\"\nauth = \"managed\"\n[endpoints]\nadfs = \"sts.contoso.test\"\n";
+    let results = entra(
+        directory(Misbehave::No),
+        &[],
+        "initial_domain = \"contoso.onmicrosoft.com\"",
+        domains,
+    )
+    .await;
+    for (domain, status, words) in [
+        (
+            "managed.test",
+            Status::Warn,
+            "is managed (cloud authentication), but tenant.toml says auth = \"federated\"",
+        ),
+        (
+            "fed-ours.test",
+            Status::Pass,
+            "federated to sts.contoso.test",
+        ),
+        (
+            "fed-elsewhere.test",
+            Status::Warn,
+            "is federated to adfs.partner.test, but tenant.toml says auth = \"managed\"",
+        ),
+    ] {
+        let r = of(&results, domain);
+        assert_status(r, status);
+        assert!(r.message.contains(words), "{domain}: {}", r.message);
+    }
+}
