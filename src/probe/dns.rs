@@ -178,9 +178,10 @@ pub struct Resolver {
 /// A resolver that cannot see the public internet (a lab VM, a captive network, a broken
 /// forwarder) says every name does not exist, and a scan would report a dozen failures for
 /// records that are there. So before the scan believes its first NXDOMAIN or NODATA, it asks
-/// once for a name Microsoft 365 publishes (the cloud's SPF include, `checks/clouds.toml`
-/// `canary`): when that does not resolve either, every answer that says "does not exist" is an
-/// error naming the resolver. The answer is kept for the scan; a failed question is asked again.
+/// once for a name Microsoft 365 publishes (the TXT of the cloud's `spf_include`,
+/// `checks/clouds.toml`): when that does not resolve either, every answer that says "does not
+/// exist" is an error naming the resolver. The answer is kept for the scan; a failed question is
+/// asked again.
 struct Canary {
     question: Question,
     sight: tokio::sync::OnceCell<Sight>,

@@ -1,6 +1,12 @@
 //! `dns-spf`: the domain's SPF record authorises Exchange Online and stays within the RFC 7208
 //! processing limits.
 //!
+//! What it authorises is evaluated, not read from its text: after the walk below, RFC 7208
+//! `check_host()` ([`super::spf_eval`]) runs the record for the first and last address of every
+//! range the cloud's include authorises, as a receiver would for mail Exchange Online sends. A
+//! flattened record passes; a range left out, or an include shadowed by an earlier term, fails
+//! naming the range.
+//!
 //! The walk follows every `include` and `redirect` and performs the lookups of `a`, `mx` and
 //! `exists` (RFC 7208 §4.6.4), counting DNS-querying terms (limit 10) and void lookups (NXDOMAIN or
 //! no answer, limit 2), and detecting include loops and nested domains without an SPF record.
