@@ -148,14 +148,7 @@ enum Want {
 
 /// Whether a test is decided by the records alone, and what it expects; `Err(why)` otherwise.
 fn classify(name: &str, t: &Value) -> Result<Want, &'static str> {
-    let results: Vec<String> = match &t["result"] {
-        Value::String(s) => vec![s.clone()],
-        Value::Sequence(v) => v
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect(),
-        _ => vec![],
-    };
+    let results = results_of(t);
     if results.len() > 1 {
         return Err("the suite accepts several results");
     }
