@@ -213,7 +213,7 @@ pub use crate::graph::graph_hosts;
 /// exact expectations of the DNS checks (and what `entra.domain` knows), and plans again.
 async fn apply_graph(p: &mut Prepared, cx: &ProbeCx) -> Result<(), String> {
     let creds = crate::graph::Credentials::from_env(|k| std::env::var(k).ok())?;
-    let hosts = graph_hosts(&p.catalog, p.settings.cloud)?;
+    let hosts = graph_hosts(p.settings.cloud)?;
     let names: Vec<String> = p
         .settings
         .domains

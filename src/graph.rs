@@ -388,18 +388,18 @@ impl<'a> Graph<'a> {
     }
 }
 
-/// The Microsoft Entra ID and Microsoft Graph hosts of the tenant's cloud (`checks/clouds.toml`).
-pub fn graph_hosts(
-    catalog: &crate::catalog::Catalog,
-    cloud: crate::tenant::Cloud,
-) -> Result<Hosts, String> {
-    let values = &catalog.clouds[&cloud];
+/// The Microsoft Entra ID and Microsoft Graph hosts of the tenant's cloud: the client secret and
+/// the token go there, so they come from the built-in catalogue only (`checks/clouds.toml` as
+/// embedded), never from a check pack (`--checks`), whatever the loaded catalogue says.
+pub fn graph_hosts(cloud: crate::tenant::Cloud) -> Result<Hosts, String> {
     let host = |key: &str| {
-        let v = values
-            .get(key)
-            .and_then(|v| v.first())
-            .ok_or_else(|| format!("clouds.toml has no `{key}` for cloud {}", cloud.as_str()))?;
-        Endpoint::parse(v, 443).map_err(|e| format!("clouds.toml {key}: {e}"))
+        let v = crate::catalog::pinned_host(cloud, key).ok_or_else(|| {
+            format!(
+                "the built-in clouds.toml has no `{key}` for cloud {}",
+                cloud.as_str()
+            )
+        })?;
+        Endpoint::parse(&v, 443).map_err(|e| format!("clouds.toml {key}: {e}"))
     };
     Ok(Hosts {
         login: host("login")?,

@@ -150,7 +150,7 @@ fn run(a: &InitArgs) -> Result<String, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let creds = Credentials::from_env(|k| std::env::var(k).ok())?;
     let catalog = Catalog::embedded().map_err(|e| e.to_string())?;
-    let hosts = graph_hosts(&catalog, cloud)?;
+    let hosts = graph_hosts(cloud)?;
     let cx = probe_cx_from(&NetOpts {
         nameservers,
         ca_file: a.ca_file.clone(),

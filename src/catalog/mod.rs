@@ -247,6 +247,56 @@ fn read_dir_files(
     Ok((files, resp, clouds))
 }
 
+/// The `clouds.toml` keys naming hosts that receive a credential: the Microsoft Entra ID sign-in
+/// host gets the app registration's client secret (`--graph`, `init --from-graph`), and the
+/// Graph host its bearer token. They come only from the built-in catalogue: a check pack's
+/// `clouds.toml` that changes one is refused (it could send the secret anywhere).
+pub const PINNED_CLOUD_KEYS: [&str; 2] = ["login", "graph"];
+
+/// The built-in value of a pinned key for a cloud.
+pub fn pinned_host(cloud: Cloud, key: &str) -> Option<String> {
+    static BUILTIN: std::sync::OnceLock<Option<CloudFile>> = std::sync::OnceLock::new();
+    let file = BUILTIN
+        .get_or_init(|| toml::from_str(EMBEDDED_CLOUDS).ok())
+        .as_ref()?;
+    match file.cloud.get(&cloud)?.get(key)? {
+        OneOrMany::One(v) => Some(v.clone()),
+        OneOrMany::Many(v) => v.first().cloned(),
+    }
+}
+
+/// Refuses a user's `clouds.toml` whose credential hosts ([`PINNED_CLOUD_KEYS`]) differ from the
+/// built-in ones.
+fn pinned_hosts_unchanged(path: &Path, file: &CloudFile) -> Result<(), ConfigError> {
+    for (cloud, kv) in &file.cloud {
+        for key in PINNED_CLOUD_KEYS {
+            let theirs: Vec<&str> = match kv.get(key) {
+                Some(OneOrMany::One(v)) => vec![v.as_str()],
+                Some(OneOrMany::Many(v)) => v.iter().map(String::as_str).collect(),
+                None => vec![],
+            };
+            let ours = pinned_host(*cloud, key);
+            let same = match (theirs.as_slice(), &ours) {
+                ([], _) => true,
+                ([one], Some(ours)) => one.trim_end_matches('.').eq_ignore_ascii_case(ours),
+                _ => false,
+            };
+            if !same {
+                return Err(ConfigError::Invalid {
+                    path: path.to_owned(),
+                    message: format!(
+                        "cloud.{}.{key}: `{}` is not the built-in `{}`: the hosts that receive credentials (the Graph client secret and token) come only from the built-in catalogue; remove `{key}` from this file (the built-in value is used) or give the built-in value",
+                        cloud.as_str(),
+                        crate::escape::terminal(&theirs.join(", ")),
+                        ours.as_deref().unwrap_or("none")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
@@ -377,7 +427,18 @@ impl Catalog {
         source: String,
     ) -> Result<Self, ConfigError> {
         let resp: ResponsibilityFile = parse_toml(responsibilities.0, responsibilities.1)?;
-        let cloud_file: CloudFile = parse_toml(clouds.0, clouds.1)?;
+        let mut cloud_file: CloudFile = parse_toml(clouds.0, clouds.1)?;
+        if clouds.1 != EMBEDDED_CLOUDS {
+            pinned_hosts_unchanged(clouds.0, &cloud_file)?;
+            // What a check pack leaves out of the pinned keys is the built-in value.
+            for (cloud, kv) in &mut cloud_file.cloud {
+                for key in PINNED_CLOUD_KEYS {
+                    if let (false, Some(v)) = (kv.contains_key(key), pinned_host(*cloud, key)) {
+                        kv.insert(key.to_owned(), OneOrMany::One(v));
+                    }
+                }
+            }
+        }
         for (cloud, kv) in &cloud_file.cloud {
             if let Some((k, _)) = kv
                 .iter()

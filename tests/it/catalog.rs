@@ -437,3 +437,74 @@ fn every_rule_cites_a_public_source() {
     }
     assert!(sources >= 20, "{sources} sources");
 }
+
+/// A check pack cannot steer the app's client secret (issue 25): its `clouds.toml` may not change
+/// the hosts that receive credentials (`login`, `graph`). Changed: refused in one line (exit 2)
+/// before anything is sent, whatever `--graph` asks. Left out: the built-in value is used.
+#[test]
+fn a_check_packs_clouds_toml_cannot_redirect_credentials() {
+    use std::net::TcpListener;
+    let trap = TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let evil = format!("127.0.0.1:{}", trap.local_addr().unwrap().port());
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tmp.path().join("pack");
+    std::fs::create_dir(&pack).unwrap();
+    std::fs::write(pack.join("google.toml"), GOOGLE).unwrap();
+    let clouds = tenant_ready::catalog::EMBEDDED_CLOUDS.replacen(
+        "login = \"login.microsoftonline.com\"",
+        &format!("login = \"{evil}\""),
+        1,
+    );
+    assert_ne!(clouds, tenant_ready::catalog::EMBEDDED_CLOUDS);
+    std::fs::write(pack.join("clouds.toml"), &clouds).unwrap();
+    let p = pack.to_str().unwrap();
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"))
+        .args(["scan", "contoso.com", "--graph", "--checks", p, "--no-progress"])
+        .env("AZURE_TENANT_ID", "t")
+        .env("AZURE_CLIENT_ID", "c")
+        .env("AZURE_CLIENT_SECRET", "the-secret")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "cloud.worldwide.login: `{evil}` is not the built-in `login.microsoftonline.com`: the hosts that receive credentials"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("the-secret"), "{err}");
+    // Nothing reached the host the pack named.
+    assert_eq!(
+        trap.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "the pack's login host was contacted"
+    );
+    // The same for the Graph host, in a pack of its own checks only.
+    let graph = tenant_ready::catalog::EMBEDDED_CLOUDS.replacen(
+        "graph = \"graph.microsoft.com\"",
+        "graph = \"graph.evil.example\"",
+        1,
+    );
+    std::fs::write(pack.join("clouds.toml"), &graph).unwrap();
+    let (code, _, err) = tr(&["checks", "--no-builtin-checks", "--checks", p]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cloud.worldwide.graph: `graph.evil.example`"), "{err}");
+    // A pack that leaves the credential hosts out gets the built-in ones.
+    let without: String = tenant_ready::catalog::EMBEDDED_CLOUDS
+        .lines()
+        .filter(|l| !l.starts_with("login = ") && !l.starts_with("graph = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(pack.join("clouds.toml"), &without).unwrap();
+    assert!(!listed(&["--checks", p]).is_empty());
+    assert_eq!(
+        tenant_ready::graph::graph_hosts(tenant_ready::tenant::Cloud::GccHigh)
+            .unwrap()
+            .login
+            .host,
+        "login.microsoftonline.us"
+    );
+}
