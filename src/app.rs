@@ -293,7 +293,8 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     {
         eprintln!(
             "error: Microsoft Graph: {}",
-            crate::escape::terminal_lines(&e)
+            // One line, always: the text carries what Graph answered.
+            crate::escape::terminal(&e)
         );
         return Exit::Usage;
     }

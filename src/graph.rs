@@ -195,7 +195,25 @@ async fn client(cx: &ProbeCx, ep: &Endpoint) -> Result<reqwest::Client, String> 
     crate::probe::connect::https_client(cx, ep, &ips).map_err(|e| e.to_string())
 }
 
-/// The error code and message of a Graph or token error body.
+/// Text from an answer on one line, at most 300 characters: a message with newlines could
+/// otherwise print a line of its own choosing after ours.
+fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(300));
+    for word in s.split(char::is_control).flat_map(str::split_whitespace) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() > 300 {
+            out = out.chars().take(300).collect();
+            out.push('…');
+            break;
+        }
+    }
+    out
+}
+
+/// The error code and message of a Graph or token error body, on one line.
 fn error_of(body: &serde_json::Value) -> String {
     if let Some(e) = body.get("error") {
         if let Some(code) = e.get("code").and_then(serde_json::Value::as_str) {
@@ -203,7 +221,7 @@ fn error_of(body: &serde_json::Value) -> String {
                 .get("message")
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or("");
-            return format!("{code}: {msg}");
+            return one_line(&format!("{code}: {msg}"));
         }
         if let Some(code) = e.as_str() {
             let desc = body
@@ -211,14 +229,19 @@ fn error_of(body: &serde_json::Value) -> String {
                 .and_then(serde_json::Value::as_str)
                 .and_then(|d| d.lines().next())
                 .unwrap_or("");
-            return format!("{code}: {desc}");
+            return one_line(&format!("{code}: {desc}"));
         }
     }
     "no error details".into()
 }
 
+/// The largest Graph or token answer read.
+const MAX_ANSWER: usize = 4 << 20;
+
+/// An answer's status, `Retry-After` and JSON body, read chunk by chunk and given up past
+/// [`MAX_ANSWER`] bytes (a flood is never held whole).
 async fn read_json(
-    resp: reqwest::Response,
+    mut resp: reqwest::Response,
 ) -> Result<(u16, Option<String>, serde_json::Value), String> {
     let status = resp.status().as_u16();
     let retry_after = resp
@@ -226,12 +249,16 @@ async fn read_json(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let bytes = resp
-        .bytes()
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
         .await
-        .map_err(|e| crate::probe::http_error_chain(&e))?;
-    if bytes.len() > 4 << 20 {
-        return Err("the answer is larger than 4 MB".into());
+        .map_err(|e| crate::probe::http_error_chain(&e))?
+    {
+        if bytes.len() + chunk.len() > MAX_ANSWER {
+            return Err("the answer is larger than 4 MB".into());
+        }
+        bytes.extend_from_slice(&chunk);
     }
     let v = serde_json::from_slice(&bytes)
         .map_err(|e| format!("HTTP {status}, and the body is not JSON ({e})"))?;
@@ -331,7 +358,12 @@ impl<'a> Graph<'a> {
                         .as_deref()
                         .and_then(|s| s.trim().parse::<u64>().ok())
                         .map_or(Duration::from_secs(1), Duration::from_secs);
-                    if Instant::now() + wait >= self.deadline {
+                    // A Retry-After from the network can be any number: no arithmetic on it
+                    // may overflow (u64::MAX seconds is past the end of `Instant`).
+                    if Instant::now()
+                        .checked_add(wait)
+                        .is_none_or(|at| at >= self.deadline)
+                    {
                         return Err(format!(
                             "Microsoft Graph throttled GET {path} (HTTP 429) and asks to retry after {}s, beyond the time left for this scan (raise --timeout)",
                             wait.as_secs()

@@ -57,8 +57,16 @@ pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
         "# Written by `tenant-ready init --from-graph` from Microsoft Graph (tenant {}).\n# Scan it with `tenant-ready scan --config tenant.toml` (add --graph to compare with Graph again).\n",
         crate::escape::terminal(tenant)
     ));
-    if let Some(initial) = view.domains.iter().find(|d| d.is_initial) {
-        t["initial_domain"] = value(initial.id.to_ascii_lowercase());
+    // Ids from Graph are written only when they are domain names (a scan would refuse the file
+    // otherwise, and an id is outside input).
+    let name_of = |id: &str| crate::domain::DomainName::parse(id).ok();
+    if let Some(initial) = view
+        .domains
+        .iter()
+        .find(|d| d.is_initial)
+        .and_then(|d| name_of(&d.id))
+    {
+        t["initial_domain"] = value(initial.to_string());
     }
     t["cloud"] = value(cloud.as_str());
     t["graph"] = value(true);
@@ -69,7 +77,13 @@ pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
     let mut commented = String::new();
     for d in view.domains.iter().filter(|d| !d.is_initial) {
         let mut e = Table::new();
-        let name = d.id.to_ascii_lowercase();
+        let Some(name) = name_of(&d.id).map(|n| n.to_string()) else {
+            commented.push_str(&format!(
+                "\n# Graph lists {} as a domain, which is not a domain name: left out.\n",
+                one_line_toml_string(&d.id)
+            ));
+            continue;
+        };
         e["name"] = value(name.clone());
         let svc = services(&d.supported_services);
         if svc.is_empty() && d.is_verified {
@@ -118,7 +132,8 @@ pub fn from_graph(a: &InitArgs) -> Exit {
             Exit::Ready
         }
         Err(e) => {
-            eprintln!("error: {}", crate::escape::terminal_lines(&e));
+            // One line, always: the text may carry what Graph answered.
+            eprintln!("error: {}", crate::escape::terminal(&e));
             Exit::Usage
         }
     }
@@ -248,9 +263,19 @@ mod tests {
             )
         );
         assert!(
-            text.contains(
-                "# name = \"alias.com\\u000A[[domain]]\\u000Aname = \\\"injected.com\\\"\"\n"
-            ),
+            text.contains("# Graph lists \"alias.com\\u000A[[domain]]\\u000Aname = \\\"injected.com\\\"\" as a domain, which is not a domain name: left out.\n"),
+            "{text}"
+        );
+        // A verified domain without services is written commented out.
+        let mut alias = view.clone();
+        alias.domains.push(GraphDomain {
+            id: "alias.com".into(),
+            is_verified: true,
+            ..GraphDomain::default()
+        });
+        let text = tenant_toml(&alias, Cloud::Worldwide, "t");
+        assert!(
+            text.contains("# [[domain]]\n# name = \"alias.com\"\n"),
             "{text}"
         );
         assert_eq!(

@@ -85,6 +85,10 @@ pub enum Misbehave {
     MalformedJson,
     /// Answers every request with this HTTP status and an HTML body (a proxy's error page).
     Status(u16),
+    /// Answers Graph requests (`/v1.0/…`) with a body that never ends.
+    EndlessGraph,
+    /// Answers Graph requests with a 500 whose error message is this text (newlines and all).
+    GraphError(&'static str),
     /// Answers this many Graph requests with 429 and `Retry-After` (seconds), then normally.
     Throttle {
         /// Requests throttled.
@@ -180,7 +184,10 @@ impl Directory {
                     body: b"<html><body>Access denied by policy</body></html>".to_vec(),
                 };
             }
-            Misbehave::No | Misbehave::Throttle { .. } => {}
+            Misbehave::No
+            | Misbehave::Throttle { .. }
+            | Misbehave::EndlessGraph
+            | Misbehave::GraphError(_) => {}
         }
         let path = req.path();
         if let Some(domain) = path
@@ -281,6 +288,16 @@ impl Directory {
             });
         }
         let rest = path.strip_prefix("/v1.0/")?;
+        match self.misbehave {
+            Misbehave::EndlessGraph => return Some(Reply::Endless),
+            Misbehave::GraphError(message) => {
+                return Some(Reply::json(
+                    500,
+                    &json!({"error": {"code": "InternalServerError", "message": message}}),
+                ));
+            }
+            _ => {}
+        }
         if let Misbehave::Throttle { times, retry_after } = self.misbehave
             && self.throttled.fetch_add(1, Ordering::Relaxed) < times
         {

@@ -95,6 +95,9 @@ pub enum Reply {
     },
     /// Never answer (a stalled server).
     Stall,
+    /// A `200` whose body never ends (spaces, which a JSON reader skips), sent until the client
+    /// hangs up: a flood.
+    Endless,
 }
 
 impl Reply {
@@ -354,6 +357,17 @@ async fn handled<S: AsyncRead + AsyncWrite + Unpin>(
         Reply::Stall => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Ok(())
+        }
+        Reply::Endless => {
+            let s = r.get_mut();
+            s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+            )
+            .await?;
+            let chunk = vec![b' '; 64 * 1024];
+            loop {
+                s.write_all(&chunk).await?;
+            }
         }
         Reply::Respond {
             status,

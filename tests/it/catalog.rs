@@ -460,7 +460,14 @@ fn a_check_packs_clouds_toml_cannot_redirect_credentials() {
     std::fs::write(pack.join("clouds.toml"), &clouds).unwrap();
     let p = pack.to_str().unwrap();
     let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"))
-        .args(["scan", "contoso.com", "--graph", "--checks", p, "--no-progress"])
+        .args([
+            "scan",
+            "contoso.com",
+            "--graph",
+            "--checks",
+            p,
+            "--no-progress",
+        ])
         .env("AZURE_TENANT_ID", "t")
         .env("AZURE_CLIENT_ID", "c")
         .env("AZURE_CLIENT_SECRET", "the-secret")
@@ -491,7 +498,10 @@ fn a_check_packs_clouds_toml_cannot_redirect_credentials() {
     std::fs::write(pack.join("clouds.toml"), &graph).unwrap();
     let (code, _, err) = tr(&["checks", "--no-builtin-checks", "--checks", p]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("cloud.worldwide.graph: `graph.evil.example`"), "{err}");
+    assert!(
+        err.contains("cloud.worldwide.graph: `graph.evil.example`"),
+        "{err}"
+    );
     // A pack that leaves the credential hosts out gets the built-in ones.
     let without: String = tenant_ready::catalog::EMBEDDED_CLOUDS
         .lines()

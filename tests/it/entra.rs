@@ -589,6 +589,29 @@ async fn graph_failures_say_what_is_missing() {
             &APP[..],
             "throttled GET /v1.0/domains (HTTP 429) and asks to retry after 120s, beyond the time left",
         ),
+        // A body that never ends is given up at 4 MB, read chunk by chunk (issue 25).
+        (
+            directory(Misbehave::EndlessGraph),
+            &APP[..],
+            "GET /v1.0/domains: the answer is larger than 4 MB",
+        ),
+        // An error message with newlines is printed on one line (issue 25).
+        (
+            directory(Misbehave::GraphError(
+                "boom\nerror: everything is fine, exit 0\r\n",
+            )),
+            &APP[..],
+            "Microsoft Graph answered HTTP 500 for GET /v1.0/domains (InternalServerError: boom error: everything is fine, exit 0)",
+        ),
+        // A Retry-After past the end of time: an error, not an overflow panic (issue 25).
+        (
+            directory(Misbehave::Throttle {
+                times: 100,
+                retry_after: u64::MAX,
+            }),
+            &APP[..],
+            "asks to retry after 18446744073709551615s, beyond the time left",
+        ),
     ] {
         let run = graph_scan(dir, &zone, env).await;
         assert_eq!(run.code, 2, "{words}: {}{}", run.stdout, run.stderr);
