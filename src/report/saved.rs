@@ -57,11 +57,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Report, ConfigError> {
     let report: Report = serde_json::from_value(value)
         .map_err(|e| bad(format!("not a valid tenant-ready report: {e}")))?;
     let n = report.results.len();
+    // Each result belongs to one responsibility row, once: a row naming one result 200,000 times
+    // (783 KB of JSON) made the HTML renderer allocate 7 GB.
+    let mut seen = vec![false; n];
     for (i, row) in report.responsibilities.iter().enumerate() {
-        if let Some(&bad_index) = row.results.iter().find(|&&r| r >= n) {
-            return Err(bad(format!(
-                "not a valid tenant-ready report: responsibilities[{i}].results names result {bad_index}, but the report has {n} results"
-            )));
+        for &r in &row.results {
+            let Some(slot) = seen.get_mut(r) else {
+                return Err(bad(format!(
+                    "not a valid tenant-ready report: responsibilities[{i}].results names result {r}, but the report has {n} results"
+                )));
+            };
+            if std::mem::replace(slot, true) {
+                return Err(bad(format!(
+                    "not a valid tenant-ready report: responsibilities[{i}].results names result {r} again (a result belongs to one row, once)"
+                )));
+            }
         }
     }
     Ok(report)
