@@ -257,6 +257,9 @@ struct SentLog {
     udp: Vec<String>,
     retransmits: usize,
     tcp: usize,
+    /// The UDP sockets the queries went out on (serial numbers) and their local ports.
+    sockets: std::collections::HashSet<u64>,
+    ports: std::collections::HashSet<u64>,
 }
 
 #[derive(Default)]
@@ -264,9 +267,19 @@ struct Fields {
     name: String,
     rtype: String,
     message: String,
+    port: Option<u64>,
+    socket: Option<u64>,
 }
 
 impl tracing::field::Visit for Fields {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        match field.name() {
+            "port" => self.port = Some(value),
+            "socket" => self.socket = Some(value),
+            _ => {}
+        }
+    }
+
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
         let v = format!("{value:?}");
         match field.name() {
@@ -289,6 +302,8 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Sent {
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sent.sockets.extend(f.socket);
+        sent.ports.extend(f.port);
         match f.message.as_str() {
             "tcp" => sent.tcp += 1,
             "udp-retransmit" => sent.retransmits += 1,
@@ -363,12 +378,18 @@ async fn scan(
         .iter()
         .filter(|r| r.evidence.raw().contains("\"retransmitted\":"))
         .count();
-    let (udp, retransmits, tcp) = {
+    let (udp, retransmits, tcp, sockets, ports) = {
         let sent = sent
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (sent.udp.len(), sent.retransmits, sent.tcp)
+        (
+            sent.udp.len(),
+            sent.retransmits,
+            sent.tcp,
+            sent.sockets.len(),
+            sent.ports.len(),
+        )
     };
     let bound = if delay.is_zero() {
         String::new()
@@ -383,7 +404,7 @@ async fn scan(
     };
     let what = if log.is_some() {
         format!(
-            "query log: {udp} udp queries ({retransmits} retransmitted) + {tcp} tcp; with the log:"
+            "query log: {udp} udp queries ({retransmits} retransmitted) + {tcp} tcp, from {sockets} sockets on {ports} ports; with the log:"
         )
     } else {
         "tenant-ready:".to_owned()

@@ -128,6 +128,9 @@ pub struct Behaviour {
     pub wrong_question: bool,
     /// Answer over UDP with bytes that are not a DNS message, under the right id.
     pub garbage: bool,
+    /// Send every UDP query back as it came (QR clear: a reflecting middlebox, or a forger who
+    /// knows nothing of the answer). Not an answer: it once read as NODATA.
+    pub echo: bool,
     /// Ignore the first UDP query for each name, as if the datagram were lost (a busy server's
     /// full receive queue): only a client that sends it again gets an answer.
     pub lose_first_udp: bool,
@@ -152,6 +155,9 @@ struct Shared {
     open: tokio::sync::watch::Sender<bool>,
     /// Direct queries so far (for `hold_direct_after`).
     direct: AtomicU64,
+    /// The source address of every UDP query, in order of arrival (a capture, for the tests of
+    /// the client's source ports).
+    sources: std::sync::Mutex<Vec<SocketAddr>>,
 }
 
 /// A running server; it stops when dropped.
@@ -176,6 +182,7 @@ impl DnsServer {
             held: std::sync::Mutex::default(),
             open: tokio::sync::watch::Sender::new(false),
             direct: AtomicU64::new(0),
+            sources: std::sync::Mutex::default(),
         });
         // With port 0 the kernel picks a free UDP port, but the same TCP port may be taken by
         // another listener (tests run in parallel): pick again rather than fail.
@@ -218,6 +225,15 @@ impl DnsServer {
         self.shared.queries.load(Ordering::Relaxed)
     }
 
+    /// The source address of every UDP query received so far, in order of arrival.
+    pub fn udp_sources(&self) -> Vec<SocketAddr> {
+        self.shared
+            .sources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Queries received so far for one name (any type, UDP and TCP).
     pub fn queries_for(&self, name: &str) -> u64 {
         let asked = self
@@ -244,6 +260,11 @@ async fn serve_udp(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
             continue;
         };
         let packet = buf[..n].to_vec();
+        shared
+            .sources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(peer);
         let (sock, shared) = (Arc::clone(&sock), Arc::clone(&shared));
         tokio::spawn(async move {
             if let Some(resp) = answer(&shared, &packet, true).await {
@@ -307,6 +328,9 @@ async fn hold(shared: &Shared, k: usize, question: (String, RecordType)) {
 async fn answer(shared: &Shared, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
     shared.queries.fetch_add(1, Ordering::Relaxed);
     let b = &shared.behaviour;
+    if udp && b.echo {
+        return Some(packet.to_vec());
+    }
     let req = Message::from_vec(packet).ok()?;
     if req.metadata.message_type != MessageType::Query {
         return None;

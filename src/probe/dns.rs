@@ -524,7 +524,7 @@ fn records_answer<'a>(records: impl Iterator<Item = &'a Record>, rtype: RecordTy
     let mut ttl = u32::MAX;
     let mut out = Vec::new();
     for r in records.filter(|r| r.record_type() == rtype) {
-        ttl = ttl.min(r.ttl);
+        ttl = ttl.min(stub::ttl(r.ttl));
         out.push(render(&r.data));
     }
     if out.is_empty() {

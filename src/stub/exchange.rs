@@ -38,11 +38,13 @@ pub(crate) async fn exchange(
     wire: &[u8],
     deadline: Instant,
 ) -> Result<(Message, u32), StubError> {
-    let socket = pool.socket(server).await.map_err(|e| StubError::io(&e))?;
-    let (registration, mut rx) = socket.register(server, question.clone());
+    let socket = pool.socket(server).map_err(|e| StubError::io(&e))?;
+    let (registration, mut rx) = socket.register(question.clone());
+    drop(socket);
     let mut bytes = wire.to_vec();
     bytes[..2].copy_from_slice(&registration.id().to_be_bytes());
-    tracing::trace!(target: "tenant_ready::stub::sent", %server, name = %question.name(), rtype = %question.query_type(), "udp");
+    let (port, serial) = (registration.socket().port(), registration.socket().serial());
+    tracing::trace!(target: "tenant_ready::stub::sent", %server, port, socket = serial, name = %question.name(), rtype = %question.query_type(), "udp");
     let sent = Instant::now();
     registration.send(bytes.clone());
     // UDP may lose the query or its answer (a busy server's full receive queue drops datagrams):
@@ -55,7 +57,7 @@ pub(crate) async fn exchange(
         match tokio::time::timeout_at(wake, &mut rx).await {
             Ok(delivery) => break delivery,
             Err(_) if wake < deadline => {
-                tracing::trace!(target: "tenant_ready::stub::sent", %server, name = %question.name(), rtype = %question.query_type(), "udp-retransmit");
+                tracing::trace!(target: "tenant_ready::stub::sent", %server, port, socket = serial, name = %question.name(), rtype = %question.query_type(), "udp-retransmit");
                 registration.send(bytes.clone());
                 retransmitted += 1;
                 rto = rto.saturating_mul(2);
@@ -125,7 +127,9 @@ async fn over_tcp(
     match super::accept(question, &answer) {
         super::Acceptance::Answer(m) if m.metadata.id == id => Ok(*m),
         super::Acceptance::Unreadable(e) => Err(format!("unreadable TCP answer: {e}")),
-        super::Acceptance::Answer(_) | super::Acceptance::OtherQuestion => {
+        super::Acceptance::Answer(_)
+        | super::Acceptance::OtherQuestion
+        | super::Acceptance::NotAnAnswer => {
             Err("the TCP answer does not match the question".to_owned())
         }
     }

@@ -28,9 +28,12 @@ pub(crate) struct Outcome {
 impl Outcome {
     /// An outcome reusable for `ttl` from now (zero: only by questions already waiting for it).
     pub(crate) fn new(result: Result<Arc<Reply>, StubError>, ttl: Duration) -> Self {
+        let now = Instant::now();
         Self {
             result,
-            reusable_until: Instant::now() + ttl,
+            // A TTL is at most 2³¹ s ([`super::ttl`]), but no time from the network is added
+            // unchecked: a clock that cannot say that far ahead reuses nothing.
+            reusable_until: now.checked_add(ttl).unwrap_or(now),
         }
     }
 }

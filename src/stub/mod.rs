@@ -5,8 +5,9 @@
 //! hickory-proto builds and parses every message; this module owns only the transport and the
 //! bookkeeping, which is where a scan of a thousand domains spent its time:
 //!
-//! * [`pool`]: a few long-lived UDP sockets with random ports, random ids, and answers matched by
-//!   server, id and question (anything else is ignored, as hickory does);
+//! * [`pool`]: UDP sockets each connected to one server from a random port and retired after a
+//!   few queries, random ids, and answers matched by server, id and question (anything else is
+//!   ignored, as hickory does);
 //! * [`exchange`]: one question to one server, over TCP when the answer is truncated;
 //! * [`memo`]: identical questions in flight share one exchange, and answers are reused for
 //!   their TTL;
@@ -27,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use memo::{Memo, Outcome};
@@ -273,14 +274,24 @@ pub enum Acceptance {
     Answer(Box<Message>),
     /// A readable message about another question (forged or confused): ignored.
     OtherQuestion,
+    /// A readable message that is no answer to a query: QR clear (the query reflected back) or
+    /// another opcode. Ignored like another question's answer; an echoed query once read as
+    /// NODATA and failed the check.
+    NotAnAnswer,
     /// Not a DNS message.
     Unreadable(String),
 }
 
-/// Checks a datagram against the question it should answer (RFC 1035 §7.3: the question section
-/// must be the one asked).
+/// Checks a datagram against the question it should answer: a response (QR set) to a standard
+/// query (opcode QUERY), whose question section is the one asked (RFC 1035 §4.1.1, §7.3).
 pub fn accept(question: &Query, datagram: &[u8]) -> Acceptance {
     match Message::from_vec(datagram) {
+        Ok(m)
+            if m.metadata.message_type != MessageType::Response
+                || m.metadata.op_code != OpCode::Query =>
+        {
+            Acceptance::NotAnAnswer
+        }
         Ok(m) if m.queries.len() == 1 && m.queries[0] == *question => {
             Acceptance::Answer(Box::new(m))
         }
@@ -341,7 +352,7 @@ pub fn follow(
     {
         let ttl = records
             .iter()
-            .map(|r| r.ttl)
+            .map(|r| ttl(r.ttl))
             .min()
             .or(negative_ttl)
             .unwrap_or(0);
@@ -356,6 +367,17 @@ pub fn follow(
     Ok(Step::Next(owner))
 }
 
+/// A TTL as received, read as RFC 2181 §8 says: "Implementations should treat TTL values received
+/// with the most significant bit set as if the entire value received was zero." (A TTL of 2³¹ s
+/// or more is no TTL anyone meant; hickory's own cache does the same.)
+pub fn ttl(received: u32) -> u32 {
+    if received > i32::MAX.unsigned_abs() {
+        0
+    } else {
+        received
+    }
+}
+
 /// The CNAME target the answer gives for `owner`.
 fn alias(answer: &Message, owner: &Name) -> Option<Name> {
     answer.answers.iter().find_map(|r| match &r.data {
@@ -367,7 +389,7 @@ fn alias(answer: &Message, owner: &Name) -> Option<Name> {
 /// A negative answer's TTL: the smaller of the SOA record's TTL and its MINIMUM (RFC 2308 §5).
 fn negative_ttl(answer: &Message) -> Option<u32> {
     answer.authorities.iter().find_map(|r| match &r.data {
-        RData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
+        RData::SOA(soa) => Some(ttl(r.ttl).min(ttl(soa.minimum))),
         _ => None,
     })
 }
@@ -468,6 +490,31 @@ mod tests {
             follow(m, q.name(), q.query_type(), &mut Vec::new()),
             Err(StubError::Rcode(ResponseCode::ServFail))
         ));
+    }
+
+    /// RFC 2181 §8: a TTL with the top bit set is zero (so the answer is not reused), in the
+    /// records and in a negative answer's SOA alike.
+    #[test]
+    fn a_ttl_with_the_top_bit_set_reads_as_zero() {
+        let (mut m, q) = read(include_bytes!("../../fuzz/seeds/dns_answer/cname_then_txt"));
+        for r in &mut m.answers {
+            r.ttl = 0x8000_0000;
+        }
+        let Ok(Step::Done(reply)) = follow(m, q.name(), q.query_type(), &mut Vec::new()) else {
+            panic!("the chain ends in this answer");
+        };
+        assert_eq!(reply.ttl, Duration::ZERO);
+        let (mut m, q) = read(include_bytes!("../../fuzz/seeds/dns_answer/nxdomain_soa"));
+        for r in &mut m.authorities {
+            if let RData::SOA(soa) = &mut r.data {
+                soa.minimum = u32::MAX;
+            }
+        }
+        let Ok(Step::Done(reply)) = follow(m, q.name(), q.query_type(), &mut Vec::new()) else {
+            panic!("NXDOMAIN is an answer");
+        };
+        assert_eq!(reply.ttl, Duration::ZERO);
+        assert_eq!(ttl(0x7fff_ffff), 0x7fff_ffff);
     }
 
     #[test]

@@ -1,18 +1,34 @@
-//! The UDP sockets the stub sends from: a few long-lived sockets per address family, bound on
-//! first use, each with one task that reads every datagram arriving on it and hands it to the
-//! query waiting for it, and one that sends the queries queued on it, a burst per `sendmmsg`.
+//! The UDP sockets the stub sends from: each connected to one server, from a random port, and
+//! retired after a few queries or a short time, with one task that reads the answers arriving on
+//! it and sends the queries queued on it, a burst per `sendmmsg`.
 //!
-//! Why a pool and not a socket per query (what hickory's client does): binding, registering with
-//! the reactor and closing a socket costs more than the query itself on loopback, and a scan sends
-//! tens of thousands. Each socket has its own kernel-chosen (random) port, each query a random
-//! 16-bit id, and an answer is accepted only when its source address, id and question all match a
-//! query in flight (RFC 5452 §9.1): anything else is dropped and counted against nobody, so a
-//! stray or forged datagram cannot end a query early.
+//! Why not a few long-lived sockets for everything (what this was until issue 25): a scan's whole
+//! run then came from 8 ports, the same 8 towards every server, so whoever runs the name server
+//! of one scanned domain learnt the ports for all the others, and a forged answer to any other
+//! server had only the 16-bit id left to guess (RFC 5452 §4, §9.2). Why not a socket per query
+//! (hickory's client, unbound): binding, registering with the reactor and closing cost as much as
+//! the query itself on loopback, and a scan sends tens of thousands. In between: a socket is
+//!
+//! * **connected to one server**: it never sends elsewhere, and the kernel drops datagrams from
+//!   any other source before we see them (we check the source again anyway);
+//! * **from a random port**: the kernel's choice for an unbound socket, random over the whole
+//!   ephemeral range (`ip_local_port_range`; Linux picks a random start and step per socket);
+//! * **retired** after [`QUERIES_PER_SOCKET`] queries or [`SOCKET_TAKES_QUERIES_FOR`], whichever
+//!   comes first: a retired socket takes no new query and closes when the last of its queries
+//!   ends (its [`Registration`] drops). A port is therefore in use towards one server, for at most
+//!   a few queries, and a 1,000-domain scan sends from thousands of ports.
+//!
+//! Each query gets a random 16-bit id, and an answer is accepted only when its source address,
+//! id and question all match a query in flight, and it is an answer at all (QR set, opcode
+//! QUERY; RFC 5452 §9.1): anything else is dropped and counted against nobody, so a stray or
+//! forged datagram cannot end a query early.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use std::io::IoSlice;
@@ -24,23 +40,34 @@ use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, sendmmsg};
 use crate::rtt::RttEstimate;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
-use tokio::sync::{Notify, OnceCell, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
-/// Sockets per address family. Two cores read them; eight spreads the ids over eight ports
-/// without costing more than a few file descriptors.
-const SOCKETS: usize = 8;
+/// Queries one socket takes at most before it is retired. Small, so that a port says little and
+/// lives briefly; not one, so that a burst of queries to one server still goes out in one
+/// `sendmmsg` and a socket's cost is shared. (bench_dns, 29,002 queries to one server: see the
+/// README's Performance section for the cost of 1, 4, 16 and 64.)
+pub(crate) const QUERIES_PER_SOCKET: u32 = 16;
+
+/// How long a socket takes new queries at most, however few it has had: a slow trickle of
+/// queries to one server (one check after another) does not keep a port for minutes.
+pub(crate) const SOCKET_TAKES_QUERIES_FOR: Duration = Duration::from_secs(1);
 
 /// Largest datagram read. The stub advertises 1232 bytes (EDNS), but a server may send more; a
-/// datagram cut short by the buffer would only parse as garbage.
+/// datagram cut short by the buffer would only parse as garbage. One buffer per runtime thread
+/// (not per socket: sockets are many and short-lived).
 const RECV_BUF: usize = 65_535;
 
-/// Datagrams handed to the kernel in one `sendmmsg` call at most. The writer yields between calls,
+/// Datagrams handed to the kernel in one `sendmmsg` call at most. The task yields between calls,
 /// so the answers (and, on a shared machine, the server) get a turn: a burst of hundreds at once
 /// overflows a server's default receive queue sooner. (Kernel `UdpRcvbufErrors` over four whole
 /// bench_dns runs each, dnsperf's own losses included: 21–101 per run with 64 and no yield, 11–58
 /// with 16 and the yield.) What is lost anyway is retransmitted.
 const BATCH: usize = 16;
+
+/// Datagrams read per wake-up at most before the socket's task lets the others run.
+const READS_PER_TURN: usize = 64;
 
 /// What a waiting query receives: the parsed answer, or why there is none.
 pub(crate) type Delivery = Result<Message, Undelivered>;
@@ -60,31 +87,64 @@ struct Waiter {
     /// Taken when the answer is delivered; the entry itself stays until the [`Registration`]
     /// drops, so its id is not reused (and removed by the wrong query) in between.
     tx: Option<oneshot::Sender<Delivery>>,
-    /// Datagrams from the right server with the right id but another question.
+    /// Datagrams from the server with this id that did not answer it (another question, or not
+    /// an answer at all).
     mismatched: u32,
 }
 
-/// The in-flight table of one socket: server address and id → the query waiting.
-type Table = Mutex<HashMap<(SocketAddr, u16), Waiter>>;
+/// The in-flight table of one socket: id → the query waiting. At most [`QUERIES_PER_SOCKET`]
+/// entries, so a free id is always found at once (the old shared sockets could fill all 65,536
+/// and then spun looking for one while holding this lock).
+type Table = Mutex<HashMap<u16, Waiter>>;
 
-pub(crate) struct Socket {
+/// What a socket's task and its queries share.
+struct Io {
     udp: UdpSocket,
+    /// The one server this socket is connected to (canonical: IPv4 as IPv4).
+    server: SocketAddr,
     table: Table,
-    /// Queries waiting for the writer: (bytes, server, id).
-    outbox: Mutex<Vec<(Vec<u8>, SocketAddr, u16)>>,
-    /// Wakes the writer (a stored permit, so no query queued between its checks is missed).
+    /// Queries waiting to be sent: (bytes, id).
+    outbox: Mutex<Vec<(Vec<u8>, u16)>>,
+    /// Wakes the task to send (a stored permit, so no query queued between its checks is missed).
     queued: Notify,
 }
 
-/// The pool: sockets for IPv4 and IPv6 servers, bound when first needed (inside the runtime that
-/// uses them), and their reader and writer tasks, stopped when the pool is dropped.
+/// A socket connected to one server, shared by the queries it took; its task stops and the port
+/// closes when the last of them (and the pool's weak reference cannot keep it) is gone.
+pub(crate) struct Socket {
+    io: Arc<Io>,
+    /// Queries taken so far (only changed under the pool's lock).
+    taken: AtomicU32,
+    opened: Instant,
+    /// The local port and a serial number, for the `tenant_ready::stub::sent` trace events.
+    port: u16,
+    serial: u64,
+    task: AbortHandle,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serial numbers of sockets, for the trace events (unique per process).
+static SERIAL: AtomicU64 = AtomicU64::new(0);
+
+/// The pool: per server, the socket currently taking queries, and each server's round trips.
 #[derive(Default)]
 pub(crate) struct Pool {
-    v4: OnceCell<Vec<Arc<Socket>>>,
-    v6: OnceCell<Vec<Arc<Socket>>>,
-    tasks: Mutex<Vec<AbortHandle>>,
+    /// Weak: a socket lives as long as its queries, not as long as the pool. Entries whose
+    /// socket is gone are pruned when the map has doubled since the last pruning.
+    taking: Mutex<Taking>,
     /// Each server's round trips so far, for its retransmission timeout.
     rtt: Mutex<HashMap<SocketAddr, RttEstimate>>,
+}
+
+#[derive(Default)]
+struct Taking {
+    by_server: HashMap<SocketAddr, Weak<Socket>>,
+    prune_at: usize,
 }
 
 /// A query is retransmitted no sooner than this, whatever the round trips say: a loopback or LAN
@@ -98,19 +158,6 @@ pub(crate) const RETRANSMIT_FLOOR: Duration = Duration::from_millis(250);
 /// answer had come, cost a second; a copy sent to a server merely slower than this costs one
 /// duplicate query, and either answer is accepted.
 pub(crate) const INITIAL_RTO: Duration = Duration::from_millis(376);
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        for r in self
-            .tasks
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-        {
-            r.abort();
-        }
-    }
-}
 
 impl Pool {
     /// How long to wait for `server`'s answer before sending the query again: its RTO (`SRTT +
@@ -138,200 +185,255 @@ impl Pool {
             .add(rtt);
     }
 
-    /// A socket of the server's family, chosen at random.
-    pub(crate) async fn socket(&self, server: SocketAddr) -> std::io::Result<Arc<Socket>> {
-        let (cell, any) = if server.is_ipv4() {
-            (&self.v4, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
-        } else {
-            (&self.v6, SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)))
-        };
-        let sockets = cell.get_or_try_init(|| self.bind(any)).await?;
-        let pick = usize::from(random_u16()) % sockets.len();
-        Ok(Arc::clone(&sockets[pick]))
-    }
-
-    async fn bind(&self, any: SocketAddr) -> std::io::Result<Vec<Arc<Socket>>> {
-        let mut sockets = Vec::with_capacity(SOCKETS);
-        for _ in 0..SOCKETS {
-            let udp = UdpSocket::bind(any).await?;
-            // A scan's bursts are hundreds of answers at once; the default buffer (~200 KB) would
-            // drop some on a busy machine and turn them into timeouts. Best effort: the kernel
-            // caps it at net.core.rmem_max.
-            let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(1 << 20);
-            let socket = Arc::new(Socket {
-                udp,
-                table: Mutex::default(),
-                outbox: Mutex::default(),
-                queued: Notify::new(),
-            });
-            let reader = tokio::spawn(read(Arc::clone(&socket)));
-            let writer = tokio::spawn(write(Arc::clone(&socket)));
-            self.tasks
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend([reader.abort_handle(), writer.abort_handle()]);
-            sockets.push(socket);
+    /// A socket for one query to `server`: the one currently taking its queries, or a new one
+    /// when that one is retired (or gone). Must be called inside the runtime (the socket's task
+    /// is spawned on it).
+    pub(crate) fn socket(&self, server: SocketAddr) -> std::io::Result<Arc<Socket>> {
+        let server = canonical(server);
+        {
+            let taking = self.taking.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(s) = taking.by_server.get(&server).and_then(Weak::upgrade)
+                && s.take()
+            {
+                return Ok(s);
+            }
         }
-        Ok(sockets)
+        // Opened outside the lock (four system calls): two queries racing here each open one,
+        // and the later becomes the one taking queries; both are used, neither is shared wider.
+        let socket = Arc::new(Socket::open(server)?);
+        socket.take();
+        let mut taking = self.taking.lock().unwrap_or_else(PoisonError::into_inner);
+        if taking.by_server.len() >= taking.prune_at {
+            taking.by_server.retain(|_, s| s.strong_count() > 0);
+            taking.prune_at = (taking.by_server.len() * 2).max(64);
+        }
+        taking.by_server.insert(server, Arc::downgrade(&socket));
+        Ok(socket)
     }
 }
 
 impl Socket {
-    /// Registers a query to `server` under a fresh random id; the registration removes itself when
-    /// dropped, so a query that times out or is cancelled leaves nothing behind.
+    /// A new socket connected to `server` (the kernel binds it to a random free port), and its
+    /// task.
+    fn open(server: SocketAddr) -> std::io::Result<Self> {
+        use socket2::{Domain, Protocol, Type};
+        let raw = socket2::Socket::new(
+            Domain::for_address(server),
+            Type::DGRAM.nonblocking().cloexec(),
+            Some(Protocol::UDP),
+        )?;
+        raw.connect(&server.into())?;
+        let port = raw.local_addr()?.as_socket().map_or(0, |a| a.port());
+        let udp = UdpSocket::from_std(raw.into())?;
+        let io = Arc::new(Io {
+            udp,
+            server,
+            table: Mutex::default(),
+            outbox: Mutex::default(),
+            queued: Notify::new(),
+        });
+        let task = tokio::spawn(serve(Arc::clone(&io))).abort_handle();
+        Ok(Self {
+            io,
+            taken: AtomicU32::new(0),
+            opened: Instant::now(),
+            port,
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+            task,
+        })
+    }
+
+    /// Takes one more query, unless the socket is retired (enough queries, or old enough).
+    fn take(&self) -> bool {
+        let taken = self.taken.load(Ordering::Relaxed);
+        if taken >= QUERIES_PER_SOCKET || self.opened.elapsed() >= SOCKET_TAKES_QUERIES_FOR {
+            return false;
+        }
+        self.taken.store(taken + 1, Ordering::Relaxed);
+        true
+    }
+
+    /// The local port (for the trace events).
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The socket's serial number in this process (for the trace events).
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
+    }
+
+    /// Registers a query under a fresh random id; the registration removes itself when dropped,
+    /// so a query that times out or is cancelled leaves nothing behind.
     pub(crate) fn register(
         self: &Arc<Self>,
-        server: SocketAddr,
         question: Query,
     ) -> (Registration, oneshot::Receiver<Delivery>) {
-        let server = canonical(server);
         let (tx, rx) = oneshot::channel();
-        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut waiter = Some(Waiter {
-            question,
-            tx: Some(tx),
-            mismatched: 0,
-        });
-        loop {
+        let mut table = self.io.table.lock().unwrap_or_else(PoisonError::into_inner);
+        // The table holds fewer than QUERIES_PER_SOCKET ids, so this ends at the first try but
+        // for a chance of at most 16 in 65,536 per try.
+        let id = loop {
             let id = random_u16();
-            if let Entry::Vacant(slot) = table.entry((server, id)) {
-                if let Some(w) = waiter.take() {
-                    slot.insert(w);
-                }
-                let registration = Registration {
-                    socket: Arc::clone(self),
-                    key: (server, id),
-                };
-                return (registration, rx);
+            if let Entry::Vacant(slot) = table.entry(id) {
+                slot.insert(Waiter {
+                    question,
+                    tx: Some(tx),
+                    mismatched: 0,
+                });
+                break id;
             }
-        }
+        };
+        let registration = Registration {
+            socket: Arc::clone(self),
+            id,
+        };
+        (registration, rx)
     }
 }
 
 /// A query's place in a socket's table.
 pub(crate) struct Registration {
     socket: Arc<Socket>,
-    key: (SocketAddr, u16),
+    id: u16,
 }
 
 impl Registration {
     /// The id the query must carry.
     pub(crate) fn id(&self) -> u16 {
-        self.key.1
+        self.id
     }
 
-    /// Queues the query's datagram (its id already written) for the socket's writer. A failure to
+    /// The socket the query goes out on.
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// Queues the query's datagram (its id already written) for the socket's task. A failure to
     /// send reaches the query as [`Undelivered::Unsent`].
     pub(crate) fn send(&self, bytes: Vec<u8>) {
-        self.socket
-            .outbox
+        let io = &self.socket.io;
+        io.outbox
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((bytes, self.key.0, self.key.1));
-        self.socket.queued.notify_one();
+            .push((bytes, self.id));
+        io.queued.notify_one();
     }
 
-    /// Datagrams from the server with this id that asked another question (forged, or a
+    /// Datagrams from the server with this id that did not answer the query (forged, or a
     /// confused server), for the timeout's message.
     pub(crate) fn mismatched(&self) -> u32 {
         let table = self
             .socket
+            .io
             .table
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        table.get(&self.key).map_or(0, |w| w.mismatched)
+        table.get(&self.id).map_or(0, |w| w.mismatched)
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         self.socket
+            .io
             .table
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.key);
+            .remove(&self.id);
     }
 }
 
-/// The socket's reader: matches each datagram to its query by source, id, then question.
-async fn read(socket: Arc<Socket>) {
-    let mut buf = vec![0u8; RECV_BUF];
-    loop {
-        let (n, from) = match socket.udp.recv_from(&mut buf).await {
-            Ok(got) => got,
-            // ICMP errors for earlier datagrams surface here on some systems; they belong to no
-            // query in particular (the query times out, as the server is unreachable).
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::ConnectionRefused
-                        | std::io::ErrorKind::ConnectionReset
-                        | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "DNS socket failed; queries on it end");
-                // Dropping the waiters' senders ends their queries with an error at once.
-                socket
-                    .table
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clear();
-                return;
-            }
-        };
-        deliver(&socket.table, canonical(from), &buf[..n]);
-    }
+thread_local! {
+    /// The read buffer of the sockets' tasks running on this thread.
+    static RECV: RefCell<Vec<u8>> = RefCell::new(vec![0; RECV_BUF]);
 }
 
-/// The socket's writer: sends what the queries queued, a burst per system call.
+/// The socket's task: hands each arriving datagram to the query it answers, and sends what the
+/// queries queued, a burst per system call.
 ///
-/// Why not a `send_to` per query: on loopback the kernel delivers the datagram to the server
-/// inside the call and wakes it, and the woken server then often preempts the sender. One
-/// `sendmmsg` per burst pays that once per burst, and the server reads the burst in one go too.
-async fn write(socket: Arc<Socket>) {
+/// Why `sendmmsg` and not a `send` per query: on loopback the kernel delivers the datagram to the
+/// server inside the call and wakes it, and the woken server then often preempts the sender. One
+/// call per burst pays that once per burst, and the server reads the burst in one go too.
+async fn serve(io: Arc<Io>) {
     let mut batch = Vec::new();
     loop {
-        socket.queued.notified().await;
-        // Let the tasks already runnable queue theirs first: yield_now runs again only after them.
-        tokio::task::yield_now().await;
-        std::mem::swap(
-            &mut batch,
-            &mut *socket.outbox.lock().unwrap_or_else(PoisonError::into_inner),
-        );
-        let mut rest = &batch[..];
-        while !rest.is_empty() {
-            let chunk = &rest[..rest.len().min(BATCH)];
-            match send_some(&socket.udp, chunk).await {
-                Ok(n) => {
-                    rest = &rest[n.max(1).min(rest.len())..];
-                    tokio::task::yield_now().await;
-                }
-                Err(e) => {
-                    // The first datagram failed (the kernel sent none): its query ends with the
-                    // error, and the rest go on.
-                    let (_, server, id) = &rest[0];
-                    fail(&socket.table, (*server, *id), e);
-                    rest = &rest[1..];
+        tokio::select! {
+            ready = io.udp.readable() => {
+                if let Err(e) = ready.and_then(|()| read_some(&io)) {
+                    tracing::warn!(error = %e, "DNS socket failed; queries on it end");
+                    // Dropping the waiters' senders ends their queries with an error at once.
+                    io.table.lock().unwrap_or_else(PoisonError::into_inner).clear();
+                    return;
                 }
             }
+            () = io.queued.notified() => {
+                // Let the tasks already runnable queue theirs first: yield_now runs again only
+                // after them.
+                tokio::task::yield_now().await;
+                std::mem::swap(
+                    &mut batch,
+                    &mut *io.outbox.lock().unwrap_or_else(PoisonError::into_inner),
+                );
+                write_all(&io, &batch).await;
+                batch.clear();
+            }
         }
-        batch.clear();
+    }
+}
+
+/// Reads what has arrived (up to [`READS_PER_TURN`] datagrams) and delivers it; an error other
+/// than "nothing more" or an ICMP report is the socket's end.
+fn read_some(io: &Io) -> std::io::Result<()> {
+    RECV.with_borrow_mut(|buf| {
+        for _ in 0..READS_PER_TURN {
+            match io.udp.try_recv_from(buf) {
+                Ok((n, from)) => deliver(&io.table, io.server, canonical(from), &buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+                // An ICMP error for an earlier datagram (the server's port is closed, say): it
+                // belongs to no query in particular, and can be forged; the queries time out as
+                // for an unreachable server.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Sends `batch`, [`BATCH`] datagrams per call, yielding between calls.
+async fn write_all(io: &Io, batch: &[(Vec<u8>, u16)]) {
+    let mut rest = batch;
+    while !rest.is_empty() {
+        let chunk = &rest[..rest.len().min(BATCH)];
+        match send_some(&io.udp, chunk).await {
+            Ok(n) => {
+                rest = &rest[n.max(1).min(rest.len())..];
+                if !rest.is_empty() {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Err(e) => {
+                // The first datagram failed (the kernel sent none): its query ends with the
+                // error, and the rest go on.
+                fail(&io.table, rest[0].1, e);
+                rest = &rest[1..];
+            }
+        }
     }
 }
 
 /// One `sendmmsg` of `chunk` once the socket is writable: how many datagrams the kernel took.
-async fn send_some(
-    udp: &UdpSocket,
-    chunk: &[(Vec<u8>, SocketAddr, u16)],
-) -> std::io::Result<usize> {
-    let slices: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|(b, ..)| [IoSlice::new(b)]).collect();
-    let addrs: Vec<Option<SockaddrStorage>> = chunk
-        .iter()
-        .map(|(_, to, _)| Some(SockaddrStorage::from(*to)))
-        .collect();
+async fn send_some(udp: &UdpSocket, chunk: &[(Vec<u8>, u16)]) -> std::io::Result<usize> {
+    let slices: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|(b, _)| [IoSlice::new(b)]).collect();
+    // Connected: no destination per datagram (nix pairs each slice with an entry here).
+    let addrs: Vec<Option<SockaddrStorage>> = vec![None; chunk.len()];
     loop {
         let sent = udp.try_io(Interest::WRITABLE, || {
             // (Headers are not `Send`, so they live only inside the call.)
@@ -355,29 +457,33 @@ async fn send_some(
     }
 }
 
-/// Ends the query waiting under `key` with a send error.
-fn fail(table: &Table, key: (SocketAddr, u16), e: std::io::Error) {
+/// Ends the query waiting under `id` with a send error.
+fn fail(table: &Table, id: u16, e: std::io::Error) {
     let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(tx) = table.get_mut(&key).and_then(|w| w.tx.take()) {
+    if let Some(tx) = table.get_mut(&id).and_then(|w| w.tx.take()) {
         let _ = tx.send(Err(Undelivered::Unsent(e)));
     }
 }
 
-/// Hands one datagram to the query it answers, if any.
-fn deliver(table: &Table, from: SocketAddr, datagram: &[u8]) {
+/// Hands one datagram from `from` to the query it answers, if any (`server`: the socket's own).
+fn deliver(table: &Table, server: SocketAddr, from: SocketAddr, datagram: &[u8]) {
     // Source and id first, before any parsing: these are the first screens against forgery, and
-    // a datagram that fails them must not be able to end a query (RFC 5452 §9.1).
+    // a datagram that fails them must not be able to end a query (RFC 5452 §9.1). (The kernel
+    // already drops other sources on a connected socket; this does not rely on it.)
+    if from != server {
+        return;
+    }
     let Some(id) = datagram.first_chunk::<2>().map(|b| u16::from_be_bytes(*b)) else {
         return;
     };
     let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
-    let Some(waiter) = table.get_mut(&(from, id)).filter(|w| w.tx.is_some()) else {
+    let Some(waiter) = table.get_mut(&id).filter(|w| w.tx.is_some()) else {
         return;
     };
     let delivery = match super::accept(&waiter.question, datagram) {
         super::Acceptance::Answer(m) => Ok(*m),
-        super::Acceptance::OtherQuestion => {
-            // Forged or confused: keep waiting for the real answer.
+        super::Acceptance::OtherQuestion | super::Acceptance::NotAnAnswer => {
+            // Forged, reflected or confused: keep waiting for the real answer.
             waiter.mismatched += 1;
             return;
         }
@@ -419,18 +525,30 @@ mod tests {
     async fn only_the_right_source_id_and_question_end_a_query() {
         let pool = Pool::default();
         let server: SocketAddr = "127.0.0.1:5300".parse().unwrap();
-        let socket = pool.socket(server).await.unwrap();
+        let socket = pool.socket(server).unwrap();
         let q = question("a.test.");
-        let (reg, mut rx) = socket.register(server, q.clone());
+        let (reg, mut rx) = socket.register(q.clone());
         let id = reg.id();
+        let table = &socket.io.table;
         let other: SocketAddr = "127.0.0.2:5300".parse().unwrap();
-        deliver(&socket.table, other, &answer(id, &q)); // wrong source
-        deliver(&socket.table, server, &answer(id.wrapping_add(1), &q)); // wrong id
-        deliver(&socket.table, server, &answer(id, &question("b.test."))); // wrong question
-        deliver(&socket.table, server, &[0x12]); // too short to hold an id
+        deliver(table, server, other, &answer(id, &q)); // wrong source
+        deliver(table, server, server, &answer(id.wrapping_add(1), &q)); // wrong id
+        deliver(table, server, server, &answer(id, &question("b.test."))); // wrong question
+        deliver(table, server, server, &[0x12]); // too short to hold an id
+        // The query itself, reflected back (QR clear): not an answer (it read as NODATA once).
+        let mut echo = Message::query();
+        echo.metadata.id = id;
+        echo.add_query(q.clone());
+        deliver(table, server, server, &echo.to_vec().unwrap());
+        // A response, but to another opcode (NOTIFY) than the query's.
+        let notify = Message::response(id, hickory_proto::op::OpCode::Notify)
+            .add_query(q.clone())
+            .to_vec()
+            .unwrap();
+        deliver(table, server, server, &notify);
         assert!(rx.try_recv().is_err(), "still waiting");
-        assert_eq!(reg.mismatched(), 1);
-        deliver(&socket.table, server, &answer(id, &q));
+        assert_eq!(reg.mismatched(), 3);
+        deliver(table, server, server, &answer(id, &q));
         assert!(rx.try_recv().unwrap().is_ok());
     }
 
@@ -438,40 +556,42 @@ mod tests {
     async fn garbage_under_the_right_id_is_an_unreadable_answer() {
         let pool = Pool::default();
         let server: SocketAddr = "127.0.0.1:5300".parse().unwrap();
-        let socket = pool.socket(server).await.unwrap();
-        let (reg, mut rx) = socket.register(server, question("a.test."));
+        let socket = pool.socket(server).unwrap();
+        let (reg, mut rx) = socket.register(question("a.test."));
         let [hi, lo] = reg.id().to_be_bytes();
         deliver(
-            &socket.table,
+            &socket.io.table,
+            server,
             server,
             &[hi, lo, 0x81, 0x80, 0, 1, 0, 9, 0xff],
         );
         assert!(rx.try_recv().unwrap().is_err());
     }
 
-    /// A datagram the kernel refuses ends its own query with the error; the queries queued with
-    /// it in the same burst still go out. (Broadcast without SO_BROADCAST is refused before
-    /// anything leaves the machine.)
+    /// A datagram the kernel refuses (larger than UDP allows) ends its own query with the error;
+    /// the queries queued with it in the same burst still go out. A server the kernel refuses to
+    /// talk to at all (broadcast without SO_BROADCAST) is refused when its socket is opened.
     #[tokio::test]
     async fn a_refused_datagram_fails_its_query_and_the_burst_goes_on() {
         let listener = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let good = listener.local_addr().unwrap();
-        let bad: SocketAddr = "255.255.255.255:53".parse().unwrap();
+        let server = listener.local_addr().unwrap();
         let pool = Pool::default();
-        let socket = pool.socket(good).await.unwrap();
-        let (bad_reg, bad_rx) = socket.register(bad, question("a.test."));
-        let (good_reg, _good_rx) = socket.register(good, question("b.test."));
-        bad_reg.send(vec![0; 12]);
+        let socket = pool.socket(server).unwrap();
+        let (big_reg, big_rx) = socket.register(question("a.test."));
+        let (good_reg, _good_rx) = socket.register(question("b.test."));
+        big_reg.send(vec![0; 70_000]);
         good_reg.send(vec![7; 12]);
-        match bad_rx.await.unwrap() {
-            Err(Undelivered::Unsent(e)) => {
-                assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
-            }
+        match big_rx.await.unwrap() {
+            Err(Undelivered::Unsent(e)) => assert_eq!(e.raw_os_error(), Some(90), "{e}"), // EMSGSIZE
             other => panic!("expected a send error, got {other:?}"),
         }
         let mut buf = [0u8; 64];
         let (n, _) = listener.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], &[7; 12]);
+
+        let broadcast: SocketAddr = "255.255.255.255:53".parse().unwrap();
+        let e = pool.socket(broadcast).err().expect("refused");
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
     }
 
     #[test]
@@ -492,14 +612,87 @@ mod tests {
         assert_eq!(pool.rto(server), RETRANSMIT_FLOOR, "per server");
     }
 
+    /// A finished query frees its id; a socket whose last query is done closes (its port with
+    /// it), and the next query to the server opens another.
     #[tokio::test]
-    async fn a_dropped_registration_frees_its_id() {
+    async fn a_dropped_registration_frees_its_id_and_the_last_closes_the_socket() {
         let pool = Pool::default();
         let server: SocketAddr = "127.0.0.1:5300".parse().unwrap();
-        let socket = pool.socket(server).await.unwrap();
-        let (reg, _rx) = socket.register(server, question("a.test."));
-        assert_eq!(socket.table.lock().unwrap().len(), 1);
+        let socket = pool.socket(server).unwrap();
+        let (reg, _rx) = socket.register(question("a.test."));
+        assert_eq!(socket.io.table.lock().unwrap().len(), 1);
         drop(reg);
-        assert!(socket.table.lock().unwrap().is_empty());
+        assert!(socket.io.table.lock().unwrap().is_empty());
+        let first = socket.serial();
+        drop(socket);
+        assert_ne!(pool.socket(server).unwrap().serial(), first);
+    }
+
+    /// The issue-25 properties: a socket serves one server; it takes at most
+    /// `QUERIES_PER_SOCKET` queries (so its id table can never fill: the old shared sockets could
+    /// hold all 65,536 ids and then spun for a free one), and none after
+    /// `SOCKET_TAKES_QUERIES_FOR`; and it is connected, so the kernel drops other sources.
+    #[tokio::test(start_paused = true)]
+    async fn a_socket_serves_one_server_for_a_few_queries_and_a_short_time() {
+        let pool = Pool::default();
+        let a: SocketAddr = "127.0.0.1:5300".parse().unwrap();
+        let b: SocketAddr = "127.0.0.2:5300".parse().unwrap();
+        let mut held = Vec::new();
+        for i in 0..3 * QUERIES_PER_SOCKET {
+            for server in [a, b] {
+                let s = pool.socket(server).unwrap();
+                let (reg, rx) = s.register(question(&format!("q{i}.test.")));
+                held.push((server, reg, rx));
+            }
+        }
+        let mut per_socket: HashMap<u64, (SocketAddr, u32)> = HashMap::new();
+        for (server, reg, _) in &held {
+            let s = reg.socket();
+            assert_eq!(s.io.server, *server);
+            assert_eq!(s.io.udp.peer_addr().unwrap(), *server, "connected");
+            let e = per_socket.entry(s.serial()).or_insert((*server, 0));
+            assert_eq!(e.0, *server, "socket {} serves two servers", s.serial());
+            e.1 += 1;
+        }
+        assert_eq!(per_socket.len(), 6, "three sockets per server");
+        assert!(per_socket.values().all(|(_, n)| *n == QUERIES_PER_SOCKET));
+        let ports: std::collections::HashSet<u16> =
+            held.iter().map(|(_, r, _)| r.socket().port()).collect();
+        assert_eq!(ports.len(), 6, "a port per socket");
+
+        // A socket that has taken one query takes none after its time, however few it had.
+        let s = pool.socket(a).unwrap();
+        let (_reg, _rx) = s.register(question("late.test."));
+        tokio::time::advance(SOCKET_TAKES_QUERIES_FOR).await;
+        assert_ne!(pool.socket(a).unwrap().serial(), s.serial());
+    }
+
+    /// Another source's datagram never ends a query, even with the right id and question (the
+    /// kernel drops it on the connected socket; `deliver` would too).
+    #[tokio::test]
+    async fn datagrams_from_other_sources_never_end_a_query() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let intruder = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let pool = Pool::default();
+        let socket = pool.socket(server.local_addr().unwrap()).unwrap();
+        let q = question("a.test.");
+        let (reg, rx) = socket.register(q.clone());
+        reg.send(vec![1; 12]);
+        let mut buf = [0u8; 64];
+        let (_, client) = server.recv_from(&mut buf).await.unwrap();
+        let mut forged = Message::response(reg.id(), hickory_proto::op::OpCode::Query);
+        forged.add_query(q.clone());
+        forged.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
+        intruder
+            .send_to(&forged.to_vec().unwrap(), client)
+            .await
+            .unwrap();
+        server.send_to(&answer(reg.id(), &q), client).await.unwrap();
+        let m = rx.await.unwrap().unwrap();
+        assert_eq!(
+            m.metadata.response_code,
+            hickory_proto::op::ResponseCode::NoError,
+            "the server's answer, not the intruder's"
+        );
     }
 }

@@ -28,5 +28,6 @@ mod report_cmd;
 mod report_html;
 mod report_json;
 mod runner;
+mod source_ports;
 mod support;
 mod tls;

@@ -266,7 +266,8 @@ async fn an_spf_lookup_bomb_is_a_permerror_without_asking_the_deep_servers() {
 }
 
 /// Answers a careful client must not accept over UDP: under another id (ignored: the query ends
-/// as a timeout), for another question under the right id (ignored, and said so), and bytes that
+/// as a timeout), for another question under the right id or the query itself sent back (ignored,
+/// and said so; the echo once read as NODATA and failed the check), and bytes that
 /// are no DNS message under the right id (the server is broken: said at once). The check timeout
 /// (5 s) is above the per-query one (2 s), so the query's own verdict is what reaches the report.
 #[tokio::test]
@@ -286,7 +287,15 @@ async fn answers_that_do_not_match_the_query_are_never_accepted() {
                 ..Behaviour::default()
             },
             "timeout",
-            "answer(s) to another question under this query's id",
+            "under this query's id that did not answer it",
+        ),
+        (
+            Behaviour {
+                echo: true,
+                ..Behaviour::default()
+            },
+            "timeout",
+            "under this query's id that did not answer it",
         ),
         (
             Behaviour {
@@ -509,4 +518,21 @@ async fn a_resolver_blind_to_the_internet_makes_negative_answers_errors() {
     )
     .await;
     assert_status(result(&results, "dns.mx"), Status::Fail);
+}
+
+/// RFC 2181 §8: a TTL with the most significant bit set is read as zero. An MX TTL of 2³¹+5 s is
+/// not "2147483653 s, lower it before the cutover": it is zero, and the check passes.
+#[tokio::test]
+async fn a_ttl_with_the_top_bit_set_reads_as_zero() {
+    let zone = ready_zone(D).replace(" IN MX 0 ", " 2147483653 IN MX 0 ");
+    assert!(zone.contains("2147483653 IN MX"), "{zone}");
+    let (results, _, _) = scan_with(&zone, Behaviour::default(), &["dns.mx"], "5s").await;
+    let r = result(&results, "dns.mx");
+    assert_status(r, Status::Pass);
+    assert!(!r.message.contains("TTL"), "{}", r.message);
+    assert!(
+        r.evidence.raw().contains("\"ttl_s\":0"),
+        "{}",
+        r.evidence.raw()
+    );
 }

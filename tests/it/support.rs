@@ -59,6 +59,8 @@ pub(crate) struct Scan<'a> {
     pub(crate) ca_file: Option<&'a std::path::Path>,
     pub(crate) endpoints: Option<&'a std::path::Path>,
     pub(crate) checks: Option<&'a std::path::Path>,
+    /// The port the zones' own name servers are asked on (default: the resolver's).
+    pub(crate) authoritative_port: Option<u16>,
 }
 
 impl Default for Scan<'_> {
@@ -72,6 +74,7 @@ impl Default for Scan<'_> {
             ca_file: None,
             endpoints: None,
             checks: None,
+            authoritative_port: None,
         }
     }
 }
@@ -81,7 +84,7 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
     let args = ScanArgs {
         domains: opts.domains.iter().map(|s| (*s).to_owned()).collect(),
         nameserver: vec![addr.to_string()],
-        authoritative_port: Some(addr.port()),
+        authoritative_port: Some(opts.authoritative_port.unwrap_or(addr.port())),
         only: opts.only.iter().map(|s| (*s).to_owned()).collect(),
         skip: opts.skip.iter().map(|s| (*s).to_owned()).collect(),
         timeout: Some(opts.timeout.to_owned()),
