@@ -45,10 +45,11 @@ pub struct Discovery {
     pub not_found: bool,
 }
 
-/// The tenant id in an issuer `https://<login>/<tenant id>/v2.0` (a GUID).
+/// The tenant id in an issuer `https://<login>/<tenant id>/v2.0` (a GUID): the first path
+/// segment, the URL read with the WHATWG rules (as every URL from outside is).
 pub fn tenant_of_issuer(issuer: &str) -> Option<String> {
-    let rest = issuer.split_once("://")?.1;
-    let id = rest.split('/').nth(1)?;
+    let url = url::Url::parse(issuer).ok()?;
+    let id = url.path_segments()?.next()?;
     let guid = id.len() == 36
         && id.char_indices().all(|(i, c)| {
             if matches!(i, 8 | 13 | 18 | 23) {

@@ -163,13 +163,22 @@ pub async fn observe(t: &EntraDomainTask, cx: &ProbeCx) -> Result<EntraDomainEvi
     })
 }
 
-/// The host of a URL (`https://sts.contoso.com/adfs/ls/?…` → `sts.contoso.com`).
-fn url_host(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = host.split(':').next()?;
-    Some(host.trim_end_matches('.').to_ascii_lowercase())
+/// The host a browser sends the sign-in to (`https://sts.contoso.com/adfs/ls/?…` →
+/// `sts.contoso.com`), read with the WHATWG URL rules the browser uses (the `url` crate): in
+/// `https://evil.example\@sts.contoso.com/` the backslash ends the host, which is `evil.example`
+/// (a hand-made split at the last `@` once read `sts.contoso.com`). Only `https` and `http` URLs
+/// with a host count: an AuthURL without a scheme, or of another scheme, names no STS.
+fn url_host(auth_url: &str) -> Option<String> {
+    let parsed = url::Url::parse(auth_url).ok()?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return None;
+    }
+    let host = match parsed.host()? {
+        url::Host::Domain(d) => d.trim_end_matches('.').to_owned(),
+        url::Host::Ipv4(a) => a.to_string(),
+        url::Host::Ipv6(a) => a.to_string(),
+    };
+    (!host.is_empty()).then_some(host)
 }
 
 /// Pure judgement.
@@ -256,6 +265,16 @@ pub fn judge(t: &EntraDomainTask, e: &EntraDomainEvidence) -> Judgement {
         ("Managed", Some(DomainAuth::Federated), _, _) => findings.push(Finding::warn(text!(
             "entra.expected-federated",
             domain = &t.domain
+        ))),
+        // Federated, but to no STS a browser could be sent to: nothing to check its certificate
+        // or metadata against, and sign-ins of this domain go nowhere a user can reach.
+        ("Federated", _, _, None) => findings.push(Finding::warn(text!(
+            "entra.federated-no-sts",
+            domain = &t.domain,
+            auth_url = match e.realm.auth_url.as_deref() {
+                Some(u) => text!("entra.auth-url-unreadable", url = u),
+                None => text!("entra.no-auth-url"),
+            }
         ))),
         ("Federated", _, Some(adfs), Some(sts)) if !adfs.eq_ignore_ascii_case(sts) => {
             findings.push(Finding::warn(text!(
@@ -363,6 +382,37 @@ mod tests {
         );
     }
 
+    /// AuthURLs read as a browser reads them (issue 25): the host the sign-in actually goes to,
+    /// or none.
+    #[test]
+    fn auth_urls_are_read_as_a_browser_reads_them() {
+        for (url, host) in [
+            // A backslash ends the authority in a special scheme: the host is evil.example.
+            (
+                r"https://evil.example\@sts.contoso.com/adfs/ls/",
+                Some("evil.example"),
+            ),
+            (
+                "https://user:pw@sts.contoso.com/adfs/ls/",
+                Some("sts.contoso.com"),
+            ),
+            ("https://sts.contoso.com./adfs/ls/", Some("sts.contoso.com")),
+            ("https://STS.Contoso.COM:8443/x", Some("sts.contoso.com")),
+            ("https://[2001:db8::1]/adfs/ls/", Some("2001:db8::1")),
+            ("https://0x7f.1/", Some("127.0.0.1")),
+            ("http://sts.contoso.com/adfs/ls/", Some("sts.contoso.com")),
+            // No scheme, another scheme, no host: no STS.
+            ("sts.contoso.com/adfs/ls/", None),
+            ("//sts.contoso.com/adfs/ls/", None),
+            ("javascript://sts.contoso.com/%0aalert(1)", None),
+            ("file:///etc/passwd", None),
+            ("https://", None),
+            ("", None),
+        ] {
+            assert_eq!(url_host(url).as_deref(), host, "{url}");
+        }
+    }
+
     #[test]
     fn verdicts() {
         let task = |initial: bool, adfs: Option<&str>| EntraDomainTask {
@@ -441,6 +491,36 @@ mod tests {
                 ev(Some(OURS), Some(None), realm("Managed", None)),
                 Status::Warn,
                 "is not known to Microsoft Entra ID",
+            ),
+            // Federated to no readable STS (issue 25: once a pass, "federated").
+            (
+                task(true, Some("sts.contoso.com")),
+                ev(
+                    Some(OURS),
+                    Some(Some(OURS)),
+                    realm("Federated", Some("sts.contoso.com/adfs/ls/")),
+                ),
+                Status::Warn,
+                "is federated, but its sign-in address (AuthURL) sts.contoso.com/adfs/ls/ names no",
+            ),
+            (
+                task(true, Some("sts.contoso.com")),
+                ev(
+                    Some(OURS),
+                    Some(Some(OURS)),
+                    realm(
+                        "Federated",
+                        Some(r"https://evil.example\@sts.contoso.com/adfs/ls/"),
+                    ),
+                ),
+                Status::Warn,
+                "federated to evil.example, but [endpoints] adfs is sts.contoso.com",
+            ),
+            (
+                task(true, None),
+                ev(Some(OURS), Some(Some(OURS)), realm("Federated", None)),
+                Status::Warn,
+                "is federated, but Microsoft Entra ID gives no sign-in address (AuthURL)",
             ),
         ];
         // [[domain]] auth states what is expected.
