@@ -22,6 +22,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Checks in flight. A DNS check is a few queries and some bytes of memory; 256 keeps hundreds of
 /// domains moving without exhausting file descriptors (each in-flight query holds a socket).
 pub const DEFAULT_CONCURRENCY: usize = 256;
+
+/// The most checks in flight at once (`--concurrency`). Each may hold a few sockets (connection
+/// attempts are bounded at 4 per check slot, DNS questions likewise), so far beyond this a scan
+/// only runs out of file descriptors; and a limit that size once reached `Semaphore::new`
+/// unchecked and panicked (issue 25: `--concurrency 576460752303423488 --nameserver …`).
+pub const MAX_CONCURRENCY: usize = 65_536;
 /// Certificate expiry warning threshold, days.
 pub const DEFAULT_CERT_WARN_DAYS: u32 = 30;
 /// Certificate expiry failure threshold, days.
@@ -457,6 +463,11 @@ impl FlagLayer {
             .transpose()?;
         let concurrency = NonZeroUsize::new(args.concurrency.unwrap_or(DEFAULT_CONCURRENCY))
             .ok_or_else(|| usage("--concurrency must be at least 1"))?;
+        if concurrency.get() > MAX_CONCURRENCY {
+            return Err(usage(format!(
+                "--concurrency {concurrency} is more than {MAX_CONCURRENCY}, the most checks tenant-ready runs at once"
+            )));
+        }
         let mut reports = Vec::new();
         for r in &args.report {
             let (fmt, path) = r

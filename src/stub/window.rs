@@ -35,10 +35,11 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    /// A window of `floor` that may open to `ceiling` (both at least 1).
+    /// A window of `floor` that may open to `ceiling` (both at least 1, and at most what a
+    /// semaphore holds: `Semaphore::new` panics beyond it).
     pub(crate) fn new(floor: usize, ceiling: usize) -> Self {
-        let floor = floor.max(1);
-        let ceiling = ceiling.max(floor);
+        let floor = floor.clamp(1, Semaphore::MAX_PERMITS);
+        let ceiling = ceiling.clamp(floor, Semaphore::MAX_PERMITS);
         Self {
             permits: Semaphore::new(floor),
             size: Mutex::new(floor),
@@ -92,6 +93,14 @@ impl Window {
 
 #[cfg(test)]
 mod tests {
+    /// A limit beyond what a semaphore holds is clamped, not a panic (issue 25).
+    #[test]
+    fn an_absurd_limit_is_clamped() {
+        let w = Window::new(usize::MAX, usize::MAX);
+        assert_eq!(w.ceiling, Semaphore::MAX_PERMITS);
+        assert!(!w.opens());
+    }
+
     use super::*;
 
     #[test]

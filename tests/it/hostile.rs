@@ -372,6 +372,11 @@ fn absurd_durations_and_empty_cloud_lists_are_usage_errors_not_panics() {
             "--budget `300000000000y` is longer than 1day",
         ),
         (vec!["--timeout", "0s"], "--timeout must be more than zero"),
+        // Once a panic in Semaphore::new (beyond MAX_PERMITS) with --nameserver.
+        (
+            vec!["--concurrency", "576460752303423488"],
+            "--concurrency 576460752303423488 is more than 65536",
+        ),
         (
             vec!["--checks", s(&checks)],
             "cloud.worldwide.mx is an empty list",
