@@ -76,55 +76,91 @@ fn row_name(r: &CheckResult) -> String {
     }
 }
 
+/// Columns (checks) drawn per section at most. The catalogue has at most 15 per section; a
+/// saved report naming thousands of checks would otherwise draw rows × checks cells, a page
+/// that grows with the square of the file. The results of the checks left out are still in the
+/// findings below the matrix; the caption says how many.
+pub const MAX_COLUMNS: usize = 64;
+
 /// One section of the matrix: its checks (columns), its subjects (rows) and, per cell, the
 /// results there (indices into the report's results; one, unless a hand-made report repeats one).
 pub struct Grid<'a> {
     /// `domains`, `endpoints`, `network` or `other`.
     pub section: &'static str,
-    /// Check ids, in the order of the report.
+    /// Check ids, in the order of the report (the first [`MAX_COLUMNS`]).
     pub checks: Vec<&'a str>,
+    /// Checks of this section left out of the matrix (beyond [`MAX_COLUMNS`]).
+    pub checks_left_out: usize,
     /// Subjects (with the site in a merged report), in the order of the report.
     pub subjects: Vec<String>,
     /// (subject, check) → results.
     pub cells: BTreeMap<(usize, usize), Vec<usize>>,
 }
 
-/// The matrix's layout, shared by the HTML and Markdown reports.
+/// The matrix's layout, shared by the HTML and Markdown reports. One pass over the results, each
+/// check and subject found by hash (a linear search per result took 10 s for 120,000 subjects).
 pub fn grids(report: &Report) -> Vec<Grid<'_>> {
-    let mut out = Vec::new();
-    for section_name in ["domains", "endpoints", "network", "other"] {
-        let mut g = Grid {
-            section: section_name,
+    use std::collections::HashMap;
+    use std::collections::hash_map::Entry;
+    const SECTIONS: [&str; 4] = ["domains", "endpoints", "network", "other"];
+    let mut grids: Vec<Grid<'_>> = SECTIONS
+        .iter()
+        .map(|&section| Grid {
+            section,
             checks: Vec::new(),
+            checks_left_out: 0,
             subjects: Vec::new(),
             cells: BTreeMap::new(),
-        };
-        for (i, r) in report.results.iter().enumerate() {
-            if section(&r.check) != section_name {
-                continue;
-            }
-            let c = match g.checks.iter().position(|c| *c == r.check) {
-                Some(c) => c,
-                None => {
+        })
+        .collect();
+    // Per section: check id → column (None: left out), subject → row.
+    let mut columns: Vec<HashMap<&str, Option<usize>>> = vec![HashMap::new(); SECTIONS.len()];
+    let mut rows: Vec<HashMap<String, usize>> = vec![HashMap::new(); SECTIONS.len()];
+    for (i, r) in report.results.iter().enumerate() {
+        let k = SECTIONS
+            .iter()
+            .position(|&s| s == section(&r.check))
+            .unwrap_or(SECTIONS.len() - 1);
+        let g = &mut grids[k];
+        let column = match columns[k].entry(r.check.as_str()) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let c = if g.checks.len() < MAX_COLUMNS {
                     g.checks.push(&r.check);
-                    g.checks.len() - 1
-                }
-            };
-            let name = row_name(r);
-            let s = match g.subjects.iter().position(|s| *s == name) {
-                Some(s) => s,
-                None => {
-                    g.subjects.push(name);
-                    g.subjects.len() - 1
-                }
-            };
-            g.cells.entry((s, c)).or_default().push(i);
-        }
-        if !g.checks.is_empty() {
-            out.push(g);
-        }
+                    Some(g.checks.len() - 1)
+                } else {
+                    g.checks_left_out += 1;
+                    None
+                };
+                *e.insert(c)
+            }
+        };
+        let Some(c) = column else { continue };
+        let s = match rows[k].entry(row_name(r)) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                g.subjects.push(e.key().clone());
+                *e.insert(g.subjects.len() - 1)
+            }
+        };
+        g.cells.entry((s, c)).or_default().push(i);
     }
-    out
+    grids.retain(|g| !g.checks.is_empty());
+    grids
+}
+
+/// The caption's note on checks left out of a section, if any.
+pub fn left_out_note(g: &Grid<'_>, lang: Lang) -> Option<String> {
+    (g.checks_left_out > 0).then(|| {
+        tf(
+            "chart.matrix-left-out",
+            lang,
+            &[
+                ("count", g.checks_left_out.to_string()),
+                ("max", MAX_COLUMNS.to_string()),
+            ],
+        )
+    })
 }
 
 /// A check id without its family prefix (`dns.mx` → `mx`): narrow columns; the title has it all.
@@ -144,8 +180,11 @@ pub fn matrix(
         t("chart.matrix", lang)
     );
     for g in grids(report) {
+        let note = left_out_note(&g, lang)
+            .map(|n| format!(" <small>{}</small>", esc(&n)))
+            .unwrap_or_default();
         h.push_str(&format!(
-            "<table class=\"matrix\" data-section=\"{}\"><caption>{}</caption><thead><tr><th></th>",
+            "<table class=\"matrix\" data-section=\"{}\"><caption>{}{note}</caption><thead><tr><th></th>",
             g.section,
             t(&format!("section.{}", g.section), lang)
         ));
@@ -389,8 +428,19 @@ pub fn certificates(report: &Report, lang: Lang) -> String {
 }
 
 fn num(v: Option<&serde_json::Value>) -> Option<f64> {
-    v.and_then(serde_json::Value::as_f64)
+    v.and_then(serde_json::Value::as_f64).map(bounded)
 }
+
+/// A measurement from a saved report, as drawn: every quantity charted (milliseconds, Mbit/s,
+/// shares) is at least 0, and 10⁹ is beyond any real one. Bounded, `{:.1}` prints at most a
+/// dozen characters; a hand-made `1e300` printed 300 digits per attribute.
+fn bounded(v: f64) -> f64 {
+    v.clamp(0.0, 1e9)
+}
+
+/// Samples drawn one by one in a latency chart at most (the plot is ~600 px wide); more are
+/// drawn as this many bins (a million samples once made a 373 MB page).
+const MAX_POINTS: usize = 300;
 
 /// The latency samples of each `quality.latency` result (one mark per sample, a lost one as a
 /// cross at the top) with the median, p90 and target lines.
@@ -404,7 +454,7 @@ fn latency(index: usize, r: &CheckResult, lang: Lang) -> Option<String> {
         .get("samples_ms")?
         .as_array()?
         .iter()
-        .map(serde_json::Value::as_f64)
+        .map(|v| num(Some(v)))
         .collect();
     if samples.is_empty() {
         return None;
@@ -439,18 +489,49 @@ fn latency(index: usize, r: &CheckResult, lang: Lang) -> Option<String> {
         h - bottom,
         b = h - bottom
     ));
-    for (i, v) in samples.iter().enumerate() {
-        match v {
-            Some(v) => s.push_str(&format!(
-                "<circle class=\"sample\" data-ms=\"{v:.1}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"/>",
-                x(i),
-                y(*v)
-            )),
-            None => s.push_str(&format!(
-                "<text class=\"sample lost\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">×</text>",
-                x(i),
-                top + 6.0
-            )),
+    let binned = samples.len() > MAX_POINTS;
+    if binned {
+        // More samples than the plot has room for: each mark is a bin of consecutive samples,
+        // drawn as its range (so a spike stays visible) and its median.
+        let xb = |b: usize| left + (count(b) + 0.5) * plot_w / count(MAX_POINTS);
+        for b in 0..MAX_POINTS {
+            let bin =
+                &samples[b * samples.len() / MAX_POINTS..(b + 1) * samples.len() / MAX_POINTS];
+            let mut values: Vec<f64> = bin.iter().flatten().copied().collect();
+            values.sort_by(f64::total_cmp);
+            if let (Some(lo), Some(hi)) = (values.first(), values.last()) {
+                let mid = values[values.len() / 2];
+                s.push_str(&format!(
+                    "<line class=\"range\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/><circle class=\"sample\" data-ms=\"{mid:.1}\" data-n=\"{}\" cx=\"{x:.1}\" cy=\"{:.1}\" r=\"2\"/>",
+                    y(*hi),
+                    y(*lo),
+                    bin.len(),
+                    y(mid),
+                    x = xb(b),
+                ));
+            }
+            if values.len() < bin.len() {
+                s.push_str(&format!(
+                    "<text class=\"sample lost\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">×</text>",
+                    xb(b),
+                    top + 6.0
+                ));
+            }
+        }
+    } else {
+        for (i, v) in samples.iter().enumerate() {
+            match v {
+                Some(v) => s.push_str(&format!(
+                    "<circle class=\"sample\" data-ms=\"{v:.1}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"/>",
+                    x(i),
+                    y(*v)
+                )),
+                None => s.push_str(&format!(
+                    "<text class=\"sample lost\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">×</text>",
+                    x(i),
+                    top + 6.0
+                )),
+            }
         }
     }
     // Reference lines, their labels kept apart when the values are close (median and p90 often).
@@ -475,20 +556,31 @@ fn latency(index: usize, r: &CheckResult, lang: Lang) -> Option<String> {
             t(key, lang)
         ));
     }
+    let mut caption = tf(
+        "chart.samples",
+        lang,
+        &[
+            ("n", samples.len().to_string()),
+            (
+                "lost",
+                samples.iter().filter(|v| v.is_none()).count().to_string(),
+            ),
+        ],
+    );
+    if binned {
+        caption.push_str(&tf(
+            "chart.binned",
+            lang,
+            &[
+                ("bins", MAX_POINTS.to_string()),
+                ("per", samples.len().div_ceil(MAX_POINTS).to_string()),
+            ],
+        ));
+    }
     s.push_str(&format!(
         "<text class=\"axis\" x=\"{left}\" y=\"{}\">{}</text></svg></figure>\n",
         h - 6.0,
-        esc(&tf(
-            "chart.samples",
-            lang,
-            &[
-                ("n", samples.len().to_string()),
-                (
-                    "lost",
-                    samples.iter().filter(|v| v.is_none()).count().to_string()
-                )
-            ]
-        ))
+        esc(&caption)
     ));
     Some(s)
 }
@@ -632,7 +724,7 @@ figure{margin:1rem 0}figcaption{font-weight:600;margin-bottom:.3rem}.chart{max-w
 .bar,.bw{stroke:#1b1f24;stroke-width:.5}.b-pass{fill:#4ac26b}.b-warn{fill:#d4a72c}.b-fail{fill:#e5534b}.b-error{fill:#a371f7}.b-skip{fill:#afb8c1}
 .bw.needed{fill:#fff;stroke-dasharray:4 2}
 .zero{stroke:#1b1f24}.limit{stroke-dasharray:5 3}.limit.fail{stroke:#cf222e}.limit.warn{stroke:#9a6700}
-.axisline{stroke:#8c959f}.sample{fill:#0969da}.sample.lost{fill:#cf222e;font-weight:700}
+.axisline{stroke:#8c959f}.sample{fill:#0969da}.range{stroke:#0969da;stroke-opacity:.5}.sample.lost{fill:#cf222e;font-weight:700}
 .ref{stroke-width:1.2}.ref.median{stroke:#0969da}.ref.p90{stroke:#0969da;stroke-dasharray:4 3}.ref.target{stroke:#cf222e;stroke-dasharray:8 3}
 @media print{.phases{grid-template-columns:repeat(3,1fr)}.cell,.tile{background:#fff !important;color:#000 !important;border-color:#000}}
 ";

@@ -37,7 +37,7 @@ fn rstatus(s: ResponsibilityStatus, lang: Lang) -> &'static str {
 /// The domain × check matrix as tables of glyphs (GitHub and Azure DevOps render them), one per
 /// section, before the details.
 fn matrix(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Result<()> {
-    use super::charts::{glyph, grids, short_check};
+    use super::charts::{glyph, grids, left_out_note, short_check};
     let grids = grids(report);
     if grids.is_empty() {
         return Ok(());
@@ -47,6 +47,10 @@ fn matrix(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Result<(
     for g in grids {
         writeln!(out, "**{}**", t(&format!("section.{}", g.section), lang))?;
         writeln!(out)?;
+        if let Some(note) = left_out_note(&g, lang) {
+            writeln!(out, "{}", cell(&note))?;
+            writeln!(out)?;
+        }
         let head: Vec<String> = g.checks.iter().map(|c| check_id(short_check(c))).collect();
         writeln!(out, "| | {} |", head.join(" | "))?;
         writeln!(out, "|---|{}", "---|".repeat(g.checks.len()))?;

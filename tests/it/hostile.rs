@@ -346,6 +346,122 @@ fn a_saved_report_naming_a_result_twice_is_refused_in_one_line() {
     }
 }
 
+/// A saved report naming thousands of checks, each for its own subject, would draw a matrix of
+/// rows × checks cells (2,000² here: ~36 MB of empty cells). At most `MAX_COLUMNS` checks per
+/// section are drawn, and the caption says how many were left out; 5,000 subjects of one check
+/// are all drawn, each once (issue 25: the subject lookup was linear, 10 s for 120,000).
+#[test]
+fn a_report_of_thousands_of_checks_and_subjects_renders_a_bounded_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hostile_report(dir.path(), "wide.json", |v| {
+        let template = v["results"][0].clone();
+        let mut results = Vec::new();
+        for i in 0..2_000 {
+            let mut r = template.clone();
+            r["check"] = format!("x.check-{i}").into();
+            r["subject"] = format!("s{i}.example").into();
+            results.push(r);
+        }
+        for i in 0..5_000 {
+            let mut r = template.clone();
+            r["check"] = "dns.mx".into();
+            r["subject"] = format!("d{i}.example").into();
+            results.push(r);
+        }
+        v["results"] = serde_json::Value::Array(results);
+        for row in v["responsibilities"].as_array_mut().unwrap() {
+            row["results"] = serde_json::json!([]);
+        }
+    });
+    let size = std::fs::metadata(&path).unwrap().len();
+    for format in ["html", "markdown"] {
+        let out = dir.path().join(format!("wide.{format}"));
+        let (code, stdout, err) = run(&[
+            "report",
+            "render",
+            s(&path),
+            "--format",
+            format,
+            "--output",
+            s(&out),
+        ]);
+        assert_eq!(code, 0, "{format}: {stdout}{err}");
+        let page = std::fs::read_to_string(&out).unwrap();
+        // Now 2.2 MB of HTML and 0.15 MB of Markdown from the 9.3 MB file; all 2,000 columns
+        // were 36 MB and 12 MB of empty cells alone.
+        assert!(
+            (page.len() as u64) < size,
+            "{format}: {} bytes from a {size}-byte report",
+            page.len()
+        );
+        assert!(
+            page.contains("1936 more checks are not drawn: the matrix shows the first 64"),
+            "{format}"
+        );
+        assert!(
+            page.contains("d4999.example"),
+            "{format}: every subject drawn"
+        );
+        assert!(
+            !page.contains("x.check-64<"),
+            "{format}: the 65th check is not a column"
+        );
+    }
+}
+
+/// A latency chart of a million samples draws 300 marks (range and median of each bin), and no
+/// coordinate or value prints more than a dozen characters, whatever the file says (issue 25: a
+/// 373 MB page; `1e300` printed 300 digits).
+#[test]
+fn a_latency_chart_of_a_million_samples_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hostile_report(dir.path(), "latency.json", |v| {
+        let mut r = v["results"][0].clone();
+        r["check"] = "quality.latency".into();
+        let mut samples: Vec<serde_json::Value> = (0..1_000_000)
+            .map(|i| serde_json::json!(20 + i % 7))
+            .collect();
+        samples[10] = serde_json::json!(1e300);
+        samples[11] = serde_json::json!(-1e300);
+        samples[12] = serde_json::Value::Null;
+        r["evidence"] = serde_json::json!({
+            "samples_ms": samples,
+            "rtt_median_ms": 1e300,
+            "rtt_p90_ms": -1e300,
+            "targets": {"rtt_ms": 1e300},
+        });
+        v["results"] = serde_json::json!([r]);
+        for row in v["responsibilities"].as_array_mut().unwrap() {
+            row["results"] = serde_json::json!([]);
+        }
+    });
+    let out = dir.path().join("latency.html");
+    let (code, stdout, err) = run(&[
+        "report",
+        "render",
+        s(&path),
+        "--format",
+        "html",
+        "--output",
+        s(&out),
+    ]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    let page = std::fs::read_to_string(&out).unwrap();
+    assert!(page.len() < 400_000, "{} bytes", page.len());
+    assert!(
+        page.contains("1000000 samples, 1 lost"),
+        "the caption counts every sample"
+    );
+    assert!(page.contains("drawn as 300 marks of up to 3334"));
+    assert_eq!(page.matches("<circle class=\"sample\"").count(), 300);
+    let longest_number = page
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest_number <= 12, "a number of {longest_number} digits");
+}
+
 #[test]
 fn absurd_durations_and_empty_cloud_lists_are_usage_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
