@@ -20,6 +20,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("config", config),
     ("entra_answers", entra_answers),
     ("dns_answer", dns_answer),
+    ("graph_answers", graph_answers),
 ];
 
 /// A ServerHello / alert, as a server or a middlebox sends it.
@@ -39,6 +40,90 @@ pub fn dns_answer(data: &[u8]) {
     };
     if let crate::stub::Acceptance::Answer(answer) = crate::stub::accept(&q, data) {
         let _ = crate::stub::follow(*answer, q.name(), q.query_type(), &mut Vec::new());
+    }
+}
+
+/// Microsoft Graph's and the token endpoint's answers (or whoever answers as them): a status, a
+/// `Retry-After` header and a body, through the same pure readers the client uses (`graph`:
+/// body, token, next step, `value` lists), then the view a scan judges by and the tenant.toml
+/// `init --from-graph` writes from it. Properties, not only "no panic": every error is one line
+/// (no control character: issue 25), a wait never passes the deadline, and what init writes a
+/// scan loads.
+///
+/// Input: one byte choosing the status, the header up to the first newline, then the body.
+pub fn graph_answers(data: &[u8]) {
+    use crate::graph::{GraphDomain, GraphRecord, GraphView, Next};
+    use std::time::{Duration, Instant};
+    const STATUSES: [u16; 8] = [200, 401, 403, 429, 500, 503, 302, 404];
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let status = STATUSES[usize::from(which) % STATUSES.len()];
+    let (header, body) = match rest.iter().position(|&b| b == b'\n') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (&[][..], rest),
+    };
+    // As reqwest gives a header to `to_str`: visible ASCII only.
+    let header = std::str::from_utf8(header)
+        .ok()
+        .filter(|h| h.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)));
+    let one_line = |m: &str| {
+        assert!(!m.chars().any(char::is_control), "not one line: {m:?}");
+    };
+    let body = match crate::graph::parse_body(status, body) {
+        Ok(v) => v,
+        Err(e) => return one_line(&e),
+    };
+    if let Err(e) = crate::graph::token_of(status, &body) {
+        one_line(&e);
+    }
+    let now = Instant::now();
+    let deadline = now + Duration::from_secs(30);
+    match crate::graph::next_step("/v1.0/domains", status, header, body.clone(), now, deadline) {
+        Next::Failed(e) => one_line(&e),
+        Next::RetryAfter(wait) => assert!(now + wait < deadline, "waits past the deadline"),
+        Next::Done(_) => {}
+    }
+    let domains: Vec<GraphDomain> = crate::graph::values(&body, "domains")
+        .inspect_err(|e| one_line(e))
+        .unwrap_or_default();
+    let records: Vec<GraphRecord> = crate::graph::values(&body, "records")
+        .inspect_err(|e| one_line(e))
+        .unwrap_or_default();
+    // Every domain's records are the same list here; a few domains are enough to reach them.
+    let view = GraphView {
+        records: domains
+            .iter()
+            .take(4)
+            .map(|d| (d.id.to_ascii_lowercase(), records.clone(), records.clone()))
+            .collect(),
+        domains,
+    };
+    for d in &view.domains {
+        let _ = (view.domain(&d.id), view.verification(&d.id), view.mx(&d.id));
+    }
+    let text = crate::init_cmd::tenant_toml(&view, crate::tenant::Cloud::Worldwide, "fuzz");
+    let path = Path::new("tenant.toml");
+    let file = match settings::parse_file(text.as_bytes(), path) {
+        Ok(f) => f,
+        Err(e) => panic!("init --from-graph wrote a tenant.toml that does not parse: {e}\n{text}"),
+    };
+    if file.domain.is_empty() {
+        // A tenant with no domain but its initial one: the file says so, and a scan of it asks
+        // for domains (a usage message, not a broken file).
+        return;
+    }
+    let loaded = LoadedFile {
+        path: path.to_owned(),
+        file,
+        dkim: None,
+    };
+    if let Err(e) = Settings::resolve(
+        &crate::cli::ScanArgs::default(),
+        Some(&loaded),
+        &Env::default(),
+    ) {
+        panic!("init --from-graph wrote a tenant.toml a scan refuses: {e}\n{text}");
     }
 }
 

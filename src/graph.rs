@@ -260,9 +260,99 @@ async fn read_json(
         }
         bytes.extend_from_slice(&chunk);
     }
-    let v = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("HTTP {status}, and the body is not JSON ({e})"))?;
-    Ok((status, retry_after, v))
+    Ok((status, retry_after, parse_body(status, &bytes)?))
+}
+
+/// An answer's body as JSON (pure).
+pub fn parse_body(status: u16, bytes: &[u8]) -> Result<serde_json::Value, String> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| one_line(&format!("HTTP {status}, and the body is not JSON ({e})")))
+}
+
+/// The access token in a token endpoint's answer, or why there is none (pure).
+pub fn token_of(status: u16, body: &serde_json::Value) -> Result<String, String> {
+    body.get("access_token")
+        .and_then(serde_json::Value::as_str)
+        .filter(|_| status == 200)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            format!(
+                "Microsoft Entra ID refused the app's client credentials (HTTP {status}, {}): check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a secret expires; create a new one under the app's Certificates & secrets)",
+                error_of(body)
+            )
+        })
+}
+
+/// What one Graph answer means for the request.
+#[derive(Debug)]
+pub enum Next {
+    /// The answer (HTTP 200).
+    Done(serde_json::Value),
+    /// Throttled (429): ask again after this long, which fits before the deadline.
+    RetryAfter(Duration),
+    /// Why the request failed, on one line.
+    Failed(String),
+}
+
+/// How long a 429's `Retry-After` asks to wait: whole seconds (the form Graph sends), else 1 s.
+pub fn retry_wait(retry_after: Option<&str>) -> Duration {
+    retry_after
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(1), Duration::from_secs)
+}
+
+/// Reads a Graph answer to `GET path` (pure: `now` and `deadline` are given; the fuzz target
+/// `graph_answers` drives it with any status, header and body).
+pub fn next_step(
+    path: &str,
+    status: u16,
+    retry_after: Option<&str>,
+    body: serde_json::Value,
+    now: Instant,
+    deadline: Instant,
+) -> Next {
+    match status {
+        200 => Next::Done(body),
+        401 => Next::Failed(format!(
+            "Microsoft Graph refused the token for GET {path} (HTTP 401, {}): the app registration's credentials are not accepted by Graph",
+            error_of(&body)
+        )),
+        403 => Next::Failed(format!(
+            "Microsoft Graph denied GET {path} (HTTP 403, {}): the app needs the application permission Domain.Read.All with admin consent (Entra admin center > App registrations > API permissions > Grant admin consent)",
+            error_of(&body)
+        )),
+        429 => {
+            let wait = retry_wait(retry_after);
+            // A Retry-After from the network can be any number: no arithmetic on it may
+            // overflow (u64::MAX seconds is past the end of `Instant`).
+            if now.checked_add(wait).is_none_or(|at| at >= deadline) {
+                Next::Failed(format!(
+                    "Microsoft Graph throttled GET {path} (HTTP 429) and asks to retry after {}s, beyond the time left for this scan (raise --timeout)",
+                    wait.as_secs()
+                ))
+            } else {
+                Next::RetryAfter(wait)
+            }
+        }
+        _ => Next::Failed(format!(
+            "Microsoft Graph answered HTTP {status} for GET {path} ({})",
+            error_of(&body)
+        )),
+    }
+}
+
+/// The `value` list of a Graph answer, as `T`s (pure). The error is on one line: serde quotes
+/// the offending value, which is Graph's (or whoever answered) text.
+pub fn values<T: serde::de::DeserializeOwned>(
+    body: &serde_json::Value,
+    what: &str,
+) -> Result<Vec<T>, String> {
+    let list = body
+        .get("value")
+        .cloned()
+        .ok_or_else(|| format!("{what}: the answer has no `value` list"))?;
+    serde_json::from_value(list)
+        .map_err(|e| one_line(&format!("{what}: not the documented shape ({e})")))
 }
 
 impl<'a> Graph<'a> {
@@ -307,22 +397,12 @@ impl<'a> Graph<'a> {
         let (status, _, body) = read_json(resp)
             .await
             .map_err(|e| format!("the token endpoint answered: {e}"))?;
-        let token = body
-            .get("access_token")
-            .and_then(serde_json::Value::as_str)
-            .filter(|_| status == 200);
-        match token {
-            Some(t) => Ok(Self {
-                cx,
-                hosts,
-                token: t.to_owned(),
-                deadline,
-            }),
-            None => Err(format!(
-                "Microsoft Entra ID refused the app's client credentials (HTTP {status}, {}): check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a secret expires; create a new one under the app's Certificates & secrets)",
-                error_of(&body)
-            )),
-        }
+        Ok(Self {
+            cx,
+            hosts,
+            token: token_of(status, &body)?,
+            deadline,
+        })
     }
 
     /// GETs a Graph path (`/v1.0/domains`), honouring 429 Retry-After within the deadline.
@@ -339,76 +419,38 @@ impl<'a> Graph<'a> {
             let (status, retry_after, body) = read_json(resp)
                 .await
                 .map_err(|e| format!("GET {path}: {e}"))?;
-            match status {
-                200 => return Ok(body),
-                401 => {
-                    return Err(format!(
-                        "Microsoft Graph refused the token for GET {path} (HTTP 401, {}): the app registration's credentials are not accepted by Graph",
-                        error_of(&body)
-                    ));
-                }
-                403 => {
-                    return Err(format!(
-                        "Microsoft Graph denied GET {path} (HTTP 403, {}): the app needs the application permission Domain.Read.All with admin consent (Entra admin center > App registrations > API permissions > Grant admin consent)",
-                        error_of(&body)
-                    ));
-                }
-                429 => {
-                    let wait = retry_after
-                        .as_deref()
-                        .and_then(|s| s.trim().parse::<u64>().ok())
-                        .map_or(Duration::from_secs(1), Duration::from_secs);
-                    // A Retry-After from the network can be any number: no arithmetic on it
-                    // may overflow (u64::MAX seconds is past the end of `Instant`).
-                    if Instant::now()
-                        .checked_add(wait)
-                        .is_none_or(|at| at >= self.deadline)
-                    {
-                        return Err(format!(
-                            "Microsoft Graph throttled GET {path} (HTTP 429) and asks to retry after {}s, beyond the time left for this scan (raise --timeout)",
-                            wait.as_secs()
-                        ));
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-                _ => {
-                    return Err(format!(
-                        "Microsoft Graph answered HTTP {status} for GET {path} ({})",
-                        error_of(&body)
-                    ));
-                }
+            match next_step(
+                path,
+                status,
+                retry_after.as_deref(),
+                body,
+                Instant::now(),
+                self.deadline,
+            ) {
+                Next::Done(body) => return Ok(body),
+                Next::RetryAfter(wait) => tokio::time::sleep(wait).await,
+                Next::Failed(why) => return Err(why),
             }
         }
-    }
-
-    fn values<T: serde::de::DeserializeOwned>(
-        body: &serde_json::Value,
-        what: &str,
-    ) -> Result<Vec<T>, String> {
-        let list = body
-            .get("value")
-            .cloned()
-            .ok_or_else(|| format!("{what}: the answer has no `value` list"))?;
-        serde_json::from_value(list).map_err(|e| format!("{what}: not the documented shape ({e})"))
     }
 
     /// The tenant's domains, and the records of those in `scan` (all when empty).
     pub async fn view(&self, scan: &[String]) -> Result<GraphView, String> {
         let domains: Vec<GraphDomain> =
-            Self::values(&self.get("/v1.0/domains").await?, "GET /v1.0/domains")?;
+            values(&self.get("/v1.0/domains").await?, "GET /v1.0/domains")?;
         let mut records = Vec::new();
         for d in &domains {
             if !scan.is_empty() && !scan.iter().any(|s| s.eq_ignore_ascii_case(&d.id)) {
                 continue;
             }
             let id = crate::percent::encode(&d.id);
-            let verification = Self::values(
+            let verification = values(
                 &self
                     .get(&format!("/v1.0/domains/{id}/verificationDnsRecords"))
                     .await?,
                 "verificationDnsRecords",
             )?;
-            let service = Self::values(
+            let service = values(
                 &self
                     .get(&format!("/v1.0/domains/{id}/serviceConfigurationRecords"))
                     .await?,

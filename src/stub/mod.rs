@@ -528,5 +528,13 @@ mod tests {
             accept(&q, &bytes[..20]),
             Acceptance::Unreadable(_)
         ));
+        // The query sent back (QR clear), and a response to another opcode: not answers.
+        for seed in [
+            &include_bytes!("../../fuzz/seeds/dns_answer/echo_query")[..],
+            &include_bytes!("../../fuzz/seeds/dns_answer/notify_response")[..],
+        ] {
+            let (_, q) = read(seed);
+            assert!(matches!(accept(&q, seed), Acceptance::NotAnAnswer));
+        }
     }
 }
