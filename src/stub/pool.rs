@@ -451,7 +451,20 @@ async fn send_some(udp: &UdpSocket, chunk: &[(Vec<u8>, u16)]) -> std::io::Result
         });
         match sent {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => udp.writable().await?,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // Interrupted; or an ICMP error for an earlier datagram, which a connected socket
+            // reports at the next call (this one sent nothing): ignored, as the reader ignores
+            // it (it can be forged, and names no query), and the burst is sent again.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::Interrupted
+                        | std::io::ErrorKind::ConnectionRefused
+                        | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                // (A flood of forged ICMP errors must not keep this loop from yielding.)
+                tokio::task::yield_now().await;
+            }
             other => return other,
         }
     }
@@ -592,6 +605,24 @@ mod tests {
         let broadcast: SocketAddr = "255.255.255.255:53".parse().unwrap();
         let e = pool.socket(broadcast).err().expect("refused");
         assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    }
+
+    /// A connected socket reports an ICMP "port unreachable" for an earlier datagram at its next
+    /// call; a send that meets it sends again instead of failing its burst's first query (the
+    /// error names no query and can be forged, as the reader knows).
+    #[tokio::test]
+    async fn an_icmp_error_for_an_earlier_datagram_fails_no_send() {
+        let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let server = dead.local_addr().unwrap();
+        drop(dead);
+        // A socket as the pool opens one, without its task (which would take the error first).
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        udp.connect(server).await.unwrap();
+        let one = [(vec![0u8; 12], 1u16)];
+        assert_eq!(send_some(&udp, &one).await.unwrap(), 1);
+        // The port-unreachable error has arrived once the socket is ready (with an error).
+        udp.ready(Interest::ERROR).await.unwrap();
+        assert_eq!(send_some(&udp, &one).await.unwrap(), 1, "sent, not failed");
     }
 
     #[test]
