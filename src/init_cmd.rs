@@ -75,6 +75,10 @@ pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
     // Domains Graph gives no service for, written commented out: an entry without `services`
     // would be scanned for all three.
     let mut commented = String::new();
+    // A scan refuses a file listing a domain twice: a domain Graph lists twice (in any case, with
+    // or without the final dot) is written once, from its first entry (found by the fuzz target
+    // `graph_answers`).
+    let mut written = std::collections::HashSet::new();
     for d in view.domains.iter().filter(|d| !d.is_initial) {
         let mut e = Table::new();
         let Some(name) = name_of(&d.id).map(|n| n.to_string()) else {
@@ -84,6 +88,13 @@ pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
             ));
             continue;
         };
+        if !written.insert(name.clone()) {
+            commented.push_str(&format!(
+                "\n# Graph lists {} more than once: written once, from its first entry.\n",
+                one_line_toml_string(&name)
+            ));
+            continue;
+        }
         e["name"] = value(name.clone());
         let svc = services(&d.supported_services);
         if svc.is_empty() && d.is_verified {
@@ -235,6 +246,13 @@ mod tests {
             // Unverified: Graph gives no services yet.
             GraphDomain {
                 id: "pending.com".into(),
+                is_verified: false,
+                ..GraphDomain::default()
+            },
+            // Listed again, in another case and with the final dot: written once (a scan
+            // refuses a domain listed twice; found by the fuzz target `graph_answers`).
+            GraphDomain {
+                id: "Contoso.COM.".into(),
                 is_verified: false,
                 ..GraphDomain::default()
             },
