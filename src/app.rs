@@ -154,6 +154,10 @@ pub fn env_from_process() -> Env {
             .or_else(|| std::env::var("LANG").ok()),
         stdout_tty: std::io::stdout().is_terminal(),
         stderr_tty: std::io::stderr().is_terminal(),
+        ldap_password: std::env::var(crate::directory::PASSWORD_VAR)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(crate::secrets::Secret::new),
     }
 }
 
@@ -313,6 +317,7 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
             }
         })
     };
+    let directory = plan::directory_read(&p.tasks);
     let bar = progress_bar(s.progress, p.tasks.len());
     let started = SystemTime::now();
     let clock = Instant::now();
@@ -347,6 +352,12 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
         );
     }
     let report = build_report(&p.catalog, s, results, started, clock.elapsed(), resolvers);
+    if let Some(path) = &s.directory_csv
+        && let Err(e) = write_directory_csv(path, directory.as_deref())
+    {
+        eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
+        return Exit::Usage;
+    }
     match write_reports(&report, s) {
         Ok(()) => report::exit_code(&report.summary),
         Err(e) => {
@@ -439,6 +450,29 @@ fn render(report: &Report, format: Format, s: &Settings) -> std::io::Result<Vec<
             checklist: s.checklist,
         },
     )
+}
+
+/// The directory-csv report: every offending value the directory read found (a header alone,
+/// and a warning, when the directory was not read: not configured, skipped, or an error).
+fn write_directory_csv(
+    path: &Path,
+    shared: Option<&crate::directory::read::SharedRead>,
+) -> Result<(), ConfigError> {
+    let read = shared.and_then(crate::directory::read::SharedRead::done);
+    if read.is_none() {
+        eprintln!(
+            "warning: {}: the directory was not read (see the directory.* results); the file has the header only",
+            crate::escape::terminal(&path.display().to_string())
+        );
+    }
+    let checks: Vec<String> = shared
+        .map(|s| s.plan.groups.iter().map(|g| g.check.clone()).collect())
+        .unwrap_or_default();
+    let bytes = report::directory_csv::render(read.as_deref(), &checks);
+    report::write_atomic(path, &bytes).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn write_reports(report: &Report, s: &Settings) -> Result<(), ConfigError> {

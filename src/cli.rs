@@ -258,6 +258,11 @@ pub struct ScanArgs {
     /// A saved Microsoft 365 endpoint web-service JSON (network checks).
     #[arg(long, value_name = "FILE")]
     pub endpoints: Option<PathBuf>,
+    /// The on-premises Active Directory to check before sync (ldaps://dc1.contoso.com, or
+    /// ldap://… with [directory] starttls); overrides [directory] url. The bind password comes
+    /// from TENANT_READY_LDAP_PASSWORD only.
+    #[arg(long, value_name = "URL")]
+    pub directory: Option<String>,
 }
 
 /// `tenant-ready checks [export DIR]`.

@@ -51,6 +51,7 @@ pub mod text;
 pub mod app;
 pub mod catalog;
 pub mod cli;
+pub mod directory;
 pub mod dkim_export;
 pub mod domain;
 pub mod endpoint;

@@ -119,7 +119,7 @@ pub fn endpoint_subjects(target: Target, s: &Settings) -> Vec<Endpoint> {
         }
     };
     match target {
-        Target::Domain | Target::Network => {}
+        Target::Domain | Target::Network | Target::Directory => {}
         Target::Https => {
             s.endpoints.https.iter().cloned().for_each(&mut add);
             s.endpoints.adfs.iter().cloned().for_each(&mut add);
@@ -339,10 +339,13 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
     if !network.is_empty() {
         plan_network(&network, &defs, s, &mut tasks)?;
     }
-    for c in selected
-        .iter()
-        .filter(|c| !matches!(c.probe.target(), Target::Domain | Target::Network))
-    {
+    plan_directory(&selected, &defs, s, &mut tasks);
+    for c in selected.iter().filter(|c| {
+        !matches!(
+            c.probe.target(),
+            Target::Domain | Target::Network | Target::Directory
+        )
+    }) {
         let target = c.probe.target();
         let subjects = endpoint_subjects(target, s);
         let check = Arc::clone(&defs[c.id.as_str()]);
@@ -378,4 +381,101 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
         }
     }
     Ok(tasks)
+}
+
+/// The directory checks: one subject (the DC), one shared read for every `directory-objects`
+/// check, each check judging its own rules; without `[directory]`, a skip saying so.
+fn plan_directory(
+    selected: &[&CheckDef],
+    defs: &BTreeMap<&str, Arc<CheckDef>>,
+    s: &Settings,
+    tasks: &mut Vec<Task>,
+) {
+    use crate::directory::read::{Exclusions, Group, ReadPlan, SharedRead};
+    use crate::directory::rules::{Rule, Tenant};
+    use crate::probe::{ProbeSpec, directory_forest, directory_objects};
+    let checks: Vec<&&CheckDef> = selected
+        .iter()
+        .filter(|c| c.probe.target() == Target::Directory)
+        .collect();
+    if checks.is_empty() {
+        return;
+    }
+    let Some(dir) = &s.directory else {
+        for c in checks {
+            tasks.push(Task {
+                check: Arc::clone(&defs[c.id.as_str()]),
+                subject: Target::Directory.source().to_owned(),
+                vars: None,
+                work: Work::Skip(text!("skip.no-directory")),
+            });
+        }
+        return;
+    };
+    let mut plan = ReadPlan {
+        groups: Vec::new(),
+        tenant: Tenant {
+            domains: s.domains.iter().map(|d| d.name.to_string()).collect(),
+        },
+    };
+    let mut objects: Vec<(&str, usize)> = Vec::new();
+    for c in &checks {
+        if let ProbeSpec::DirectoryObjects(spec) = &c.probe {
+            objects.push((c.id.as_str(), plan.groups.len()));
+            plan.groups.push(Group {
+                check: c.id.clone(),
+                rules: spec
+                    .rule
+                    .iter()
+                    .map(|r| Rule {
+                        spec: Arc::clone(r),
+                    })
+                    .collect(),
+                exclude: Exclusions {
+                    prefixes: spec.exclude.clone(),
+                },
+            });
+        }
+    }
+    let shared = Arc::new(SharedRead::new(dir.clone(), plan));
+    for c in &checks {
+        let work = match cloud_applicability(c, s) {
+            Some(reason) => Work::Skip(reason),
+            None => match &c.probe {
+                ProbeSpec::DirectoryObjects(_) => {
+                    let group = objects
+                        .iter()
+                        .find(|(o, _)| *o == c.id)
+                        .map_or(0, |(_, g)| *g);
+                    Work::Run(Planned::DirectoryObjects(
+                        directory_objects::DirectoryObjectsTask {
+                            group,
+                            shared: Arc::clone(&shared),
+                        },
+                    ))
+                }
+                ProbeSpec::DirectoryForest(spec) => Work::Run(Planned::DirectoryForest(
+                    directory_forest::DirectoryForestTask {
+                        settings: dir.clone(),
+                        spec: spec.clone(),
+                    },
+                )),
+                _ => continue,
+            },
+        };
+        tasks.push(Task {
+            check: Arc::clone(&defs[c.id.as_str()]),
+            subject: dir.url.clone(),
+            vars: None,
+            work,
+        });
+    }
+}
+
+/// The directory read the tasks share, if any (the directory-csv report reads it after the run).
+pub fn directory_read(tasks: &[Task]) -> Option<Arc<crate::directory::read::SharedRead>> {
+    tasks.iter().find_map(|t| match &t.work {
+        Work::Run(Planned::DirectoryObjects(d)) => Some(Arc::clone(&d.shared)),
+        _ => None,
+    })
 }

@@ -46,7 +46,8 @@ pub struct Redactor {
 }
 
 /// The secrets of this process: its proxy settings' credentials and, with `--graph`, the app
-/// registration's client secret (`AZURE_CLIENT_SECRET`), read once.
+/// registration's client secret (`AZURE_CLIENT_SECRET`) and the directory's bind password
+/// (`TENANT_READY_LDAP_PASSWORD`), read once.
 pub static PROCESS: LazyLock<Redactor> = LazyLock::new(|| {
     let mut r = Redactor::new(
         PROXY_VARS
@@ -56,14 +57,39 @@ pub static PROCESS: LazyLock<Redactor> = LazyLock::new(|| {
             .iter()
             .map(String::as_str),
     );
-    if let Ok(secret) = std::env::var("AZURE_CLIENT_SECRET")
-        && secret.len() >= 3
-    {
-        r.secrets.push(secret);
-        r.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for var in ["AZURE_CLIENT_SECRET", crate::directory::PASSWORD_VAR] {
+        if let Ok(secret) = std::env::var(var)
+            && secret.len() >= 3
+        {
+            r.secrets.push(secret);
+        }
     }
+    r.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     r
 });
+
+/// A secret value (the directory's bind password): its `Debug` never shows it, so a settings
+/// dump or a log line cannot carry it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The value, for the one place that sends it (the bind).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
 
 impl Redactor {
     /// From proxy setting values: each one's user info, its password alone, and their

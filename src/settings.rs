@@ -44,6 +44,8 @@ pub struct Env {
     pub stdout_tty: bool,
     /// stderr is a terminal.
     pub stderr_tty: bool,
+    /// `TENANT_READY_LDAP_PASSWORD`: the directory's bind password.
+    pub ldap_password: Option<crate::secrets::Secret>,
 }
 
 impl Env {
@@ -196,6 +198,8 @@ pub struct Settings {
     pub output: Option<PathBuf>,
     /// Extra reports.
     pub reports: Vec<(Format, PathBuf)>,
+    /// `--report directory-csv=FILE`: every offending directory value (IdFix's columns).
+    pub directory_csv: Option<PathBuf>,
     /// `--only` globs.
     pub only: Vec<String>,
     /// `--skip` globs.
@@ -232,6 +236,58 @@ pub struct Settings {
     pub bandwidth_url: Option<String>,
     /// The configuration file used, if any.
     pub config_path: Option<PathBuf>,
+    /// `[directory]` / `--directory`: the on-premises Active Directory.
+    pub directory: Option<crate::directory::DirectorySettings>,
+}
+
+/// `[directory]` and `--directory`, checked: a URL (the flag's first), TLS for a bind, and a
+/// password from the environment when a user is named.
+fn directory_settings(
+    section: Option<&crate::tenant::DirectorySection>,
+    flag: Option<&str>,
+    env: &Env,
+    in_file: InFile<'_>,
+) -> Result<Option<crate::directory::DirectorySettings>, ConfigError> {
+    use crate::directory::{PASSWORD_VAR, parse_url};
+    let empty = crate::tenant::DirectorySection::default();
+    let section = section.unwrap_or(&empty);
+    let url = match (flag, section.url.as_deref()) {
+        (Some(u), _) => parse_url(u).map_err(|e| usage(format!("--directory {e}")))?,
+        (None, Some(u)) => parse_url(u).map_err(|e| in_file(format!("directory.url: {e}")))?,
+        (None, None) if section.base_dn.is_some() || section.user.is_some() => {
+            return Err(in_file(
+                "directory: set url (ldaps://dc1.contoso.com) or give --directory URL".into(),
+            ));
+        }
+        (None, None) => return Ok(None),
+    };
+    if section.starttls && url.starts_with("ldaps://") {
+        return Err(in_file(
+            "directory.starttls: an ldaps:// URL is already TLS; StartTLS upgrades ldap://".into(),
+        ));
+    }
+    for (field, v) in [("base_dn", &section.base_dn), ("user", &section.user)] {
+        if let Some(v) = v
+            && (v.trim().is_empty() || v.chars().any(char::is_control))
+        {
+            return Err(in_file(format!(
+                "directory.{field}: must be a non-empty value without control characters"
+            )));
+        }
+    }
+    let password = env.ldap_password.clone();
+    if section.user.is_some() && password.is_none() {
+        return Err(usage(format!(
+            "[directory] user is set but {PASSWORD_VAR} is not: export the bind password in {PASSWORD_VAR} (it is never read from a file or a flag)"
+        )));
+    }
+    Ok(Some(crate::directory::DirectorySettings {
+        url,
+        base_dn: section.base_dn.clone(),
+        user: section.user.clone(),
+        password,
+        starttls: section.starttls,
+    }))
 }
 
 fn usage(msg: impl Into<String>) -> ConfigError {
@@ -441,6 +497,7 @@ struct FlagLayer {
     budget: Option<Duration>,
     concurrency: NonZeroUsize,
     reports: Vec<(Format, PathBuf)>,
+    directory_csv: Option<PathBuf>,
     lang: Lang,
     color: bool,
 }
@@ -469,6 +526,7 @@ impl FlagLayer {
             )));
         }
         let mut reports = Vec::new();
+        let mut directory_csv = None;
         for r in &args.report {
             let (fmt, path) = r
                 .split_once('=')
@@ -478,9 +536,13 @@ impl FlagLayer {
                         "--report `{r}`: expected FORMAT=PATH, e.g. json=out/report.json"
                     ))
                 })?;
+            if fmt == "directory-csv" {
+                directory_csv = Some(PathBuf::from(path));
+                continue;
+            }
             let fmt = Format::parse(fmt).ok_or_else(|| {
                 usage(format!(
-                    "--report `{r}`: unknown format `{fmt}` (human, json, markdown, junit)"
+                    "--report `{r}`: unknown format `{fmt}` (human, json, markdown, junit, html, directory-csv)"
                 ))
             })?;
             reports.push((fmt, PathBuf::from(path)));
@@ -502,6 +564,7 @@ impl FlagLayer {
             budget,
             concurrency,
             reports,
+            directory_csv,
             lang,
             color,
         })
@@ -612,6 +675,12 @@ impl Settings {
         )?;
         let from_file = FileLayer::read(tf, &in_file)?;
         let flags = FlagLayer::read(args, env)?;
+        let directory = directory_settings(
+            tf.directory.as_ref(),
+            args.directory.as_deref(),
+            env,
+            &in_file,
+        )?;
         let base = fpath.and_then(Path::parent).unwrap_or(Path::new(""));
         let endpoints_file = args
             .endpoints
@@ -630,6 +699,7 @@ impl Settings {
             format: args.format.unwrap_or(Format::Human),
             output: args.output.clone(),
             reports: flags.reports,
+            directory_csv: flags.directory_csv,
             only: args.only.clone(),
             skip: args.skip.clone(),
             fail_on: args.fail_on.unwrap_or_default(),
@@ -660,6 +730,7 @@ impl Settings {
             endpoints: from_file.endpoints,
             bandwidth_url: from_file.bandwidth_url,
             config_path: fpath.map(Path::to_owned),
+            directory,
         })
     }
 }

@@ -115,6 +115,25 @@ pub struct TenantFile {
     /// `[checks]`.
     #[serde(default)]
     pub checks: ChecksSection,
+    /// `[directory]` (the on-premises Active Directory, checked before sync).
+    #[serde(default)]
+    pub directory: Option<DirectorySection>,
+}
+
+/// `[directory]`: where the on-premises Active Directory is and how to bind. The password is
+/// never here: it comes from `TENANT_READY_LDAP_PASSWORD`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySection {
+    /// `ldaps://dc1.contoso.com` (or `ldap://…` with `starttls = true`).
+    pub url: Option<String>,
+    /// Where to search (default: the RootDSE's `defaultNamingContext`).
+    pub base_dn: Option<String>,
+    /// A UPN (`svc-readiness@contoso.com`) or DN to bind as.
+    pub user: Option<String>,
+    /// Upgrade `ldap://` with StartTLS.
+    #[serde(default)]
+    pub starttls: bool,
 }
 
 /// `[checks]`: the user's own check definitions.

@@ -26,6 +26,10 @@ pub const EMBEDDED_CHECKS: &[(&str, &str)] = &[
     ("network.toml", include_str!("../../checks/network.toml")),
     ("quality.toml", include_str!("../../checks/quality.toml")),
     ("entra.toml", include_str!("../../checks/entra.toml")),
+    (
+        "directory.toml",
+        include_str!("../../checks/directory.toml"),
+    ),
 ];
 /// The shipped responsibility catalogue.
 pub const EMBEDDED_RESPONSIBILITIES: &str = include_str!("../../checks/responsibilities.toml");

@@ -408,6 +408,23 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
                 None
             }
         }
+        ProbeSpec::DirectoryObjects(s) => {
+            let mut ids = std::collections::HashSet::new();
+            s.rule
+                .iter()
+                .find_map(|r| crate::directory::rules::validate(r).err())
+                .or_else(|| s.rule.is_empty().then(|| "list at least one [[check.probe.rule]]".into()))
+                .or_else(|| {
+                    s.rule
+                        .iter()
+                        .find(|r| !ids.insert(r.id.as_str()))
+                        .map(|r| format!("rule id `{}` is used twice", r.id))
+                })
+        }
+        ProbeSpec::DirectoryForest(s) => (s.recycle_bin_level
+            != Level::Required
+            && s.recycle_bin_why.as_deref().is_none_or(str::is_empty))
+        .then(|| "recycle_bin_why is required below recycle_bin_level = \"required\"".into()),
         _ => None,
     }
 }

@@ -17,6 +17,7 @@ pub mod dns_server;
 pub mod entra;
 pub mod netns;
 pub mod pki;
+pub mod samba;
 pub mod stun_server;
 pub mod tls_server;
 

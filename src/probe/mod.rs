@@ -18,6 +18,8 @@
 
 pub mod connect;
 pub mod context;
+pub mod directory_forest;
+pub mod directory_objects;
 pub mod discovery;
 pub mod dns;
 pub mod dns_dmarc;
@@ -86,6 +88,10 @@ pub enum ProbeSpec {
     QualityLatency(quality_latency::QualityLatencySpec),
     /// Throughput against the users' Teams needs, see [`quality_bandwidth`].
     QualityBandwidth(quality_bandwidth::QualityBandwidthSpec),
+    /// The on-premises directory's objects against IdFix's rules, see [`directory_objects`].
+    DirectoryObjects(directory_objects::DirectoryObjectsSpec),
+    /// The forest's functional level and Recycle Bin, see [`directory_forest`].
+    DirectoryForest(directory_forest::DirectoryForestSpec),
 }
 
 /// What a check runs against.
@@ -101,6 +107,8 @@ pub enum Target {
     Adfs,
     /// Microsoft 365 itself, from this network (the endpoint list).
     Network,
+    /// The on-premises Active Directory (`[directory]`).
+    Directory,
 }
 
 impl Target {
@@ -112,6 +120,7 @@ impl Target {
             Self::Smtp => "[endpoints] smtp",
             Self::Adfs => "[endpoints] adfs",
             Self::Network => "the Microsoft 365 endpoint list",
+            Self::Directory => "[directory]",
         }
     }
 }
@@ -136,6 +145,8 @@ impl ProbeSpec {
             Self::NetProxy(_) => "net-proxy",
             Self::QualityLatency(_) => "quality-latency",
             Self::QualityBandwidth(_) => "quality-bandwidth",
+            Self::DirectoryObjects(_) => "directory-objects",
+            Self::DirectoryForest(_) => "directory-forest",
         }
     }
 
@@ -157,6 +168,7 @@ impl ProbeSpec {
             | Self::NetProxy(_)
             | Self::QualityLatency(_)
             | Self::QualityBandwidth(_) => Target::Network,
+            Self::DirectoryObjects(_) | Self::DirectoryForest(_) => Target::Directory,
             _ => Target::Domain,
         }
     }
@@ -255,7 +267,9 @@ impl ProbeSpec {
             | Self::NetTlsInspection(_)
             | Self::NetProxy(_)
             | Self::QualityLatency(_)
-            | Self::QualityBandwidth(_) => return Ok(None),
+            | Self::QualityBandwidth(_)
+            | Self::DirectoryObjects(_)
+            | Self::DirectoryForest(_) => return Ok(None),
         }))
     }
 
@@ -269,6 +283,8 @@ impl ProbeSpec {
             Self::DnsMx(s) => vec![s.level],
             Self::DnsSpf(s) => vec![s.level],
             Self::DnsDmarc(s) => vec![s.level],
+            Self::DirectoryObjects(s) => s.rule.iter().map(|r| r.level).collect(),
+            Self::DirectoryForest(s) => vec![Level::Required, s.recycle_bin_level],
             // The sets' own ports are required; the check file can lower some.
             Self::NetEndpoints(s) => std::iter::once(Level::Required)
                 .chain(s.port_levels.iter().map(|l| l.level))
@@ -386,6 +402,10 @@ pub enum Planned {
     QualityLatency(quality_latency::QualityLatencyTask),
     /// See [`quality_bandwidth`].
     QualityBandwidth(quality_bandwidth::QualityBandwidthTask),
+    /// See [`directory_objects`].
+    DirectoryObjects(directory_objects::DirectoryObjectsTask),
+    /// See [`directory_forest`].
+    DirectoryForest(directory_forest::DirectoryForestTask),
 }
 
 impl Planned {
@@ -407,7 +427,9 @@ impl Planned {
             | Self::NetTlsInspection(_)
             | Self::NetProxy(_)
             | Self::QualityLatency(_)
-            | Self::QualityBandwidth(_) => vec![],
+            | Self::QualityBandwidth(_)
+            | Self::DirectoryObjects(_)
+            | Self::DirectoryForest(_) => vec![],
         }
     }
 }
@@ -539,6 +561,15 @@ impl ProbeError {
     }
 }
 
+impl From<crate::directory::Failure> for ProbeError {
+    fn from(e: crate::directory::Failure) -> Self {
+        Self::Net {
+            kind: e.kind,
+            message: e.message,
+        }
+    }
+}
+
 impl From<crate::tls::TlsError> for ProbeError {
     fn from(e: crate::tls::TlsError) -> Self {
         Self::Net {
@@ -632,6 +663,16 @@ pub async fn run(planned: &Planned, cx: &ProbeCx) -> Result<(Evidence, Judgement
         Planned::QualityBandwidth(t) => {
             let e = quality_bandwidth::observe(t, cx).await?;
             let j = quality_bandwidth::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::DirectoryObjects(t) => {
+            let e = directory_objects::observe(t, cx).await?;
+            let j = directory_objects::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::DirectoryForest(t) => {
+            let e = directory_forest::observe(t, cx).await?;
+            let j = directory_forest::judge(t, &e);
             pack(&e, j)
         }
     })

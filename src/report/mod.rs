@@ -3,6 +3,7 @@
 //! rendered report in place so a reader never sees half a file.
 
 pub mod charts;
+pub mod directory_csv;
 pub mod html;
 pub mod human;
 pub mod json;

@@ -10,6 +10,7 @@
 mod catalog;
 mod cli;
 mod conformance;
+mod directory;
 mod dns;
 mod documented;
 mod endpoints;

@@ -61,6 +61,8 @@ pub(crate) struct Scan<'a> {
     pub(crate) checks: Option<&'a std::path::Path>,
     /// The port the zones' own name servers are asked on (default: the resolver's).
     pub(crate) authoritative_port: Option<u16>,
+    /// `TENANT_READY_LDAP_PASSWORD` (the directory checks' bind password).
+    pub(crate) ldap_password: Option<&'a str>,
 }
 
 impl Default for Scan<'_> {
@@ -75,6 +77,7 @@ impl Default for Scan<'_> {
             endpoints: None,
             checks: None,
             authoritative_port: None,
+            ldap_password: None,
         }
     }
 }
@@ -97,7 +100,13 @@ pub(crate) async fn scan(addr: SocketAddr, opts: Scan<'_>) -> Vec<CheckResult> {
         file: toml::from_str(text).expect("test tenant.toml"),
         dkim: None,
     });
-    let settings = Settings::resolve(&args, file.as_ref(), &Env::default()).expect("settings");
+    let env = Env {
+        ldap_password: opts
+            .ldap_password
+            .map(|p| tenant_ready::secrets::Secret::new(p.to_owned())),
+        ..Env::default()
+    };
+    let settings = Settings::resolve(&args, file.as_ref(), &env).expect("settings");
     let catalog = match opts.checks {
         Some(dir) => Catalog::from_dir(dir).expect("--checks catalog"),
         None => Catalog::embedded().expect("catalog"),

@@ -1,0 +1,521 @@
+//! One read of the directory for every `directory-objects` check of a scan: a paged subtree
+//! search (RFC 2696) of users, contacts and groups with only the attributes the rules need,
+//! judged object by object as the pages stream in, so memory holds one page, the counts, the
+//! offending values and one 64-bit hash per value that must be unique (never the directory).
+//!
+//! Duplicates: the first time a value's hash is seen again, the object is an offender and the
+//! value is kept; at the end, one equality search per batch of such values finds the objects that
+//! held them first (the DC answers from its index). Hashes use a per-run random key, so a value
+//! crafted to collide with another cannot be planted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher as _;
+use std::sync::Arc;
+
+use ldap3::adapters::{Adapter, PagedResults};
+use ldap3::{Ldap, Scope, SearchEntry};
+use serde::Serialize;
+
+use super::rules::{self, ObjectClass, Rule, Tenant, Test};
+use super::{Connection, DirectorySettings, Failure};
+
+/// A page of results: Active Directory's MaxPageSize is 1,000; half keeps a page small.
+const PAGE: i32 = 500;
+/// Offending values kept for the CSV, whatever the directory holds (the counts stay exact).
+pub const MAX_KEPT: usize = 200_000;
+/// A value is kept (evidence, CSV) up to this many characters; the rest is counted.
+pub const MAX_VALUE_CHARS: usize = 512;
+/// Values asked about in one duplicate lookup (one `(|(a=v1)(a=v2)…)` filter).
+const LOOKUP_BATCH: usize = 50;
+/// Ranges of one attribute fetched for one object (AD returns 1,500 values per range).
+const MAX_RANGES: usize = 1_000;
+
+/// The well-known objects IdFix leaves out (system and service accounts), from the check file.
+#[derive(Clone, Debug, Default)]
+pub struct Exclusions {
+    /// `sAMAccountName` (or `cn`) prefixes, case-insensitive.
+    pub prefixes: Vec<String>,
+}
+
+impl Exclusions {
+    /// Whether IdFix would skip the object: a listed prefix, a name ending in `$` (computer and
+    /// trust accounts), a replication conflict (`\0ACNF:` in the DN) or a critical system object.
+    pub fn excludes(&self, e: &SearchEntry) -> bool {
+        let first = |a: &str| {
+            e.attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(a))
+                .and_then(|(_, v)| v.first())
+                .map(String::as_str)
+        };
+        let name = first("sAMAccountName")
+            .or_else(|| first("cn"))
+            .unwrap_or("");
+        let lower = name.to_lowercase();
+        self.prefixes
+            .iter()
+            .any(|p| lower.starts_with(&p.to_lowercase()))
+            || name.ends_with('$')
+            || e.dn.contains("\\0ACNF:")
+            || first("isCriticalSystemObject").is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+    }
+}
+
+/// The rules of one check, with its exclusions.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// The check id (for the CSV's `check` column).
+    pub check: String,
+    /// Its rules.
+    pub rules: Vec<Rule>,
+    /// Its well-known exclusions.
+    pub exclude: Exclusions,
+}
+
+/// What one read covers: every directory check's rules, and the tenant they are judged against.
+#[derive(Clone, Debug, Default)]
+pub struct ReadPlan {
+    /// One per `directory-objects` check.
+    pub groups: Vec<Group>,
+    /// The tenant's domains.
+    pub tenant: Tenant,
+}
+
+/// One offending value: a row of the CSV (IdFix's columns) and of the evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct Offender {
+    /// The object.
+    pub dn: String,
+    /// `user`, `contact`, `group`.
+    pub class: ObjectClass,
+    /// The attribute.
+    pub attribute: String,
+    /// The rule id.
+    pub rule: String,
+    /// The value (at most [`MAX_VALUE_CHARS`] characters, then `…`).
+    pub value: String,
+    /// The suggested value (IdFix's UPDATE), empty when none.
+    pub update: String,
+}
+
+/// What one check's rules found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroupRead {
+    /// Objects judged, per class.
+    pub objects: BTreeMap<&'static str, u64>,
+    /// Objects left out as well-known system objects.
+    pub excluded: u64,
+    /// Offending values per rule id.
+    pub counts: BTreeMap<String, u64>,
+    /// The offending values, in directory order (at most [`MAX_KEPT`] over all groups).
+    #[serde(skip)]
+    pub offenders: Vec<Offender>,
+}
+
+/// The whole read.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DirectoryRead {
+    /// The DC's URL.
+    pub server: String,
+    /// Where the search started.
+    pub base_dn: String,
+    /// Entries the search returned (before exclusions).
+    pub entries: u64,
+    /// Search references (other domains) that were not followed: the credentials are for this DC.
+    pub referrals_not_followed: Vec<String>,
+    /// Values not kept (beyond [`MAX_KEPT`]); counted all the same.
+    pub offenders_not_kept: u64,
+    /// Per check, in plan order.
+    pub groups: Vec<GroupRead>,
+}
+
+fn class_of(e: &SearchEntry) -> Option<ObjectClass> {
+    let classes = e
+        .attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("objectClass"))
+        .map(|(_, v)| v.as_slice())
+        .unwrap_or_default();
+    let has = |c: &str| classes.iter().any(|x| x.eq_ignore_ascii_case(c));
+    if has("computer") {
+        None
+    } else if has("user") || has("inetOrgPerson") {
+        Some(ObjectClass::User)
+    } else if has("contact") {
+        Some(ObjectClass::Contact)
+    } else if has("group") {
+        Some(ObjectClass::Group)
+    } else {
+        None
+    }
+}
+
+/// `proxyAddresses;range=0-1499` → (`proxyAddresses`, `Some(1499)`); `;range=1500-*` → `None` end.
+pub fn ranged(key: &str) -> (&str, Option<Option<u64>>) {
+    match key.split_once(";range=") {
+        Some((attr, range)) => {
+            let end = range.split_once('-').map_or("*", |(_, e)| e);
+            (attr, Some(end.parse::<u64>().ok()))
+        }
+        None => (key, None),
+    }
+}
+
+/// Keeps at most [`MAX_VALUE_CHARS`] characters of an outside value.
+pub fn clip(v: &str) -> String {
+    if v.chars().count() <= MAX_VALUE_CHARS {
+        v.to_owned()
+    } else {
+        let mut s: String = v.chars().take(MAX_VALUE_CHARS).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// Reads the rest of a ranged attribute (AD sends at most MaxValRange values per range).
+async fn rest_of_range(
+    ldap: &mut Ldap,
+    dn: &str,
+    attr: &str,
+    mut next: u64,
+    step: std::time::Duration,
+    out: &mut Vec<String>,
+) -> Result<(), ldap3::LdapError> {
+    for _ in 0..MAX_RANGES {
+        let want = format!("{attr};range={next}-*");
+        let (entries, _) = ldap
+            .with_timeout(step)
+            .search(dn, Scope::Base, "(objectClass=*)", vec![want.as_str()])
+            .await?
+            .success()?;
+        let Some(e) = entries.into_iter().next() else {
+            return Ok(());
+        };
+        let e = SearchEntry::construct(e);
+        let mut more = None;
+        for (k, v) in e.attrs {
+            let (a, range) = ranged(&k);
+            if a.eq_ignore_ascii_case(attr) {
+                out.extend(v);
+                more = range.flatten();
+            }
+        }
+        match more {
+            Some(end) => next = end + 1,
+            None => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+struct Judge<'p> {
+    plan: &'p ReadPlan,
+    seen: Vec<HashMap<u64, u32>>,
+    /// Per group: (rule index, duplicate key) → (a value as held, the objects flagged so far).
+    dup_values: Vec<HashMap<(usize, String), (String, Vec<String>)>>,
+    hasher: std::collections::hash_map::RandomState,
+    kept: usize,
+    read: DirectoryRead,
+}
+
+impl Judge<'_> {
+    fn offend(&mut self, g: usize, o: Offender) {
+        *self.read.groups[g]
+            .counts
+            .entry(o.rule.clone())
+            .or_default() += 1;
+        if self.kept < MAX_KEPT {
+            self.kept += 1;
+            self.read.groups[g].offenders.push(o);
+        } else {
+            self.read.offenders_not_kept += 1;
+        }
+    }
+
+    fn entry(&mut self, e: &SearchEntry, attrs: &HashMap<String, Vec<String>>) {
+        let Some(class) = class_of(e) else { return };
+        let has_upn = attrs
+            .get("userprincipalname")
+            .is_some_and(|v| !v.is_empty());
+        for (g, group) in self.plan.groups.iter().enumerate() {
+            if group.exclude.excludes(e) {
+                self.read.groups[g].excluded += 1;
+                continue;
+            }
+            *self.read.groups[g]
+                .objects
+                .entry(class.as_str())
+                .or_default() += 1;
+            for (r, rule) in group.rules.iter().enumerate() {
+                if !rule.covers(class, has_upn) {
+                    continue;
+                }
+                let Some(values) = attrs.get(&rule.spec.attribute.to_ascii_lowercase()) else {
+                    continue;
+                };
+                for value in values {
+                    let Some(part) = rules::tested_part(&rule.spec, value) else {
+                        continue;
+                    };
+                    let offends = if rule.spec.test == Test::Duplicate {
+                        let key = rules::duplicate_key(&part);
+                        let h = self.hasher.hash_one((r, &key));
+                        let n = self.seen[g].entry(h).or_insert(0);
+                        *n = n.saturating_add(1);
+                        if *n >= 2 {
+                            self.dup_values[g]
+                                .entry((r, key))
+                                .or_insert_with(|| (value.clone(), Vec::new()))
+                                .1
+                                .push(e.dn.clone());
+                            true
+                        } else {
+                            false
+                        }
+                    } else {
+                        rules::breaks(&rule.spec, &part, &self.plan.tenant)
+                    };
+                    if offends {
+                        let update = rules::suggest(&rule.spec, value, &self.plan.tenant);
+                        self.offend(
+                            g,
+                            Offender {
+                                dn: e.dn.clone(),
+                                class,
+                                attribute: rule.spec.attribute.clone(),
+                                rule: rule.spec.id.clone(),
+                                value: clip(value),
+                                update: clip(&update),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The attributes to ask for: the rules' and those that classify and exclude objects.
+fn attributes(plan: &ReadPlan) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "objectClass",
+        "cn",
+        "sAMAccountName",
+        "userPrincipalName",
+        "isCriticalSystemObject",
+    ]
+    .map(String::from)
+    .into();
+    for r in plan.groups.iter().flat_map(|g| &g.rules) {
+        if !a.iter().any(|x| x.eq_ignore_ascii_case(&r.spec.attribute)) {
+            a.push(r.spec.attribute.clone());
+        }
+    }
+    a
+}
+
+/// Users (not computers), contacts and groups: IdFix's scope.
+const FILTER: &str =
+    "(|(&(objectClass=user)(!(objectClass=computer)))(objectClass=contact)(objectClass=group))";
+
+/// Reads and judges the directory.
+pub async fn read(
+    settings: &DirectorySettings,
+    plan: &ReadPlan,
+    tls: &crate::tls::TlsCx,
+    step: std::time::Duration,
+) -> Result<DirectoryRead, Failure> {
+    let mut conn = Connection::open(settings, tls, step).await?;
+    let base = conn.base_dn.clone();
+    let attrs = attributes(plan);
+    let mut judge = Judge {
+        plan,
+        seen: vec![HashMap::new(); plan.groups.len()],
+        dup_values: vec![HashMap::new(); plan.groups.len()],
+        hasher: std::collections::hash_map::RandomState::new(),
+        kept: 0,
+        read: DirectoryRead {
+            server: settings.url.clone(),
+            base_dn: base.clone(),
+            groups: vec![GroupRead::default(); plan.groups.len()],
+            ..DirectoryRead::default()
+        },
+    };
+    let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> =
+        vec![Box::new(PagedResults::new(PAGE))];
+    let mut ldap = conn.ldap.clone();
+    let mut stream = ldap
+        .with_timeout(step)
+        .streaming_search_with(adapters, &base, Scope::Subtree, FILTER, attrs.clone())
+        .await
+        .map_err(|e| conn.search_error(&base, &e))?;
+    loop {
+        let next = match tokio::time::timeout(step, stream.next()).await {
+            Ok(r) => r.map_err(|e| conn.search_error(&base, &e))?,
+            Err(_) => return Err(conn.stalled()),
+        };
+        let Some(entry) = next else { break };
+        if entry.is_ref() {
+            let refs = SearchEntry::construct(entry);
+            judge
+                .read
+                .referrals_not_followed
+                .extend(refs.attrs.into_values().flatten().take(10));
+            continue;
+        }
+        if entry.is_intermediate() {
+            continue;
+        }
+        judge.read.entries += 1;
+        let e = SearchEntry::construct(entry);
+        let mut by_attr: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in &e.attrs {
+            let (a, range) = ranged(k);
+            let list = by_attr.entry(a.to_ascii_lowercase()).or_default();
+            list.extend(v.iter().cloned());
+            if let Some(Some(end)) = range {
+                rest_of_range(&mut conn.ldap, &e.dn, a, end + 1, step, list)
+                    .await
+                    .map_err(|err| conn.search_error(&e.dn, &err))?;
+            }
+        }
+        judge.entry(&e, &by_attr);
+    }
+    let done = stream.finish().await;
+    if done.rc == 10 {
+        return Err(conn.referral(&base, &done.refs));
+    }
+    if done.rc != 0 {
+        return Err(conn.search_error(&base, &ldap3::LdapError::from(done)));
+    }
+    first_holders(&mut conn, &mut judge, step).await?;
+    conn.close().await;
+    Ok(judge.read)
+}
+
+/// Finds the objects that held each duplicated value first (the read flagged the later ones).
+async fn first_holders(
+    conn: &mut Connection,
+    judge: &mut Judge<'_>,
+    step: std::time::Duration,
+) -> Result<(), Failure> {
+    let plan = judge.plan;
+    for g in 0..plan.groups.len() {
+        let dups = std::mem::take(&mut judge.dup_values[g]);
+        let mut by_rule: BTreeMap<usize, Vec<(String, Vec<String>)>> = BTreeMap::new();
+        for ((r, _), held) in dups {
+            by_rule.entry(r).or_default().push(held);
+        }
+        for (r, values) in by_rule {
+            let rule = &plan.groups[g].rules[r];
+            let attr = rule.spec.attribute.as_str();
+            for batch in values.chunks(LOOKUP_BATCH) {
+                let mut filter = String::from("(|");
+                for (v, _) in batch {
+                    filter.push_str(&format!("({attr}={})", ldap3::ldap_escape(v.as_str())));
+                }
+                filter.push(')');
+                let want = [
+                    "objectClass",
+                    "cn",
+                    "sAMAccountName",
+                    "userPrincipalName",
+                    "isCriticalSystemObject",
+                    attr,
+                ];
+                let base = conn.base_dn.clone();
+                let (entries, _) = conn
+                    .ldap
+                    .with_timeout(step)
+                    .search(&base, Scope::Subtree, &filter, want.to_vec())
+                    .await
+                    .and_then(ldap3::SearchResult::success)
+                    .map_err(|e| conn.search_error(&base, &e))?;
+                for e in entries.into_iter().map(SearchEntry::construct) {
+                    let Some(class) = class_of(&e) else { continue };
+                    let has_upn = e
+                        .attrs
+                        .iter()
+                        .any(|(k, v)| k.eq_ignore_ascii_case("userPrincipalName") && !v.is_empty());
+                    if plan.groups[g].exclude.excludes(&e) || !rule.covers(class, has_upn) {
+                        continue;
+                    }
+                    let held: Vec<&String> = e
+                        .attrs
+                        .iter()
+                        .filter(|(k, _)| ranged(k).0.eq_ignore_ascii_case(attr))
+                        .flat_map(|(_, v)| v)
+                        .collect();
+                    for value in held {
+                        let Some(part) = rules::tested_part(&rule.spec, value) else {
+                            continue;
+                        };
+                        let key = rules::duplicate_key(&part);
+                        // The later holders are already offenders; this finds the first one.
+                        let later = batch.iter().find(|(v, _)| {
+                            rules::tested_part(&rule.spec, v)
+                                .is_some_and(|p| rules::duplicate_key(&p) == key)
+                        });
+                        if later.is_none_or(|(_, dns)| dns.contains(&e.dn)) {
+                            continue;
+                        }
+                        judge.offend(
+                            g,
+                            Offender {
+                                dn: e.dn.clone(),
+                                class,
+                                attribute: rule.spec.attribute.clone(),
+                                rule: rule.spec.id.clone(),
+                                value: clip(value),
+                                update: String::new(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Shares one read between the checks of a scan: the first to ask reads, the others wait.
+#[derive(Debug)]
+pub struct SharedRead {
+    /// Where and how.
+    pub settings: DirectorySettings,
+    /// What.
+    pub plan: ReadPlan,
+    cell: tokio::sync::OnceCell<Result<Arc<DirectoryRead>, Failure>>,
+}
+
+impl SharedRead {
+    /// A read not started yet.
+    pub fn new(settings: DirectorySettings, plan: ReadPlan) -> Self {
+        Self {
+            settings,
+            plan,
+            cell: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The read, done once.
+    pub async fn get(
+        &self,
+        tls: &crate::tls::TlsCx,
+        step: std::time::Duration,
+    ) -> Result<Arc<DirectoryRead>, Failure> {
+        self.cell
+            .get_or_init(|| async {
+                read(&self.settings, &self.plan, tls, step)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .clone()
+    }
+
+    /// The read, if it happened (for the CSV report after the scan).
+    pub fn done(&self) -> Option<Arc<DirectoryRead>> {
+        self.cell.get().and_then(|r| r.as_ref().ok()).cloned()
+    }
+}
