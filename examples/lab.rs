@@ -43,6 +43,12 @@ fn main() -> ExitCode {
             demo.lab.primary.addr(),
             demo.config.display()
         );
+        if let Ok(dc) = &demo.dc {
+            eprintln!(
+                "lab: Active Directory (Samba DC) at {}, in its own network namespace",
+                dc.ldaps_url
+            );
+        }
         let mut cmdline = demo.scan_command();
         cmdline.push("--report".into());
         cmdline.push(format!("json={}", json.display()));
@@ -57,7 +63,12 @@ fn main() -> ExitCode {
         let Command::Scan(args) = cli.command else {
             return ExitCode::from(2);
         };
-        let code = app::scan(*args, app::env_from_process()).await;
+        if let Err(why) = &demo.dc {
+            eprintln!(
+                "lab: no Active Directory domain controller ({why}): the directory checks are skipped"
+            );
+        }
+        let code = app::scan(*args, demo.env(app::env_from_process())).await;
         eprintln!(
             "lab: JSON report written to {} (exit code {})",
             json.display(),

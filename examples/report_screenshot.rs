@@ -70,7 +70,7 @@ fn main() -> ExitCode {
         let Cmd::Scan(scan) = cli.command else {
             return Err("not a scan".to_owned());
         };
-        tenant_ready::app::scan(*scan, tenant_ready::settings::Env::default()).await;
+        tenant_ready::app::scan(*scan, demo.env(tenant_ready::settings::Env::default())).await;
         Ok::<_, String>(())
     });
     if let Err(e) = scanned {

@@ -57,7 +57,7 @@ pub static PROCESS: LazyLock<Redactor> = LazyLock::new(|| {
             .iter()
             .map(String::as_str),
     );
-    for var in ["AZURE_CLIENT_SECRET", crate::directory::PASSWORD_VAR] {
+    for var in ["AZURE_CLIENT_SECRET", LDAP_PASSWORD_VAR] {
         if let Ok(secret) = std::env::var(var)
             && secret.len() >= 3
         {
@@ -67,6 +67,10 @@ pub static PROCESS: LazyLock<Redactor> = LazyLock::new(|| {
     r.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     r
 });
+
+/// The environment variable the directory's bind password comes from (never from a file or a
+/// flag).
+pub const LDAP_PASSWORD_VAR: &str = "TENANT_READY_LDAP_PASSWORD";
 
 /// A secret value (the directory's bind password): its `Debug` never shows it, so a settings
 /// dump or a log line cannot carry it.

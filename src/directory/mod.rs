@@ -8,20 +8,21 @@
 //! the directory's data chose.
 
 pub mod bind;
+pub mod entry;
 pub mod read;
 pub mod rules;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope};
 use serde::Serialize;
 
 use crate::secrets::Secret;
 use crate::text::Text;
 
 /// The environment variable the bind password comes from (never from a file or a flag).
-pub const PASSWORD_VAR: &str = "TENANT_READY_LDAP_PASSWORD";
+pub use crate::secrets::LDAP_PASSWORD_VAR as PASSWORD_VAR;
 
 /// `[directory]`, validated.
 #[derive(Clone, Debug)]
@@ -164,9 +165,9 @@ impl Connection {
         let root: HashMap<String, Vec<String>> = entries
             .into_iter()
             .next()
+            .and_then(|e| entry::entry(&e.0))
             .map(|e| {
-                SearchEntry::construct(e)
-                    .attrs
+                e.attrs
                     .into_iter()
                     .map(|(k, v)| (k.to_ascii_lowercase(), v))
                     .collect()
@@ -281,8 +282,8 @@ pub async fn forest(
                 .and_then(ldap3::SearchResult::success)
             {
                 Ok((entries, _)) => {
-                    Some(entries.into_iter().map(SearchEntry::construct).any(|e| {
-                        e.attrs.values().flatten().any(|v| {
+                    Some(entries.iter().filter_map(|e| entry::entry(&e.0)).any(|e| {
+                        e.values("msDS-EnabledFeature").any(|v| {
                             v.to_ascii_lowercase()
                                 .starts_with("cn=recycle bin feature,")
                         })

@@ -12,10 +12,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
-use ldap3::adapters::{Adapter, PagedResults};
-use ldap3::{Ldap, Scope, SearchEntry};
+use ldap3::controls::{Control, PagedResults, RawControl};
+use ldap3::{Ldap, Scope};
 use serde::Serialize;
 
+use super::entry::{self, Entry};
 use super::rules::{self, ObjectClass, Rule, Tenant, Test};
 use super::{Connection, DirectorySettings, Failure};
 
@@ -27,6 +28,9 @@ pub const MAX_KEPT: usize = 200_000;
 pub const MAX_VALUE_CHARS: usize = 512;
 /// Values asked about in one duplicate lookup (one `(|(a=v1)(a=v2)…)` filter).
 const LOOKUP_BATCH: usize = 50;
+/// Pages of one search: 10⁶ pages of 500 is 500 million objects, past any directory; a server
+/// that hands out cookies forever ends here.
+const MAX_PAGES: usize = 1_000_000;
 /// Ranges of one attribute fetched for one object (AD returns 1,500 values per range).
 const MAX_RANGES: usize = 1_000;
 
@@ -40,14 +44,8 @@ pub struct Exclusions {
 impl Exclusions {
     /// Whether IdFix would skip the object: a listed prefix, a name ending in `$` (computer and
     /// trust accounts), a replication conflict (`\0ACNF:` in the DN) or a critical system object.
-    pub fn excludes(&self, e: &SearchEntry) -> bool {
-        let first = |a: &str| {
-            e.attrs
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(a))
-                .and_then(|(_, v)| v.first())
-                .map(String::as_str)
-        };
+    pub fn excludes(&self, e: &Entry) -> bool {
+        let first = |a: &str| e.first(a);
         let name = first("sAMAccountName")
             .or_else(|| first("cn"))
             .unwrap_or("");
@@ -129,14 +127,8 @@ pub struct DirectoryRead {
     pub groups: Vec<GroupRead>,
 }
 
-fn class_of(e: &SearchEntry) -> Option<ObjectClass> {
-    let classes = e
-        .attrs
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("objectClass"))
-        .map(|(_, v)| v.as_slice())
-        .unwrap_or_default();
-    let has = |c: &str| classes.iter().any(|x| x.eq_ignore_ascii_case(c));
+fn class_of(e: &Entry) -> Option<ObjectClass> {
+    let has = |c: &str| e.values("objectClass").any(|x| x.eq_ignore_ascii_case(c));
     if has("computer") {
         None
     } else if has("user") || has("inetOrgPerson") {
@@ -159,6 +151,45 @@ pub fn ranged(key: &str) -> (&str, Option<Option<u64>>) {
         }
         None => (key, None),
     }
+}
+
+/// The cookie of the server's paged-results control (`SEQUENCE { size INTEGER, cookie OCTET
+/// STRING }`); empty (the last page) when there is none or it is malformed.
+pub fn next_cookie(ctrls: &[Control]) -> Vec<u8> {
+    use ldap3::asn1::PL;
+    let Some(val) = ctrls
+        .iter()
+        .find(|c| c.1.ctype == "1.2.840.113556.1.4.319")
+        .and_then(|c| c.1.val.as_deref())
+    else {
+        return Vec::new();
+    };
+    match ldap3::asn1::parse_tag(val) {
+        Ok((_, tag)) => match tag.payload {
+            PL::C(parts) => match parts.get(1).map(|p| &p.payload) {
+                Some(PL::P(cookie)) => cookie.clone(),
+                _ => Vec::new(),
+            },
+            PL::P(_) => Vec::new(),
+        },
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Whether a search reference points at another domain's data (a child domain, another tree):
+/// AD also refers a subtree search of the domain root to the forest's own configuration and DNS
+/// application partitions, which hold no users, contacts or groups.
+pub fn other_domain(reference: &str) -> bool {
+    let path = reference
+        .split_once("://")
+        .map_or(reference, |(_, rest)| rest)
+        .split_once('/')
+        .map_or("", |(_, p)| p);
+    let dn = crate::percent::decode(path.split('?').next().unwrap_or("")).to_ascii_lowercase();
+    !(dn.is_empty()
+        || dn.starts_with("cn=configuration,")
+        || dn.starts_with("dc=domaindnszones,")
+        || dn.starts_with("dc=forestdnszones,"))
 }
 
 /// Keeps at most [`MAX_VALUE_CHARS`] characters of an outside value.
@@ -188,10 +219,9 @@ async fn rest_of_range(
             .search(dn, Scope::Base, "(objectClass=*)", vec![want.as_str()])
             .await?
             .success()?;
-        let Some(e) = entries.into_iter().next() else {
+        let Some(e) = entries.first().and_then(|e| entry::entry(&e.0)) else {
             return Ok(());
         };
-        let e = SearchEntry::construct(e);
         let mut more = None;
         for (k, v) in e.attrs {
             let (a, range) = ranged(&k);
@@ -232,7 +262,7 @@ impl Judge<'_> {
         }
     }
 
-    fn entry(&mut self, e: &SearchEntry, attrs: &HashMap<String, Vec<String>>) {
+    fn entry(&mut self, e: &Entry, attrs: &HashMap<String, Vec<String>>) {
         let Some(class) = class_of(e) else { return };
         let has_upn = attrs
             .get("userprincipalname")
@@ -341,52 +371,68 @@ pub async fn read(
             ..DirectoryRead::default()
         },
     };
-    let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> =
-        vec![Box::new(PagedResults::new(PAGE))];
-    let mut ldap = conn.ldap.clone();
-    let mut stream = ldap
-        .with_timeout(step)
-        .streaming_search_with(adapters, &base, Scope::Subtree, FILTER, attrs.clone())
-        .await
-        .map_err(|e| conn.search_error(&base, &e))?;
-    loop {
-        let next = match tokio::time::timeout(step, stream.next()).await {
-            Ok(r) => r.map_err(|e| conn.search_error(&base, &e))?,
-            Err(_) => return Err(conn.stalled()),
-        };
-        let Some(entry) = next else { break };
-        if entry.is_ref() {
-            let refs = SearchEntry::construct(entry);
-            judge
-                .read
-                .referrals_not_followed
-                .extend(refs.attrs.into_values().flatten().take(10));
-            continue;
+    // Paged by hand (RFC 2696) rather than with ldap3's adapter, which panics on a malformed
+    // cookie: the server's control is read by `next_cookie`, which cannot.
+    let mut cookie: Vec<u8> = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let control: RawControl = PagedResults {
+            size: PAGE,
+            cookie: std::mem::take(&mut cookie),
         }
-        if entry.is_intermediate() {
-            continue;
-        }
-        judge.read.entries += 1;
-        let e = SearchEntry::construct(entry);
-        let mut by_attr: HashMap<String, Vec<String>> = HashMap::new();
-        for (k, v) in &e.attrs {
-            let (a, range) = ranged(k);
-            let list = by_attr.entry(a.to_ascii_lowercase()).or_default();
-            list.extend(v.iter().cloned());
-            if let Some(Some(end)) = range {
-                rest_of_range(&mut conn.ldap, &e.dn, a, end + 1, step, list)
-                    .await
-                    .map_err(|err| conn.search_error(&e.dn, &err))?;
+        .into();
+        let mut ldap = conn.ldap.clone();
+        let mut stream = ldap
+            .with_controls(vec![control])
+            .with_timeout(step)
+            .streaming_search(&base, Scope::Subtree, FILTER, attrs.clone())
+            .await
+            .map_err(|e| conn.search_error(&base, &e))?;
+        loop {
+            let next = match tokio::time::timeout(step, stream.next()).await {
+                Ok(r) => r.map_err(|e| conn.search_error(&base, &e))?,
+                Err(_) => return Err(conn.stalled()),
+            };
+            let Some(entry) = next else { break };
+            if entry.is_ref() {
+                let kept = &mut judge.read.referrals_not_followed;
+                let room = 10usize.saturating_sub(kept.len());
+                kept.extend(
+                    entry::references(&entry.0)
+                        .into_iter()
+                        .filter(|r| other_domain(r))
+                        .take(room),
+                );
+                continue;
             }
+            // Anything but an entry (an intermediate response, a malformed one) is not an object.
+            let Some(e) = entry::entry(&entry.0) else {
+                continue;
+            };
+            judge.read.entries += 1;
+            let mut by_attr: HashMap<String, Vec<String>> = HashMap::new();
+            for (k, v) in &e.attrs {
+                let (a, range) = ranged(k);
+                let list = by_attr.entry(a.to_ascii_lowercase()).or_default();
+                list.extend(v.iter().cloned());
+                if let Some(Some(end)) = range {
+                    rest_of_range(&mut conn.ldap, &e.dn, a, end + 1, step, list)
+                        .await
+                        .map_err(|err| conn.search_error(&e.dn, &err))?;
+                }
+            }
+            judge.entry(&e, &by_attr);
         }
-        judge.entry(&e, &by_attr);
-    }
-    let done = stream.finish().await;
-    if done.rc == 10 {
-        return Err(conn.referral(&base, &done.refs));
-    }
-    if done.rc != 0 {
-        return Err(conn.search_error(&base, &ldap3::LdapError::from(done)));
+        let done = stream.finish().await;
+        if done.rc == 10 {
+            return Err(conn.referral(&base, &done.refs));
+        }
+        if done.rc != 0 {
+            return Err(conn.search_error(&base, &ldap3::LdapError::from(done)));
+        }
+        cookie = next_cookie(&done.ctrls);
+        if cookie.is_empty() {
+            break;
+        }
     }
     first_holders(&mut conn, &mut judge, step).await?;
     conn.close().await;
@@ -431,21 +477,13 @@ async fn first_holders(
                     .await
                     .and_then(ldap3::SearchResult::success)
                     .map_err(|e| conn.search_error(&base, &e))?;
-                for e in entries.into_iter().map(SearchEntry::construct) {
+                for e in entries.iter().filter_map(|e| entry::entry(&e.0)) {
                     let Some(class) = class_of(&e) else { continue };
-                    let has_upn = e
-                        .attrs
-                        .iter()
-                        .any(|(k, v)| k.eq_ignore_ascii_case("userPrincipalName") && !v.is_empty());
+                    let has_upn = e.first("userPrincipalName").is_some();
                     if plan.groups[g].exclude.excludes(&e) || !rule.covers(class, has_upn) {
                         continue;
                     }
-                    let held: Vec<&String> = e
-                        .attrs
-                        .iter()
-                        .filter(|(k, _)| ranged(k).0.eq_ignore_ascii_case(attr))
-                        .flat_map(|(_, v)| v)
-                        .collect();
+                    let held: Vec<&String> = e.values(attr).collect();
                     for value in held {
                         let Some(part) = rules::tested_part(&rule.spec, value) else {
                             continue;
@@ -517,5 +555,72 @@ impl SharedRead {
     /// The read, if it happened (for the CSV report after the scan).
     pub fn done(&self) -> Option<Arc<DirectoryRead>> {
         self.cell.get().and_then(|r| r.as_ref().ok()).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_to_the_forests_own_partitions_are_not_other_domains() {
+        assert!(!other_domain(
+            "ldaps://contoso.local/CN=Configuration,DC=contoso,DC=local"
+        ));
+        assert!(!other_domain(
+            "ldap://contoso.local/DC=DomainDnsZones,DC=contoso,DC=local"
+        ));
+        assert!(!other_domain(
+            "ldap://x/DC=ForestDnsZones,DC=contoso,DC=local??sub"
+        ));
+        assert!(other_domain(
+            "ldap://emea.contoso.local/DC=emea,DC=contoso,DC=local"
+        ));
+        assert!(other_domain(
+            "ldap://emea.contoso.local/DC=emea%2CDC=contoso"
+        ));
+        assert!(!other_domain("garbage"));
+    }
+
+    #[test]
+    fn ranges_cookies_and_clipping() {
+        assert_eq!(
+            ranged("proxyAddresses;range=0-1499"),
+            ("proxyAddresses", Some(Some(1499)))
+        );
+        assert_eq!(
+            ranged("proxyAddresses;range=1500-*"),
+            ("proxyAddresses", Some(None))
+        );
+        assert_eq!(ranged("mail"), ("mail", None));
+        assert_eq!(ranged("x;range=garbage"), ("x", Some(None)));
+        let ctrl = |val: Option<Vec<u8>>| {
+            vec![Control(
+                None,
+                RawControl {
+                    ctype: "1.2.840.113556.1.4.319".into(),
+                    crit: false,
+                    val,
+                },
+            )]
+        };
+        let ours: RawControl = PagedResults {
+            size: 0,
+            cookie: b"next".to_vec(),
+        }
+        .into();
+        assert_eq!(next_cookie(&ctrl(ours.val)), b"next");
+        for bad in [
+            None,
+            Some(vec![]),
+            Some(vec![0x30, 0x80]),
+            Some(vec![0x04, 0x01, 0x41]),
+        ] {
+            assert!(next_cookie(&ctrl(bad)).is_empty());
+        }
+        assert!(next_cookie(&[]).is_empty());
+        let long = "é".repeat(MAX_VALUE_CHARS + 10);
+        assert_eq!(clip(&long).chars().count(), MAX_VALUE_CHARS + 1);
+        assert_eq!(clip("short"), "short");
     }
 }

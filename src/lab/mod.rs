@@ -428,6 +428,9 @@ pub struct Demo {
     pub ca: std::path::PathBuf,
     /// The Microsoft 365 endpoint list of the stand-ins.
     pub m365: std::path::PathBuf,
+    /// The on-premises Active Directory: a Samba DC, when this machine can run one (root, Samba
+    /// installed); otherwise why not, and the directory checks skip.
+    pub dc: Result<samba::SambaDc, String>,
 }
 
 impl Demo {
@@ -444,9 +447,31 @@ impl Demo {
             dir.join("lab-ca.pem"),
             dir.join("endpoints.json"),
         );
+        let dc = match samba::available() {
+            Ok(()) => {
+                let dc = samba::SambaDc::start().await?;
+                dc.seed_demo().await?;
+                Ok(dc)
+            }
+            Err(why) => Err(why),
+        };
+        let (directory, dc_ca) = match &dc {
+            Ok(dc) => (dc.tenant_toml(), dc.ca_pem()?),
+            Err(_) => (String::new(), String::new()),
+        };
         std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&config, format!("{TENANT_TOML}{}", endpoints.toml())))
-            .and_then(|()| std::fs::write(&ca, format!("{}{}", endpoints.ca_pem, lab.entra.ca_pem)))
+            .and_then(|()| {
+                std::fs::write(
+                    &config,
+                    format!("{TENANT_TOML}{}{directory}", endpoints.toml()),
+                )
+            })
+            .and_then(|()| {
+                std::fs::write(
+                    &ca,
+                    format!("{}{}{dc_ca}", endpoints.ca_pem, lab.entra.ca_pem),
+                )
+            })
             .and_then(|()| std::fs::write(&m365, endpoints.endpoints_json()))
             .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
         Ok(Self {
@@ -455,7 +480,19 @@ impl Demo {
             config,
             ca,
             m365,
+            dc,
         })
+    }
+
+    /// The environment a scan of the demo runs with: the process's, plus the lab DC's bind
+    /// password (as a user exports `TENANT_READY_LDAP_PASSWORD`).
+    pub fn env(&self, mut env: crate::settings::Env) -> crate::settings::Env {
+        if self.dc.is_ok() {
+            env.ldap_password = Some(crate::secrets::Secret::new(
+                samba::ADMIN_PASSWORD.to_owned(),
+            ));
+        }
+        env
     }
 
     /// `tenant-ready scan …` for the demo: the config, the lab resolver, the lab CAs (they stand

@@ -93,14 +93,18 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 }
 
 /// Deletes the namespaces earlier runs' DCs left behind (a test process ends without dropping
-/// its statics): `trdc<pid>` whose process is gone.
+/// its statics): `trdc<n>x<pid>` whose process is gone.
 fn prune_stale_namespaces() {
     let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
         return;
     };
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let name = line.split_whitespace().next().unwrap_or("");
-        let Some(pid) = name.strip_prefix("trdc") else {
+        let Some(pid) = name
+            .strip_prefix("trdc")
+            .and_then(|rest| rest.split_once('x'))
+            .map(|(_, pid)| pid)
+        else {
             continue;
         };
         if pid.parse::<u32>().is_ok() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
@@ -114,8 +118,12 @@ impl SambaDc {
     pub async fn start() -> Result<Self, String> {
         available()?;
         prune_stale_namespaces();
-        let subnet = 250 + u8::try_from(std::process::id() % 5).unwrap_or(0);
-        let ns = Netns::create("dc", subnet)?;
+        // Several DCs may run in one process (the demo and the tests' own): each its namespace,
+        // veth pair and /30.
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let subnet = 230 + u8::try_from((std::process::id() + n * 7) % 25).unwrap_or(0);
+        let ns = Netns::create(&format!("dc{}x", n % 10), subnet)?;
         let dir = tempfile::Builder::new()
             .prefix("tenant-ready-dc")
             .tempdir()
@@ -186,6 +194,20 @@ impl SambaDc {
             )))
             .arg(opt(format!("tls cafile={}", tls.join("ca.pem").display())))
             .arg(opt("dsdb:schema update allowed=true".into()))
+            // Its own pid file and sockets: two DCs (the demo's and the tests') may run at once.
+            .arg(opt(format!("pid directory={}", dir.path().display())))
+            .arg(opt(format!(
+                "ncalrpc dir={}",
+                dir.path().join("ncalrpc").display()
+            )))
+            .arg(opt(format!(
+                "winbindd socket directory={}",
+                dir.path().join("winbindd").display()
+            )))
+            .arg(opt(format!(
+                "ntp signd socket directory={}",
+                dir.path().join("ntp_signd").display()
+            )))
             .arg(opt(format!(
                 "log file={}",
                 dir.path().join("samba.log").display()
@@ -227,10 +249,12 @@ impl SambaDc {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let log = std::fs::read_to_string(self.dir.path().join("samba.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(5).collect();
         Err(format!(
-            "Samba did not serve LDAPS on {} within 60 s (log: {})",
+            "Samba did not serve LDAPS on {} within 60 s; its log ends: {}",
             self.address,
-            self.dir.path().join("samba.log").display()
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         ))
     }
 
@@ -363,5 +387,88 @@ impl Drop for SambaDc {
         drop(self.child.stdin.take());
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl SambaDc {
+    /// The demo's directory: `OU=Staff` with clean users and the defects onboardings stall on
+    /// first (a `.local` UPN suffix, one address on two objects, a space in an alias, a contact
+    /// forwarding to a broken address).
+    pub async fn seed_demo(&self) -> Result<(), String> {
+        let mut l = self.admin().await?;
+        let ou = self.add_ou(&mut l, "Staff").await?;
+        let v = |s: &str| vec![s.to_owned()];
+        for n in ["alex", "bea", "chris", "dana"] {
+            add_object(
+                &mut l,
+                &ou,
+                n,
+                "user",
+                &[
+                    ("sAMAccountName", v(n)),
+                    ("userPrincipalName", v(&format!("{n}@contoso.test"))),
+                    ("mail", v(&format!("{n}@contoso.test"))),
+                    ("mailNickname", v(n)),
+                    ("proxyAddresses", v(&format!("SMTP:{n}@contoso.test"))),
+                ],
+            )
+            .await?;
+        }
+        let objects: [(&str, &str, Vec<(&str, Vec<String>)>); 4] = [
+            (
+                "Erik Olsen",
+                "user",
+                vec![
+                    ("sAMAccountName", v("eolsen")),
+                    ("userPrincipalName", v("eolsen@contoso.local")),
+                    ("mailNickname", v("e olsen")),
+                ],
+            ),
+            (
+                "Sales",
+                "group",
+                vec![
+                    ("sAMAccountName", v("sales")),
+                    ("mailNickname", v("sales")),
+                    ("proxyAddresses", v("SMTP:sales@contoso.test")),
+                ],
+            ),
+            (
+                "Sales (old)",
+                "contact",
+                vec![
+                    ("mailNickname", v("sales-old")),
+                    ("proxyAddresses", v("smtp:sales@contoso.test")),
+                    ("targetAddress", v("SMTP:sales team@fabrikam.test")),
+                ],
+            ),
+            (
+                "Fay",
+                "user",
+                vec![
+                    ("sAMAccountName", v("fay")),
+                    ("userPrincipalName", v("fay@contoso.test")),
+                    ("mailNickname", v(".fay")),
+                ],
+            ),
+        ];
+        for (cn, class, attrs) in &objects {
+            add_object(&mut l, &ou, cn, class, attrs).await?;
+        }
+        let _ = l.unbind().await;
+        Ok(())
+    }
+
+    /// `[directory]` for a tenant.toml: this DC, bound as its administrator.
+    pub fn tenant_toml(&self) -> String {
+        format!(
+            "\n# The on-premises Active Directory (a Samba DC in its own network namespace); the bind\n# password comes from TENANT_READY_LDAP_PASSWORD.\n[directory]\nurl = \"{}\"\nuser = \"{ADMIN}\"\n",
+            self.ldaps_url
+        )
+    }
+
+    /// The CA that issued the DC's certificate, PEM.
+    pub fn ca_pem(&self) -> Result<String, String> {
+        std::fs::read_to_string(&self.ca_file).map_err(|e| e.to_string())
     }
 }

@@ -195,7 +195,7 @@ pub(crate) fn demo_report() -> &'static std::path::Path {
                 let tenant_ready::cli::Command::Scan(args) = cli.command else {
                     unreachable!()
                 };
-                tenant_ready::app::scan(*args, Env::default()).await;
+                tenant_ready::app::scan(*args, demo.env(Env::default())).await;
                 (dir, out)
             })
         })
