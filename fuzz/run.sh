@@ -12,7 +12,7 @@ secs=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(tls_hello stun spf dmarc federation_metadata endpoint_list saved_report config entra_answers dns_answer graph_answers)
+  targets=(tls_hello stun spf dmarc federation_metadata endpoint_list saved_report config entra_answers dns_answer graph_answers directory_answers)
 fi
 ./seed-corpus.sh >/dev/null
 cargo +nightly fuzz build

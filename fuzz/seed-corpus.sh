@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 root=..
 ext=${EXTERNAL:-../../shared/external}
 c=corpus
-mkdir -p $c/{tls_hello,stun,spf,dmarc,federation_metadata,endpoint_list,saved_report,config,entra_answers,dns_answer,graph_answers}
+mkdir -p $c/{tls_hello,stun,spf,dmarc,federation_metadata,endpoint_list,saved_report,config,entra_answers,dns_answer,graph_answers,directory_answers}
 
 # One file per line of a text source (name = hash, so reruns do not duplicate).
 lines() { # target file awk-program

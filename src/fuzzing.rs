@@ -21,6 +21,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("entra_answers", entra_answers),
     ("dns_answer", dns_answer),
     ("graph_answers", graph_answers),
+    ("directory_answers", directory_answers),
 ];
 
 /// A ServerHello / alert, as a server or a middlebox sends it.
@@ -329,4 +330,61 @@ pub fn config(data: &[u8]) {
             }
         }
     }
+}
+
+/// What a domain controller (or anything answering in its place) sends: a search result entry
+/// or reference as BER, read without ldap3's panicking parsers, every value judged by every
+/// built-in directory rule and written as a CSV field; the bytes also as a paged-results control
+/// value and as a bind diagnostic.
+pub fn directory_answers(data: &[u8]) {
+    use crate::directory::{bind, entry, read, rules};
+    use crate::probe::ProbeSpec;
+    static RULES: std::sync::LazyLock<Vec<std::sync::Arc<rules::RuleSpec>>> =
+        std::sync::LazyLock::new(|| {
+            Catalog::embedded()
+                .map(|c| {
+                    c.checks
+                        .iter()
+                        .filter_map(|k| match &k.probe {
+                            ProbeSpec::DirectoryObjects(s) => Some(s.rule.clone()),
+                            _ => None,
+                        })
+                        .flatten()
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+    let tenant = rules::Tenant {
+        domains: vec!["contoso.com".into()],
+    };
+    let (e, refs) = entry::from_ber(data);
+    for r in &refs {
+        let _ = read::other_domain(r);
+    }
+    if let Some(e) = e {
+        let _ = crate::report::directory_csv::field(&e.dn);
+        for (name, values) in &e.attrs {
+            let _ = read::ranged(name);
+            for v in values {
+                let _ = crate::report::directory_csv::field(&read::clip(v));
+                for rule in RULES.iter() {
+                    if let Some(part) = rules::tested_part(rule, v) {
+                        let _ = rules::breaks(rule, &part, &tenant);
+                        let _ = rules::suggest(rule, v, &tenant);
+                        let _ = rules::duplicate_key(&part);
+                    }
+                }
+            }
+        }
+    }
+    let control = ldap3::controls::Control(
+        None,
+        ldap3::controls::RawControl {
+            ctype: "1.2.840.113556.1.4.319".into(),
+            crit: false,
+            val: Some(data.to_vec()),
+        },
+    );
+    let _ = read::next_cookie(&[control]);
+    let _ = bind::ad_subcode(&String::from_utf8_lossy(data));
 }

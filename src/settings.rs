@@ -755,6 +755,95 @@ mod tests {
     }
 
     #[test]
+    fn the_directory_is_checked_and_its_password_comes_from_the_environment_only() {
+        let with = |toml: &str, flag: Option<&str>, password: Option<&str>| {
+            let mut a = args(&[]);
+            a.directory = flag.map(str::to_owned);
+            let env = Env {
+                ldap_password: password.map(|p| crate::secrets::Secret::new(p.to_owned())),
+                ..Env::default()
+            };
+            Settings::resolve(
+                &a,
+                Some(&file(&format!(
+                    "[[domain]]\nname = \"contoso.com\"\n{toml}"
+                ))),
+                &env,
+            )
+        };
+        let ok = with(
+            "[directory]\nurl = \"LDAPS://DC1.contoso.com:3269/\"\nuser = \"svc@contoso.com\"\n",
+            None,
+            Some("pw"),
+        )
+        .unwrap();
+        let d = ok.directory.unwrap();
+        assert_eq!(d.url, "ldaps://dc1.contoso.com:3269");
+        assert_eq!(format!("{:?}", d.password), "Some(Secret(***))");
+        // The flag replaces the file's URL and keeps its other fields.
+        let d = with(
+            "[directory]\nurl = \"ldaps://a\"\nbase_dn = \"OU=x\"\n",
+            Some("ldap://b"),
+            None,
+        )
+        .unwrap()
+        .directory
+        .unwrap();
+        assert_eq!(
+            (d.url.as_str(), d.base_dn.as_deref()),
+            ("ldap://b", Some("OU=x"))
+        );
+        assert!(with("", None, None).unwrap().directory.is_none());
+        for (toml, flag, password, words) in [
+            (
+                "[directory]\nurl = \"ldaps://a\"\nuser = \"u\"\n",
+                None,
+                None,
+                "TENANT_READY_LDAP_PASSWORD is not",
+            ),
+            (
+                "[directory]\nurl = \"ldaps://u:secret@a\"\n",
+                None,
+                None,
+                "a URL with credentials",
+            ),
+            (
+                "[directory]\nurl = \"https://a\"\n",
+                None,
+                None,
+                "must be an ldaps://",
+            ),
+            (
+                "[directory]\nurl = \"ldaps://a/DC=x\"\n",
+                None,
+                None,
+                "base_dn",
+            ),
+            (
+                "[directory]\nurl = \"ldaps://a\"\nstarttls = true\n",
+                None,
+                None,
+                "already TLS",
+            ),
+            ("[directory]\nuser = \"u\"\n", None, Some("pw"), "set url"),
+            (
+                "[directory]\nurl = \"ldaps://a\"\nbase_dn = \"OU=x\\u001b\"\n",
+                None,
+                None,
+                "control characters",
+            ),
+            ("", Some("ldap:///"), None, "--directory"),
+        ] {
+            let e = with(toml, flag, password).unwrap_err().to_string();
+            assert!(e.contains(words), "{toml}: {e}");
+            assert!(!e.contains("secret") && !e.contains('\n'), "{e}");
+        }
+        // An unknown key in [directory] (a `password` field, say) is refused like any other.
+        let e = toml::from_str::<TenantFile>("[directory]\npassword = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("unknown field `password`"), "{e}");
+    }
+
+    #[test]
     fn defaults_for_bare_domains() {
         let s = Settings::resolve(&args(&["Contoso.com."]), None, &Env::default()).unwrap();
         assert_eq!(s.domains[0].name.as_str(), "contoso.com");

@@ -62,7 +62,8 @@ pub fn parse_url(u: &str) -> Result<String, String> {
             "`{u}`: only scheme, host and port (put the base DN in [directory] base_dn)"
         ));
     }
-    let host = parsed.host_str().unwrap_or_default();
+    // `ldap` is not a WHATWG special scheme: the url crate keeps the host as written.
+    let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
     Ok(match parsed.port() {
         Some(p) => format!("{}://{host}:{p}", parsed.scheme()),
         None => format!("{}://{host}", parsed.scheme()),

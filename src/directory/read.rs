@@ -582,6 +582,67 @@ mod tests {
         assert!(!other_domain("garbage"));
     }
 
+    /// Active Directory refuses a second object with a UPN in use, so a lab DC cannot hold one:
+    /// the reader's own logic is tested here (the lookup of the first holder is the same as for
+    /// proxyAddresses, which the Samba tests cover).
+    #[test]
+    fn a_value_seen_again_flags_every_later_holder_and_remembers_it_for_the_lookup() {
+        let spec: rules::RuleSpec = toml::from_str(
+            "id = \"upn-duplicate\"\nattribute = \"userPrincipalName\"\ntest = \"duplicate\"\ntitle = \"t\"\ntitle_ko = \"t\"\nsource = \"https://x\"\n",
+        )
+        .unwrap();
+        let plan = ReadPlan {
+            groups: vec![Group {
+                check: "directory.upn".into(),
+                rules: vec![Rule {
+                    spec: Arc::new(spec),
+                }],
+                exclude: Exclusions::default(),
+            }],
+            tenant: Tenant::default(),
+        };
+        let mut judge = Judge {
+            plan: &plan,
+            seen: vec![HashMap::new()],
+            dup_values: vec![HashMap::new()],
+            hasher: std::collections::hash_map::RandomState::new(),
+            kept: 0,
+            read: DirectoryRead {
+                groups: vec![GroupRead::default()],
+                ..DirectoryRead::default()
+            },
+        };
+        for (dn, upn) in [
+            ("CN=a", "Ann@X.com"),
+            ("CN=b", "ann@x.COM"),
+            ("CN=c", "bob@x.com"),
+            ("CN=d", "ANN@x.com"),
+        ] {
+            let e = Entry {
+                dn: dn.into(),
+                attrs: vec![
+                    ("objectClass".into(), vec!["user".into()]),
+                    ("userPrincipalName".into(), vec![upn.into()]),
+                ],
+            };
+            let by_attr = e
+                .attrs
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect();
+            judge.entry(&e, &by_attr);
+        }
+        let group = &judge.read.groups[0];
+        assert_eq!(group.counts["upn-duplicate"], 2);
+        let flagged: Vec<&str> = group.offenders.iter().map(|o| o.dn.as_str()).collect();
+        assert_eq!(flagged, ["CN=b", "CN=d"]);
+        // One lookup entry for the value, naming both later holders (the first is found by it).
+        assert_eq!(judge.dup_values[0].len(), 1);
+        let (_, (value, dns)) = judge.dup_values[0].iter().next().unwrap();
+        assert_eq!((value.as_str(), dns.len()), ("ann@x.COM", 2));
+        assert_eq!(group.objects["user"], 4);
+    }
+
     #[test]
     fn ranges_cookies_and_clipping() {
         assert_eq!(

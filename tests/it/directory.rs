@@ -48,9 +48,15 @@ async fn add(ldap: &mut Ldap, ou: &str, cn: &str, class: &str, attrs: &[(&str, V
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Two letters of the OU (`OU=rules,…` → `ru`): sAMAccountNames are unique in a domain, and
+/// two tests may seed the same objects in their own OUs.
+fn tag(ou: &str) -> &str {
+    ou.get(3..5).unwrap_or("xx")
+}
+
 /// A user with a short sAMAccountName of its own (so no generated one is judged) and `attrs`.
 async fn user(ldap: &mut Ldap, ou: &str, cn: &str, attrs: &[(&str, Vec<String>)]) {
-    let mut all = vec![("sAMAccountName", vals(&[cn]))];
+    let mut all = vec![("sAMAccountName", vec![format!("{}{cn}", tag(ou))])];
     all.extend(attrs.iter().cloned());
     add(ldap, ou, cn, "user", &all).await;
 }
@@ -291,7 +297,7 @@ async fn seed_rules(dc: &SambaDc, name: &str) -> String {
         "team1",
         "group",
         &[
-            ("sAMAccountName", vals(&["g-team1"])),
+            ("sAMAccountName", vec![format!("g-{}team1", tag(&ou))]),
             ("mailNickname", vals(&["team"])),
         ],
     )
@@ -302,7 +308,7 @@ async fn seed_rules(dc: &SambaDc, name: &str) -> String {
         "team2",
         "group",
         &[
-            ("sAMAccountName", vals(&["g-team2"])),
+            ("sAMAccountName", vec![format!("g-{}team2", tag(&ou))]),
             ("mailNickname", vals(&["team"])),
         ],
     )
@@ -333,7 +339,10 @@ async fn seed_rules(dc: &SambaDc, name: &str) -> String {
         &ou,
         "longsam",
         "user",
-        &[("sAMAccountName", vals(&["averyveryverylongname"]))],
+        &[(
+            "sAMAccountName",
+            vec![format!("{}averyveryverylongna", tag(&ou))],
+        )],
     )
     .await;
     add(
@@ -342,7 +351,10 @@ async fn seed_rules(dc: &SambaDc, name: &str) -> String {
         "withupn",
         "user",
         &[
-            ("sAMAccountName", vals(&["anotherverylongsamnam"])),
+            (
+                "sAMAccountName",
+                vec![format!("{}anotherverylongsamn", tag(&ou))],
+            ),
             ("userPrincipalName", vec![ok("withupn")]),
         ],
     )
@@ -354,7 +366,7 @@ async fn seed_rules(dc: &SambaDc, name: &str) -> String {
         "HealthMailbox1",
         "user",
         &[
-            ("sAMAccountName", vals(&["HealthMailbox1"])),
+            ("sAMAccountName", vec![format!("HealthMailbox{}", tag(&ou))]),
             ("userPrincipalName", vals(&["hm bad@contoso.local"])),
         ],
     )
@@ -444,6 +456,7 @@ async fn every_rule_counts_exactly_the_objects_seeded_to_break_it() {
         .unwrap();
     assert_eq!(dave["update"], "dave@contoso.test");
     assert_eq!(dave["class"], "user");
+    the_directory_csv_lists_every_offending_value_with_idfix_columns(dc, &ou);
 }
 
 #[tokio::test]
@@ -610,4 +623,241 @@ async fn without_a_directory_the_checks_skip_saying_how_to_set_one() {
         assert_eq!(r.subject, "[directory]");
         assert!(r.message.contains("[directory] url"), "{}", r.message);
     }
+}
+
+/// `tenant-ready scan` of the lab DC as a user runs it: the password in the environment, the
+/// DC's CA with --ca-file, `extra` arguments. Returns (exit code, stdout, stderr).
+fn run_binary(
+    dc: &SambaDc,
+    dir: &std::path::Path,
+    toml: &str,
+    password: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let config = dir.join("tenant.toml");
+    std::fs::write(&config, toml).unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"))
+        .env("TENANT_READY_LDAP_PASSWORD", password)
+        .env("LANG", "C")
+        .args(["scan", "--config"])
+        .arg(&config)
+        .args([
+            "--only",
+            "directory.*",
+            "--nameserver",
+            "127.0.0.1:9",
+            "--timeout",
+            "60s",
+            "--no-progress",
+            "--ca-file",
+        ])
+        .arg(&dc.ca_file)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Splits one CSV record of quoted fields (the report quotes every field).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// The same OU through the binary: `--report directory-csv=FILE` lists every offending value
+/// with IdFix's columns, one row each (the counts above, row by row).
+fn the_directory_csv_lists_every_offending_value_with_idfix_columns(dc: &SambaDc, ou: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("directory.csv");
+    let json = dir.path().join("report.json");
+    let (code, _, err) = run_binary(
+        dc,
+        dir.path(),
+        &config(&dc.ldaps_url, ou, ""),
+        ADMIN_PASSWORD,
+        &[
+            "--report",
+            &format!("directory-csv={}", csv.display()),
+            "--report",
+            &format!("json={}", json.display()),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    assert_eq!(
+        lines.next().unwrap(),
+        "DistinguishedName,ObjectClass,Attribute,Error,Value,Update,Check"
+    );
+    let rows: Vec<Vec<String>> = lines.map(csv_fields).collect();
+    let mut per_rule: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &rows {
+        assert_eq!(r.len(), 7, "{r:?}");
+        assert!(r[0].ends_with(ou), "{r:?}");
+        *per_rule.entry(r[3].clone()).or_default() += 1;
+    }
+    let want: BTreeMap<String, u64> = expected_counts()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    assert_eq!(per_rule, want);
+    let dave = rows.iter().find(|r| r[3] == "upn-non-routable").unwrap();
+    assert_eq!(
+        dave[1..],
+        [
+            "user",
+            "userPrincipalName",
+            "upn-non-routable",
+            "dave@contoso.local",
+            "dave@contoso.test",
+            "directory.upn"
+        ]
+    );
+    // The JSON report holds the counts, never the password.
+    let report = std::fs::read_to_string(&json).unwrap();
+    assert!(!report.contains(ADMIN_PASSWORD) && !text.contains(ADMIN_PASSWORD));
+}
+
+#[tokio::test]
+async fn hostile_values_are_shown_safely_and_bounded() {
+    let Some(dc) = dc() else { return };
+    let mut l = dc.admin().await.unwrap();
+    let ou = dc.add_ou(&mut l, "hostile").await.unwrap();
+    // Terminal escapes in an alias, a formula in a forwarding address, megabytes of text, and
+    // 100,000 values in one attribute (two of them another object's too).
+    user(
+        &mut l,
+        &ou,
+        "esc",
+        &[
+            ("userPrincipalName", vals(&["esc@contoso.test"])),
+            ("mailNickname", vals(&["x\u{1b}]0;pwned\u{7}\u{1b}[2J y"])),
+        ],
+    )
+    .await;
+    add(
+        &mut l,
+        &ou,
+        "formula",
+        "contact",
+        &[(
+            "targetAddress",
+            vals(&["SMTP:=HYPERLINK(\"http://x\")@contoso.test"]),
+        )],
+    )
+    .await;
+    add(
+        &mut l,
+        &ou,
+        "huge",
+        "contact",
+        &[(
+            "targetAddress",
+            vec![format!("SMTP:{}@contoso.test", "h".repeat(3_000_000))],
+        )],
+    )
+    .await;
+    let many: Vec<String> = (0..100_000)
+        .map(|i| format!("smtp:u{i}@contoso.test"))
+        .collect();
+    user(
+        &mut l,
+        &ou,
+        "many",
+        &[
+            ("userPrincipalName", vals(&["many@contoso.test"])),
+            ("proxyAddresses", many),
+        ],
+    )
+    .await;
+    add(
+        &mut l,
+        &ou,
+        "twin",
+        "contact",
+        &[(
+            "proxyAddresses",
+            vals(&["smtp:u7@contoso.test", "smtp:u99999@contoso.test"]),
+        )],
+    )
+    .await;
+    let _ = l.unbind().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("d.csv");
+    let json = dir.path().join("r.json");
+    let (code, out, err) = run_binary(
+        dc,
+        dir.path(),
+        &config(&dc.ldaps_url, &ou, ""),
+        ADMIN_PASSWORD,
+        &[
+            "--report",
+            &format!("directory-csv={}", csv.display()),
+            "--report",
+            &format!("json={}", json.display()),
+            "--color",
+            "never",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let results = report["results"].as_array().unwrap();
+    let r = |id: &str| results.iter().find(|r| r["check"] == id).unwrap();
+    let proxy = r("directory.proxy-addresses");
+    assert_eq!(proxy["status"], "fail", "{proxy}");
+    assert_eq!(
+        proxy["evidence"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == "proxy-duplicate")
+            .unwrap()["count"],
+        4
+    );
+    let mail = r("directory.mail");
+    let counts: BTreeMap<&str, u64> = mail["evidence"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["id"].as_str().unwrap(), x["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts["mailnickname-characters"], 1);
+    assert_eq!(counts["targetaddress-length"], 1);
+    assert_eq!(
+        counts["targetaddress-format"], 1,
+        "the formula is not an address"
+    );
+    // Every value kept is bounded; the CSV cannot run a formula or break a row.
+    for o in mail["evidence"]["offenders"].as_array().unwrap() {
+        assert!(o["value"].as_str().unwrap().chars().count() <= 513);
+    }
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.len() < 100_000, "{} bytes", text.len());
+    assert!(
+        !text.contains('\u{1b}') && !text.contains(",\"=HYPERLINK"),
+        "{text}"
+    );
+    assert!(text.contains("\\u{1b}"), "{text}");
 }
