@@ -283,12 +283,17 @@ impl Judge<'_> {
                 let Some(values) = attrs.get(&rule.spec.attribute.to_ascii_lowercase()) else {
                     continue;
                 };
+                // One object holding a value twice (`SMTP:a@x` and `smtp:a@x`) is not two objects.
+                let mut own: std::collections::HashSet<String> = std::collections::HashSet::new();
                 for value in values {
                     let Some(part) = rules::tested_part(&rule.spec, value) else {
                         continue;
                     };
                     let offends = if rule.spec.test == Test::Duplicate {
                         let key = rules::duplicate_key(&part);
+                        if !own.insert(key.clone()) {
+                            continue;
+                        }
                         let h = self.hasher.hash_one((r, &key));
                         let n = self.seen[g].entry(h).or_insert(0);
                         *n = n.saturating_add(1);
@@ -484,11 +489,15 @@ async fn first_holders(
                         continue;
                     }
                     let held: Vec<&String> = e.values(attr).collect();
+                    let mut own = std::collections::HashSet::new();
                     for value in held {
                         let Some(part) = rules::tested_part(&rule.spec, value) else {
                             continue;
                         };
                         let key = rules::duplicate_key(&part);
+                        if !own.insert(key.clone()) {
+                            continue;
+                        }
                         // The later holders are already offenders; this finds the first one.
                         let later = batch.iter().find(|(v, _)| {
                             rules::tested_part(&rule.spec, v)
@@ -617,12 +626,17 @@ mod tests {
             ("CN=b", "ann@x.COM"),
             ("CN=c", "bob@x.com"),
             ("CN=d", "ANN@x.com"),
+            // One object holding a value twice is not a duplicate.
+            ("CN=e", "zed@x.com\u{0}ZED@x.com"),
         ] {
             let e = Entry {
                 dn: dn.into(),
                 attrs: vec![
                     ("objectClass".into(), vec!["user".into()]),
-                    ("userPrincipalName".into(), vec![upn.into()]),
+                    (
+                        "userPrincipalName".into(),
+                        upn.split('\u{0}').map(String::from).collect(),
+                    ),
                 ],
             };
             let by_attr = e
@@ -640,7 +654,7 @@ mod tests {
         assert_eq!(judge.dup_values[0].len(), 1);
         let (_, (value, dns)) = judge.dup_values[0].iter().next().unwrap();
         assert_eq!((value.as_str(), dns.len()), ("ann@x.COM", 2));
-        assert_eq!(group.objects["user"], 4);
+        assert_eq!(group.objects["user"], 5);
     }
 
     #[test]

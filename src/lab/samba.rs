@@ -344,6 +344,11 @@ impl SambaDc {
         Ok(dn)
     }
 
+    /// Samba's process id (a benchmark reads its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The DC's log (for a failing test's message).
     pub fn log_path(&self) -> std::path::PathBuf {
         self.dir.path().join("samba.log")
