@@ -248,6 +248,12 @@ async fn apply_graph(p: &mut Prepared, cx: &ProbeCx) -> Result<(), String> {
             );
         }
     }
+    p.settings.graph_verified = view
+        .domains
+        .iter()
+        .filter(|d| d.is_verified)
+        .map(|d| d.id.trim_end_matches('.').to_ascii_lowercase())
+        .collect();
     p.tasks = plan::plan(&p.catalog, &p.settings).map_err(|e| e.to_string())?;
     Ok(())
 }

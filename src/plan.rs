@@ -412,11 +412,18 @@ fn plan_directory(
         }
         return;
     };
+    // The tenant's domains: tenant.toml's (or the command line's), its initial
+    // `*.onmicrosoft.com` domain, and with `--graph` every domain Graph lists as verified.
+    let mut domains: Vec<String> = s.domains.iter().map(|d| d.name.to_string()).collect();
+    domains.extend(s.initial_domain.iter().map(ToString::to_string));
+    for d in &s.graph_verified {
+        if !domains.contains(d) {
+            domains.push(d.clone());
+        }
+    }
     let mut plan = ReadPlan {
         groups: Vec::new(),
-        tenant: Tenant {
-            domains: s.domains.iter().map(|d| d.name.to_string()).collect(),
-        },
+        tenant: Tenant { domains },
     };
     let mut objects: Vec<(&str, usize)> = Vec::new();
     for c in &checks {

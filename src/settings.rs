@@ -238,6 +238,9 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// `[directory]` / `--directory`: the on-premises Active Directory.
     pub directory: Option<crate::directory::DirectorySettings>,
+    /// The domains Microsoft Graph lists as verified in the tenant (`--graph`; empty without):
+    /// the directory checks count them as the tenant's, beside tenant.toml's.
+    pub graph_verified: Vec<String>,
 }
 
 /// `[directory]` and `--directory`, checked: a URL (the flag's first), TLS for a bind, and a
@@ -731,6 +734,7 @@ impl Settings {
             bandwidth_url: from_file.bandwidth_url,
             config_path: fpath.map(Path::to_owned),
             directory,
+            graph_verified: Vec::new(),
         })
     }
 }

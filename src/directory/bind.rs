@@ -180,6 +180,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_referral_is_an_error_naming_where_not_a_place_to_go() {
+        let result = ldap3::LdapResult {
+            rc: 10,
+            matched: String::new(),
+            text: "0000202B: RefErr".into(),
+            refs: vec!["ldap://dc.fabrikam.com/DC=fabrikam,DC=com".into()],
+            ctrls: vec![],
+        };
+        let e = search_error("ldaps://dc1", "DC=fabrikam,DC=com", &result.into());
+        let text = e.message.render(crate::output::Lang::En);
+        assert_eq!(e.kind, "ldap");
+        assert!(text.contains("referrals are not followed"), "{text}");
+        assert!(text.contains("ldap://dc.fabrikam.com/"), "{text}");
+        let refused = ldap3::LdapResult {
+            rc: 49,
+            matched: String::new(),
+            text: "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 533, v4563".into(),
+            refs: vec![],
+            ctrls: vec![],
+        };
+        let text = bind_error("ldaps://dc1", "svc@contoso.com", &refused)
+            .message
+            .render(crate::output::Lang::En);
+        assert!(text.ends_with("the account is disabled (AD 533)"), "{text}");
+    }
+
+    #[test]
     fn ad_sub_codes_are_read_from_the_diagnostic() {
         let d = "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 775, v4563";
         assert_eq!(ad_subcode(d), Some("directory.bind-775"));

@@ -550,7 +550,7 @@ async fn a_refused_bind_a_plain_bind_an_unverified_certificate_and_a_wrong_base_
  {
     let Some(dc) = dc() else { return };
     let secret = "Wr0ng-Secret-Never-Shown";
-    let cases: [(String, &str, &str); 4] = [
+    let cases: [(String, &str, &str); 5] = [
         (
             config(&dc.ldaps_url, BASE_DN, ""),
             secret,
@@ -571,11 +571,19 @@ async fn a_refused_bind_a_plain_bind_an_unverified_certificate_and_a_wrong_base_
             ADMIN_PASSWORD,
             "has no object OU=nowhere",
         ),
+        // Another domain's base: Samba has no superior reference and says there is no such
+        // object (Windows AD refers the search elsewhere: the unit tests of
+        // `directory::bind` cover that answer, never followed).
+        (
+            config(&dc.ldaps_url, "DC=fabrikam,DC=com", ""),
+            ADMIN_PASSWORD,
+            "has no object DC=fabrikam,DC=com",
+        ),
     ];
     for (cfg, password, words) in cases {
         let results = scan_directory(dc, &cfg, password).await;
         // The forest check reads the RootDSE, not the base: a wrong base is the others' error.
-        let base_only = cfg.contains("OU=nowhere");
+        let base_only = cfg.contains("OU=nowhere") || cfg.contains("fabrikam");
         for r in results
             .iter()
             .filter(|r| !(base_only && r.check == "directory.forest"))
@@ -860,4 +868,100 @@ async fn hostile_values_are_shown_safely_and_bounded() {
         "{text}"
     );
     assert!(text.contains("\\u{1b}"), "{text}");
+}
+
+/// The tenant's domains the UPN and address rules judge against: tenant.toml's, the initial
+/// domain, and with `--graph` every domain Graph lists as verified.
+#[test]
+fn the_tenant_domains_come_from_the_file_the_initial_domain_and_graph() {
+    use tenant_ready::settings::{Env, LoadedFile, Settings};
+    let file = LoadedFile {
+        path: "tenant.toml".into(),
+        file: toml::from_str(
+            "[tenant]\ninitial_domain = \"contoso.onmicrosoft.com\"\n[[domain]]\nname = \"contoso.com\"\n[directory]\nurl = \"ldaps://dc1.contoso.com\"\n",
+        )
+        .unwrap(),
+        dkim: None,
+    };
+    let mut settings = Settings::resolve(
+        &tenant_ready::cli::ScanArgs::default(),
+        Some(&file),
+        &Env::default(),
+    )
+    .unwrap();
+    settings.graph_verified = vec!["fabrikam.com".into(), "contoso.com".into()];
+    let catalog = tenant_ready::catalog::Catalog::embedded().unwrap();
+    let tasks = tenant_ready::plan::plan(&catalog, &settings).unwrap();
+    let shared = tenant_ready::plan::directory_read(&tasks).unwrap();
+    assert_eq!(
+        shared.plan.tenant.domains,
+        ["contoso.com", "contoso.onmicrosoft.com", "fabrikam.com"]
+    );
+    assert_eq!(shared.plan.groups.len(), 4);
+}
+
+/// A service account the DC holds but will not let in: disabled (AD 533), or told to change its
+/// password first (773). The reason is said in words, the password nowhere.
+#[tokio::test]
+async fn a_disabled_account_or_one_that_must_change_its_password_is_named_as_such() {
+    let Some(dc) = dc() else { return };
+    let mut l = dc.admin().await.unwrap();
+    let ou = dc.add_ou(&mut l, "accounts").await.unwrap();
+    let password = "Sv-Passw0rd!x";
+    // unicodePwd: the quoted password in UTF-16LE, writable over TLS only.
+    let quoted: Vec<u8> = format!("\"{password}\"")
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    // userAccountControl 514: a normal account, disabled; 512 enabled (a new user without it is
+    // disabled, as in AD).
+    for (name, uac, extra, words) in [
+        (
+            "svcoff",
+            "514",
+            ("description", "off"),
+            "the account is disabled (AD 533)",
+        ),
+        (
+            "svcnew",
+            "512",
+            ("pwdLastSet", "0"),
+            "must change its password first (AD 773)",
+        ),
+    ] {
+        let attrs: Vec<(Vec<u8>, std::collections::HashSet<Vec<u8>>)> = vec![
+            (b"objectClass".to_vec(), [b"user".to_vec()].into()),
+            (
+                b"sAMAccountName".to_vec(),
+                [name.as_bytes().to_vec()].into(),
+            ),
+            (
+                b"userPrincipalName".to_vec(),
+                [format!("{name}@contoso.local").into_bytes()].into(),
+            ),
+            (b"unicodePwd".to_vec(), [quoted.clone()].into()),
+            (
+                b"userAccountControl".to_vec(),
+                [uac.as_bytes().to_vec()].into(),
+            ),
+            (
+                extra.0.as_bytes().to_vec(),
+                [extra.1.as_bytes().to_vec()].into(),
+            ),
+        ];
+        l.add(&format!("CN={name},{ou}"), attrs)
+            .await
+            .and_then(ldap3::LdapResult::success)
+            .unwrap();
+        let cfg = format!(
+            "[[domain]]\nname = \"contoso.test\"\n\n[directory]\nurl = \"{}\"\nuser = \"{name}@contoso.local\"\n",
+            dc.ldaps_url
+        );
+        let results = scan_directory(dc, &cfg, password).await;
+        for r in &results {
+            assert_status(r, Status::Error);
+            assert!(r.message.contains(words), "{}", r.message);
+            assert!(!r.message.contains(password), "{}", r.message);
+        }
+    }
 }
