@@ -215,7 +215,7 @@ pub use crate::graph::graph_hosts;
 
 /// `--graph`: asks Microsoft Graph for the tenant's domains and their records, makes those the
 /// exact expectations of the DNS checks (and what `entra.domain` knows), and plans again.
-async fn apply_graph(p: &mut Prepared, cx: &ProbeCx) -> Result<(), String> {
+async fn apply_graph(p: &mut Prepared, cx: &ProbeCx) -> Result<crate::graph::Session, String> {
     let creds = crate::graph::Credentials::from_env(|k| std::env::var(k).ok())?;
     let hosts = graph_hosts(p.settings.cloud)?;
     let names: Vec<String> = p
@@ -255,7 +255,7 @@ async fn apply_graph(p: &mut Prepared, cx: &ProbeCx) -> Result<(), String> {
         .map(|d| d.id.trim_end_matches('.').to_ascii_lowercase())
         .collect();
     p.tasks = plan::plan(&p.catalog, &p.settings).map_err(|e| e.to_string())?;
-    Ok(())
+    Ok(graph.session())
 }
 
 /// Refuses a report path we could not write to, before scanning (and creates its directory).
@@ -291,22 +291,25 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::debug!("cannot raise the open-files limit: {e}");
     }
-    let cx = match probe_cx(&p.settings, &p.catalog) {
+    let mut cx = match probe_cx(&p.settings, &p.catalog) {
         Ok(cx) => cx,
         Err(e) => {
             eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
             return Exit::Usage;
         }
     };
-    if p.settings.graph
-        && let Err(e) = apply_graph(&mut p, &cx).await
-    {
-        eprintln!(
-            "error: Microsoft Graph: {}",
-            // One line, always: the text carries what Graph answered.
-            crate::escape::terminal(&e)
-        );
-        return Exit::Usage;
+    if p.settings.graph {
+        match apply_graph(&mut p, &cx).await {
+            Ok(session) => cx.graph = Some(std::sync::Arc::new(session)),
+            Err(e) => {
+                eprintln!(
+                    "error: Microsoft Graph: {}",
+                    // One line, always: the text carries what Graph answered.
+                    crate::escape::terminal(&e)
+                );
+                return Exit::Usage;
+            }
+        }
     }
     let s = &p.settings;
     let resolvers = cx.resolver.describe().to_vec();

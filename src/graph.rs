@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::endpoint::Endpoint;
 use crate::probe::ProbeCx;
-use crate::probe::connect::addresses;
+pub use crate::probe::graph_get::{Next, Session, parse_body, retry_wait};
+use crate::probe::graph_get::{base, client, error_of, one_line, read_json};
 
 /// Client credentials of an app registration.
 #[derive(Clone)]
@@ -157,7 +158,7 @@ impl GraphView {
 }
 
 /// Where to ask.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hosts {
     /// Microsoft Entra ID sign-in host (`{cloud.login}`).
     pub login: Endpoint,
@@ -173,102 +174,6 @@ pub struct Graph<'a> {
     deadline: Instant,
 }
 
-fn base(ep: &Endpoint) -> String {
-    if ep.port == 443 {
-        format!("https://{}", ep.host)
-    } else {
-        format!("https://{ep}")
-    }
-}
-
-async fn client(cx: &ProbeCx, ep: &Endpoint) -> Result<reqwest::Client, String> {
-    let ips = addresses(cx, ep)
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|why| {
-            format!(
-                "cannot reach {}: {}",
-                ep.host,
-                why.render(crate::output::Lang::En)
-            )
-        })?;
-    crate::probe::connect::https_client(cx, ep, &ips).map_err(|e| e.to_string())
-}
-
-/// Text from an answer on one line, at most 300 characters: a message with newlines could
-/// otherwise print a line of its own choosing after ours.
-fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(300));
-    for word in s.split(char::is_control).flat_map(str::split_whitespace) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-        if out.chars().count() > 300 {
-            out = out.chars().take(300).collect();
-            out.push('…');
-            break;
-        }
-    }
-    out
-}
-
-/// The error code and message of a Graph or token error body, on one line.
-fn error_of(body: &serde_json::Value) -> String {
-    if let Some(e) = body.get("error") {
-        if let Some(code) = e.get("code").and_then(serde_json::Value::as_str) {
-            let msg = e
-                .get("message")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("");
-            return one_line(&format!("{code}: {msg}"));
-        }
-        if let Some(code) = e.as_str() {
-            let desc = body
-                .get("error_description")
-                .and_then(serde_json::Value::as_str)
-                .and_then(|d| d.lines().next())
-                .unwrap_or("");
-            return one_line(&format!("{code}: {desc}"));
-        }
-    }
-    "no error details".into()
-}
-
-/// The largest Graph or token answer read.
-const MAX_ANSWER: usize = 4 << 20;
-
-/// An answer's status, `Retry-After` and JSON body, read chunk by chunk and given up past
-/// [`MAX_ANSWER`] bytes (a flood is never held whole).
-async fn read_json(
-    mut resp: reqwest::Response,
-) -> Result<(u16, Option<String>, serde_json::Value), String> {
-    let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| crate::probe::http_error_chain(&e))?
-    {
-        if bytes.len() + chunk.len() > MAX_ANSWER {
-            return Err("the answer is larger than 4 MB".into());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok((status, retry_after, parse_body(status, &bytes)?))
-}
-
-/// An answer's body as JSON (pure).
-pub fn parse_body(status: u16, bytes: &[u8]) -> Result<serde_json::Value, String> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| one_line(&format!("HTTP {status}, and the body is not JSON ({e})")))
-}
-
 /// The access token in a token endpoint's answer, or why there is none (pure).
 pub fn token_of(status: u16, body: &serde_json::Value) -> Result<String, String> {
     body.get("access_token")
@@ -281,24 +186,6 @@ pub fn token_of(status: u16, body: &serde_json::Value) -> Result<String, String>
                 error_of(body)
             )
         })
-}
-
-/// What one Graph answer means for the request.
-#[derive(Debug)]
-pub enum Next {
-    /// The answer (HTTP 200).
-    Done(serde_json::Value),
-    /// Throttled (429): ask again after this long, which fits before the deadline.
-    RetryAfter(Duration),
-    /// Why the request failed, on one line.
-    Failed(String),
-}
-
-/// How long a 429's `Retry-After` asks to wait: whole seconds (the form Graph sends), else 1 s.
-pub fn retry_wait(retry_after: Option<&str>) -> Duration {
-    retry_after
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .map_or(Duration::from_secs(1), Duration::from_secs)
 }
 
 /// Reads a Graph answer to `GET path` (pure: `now` and `deadline` are given; the fuzz target
@@ -403,6 +290,11 @@ impl<'a> Graph<'a> {
             token: token_of(status, &body)?,
             deadline,
         })
+    }
+
+    /// What the scan keeps for the tenant checks.
+    pub fn session(&self) -> Session {
+        Session::new(self.hosts.graph.clone(), self.token.clone(), self.deadline)
     }
 
     /// GETs a Graph path (`/v1.0/domains`), honouring 429 Retry-After within the deadline.

@@ -119,7 +119,7 @@ pub fn endpoint_subjects(target: Target, s: &Settings) -> Vec<Endpoint> {
         }
     };
     match target {
-        Target::Domain | Target::Network | Target::Directory => {}
+        Target::Domain | Target::Network | Target::Directory | Target::Tenant => {}
         Target::Https => {
             s.endpoints.https.iter().cloned().for_each(&mut add);
             s.endpoints.adfs.iter().cloned().for_each(&mut add);
@@ -340,10 +340,11 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
         plan_network(&network, &defs, s, &mut tasks)?;
     }
     plan_directory(&selected, &defs, s, &mut tasks);
+    plan_tenant(&selected, &defs, s, &mut tasks);
     for c in selected.iter().filter(|c| {
         !matches!(
             c.probe.target(),
-            Target::Domain | Target::Network | Target::Directory
+            Target::Domain | Target::Network | Target::Directory | Target::Tenant
         )
     }) {
         let target = c.probe.target();
@@ -485,4 +486,51 @@ pub fn directory_read(tasks: &[Task]) -> Option<Arc<crate::directory::read::Shar
         Work::Run(Planned::DirectoryObjects(d)) => Some(Arc::clone(&d.shared)),
         _ => None,
     })
+}
+
+/// The checks that read the tenant from Microsoft Graph: one subject (the tenant); without
+/// `--graph`, a skip saying how to enable it; a check for services no domain uses, a skip too.
+fn plan_tenant(
+    selected: &[&CheckDef],
+    defs: &BTreeMap<&str, Arc<CheckDef>>,
+    s: &Settings,
+    tasks: &mut Vec<Task>,
+) {
+    use crate::probe::ProbeSpec;
+    let subject = s
+        .initial_domain
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| s.tenant_name.clone())
+        .unwrap_or_else(|| "tenant".into());
+    for c in selected
+        .iter()
+        .filter(|c| c.probe.target() == Target::Tenant)
+    {
+        let services_used = c.services.is_empty()
+            || s.domains
+                .iter()
+                .any(|d| c.services.iter().any(|x| d.services.contains(x)));
+        let work = if let Some(reason) = cloud_applicability(c, s) {
+            Work::Skip(reason)
+        } else if !services_used {
+            let names: Vec<&str> = c.services.iter().map(|x| x.as_str()).collect();
+            Work::Skip(text!("skip.tenant-service", services = names.join("/")))
+        } else if !s.graph {
+            Work::Skip(text!("skip.no-graph"))
+        } else {
+            Work::Run(match &c.probe {
+                ProbeSpec::EntraSync(spec) => Planned::EntraSync(spec.clone()),
+                ProbeSpec::EntraAdmins(spec) => Planned::EntraAdmins(spec.clone()),
+                ProbeSpec::IntuneMdm(spec) => Planned::IntuneMdm(spec.clone()),
+                _ => continue,
+            })
+        };
+        tasks.push(Task {
+            check: Arc::clone(&defs[c.id.as_str()]),
+            subject: subject.clone(),
+            vars: None,
+            work,
+        });
+    }
 }

@@ -117,6 +117,14 @@ fn unredacted(task: &Task, r: Result<(Evidence, Judgement), Failure>, d: Duratio
             duration_ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
             site: None,
         },
+        Err(Failure::Probe(ProbeError::NotApplicable { kind, message })) => {
+            let mut r = skipped(task, &message);
+            r.evidence = Evidence::of(
+                &serde_json::json!({ "skip": { "kind": kind, "message": message.render(Lang::En) } }),
+            );
+            r.duration_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+            r
+        }
         Err(Failure::Probe(e)) => error_result(task, e.kind(), e.text().clone(), d),
         Err(Failure::Timeout(t)) => error_result(
             task,

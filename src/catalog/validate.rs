@@ -425,6 +425,14 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
             != Level::Required
             && s.recycle_bin_why.as_deref().is_none_or(str::is_empty))
         .then(|| "recycle_bin_why is required below recycle_bin_level = \"required\"".into()),
+        ProbeSpec::EntraSync(s) => (s.permission.is_empty()
+            || s.cycle_minutes == 0
+            || s.warn_after_minutes > s.fail_after_minutes)
+            .then(|| "permission must be set, cycle_minutes positive, warn_after_minutes <= fail_after_minutes".into()),
+        ProbeSpec::EntraAdmins(s) => (s.permission.is_empty() || s.min > s.max || s.role_template_id.is_empty())
+            .then(|| "permission and role_template_id must be set, and min <= max".into()),
+        ProbeSpec::IntuneMdm(s) => (s.permission.is_empty() || s.expected.is_empty())
+            .then(|| "permission and expected must be set".into()),
         _ => None,
     }
 }

@@ -98,6 +98,41 @@ pub enum Misbehave {
     },
 }
 
+/// What Graph says of the app's tenant beyond its domains (the tenant checks of issue 27).
+#[derive(Clone, Debug)]
+pub struct TenantFacts {
+    /// `onPremisesSyncEnabled`.
+    pub sync_enabled: Option<bool>,
+    /// `onPremisesLastSyncDateTime`, as minutes before the request (`None`: never).
+    pub last_sync_minutes_ago: Option<u64>,
+    /// `mobileDeviceManagementAuthority`.
+    pub mdm_authority: String,
+    /// Members of Global Administrator: (`user` or `servicePrincipal`, name).
+    pub global_admins: Vec<(String, String)>,
+    /// Graph resources (path prefixes after `/v1.0/`) the app may not read: 403, as Graph
+    /// answers a missing permission.
+    pub denied: Vec<String>,
+    /// Resources the tenant's licences do not cover: 403 with Graph's licence error code.
+    pub unlicensed: Vec<String>,
+}
+
+impl Default for TenantFacts {
+    /// A healthy tenant: sync ten minutes ago, Intune, two emergency access accounts.
+    fn default() -> Self {
+        Self {
+            sync_enabled: Some(true),
+            last_sync_minutes_ago: Some(10),
+            mdm_authority: "intune".into(),
+            global_admins: vec![
+                ("user".into(), "breakglass1@contoso.onmicrosoft.com".into()),
+                ("user".into(), "breakglass2@contoso.onmicrosoft.com".into()),
+            ],
+            denied: vec![],
+            unlicensed: vec![],
+        }
+    }
+}
+
 /// The stand-in's tenants and behaviour.
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
@@ -115,6 +150,8 @@ pub struct Directory {
     pub throttled: Arc<AtomicU32>,
     /// Every request line received (method and target), for tests that check what was sent.
     pub log: Arc<Mutex<Vec<String>>>,
+    /// The app's tenant, beyond its domains.
+    pub facts: TenantFacts,
 }
 
 impl Directory {
@@ -333,6 +370,9 @@ impl Directory {
             ));
         }
         let tenant = self.tenants.iter().find(|t| t.id == app.tenant_id)?;
+        if let Some(reply) = self.tenant_resource(rest) {
+            return Some(reply);
+        }
         let domain_json = |name: &str, verified: bool| {
             let auth = tenant.domains.iter().find(|(d, _)| d == name).map_or(
                 "Managed",
@@ -396,6 +436,68 @@ impl Directory {
         Some(Reply::json(
             200,
             &json!({"@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#domains('{id}')/{what}"), "value": value}),
+        ))
+    }
+}
+
+impl Directory {
+    /// `organization` and the Global Administrator role's members, in Graph's documented shapes
+    /// (learn.microsoft.com/graph/api/organization-get, …/directoryrole-list-members), with
+    /// Graph's 403 bodies for a denied permission and a missing licence.
+    fn tenant_resource(&self, rest: &str) -> Option<Reply> {
+        let f = &self.facts;
+        let known = rest.starts_with("organization") || rest.starts_with("directoryRoles");
+        if !known {
+            return None;
+        }
+        if f.unlicensed.iter().any(|p| rest.starts_with(p.as_str())) {
+            return Some(Reply::json(
+                403,
+                &json!({"error": {"code": "Authentication_RequestFromNonPremiumTenantOrB2CTenant", "message": "Neither tenant is B2C or tenant doesn't have premium license"}}),
+            ));
+        }
+        if f.denied.iter().any(|p| rest.starts_with(p.as_str())) {
+            return Some(Reply::json(
+                403,
+                &json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}),
+            ));
+        }
+        if rest == "organization" {
+            let last = f.last_sync_minutes_ago.map(|m| {
+                let at = std::time::SystemTime::now() - std::time::Duration::from_secs(m * 60);
+                humantime::format_rfc3339_seconds(at).to_string()
+            });
+            return Some(Reply::json(
+                200,
+                &json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#organization", "value": [{
+                    "id": LAB_TENANT_ID,
+                    "displayName": "Contoso",
+                    "onPremisesSyncEnabled": f.sync_enabled,
+                    "onPremisesLastSyncDateTime": last,
+                    "mobileDeviceManagementAuthority": f.mdm_authority,
+                }]}),
+            ));
+        }
+        if rest.starts_with("directoryRoles(roleTemplateId=") && rest.ends_with("/members") {
+            let value: Vec<serde_json::Value> = f
+                .global_admins
+                .iter()
+                .map(|(kind, name)| {
+                    if kind == "user" {
+                        json!({"@odata.type": "#microsoft.graph.user", "id": name, "displayName": name, "userPrincipalName": name})
+                    } else {
+                        json!({"@odata.type": "#microsoft.graph.servicePrincipal", "id": name, "displayName": name})
+                    }
+                })
+                .collect();
+            return Some(Reply::json(
+                200,
+                &json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects", "value": value}),
+            ));
+        }
+        Some(Reply::json(
+            400,
+            &json!({"error": {"code": "BadRequest", "message": format!("Resource not found for the segment '{rest}'.")}}),
         ))
     }
 }
@@ -528,6 +630,12 @@ pub fn lab_directory() -> Directory {
         }],
         throttled: Arc::default(),
         log: Arc::default(),
+        // The demo's tenant: the last sync two days ago, one Global Administrator.
+        facts: TenantFacts {
+            last_sync_minutes_ago: Some(2 * 24 * 60),
+            global_admins: vec![("user".into(), "admin@contoso.onmicrosoft.com".into())],
+            ..TenantFacts::default()
+        },
     }
 }
 

@@ -54,6 +54,7 @@ pub fn probe_cx_from(o: &NetOpts) -> Result<ProbeCx, ConfigError> {
         discovery: std::sync::Arc::default(),
         spf_networks: std::sync::Arc::default(),
         spf_includes: std::sync::Arc::default(),
+        graph: None,
     })
 }
 

@@ -27,7 +27,11 @@ pub mod dns_mx;
 pub mod dns_ns_consistency;
 pub mod dns_record;
 pub mod dns_spf;
+pub mod entra_admins;
 pub mod entra_domain;
+pub mod entra_sync;
+pub mod graph_get;
+pub mod intune_mdm;
 pub mod net_endpoints;
 pub mod net_proxy;
 pub mod net_stun;
@@ -92,6 +96,12 @@ pub enum ProbeSpec {
     DirectoryObjects(directory_objects::DirectoryObjectsSpec),
     /// The forest's functional level and Recycle Bin, see [`directory_forest`].
     DirectoryForest(directory_forest::DirectoryForestSpec),
+    /// Directory synchronization on and recent (Microsoft Graph), see [`entra_sync`].
+    EntraSync(entra_sync::EntraSyncSpec),
+    /// Global Administrators (Microsoft Graph), see [`entra_admins`].
+    EntraAdmins(entra_admins::EntraAdminsSpec),
+    /// The MDM authority (Microsoft Graph), see [`intune_mdm`].
+    IntuneMdm(intune_mdm::IntuneMdmSpec),
 }
 
 /// What a check runs against.
@@ -109,6 +119,8 @@ pub enum Target {
     Network,
     /// The on-premises Active Directory (`[directory]`).
     Directory,
+    /// The tenant itself, read from Microsoft Graph (`--graph`).
+    Tenant,
 }
 
 impl Target {
@@ -121,6 +133,7 @@ impl Target {
             Self::Adfs => "[endpoints] adfs",
             Self::Network => "the Microsoft 365 endpoint list",
             Self::Directory => "[directory]",
+            Self::Tenant => "--graph",
         }
     }
 }
@@ -147,6 +160,9 @@ impl ProbeSpec {
             Self::QualityBandwidth(_) => "quality-bandwidth",
             Self::DirectoryObjects(_) => "directory-objects",
             Self::DirectoryForest(_) => "directory-forest",
+            Self::EntraSync(_) => "entra-sync",
+            Self::EntraAdmins(_) => "entra-admins",
+            Self::IntuneMdm(_) => "intune-mdm",
         }
     }
 
@@ -169,6 +185,7 @@ impl ProbeSpec {
             | Self::QualityLatency(_)
             | Self::QualityBandwidth(_) => Target::Network,
             Self::DirectoryObjects(_) | Self::DirectoryForest(_) => Target::Directory,
+            Self::EntraSync(_) | Self::EntraAdmins(_) | Self::IntuneMdm(_) => Target::Tenant,
             _ => Target::Domain,
         }
     }
@@ -269,7 +286,10 @@ impl ProbeSpec {
             | Self::QualityLatency(_)
             | Self::QualityBandwidth(_)
             | Self::DirectoryObjects(_)
-            | Self::DirectoryForest(_) => return Ok(None),
+            | Self::DirectoryForest(_)
+            | Self::EntraSync(_)
+            | Self::EntraAdmins(_)
+            | Self::IntuneMdm(_) => return Ok(None),
         }))
     }
 
@@ -406,6 +426,12 @@ pub enum Planned {
     DirectoryObjects(directory_objects::DirectoryObjectsTask),
     /// See [`directory_forest`].
     DirectoryForest(directory_forest::DirectoryForestTask),
+    /// See [`entra_sync`].
+    EntraSync(entra_sync::EntraSyncSpec),
+    /// See [`entra_admins`].
+    EntraAdmins(entra_admins::EntraAdminsSpec),
+    /// See [`intune_mdm`].
+    IntuneMdm(intune_mdm::IntuneMdmSpec),
 }
 
 impl Planned {
@@ -429,7 +455,10 @@ impl Planned {
             | Self::QualityLatency(_)
             | Self::QualityBandwidth(_)
             | Self::DirectoryObjects(_)
-            | Self::DirectoryForest(_) => vec![],
+            | Self::DirectoryForest(_)
+            | Self::EntraSync(_)
+            | Self::EntraAdmins(_)
+            | Self::IntuneMdm(_) => vec![],
         }
     }
 }
@@ -462,6 +491,9 @@ pub struct ProbeCx {
     pub spf_networks: std::sync::Arc<spf_eval::NetworkMemo>,
     /// What macro-free SPF includes conclude per address, shared by every domain's evaluation.
     pub spf_includes: std::sync::Arc<spf_eval::IncludeMemo>,
+    /// The Microsoft Graph conversation of `--graph` (its hosts and token), for the checks that
+    /// read the tenant itself; `None` without `--graph`.
+    pub graph: Option<std::sync::Arc<graph_get::Session>>,
 }
 
 /// Bound for one network step of a probe (connect, TLS handshake, one SMTP reply): three quarters
@@ -509,6 +541,7 @@ impl std::fmt::Debug for ProbeCx {
             .field("discovery", &self.discovery)
             .field("spf_networks", &self.spf_networks)
             .field("spf_includes", &self.spf_includes)
+            .field("graph", &self.graph)
             .finish()
     }
 }
@@ -525,6 +558,15 @@ pub enum ProbeError {
         /// For a person: what was asked, of whom, and what happened.
         message: Text,
     },
+    /// The check does not apply, found out only by asking (Microsoft Graph denies the
+    /// permission it needs, the tenant lacks the licence): a `skip` saying why, not an `error`.
+    #[error("{}", .message.render(crate::output::Lang::En))]
+    NotApplicable {
+        /// Stable label: `permission`, `licence`.
+        kind: &'static str,
+        /// For a person: why, and what would make it apply.
+        message: Text,
+    },
     /// A TCP, TLS, SMTP or HTTP exchange could not be completed (timeout, network error).
     #[error("{}", .message.render(crate::output::Lang::En))]
     Net {
@@ -539,14 +581,18 @@ impl ProbeError {
     /// Stable low-cardinality label for JSON and tests.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Dns { kind, .. } | Self::Net { kind, .. } => kind,
+            Self::Dns { kind, .. } | Self::Net { kind, .. } | Self::NotApplicable { kind, .. } => {
+                kind
+            }
         }
     }
 
     /// What happened, as data.
     pub fn text(&self) -> &Text {
         match self {
-            Self::Dns { message, .. } | Self::Net { message, .. } => message,
+            Self::Dns { message, .. }
+            | Self::Net { message, .. }
+            | Self::NotApplicable { message, .. } => message,
         }
     }
 
@@ -673,6 +719,21 @@ pub async fn run(planned: &Planned, cx: &ProbeCx) -> Result<(Evidence, Judgement
         Planned::DirectoryForest(t) => {
             let e = directory_forest::observe(t, cx).await?;
             let j = directory_forest::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::EntraSync(t) => {
+            let e = entra_sync::observe(t, cx).await?;
+            let j = entra_sync::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::EntraAdmins(t) => {
+            let e = entra_admins::observe(t, cx).await?;
+            let j = entra_admins::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::IntuneMdm(t) => {
+            let e = intune_mdm::observe(t, cx).await?;
+            let j = intune_mdm::judge(t, &e);
             pack(&e, j)
         }
     })

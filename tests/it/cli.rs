@@ -261,7 +261,16 @@ fn reports_are_written_in_every_format_and_stdout_obeys_color() {
         tenant_ready::lab::TENANT_TOML,
     )
     .unwrap();
-    let mut args: Vec<String> = vec!["scan".into(), "--config".into(), "tenant.toml".into()];
+    // The lab tenant's hybrid domain points autodiscover at 127.0.0.3:443, which the demo binds
+    // while another test runs it: the TLS checks would see it or not, and the two scans compared
+    // below would differ. They are not what this test is about.
+    let mut args: Vec<String> = vec![
+        "scan".into(),
+        "--config".into(),
+        "tenant.toml".into(),
+        "--skip".into(),
+        "tls.*".into(),
+    ];
     args.extend(lab.scan_args());
     for extra in [
         "--report",
@@ -381,6 +390,7 @@ fn ctrl_c_still_writes_a_valid_partial_report() {
                 .starts_with("nothing to test in set");
         if r["check"].as_str().unwrap().starts_with("tls.")
             || r["check"].as_str().unwrap().starts_with("directory.")
+            || r["message_text"][0]["key"] == "skip.no-graph"
             || r["check"] == "quality.bandwidth"
             || untestable_set
         {

@@ -408,6 +408,24 @@ struct GraphRun {
 
 /// Runs the binary with `--graph` (the Azure SDK variables in `env`) against the stand-in.
 async fn graph_scan(dir: Directory, domains: &[(&str, String)], env: &[(&str, &str)]) -> GraphRun {
+    graph_scan_only(
+        dir,
+        domains,
+        env,
+        &["dns.verification", "dns.mx", "entra.*"],
+        "exchange",
+    )
+    .await
+}
+
+/// [`graph_scan`] of the checks `only`, every domain with `service`.
+async fn graph_scan_only(
+    dir: Directory,
+    domains: &[(&str, String)],
+    env: &[(&str, &str)],
+    only: &[&str],
+    service: &str,
+) -> GraphRun {
     let hosts = [dir.login_host.clone(), dir.graph_host.clone()];
     let standin = EntraStandIn::start(dir).await.expect("stand-in on :443");
     let mut list: Vec<(String, String)> = hosts.iter().map(|h| standin.zone(h)).collect();
@@ -420,7 +438,7 @@ async fn graph_scan(dir: Directory, domains: &[(&str, String)], env: &[(&str, &s
     let cfg = tmp.path().join("tenant.toml");
     let names: String = domains
         .iter()
-        .map(|(d, _)| format!("[[domain]]\nname = \"{d}\"\nservices = [\"exchange\"]\n"))
+        .map(|(d, _)| format!("[[domain]]\nname = \"{d}\"\nservices = [\"{service}\"]\n"))
         .collect();
     std::fs::write(
         &cfg,
@@ -429,16 +447,11 @@ async fn graph_scan(dir: Directory, domains: &[(&str, String)], env: &[(&str, &s
     .unwrap();
     let report = tmp.path().join("report.json");
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"));
-    cmd.args(["scan", "--graph", "--no-progress"])
-        .args([
-            "--only",
-            "dns.verification",
-            "--only",
-            "dns.mx",
-            "--only",
-            "entra.*",
-        ])
-        .arg("--config")
+    cmd.args(["scan", "--graph", "--no-progress"]);
+    for o in only {
+        cmd.args(["--only", o]);
+    }
+    cmd.arg("--config")
         .arg(&cfg)
         .arg("--ca-file")
         .arg(&ca)
@@ -741,5 +754,143 @@ async fn the_stated_authentication_is_compared_with_entra_ids() {
         let r = of(&results, domain);
         assert_status(r, status);
         assert!(r.message.contains(words), "{domain}: {}", r.message);
+    }
+}
+
+/// The tenant read from Graph: directory sync, Global Administrators and the MDM authority pass
+/// on a healthy tenant, warn or fail as Microsoft's thresholds say, and skip, naming what they
+/// need, when Graph denies the permission or the tenant lacks the licence; without `--graph`
+/// they skip saying how to enable it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tenant_checks_pass_fail_and_skip_for_permission_or_licence() {
+    use tenant_ready::lab::entra::TenantFacts;
+    let zone = [("managed.test", zone_as_graph_says("managed.test"))];
+    let only = [
+        "entra.directory-sync",
+        "entra.admins",
+        "intune.mdm-authority",
+    ];
+    let subject = "contoso.onmicrosoft.com";
+    let status = |run: &GraphRun, check: &str| result(run, check, subject)["status"].clone();
+    let with = |facts: TenantFacts| Directory {
+        facts,
+        ..directory(Misbehave::No)
+    };
+    // Healthy.
+    let run = graph_scan_only(with(TenantFacts::default()), &zone, &APP, &only, "intune").await;
+    for check in only {
+        assert_eq!(
+            status(&run, check),
+            "pass",
+            "{check}: {}",
+            result(&run, check, subject)
+        );
+    }
+    assert_eq!(
+        result(&run, "entra.admins", subject)["evidence"]["count"],
+        2
+    );
+    // Stale sync, one admin, the Office 365 MDM authority.
+    let run = graph_scan_only(
+        with(TenantFacts {
+            last_sync_minutes_ago: Some(2 * 24 * 60),
+            global_admins: vec![("user".into(), "admin@contoso.onmicrosoft.com".into())],
+            mdm_authority: "office365".into(),
+            ..TenantFacts::default()
+        }),
+        &zone,
+        &APP,
+        &only,
+        "intune",
+    )
+    .await;
+    assert_eq!(status(&run, "entra.directory-sync"), "fail");
+    assert!(
+        result(&run, "entra.directory-sync", subject)["message"]
+            .as_str()
+            .unwrap()
+            .contains("every 30 minutes")
+    );
+    assert_eq!(status(&run, "entra.admins"), "warn");
+    assert_eq!(status(&run, "intune.mdm-authority"), "fail");
+    // Six Global Administrators (one a service principal), a sync three hours and a half ago.
+    let mut many: Vec<(String, String)> = (1..=5)
+        .map(|i| ("user".into(), format!("a{i}@contoso.test")))
+        .collect();
+    many.push(("servicePrincipal".into(), "automation".into()));
+    let run = graph_scan_only(
+        with(TenantFacts {
+            global_admins: many,
+            last_sync_minutes_ago: Some(210),
+            ..TenantFacts::default()
+        }),
+        &zone,
+        &APP,
+        &only,
+        "intune",
+    )
+    .await;
+    assert_eq!(status(&run, "entra.admins"), "warn");
+    assert_eq!(
+        result(&run, "entra.admins", subject)["evidence"]["members"][5]["kind"],
+        "servicePrincipal"
+    );
+    assert_eq!(status(&run, "entra.directory-sync"), "warn");
+    // A permission denied skips only the checks that need it, naming it; a missing licence too.
+    let run = graph_scan_only(
+        with(TenantFacts {
+            denied: vec!["directoryRoles".into()],
+            unlicensed: vec!["organization".into()],
+            ..TenantFacts::default()
+        }),
+        &zone,
+        &APP,
+        &only,
+        "intune",
+    )
+    .await;
+    let admins = result(&run, "entra.admins", subject);
+    assert_eq!(admins["status"], "skip", "{admins}");
+    assert!(
+        admins["message"]
+            .as_str()
+            .unwrap()
+            .contains("RoleManagement.Read.Directory"),
+        "{admins}"
+    );
+    assert_eq!(admins["evidence"]["skip"]["kind"], "permission");
+    let sync = result(&run, "entra.directory-sync", subject);
+    assert_eq!(sync["status"], "skip", "{sync}");
+    assert_eq!(sync["evidence"]["skip"]["kind"], "licence");
+    // Without Intune among the services the MDM check does not apply; a failure of Graph itself
+    // is an error, not a skip.
+    let run = graph_scan_only(with(TenantFacts::default()), &zone, &APP, &only, "exchange").await;
+    assert_eq!(status(&run, "intune.mdm-authority"), "skip");
+    // The token never appears in a report.
+    let text = serde_json::to_string(run.report.as_ref().unwrap()).unwrap();
+    assert!(!text.contains("lab-token"), "{text}");
+}
+
+/// Without `--graph` the tenant checks skip, saying how to enable them (nothing is asked).
+#[tokio::test]
+async fn without_graph_the_tenant_checks_skip_saying_how() {
+    let srv = server(zones(&[]), Behaviour::default()).await;
+    let results = scan(
+        srv.addr(),
+        Scan {
+            domains: &["contoso.test"],
+            only: &[
+                "entra.directory-sync",
+                "entra.admins",
+                "intune.mdm-authority",
+            ],
+            ..Scan::default()
+        },
+    )
+    .await;
+    assert_eq!(results.len(), 3);
+    for r in &results {
+        assert_eq!(r.status, Status::Skip, "{r:?}");
+        assert!(r.message.contains("--graph"), "{}", r.message);
     }
 }

@@ -41,7 +41,15 @@ fn every_finding_of_the_demo_reads_in_korean() {
     // as on CI); elsewhere they skip, saying why (in Korean too).
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
-        ["directory", "dns", "entra", "net", "quality", "tls"],
+        [
+            "directory",
+            "dns",
+            "entra",
+            "intune",
+            "net",
+            "quality",
+            "tls"
+        ],
         "the demo covers every kind of check"
     );
     for r in &results {
