@@ -299,30 +299,14 @@ impl<'a> Graph<'a> {
 
     /// GETs a Graph path (`/v1.0/domains`), honouring 429 Retry-After within the deadline.
     async fn get(&self, path: &str) -> Result<serde_json::Value, String> {
-        let http = client(self.cx, &self.hosts.graph).await?;
-        let url = format!("{}{path}", base(&self.hosts.graph));
-        loop {
-            let resp = http
-                .get(&url)
-                .bearer_auth(&self.token)
-                .send()
-                .await
-                .map_err(|e| format!("GET {path}: {}", crate::probe::http_error_chain(&e)))?;
-            let (status, retry_after, body) = read_json(resp)
-                .await
-                .map_err(|e| format!("GET {path}: {e}"))?;
-            match next_step(
-                path,
-                status,
-                retry_after.as_deref(),
-                body,
-                Instant::now(),
-                self.deadline,
-            ) {
-                Next::Done(body) => return Ok(body),
-                Next::RetryAfter(wait) => tokio::time::sleep(wait).await,
-                Next::Failed(why) => return Err(why),
-            }
+        let (status, body) =
+            crate::probe::graph_get::get_status(self.cx, &self.session(), path, self.deadline)
+                .await?;
+        // A 429 was waited out (or refused) by `get_status`: what is left is 200 or a failure.
+        match next_step(path, status, None, body, Instant::now(), self.deadline) {
+            Next::Done(body) => Ok(body),
+            Next::Failed(why) => Err(why),
+            Next::RetryAfter(_) => Err(format!("Microsoft Graph throttled GET {path} (HTTP 429)")),
         }
     }
 

@@ -96,6 +96,20 @@ pub struct Offender {
     pub update: String,
 }
 
+impl Offender {
+    /// An offending value of `e` under `rule`, kept at most [`MAX_VALUE_CHARS`] characters.
+    fn new(e: &Entry, class: ObjectClass, rule: &Rule, value: &str, update: &str) -> Self {
+        Self {
+            dn: e.dn.clone(),
+            class,
+            attribute: rule.spec.attribute.clone(),
+            rule: rule.spec.id.clone(),
+            value: clip(value),
+            update: clip(update),
+        }
+    }
+}
+
 /// What one check's rules found.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct GroupRead {
@@ -312,17 +326,7 @@ impl Judge<'_> {
                     };
                     if offends {
                         let update = rules::suggest(&rule.spec, value, &self.plan.tenant);
-                        self.offend(
-                            g,
-                            Offender {
-                                dn: e.dn.clone(),
-                                class,
-                                attribute: rule.spec.attribute.clone(),
-                                rule: rule.spec.id.clone(),
-                                value: clip(value),
-                                update: clip(&update),
-                            },
-                        );
+                        self.offend(g, Offender::new(e, class, rule, value, &update));
                     }
                 }
             }
@@ -506,17 +510,7 @@ async fn first_holders(
                         if later.is_none_or(|(_, dns)| dns.contains(&e.dn)) {
                             continue;
                         }
-                        judge.offend(
-                            g,
-                            Offender {
-                                dn: e.dn.clone(),
-                                class,
-                                attribute: rule.spec.attribute.clone(),
-                                rule: rule.spec.id.clone(),
-                                value: clip(value),
-                                update: String::new(),
-                            },
-                        );
+                        judge.offend(g, Offender::new(&e, class, rule, value, ""));
                     }
                 }
             }

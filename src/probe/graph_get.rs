@@ -161,12 +161,14 @@ pub fn retry_wait(retry_after: Option<&str>) -> Duration {
 }
 
 /// GETs a Graph path or an `@odata.nextLink`: the status and body of any answer but a 429, which
-/// is waited out while its `Retry-After` fits before the deadline. A URL is followed only on the
-/// Graph host, over HTTPS: the token goes nowhere else.
+/// is waited out while its `Retry-After` fits before `deadline` (the one retry loop of every
+/// Graph reader). A URL is followed only on the Graph host, over HTTPS: the token goes nowhere
+/// else.
 pub async fn get_status(
     cx: &ProbeCx,
     session: &Session,
     path_or_url: &str,
+    deadline: Instant,
 ) -> Result<(u16, serde_json::Value), String> {
     let base = base(&session.graph);
     let url = if path_or_url.starts_with('/') {
@@ -197,14 +199,15 @@ pub async fn get_status(
         if status != 429 {
             return Ok((status, body));
         }
+        // No arithmetic on a time from the network may overflow (u64::MAX seconds is past the
+        // end of `Instant`).
         let wait = retry_wait(retry_after.as_deref());
-        if Instant::now().checked_add(wait).is_none_or(|at| {
-            at >= session
-                .deadline
-                .max(Instant::now() + Duration::from_secs(60))
-        }) {
+        if Instant::now()
+            .checked_add(wait)
+            .is_none_or(|at| at >= deadline)
+        {
             return Err(format!(
-                "Microsoft Graph throttled GET {path} (HTTP 429) and asks to retry after {}s, beyond the time left for this scan",
+                "Microsoft Graph throttled GET {path} (HTTP 429) and asks to retry after {}s, beyond the time left for this scan (raise --timeout)",
                 wait.as_secs()
             ));
         }
@@ -274,7 +277,12 @@ pub async fn read(
     let mut next = Some(path.to_owned());
     for _ in 0..MAX_PAGES {
         let Some(url) = next.take() else { break };
-        let (status, body) = get_status(cx, session, &url)
+        // A tenant check runs after the domains were read: it may wait at least a minute for
+        // a throttled answer (its own timeout is the backstop).
+        let deadline = session
+            .deadline
+            .max(Instant::now() + Duration::from_secs(60));
+        let (status, body) = get_status(cx, session, &url, deadline)
             .await
             .map_err(|e| ProbeError::net("graph", text!("graph.unreachable", error = e)))?;
         if status != 200 {
