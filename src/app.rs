@@ -158,6 +158,7 @@ pub fn env_from_process() -> Env {
             .ok()
             .filter(|p| !p.is_empty())
             .map(crate::secrets::Secret::new),
+        vars: Vec::new(),
     }
 }
 
@@ -215,8 +216,12 @@ pub use crate::graph::graph_hosts;
 
 /// `--graph`: asks Microsoft Graph for the tenant's domains and their records, makes those the
 /// exact expectations of the DNS checks (and what `entra.domain` knows), and plans again.
-async fn apply_graph(p: &mut Prepared, cx: &ProbeCx) -> Result<crate::graph::Session, String> {
-    let creds = crate::graph::Credentials::from_env(|k| std::env::var(k).ok())?;
+async fn apply_graph(
+    p: &mut Prepared,
+    cx: &ProbeCx,
+    env: &Env,
+) -> Result<crate::graph::Session, String> {
+    let creds = crate::graph::Credentials::from_env(|k| env.var(k))?;
     let hosts = graph_hosts(p.settings.cloud)?;
     let names: Vec<String> = p
         .settings
@@ -255,7 +260,14 @@ async fn apply_graph(p: &mut Prepared, cx: &ProbeCx) -> Result<crate::graph::Ses
         .map(|d| d.id.trim_end_matches('.').to_ascii_lowercase())
         .collect();
     p.tasks = plan::plan(&p.catalog, &p.settings).map_err(|e| e.to_string())?;
-    Ok(graph.session())
+    let session = graph.session();
+    // Salted with the tenant as the user named it (an id or a domain): the same hashes from one
+    // scan to the next, different ones for another tenant.
+    Ok(if p.settings.redact_users {
+        session.redacting(&creds.tenant)
+    } else {
+        session
+    })
 }
 
 /// Refuses a report path we could not write to, before scanning (and creates its directory).
@@ -299,7 +311,7 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
         }
     };
     if p.settings.graph {
-        match apply_graph(&mut p, &cx).await {
+        match apply_graph(&mut p, &cx, &env).await {
             Ok(session) => cx.graph = Some(std::sync::Arc::new(session)),
             Err(e) => {
                 eprintln!(

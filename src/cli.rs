@@ -206,6 +206,10 @@ pub struct ScanArgs {
     /// permission Domain.Read.All).
     #[arg(long)]
     pub graph: bool,
+    /// Replace people's names (administrators, users the tenant checks single out) with stable
+    /// hashes (`user-` and 12 hex digits, the same in every scan of the tenant); counts stay.
+    #[arg(long)]
+    pub redact_users: bool,
     /// What goes to stdout.
     #[arg(long, value_enum)]
     pub format: Option<Format>,

@@ -523,6 +523,26 @@ fn plan_tenant(
                 ProbeSpec::EntraSync(spec) => Planned::EntraSync(spec.clone()),
                 ProbeSpec::EntraAdmins(spec) => Planned::EntraAdmins(spec.clone()),
                 ProbeSpec::IntuneMdm(spec) => Planned::IntuneMdm(spec.clone()),
+                ProbeSpec::EntraMfa(spec) => Planned::EntraMfa(spec.clone()),
+                ProbeSpec::EntraLicences(spec) => {
+                    Planned::EntraLicences(crate::probe::entra_licences::EntraLicencesTask {
+                        spec: spec.clone(),
+                        users: s.users,
+                    })
+                }
+                ProbeSpec::EntraServices(spec) => {
+                    let mut services: Vec<Service> = s
+                        .domains
+                        .iter()
+                        .flat_map(|d| d.services.iter().copied())
+                        .collect();
+                    services.sort_unstable();
+                    services.dedup();
+                    Planned::EntraServices(crate::probe::entra_services::EntraServicesTask {
+                        spec: spec.clone(),
+                        services,
+                    })
+                }
                 _ => continue,
             })
         };

@@ -46,9 +46,22 @@ pub struct Env {
     pub stderr_tty: bool,
     /// `TENANT_READY_LDAP_PASSWORD`: the directory's bind password.
     pub ldap_password: Option<crate::secrets::Secret>,
+    /// Variables the scan reads before the process environment's (the offline demo hands over
+    /// its lab app's `AZURE_*` here: the process environment is the user's, and a test may run
+    /// many demos at once).
+    pub vars: Vec<(String, crate::secrets::Secret)>,
 }
 
 impl Env {
+    /// `key` from [`Env::vars`], else from the process environment.
+    pub fn var(&self, key: &str) -> Option<String> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.expose().to_owned())
+            .or_else(|| std::env::var(key).ok())
+    }
+
     /// The report language `LANG`/`LC_ALL` ask for: Korean when they start with `ko`.
     pub fn lang(&self) -> Lang {
         match &self.lang {
@@ -176,6 +189,8 @@ impl DomainSettings {
 pub struct Settings {
     /// Ask Microsoft Graph for the exact records (`--graph`, `[tenant] graph`).
     pub graph: bool,
+    /// `--redact-users`: people's names in the tenant checks' evidence become stable hashes.
+    pub redact_users: bool,
     /// List the manual checklist in the human report: `--checklist`, or a full scan.
     pub checklist: bool,
     /// Tenant display name.
@@ -691,6 +706,7 @@ impl Settings {
             .or_else(|| tf.network.endpoints_file.as_ref().map(|p| base.join(p)));
         Ok(Self {
             graph: args.graph || tf.tenant.graph.unwrap_or(false),
+            redact_users: args.redact_users,
             checklist: args.checklist || (args.only.is_empty() && args.skip.is_empty()),
             tenant_name: tf.tenant.name.clone(),
             initial_domain: from_file.initial_domain,

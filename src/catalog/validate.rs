@@ -433,6 +433,17 @@ fn endpoint_spec_problem(p: &ProbeSpec) -> Option<String> {
             .then(|| "permission and role_template_id must be set, and min <= max".into()),
         ProbeSpec::IntuneMdm(s) => (s.permission.is_empty() || s.expected.is_empty())
             .then(|| "permission and expected must be set".into()),
+        ProbeSpec::EntraMfa(s) => (s.permission.is_empty()
+            || s.registration_permission.is_empty()
+            || s.admin_roles.is_empty()
+            || s.applications.is_empty())
+        .then(|| "permission, registration_permission, admin_roles and applications must be set".into()),
+        ProbeSpec::EntraLicences(s) => (s.permission.is_empty() || s.seat_plans.is_empty())
+            .then(|| "permission and seat_plans must be set".into()),
+        ProbeSpec::EntraServices(s) => (s.permission.is_empty()
+            || s.service.is_empty()
+            || s.service.iter().any(|p| p.plans.is_empty()))
+        .then(|| "permission must be set, and every service must list its plans".into()),
         _ => None,
     }
 }

@@ -60,12 +60,23 @@ pub struct App {
 /// The records Graph gives a domain: `MS=ms` + digits from the name, and the MX host
 /// `<name with dashes>01c.mail.protection.outlook.com` (a token with a suffix, as Microsoft
 /// assigns them to newer domains).
+/// The demo's domains get the tokens their lab zones publish (`src/lab/zones/`), as the admin
+/// center would have shown their owner.
 pub fn graph_records(domain: &str) -> (String, String) {
+    let demo = match domain {
+        "contoso.test" => Some("MS=ms12345678"),
+        "northwind.test" => Some("MS=ms87654321"),
+        "tailspin.test" => Some("MS=ms11223344"),
+        _ => None,
+    };
     let digits: u32 = domain
         .bytes()
         .fold(17u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
     (
-        format!("MS=ms{:08}", digits % 100_000_000),
+        demo.map_or_else(
+            || format!("MS=ms{:08}", digits % 100_000_000),
+            str::to_owned,
+        ),
         format!(
             "{}01c.mail.protection.outlook.com",
             domain.replace('.', "-")
@@ -114,6 +125,138 @@ pub struct TenantFacts {
     pub denied: Vec<String>,
     /// Resources the tenant's licences do not cover: 403 with Graph's licence error code.
     pub unlicensed: Vec<String>,
+    /// `identitySecurityDefaultsEnforcementPolicy.isEnabled`.
+    pub security_defaults: bool,
+    /// Conditional Access policies, in Graph's shape (see [`ca_policy`]).
+    pub ca_policies: Vec<serde_json::Value>,
+    /// The registration report: (user principal name, is an administrator, MFA registered).
+    pub registration: Vec<(String, bool, bool)>,
+    /// `subscribedSkus`, in Graph's shape (see [`sku`]).
+    pub skus: Vec<serde_json::Value>,
+    /// The tenant's users, generated (see [`LabUsers`]).
+    pub users: LabUsers,
+}
+
+/// Users the stand-in generates on demand (`user<i>@contoso.test`), so that a test can page
+/// through 100,000 of them without holding them.
+#[derive(Clone, Debug)]
+pub struct LabUsers {
+    /// How many.
+    pub count: usize,
+    /// The first this many have no usage location.
+    pub without_location: usize,
+    /// These (by index) carry a provisioning error.
+    pub with_errors: Vec<usize>,
+    /// Users a page holds when the request names no `$top`.
+    pub page: usize,
+}
+
+impl LabUsers {
+    /// `count` licensed users with a usage location and no errors.
+    pub fn clean(count: usize) -> Self {
+        Self {
+            count,
+            without_location: 0,
+            with_errors: vec![],
+            page: 100,
+        }
+    }
+
+    fn user(&self, i: usize) -> serde_json::Value {
+        let errors = if self.with_errors.contains(&i) {
+            json!([{"category": "PropertyConflict", "occurredDateTime": "2026-12-01T08:00:00Z", "propertyCausingError": "UserPrincipalName", "value": format!("user{i}@contoso.test")}])
+        } else {
+            json!([])
+        };
+        json!({
+            "userPrincipalName": format!("user{i}@contoso.test"),
+            "usageLocation": if i < self.without_location { json!(null) } else { json!("KR") },
+            "assignedLicenses": [{"disabledPlans": [], "skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900"}],
+            "onPremisesProvisioningErrors": errors,
+        })
+    }
+}
+
+/// A Conditional Access policy in Graph's shape
+/// (learn.microsoft.com/graph/api/resources/conditionalaccesspolicy): `state` is `enabled`,
+/// `disabled` or `enabledForReportingButNotEnforced`; users `All` or the roles given; all apps;
+/// the grant `mfa`.
+pub fn ca_policy(name: &str, state: &str, all_users: bool, roles: &[&str]) -> serde_json::Value {
+    json!({
+        "id": format!("{:08x}-0000-4000-8000-000000000000", name.len()),
+        "displayName": name,
+        "state": state,
+        "conditions": {
+            "clientAppTypes": ["all"],
+            "applications": {"includeApplications": ["All"], "excludeApplications": []},
+            "users": {
+                "includeUsers": if all_users { json!(["All"]) } else { json!([]) },
+                "excludeUsers": ["breakglass1-id"],
+                "includeRoles": roles,
+                "excludeRoles": []
+            },
+            "signInRiskLevels": [],
+            "userRiskLevels": []
+        },
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"], "customAuthenticationFactors": [], "termsOfUse": []}
+    })
+}
+
+/// Global Administrator's role template id.
+pub const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+
+/// A subscription in Graph's shape (learn.microsoft.com/graph/api/resources/subscribedsku), with
+/// its plans and their `provisioningStatus`.
+pub fn sku(
+    part: &str,
+    status: &str,
+    enabled: u64,
+    consumed: u64,
+    plans: &[(&str, &str)],
+) -> serde_json::Value {
+    let plans: Vec<serde_json::Value> = plans
+        .iter()
+        .map(|(name, st)| json!({"servicePlanId": "113feb6c-3fe4-4440-bddc-54d774bf0318", "servicePlanName": name, "provisioningStatus": st, "appliesTo": "User"}))
+        .collect();
+    json!({
+        "accountName": "Contoso", "appliesTo": "User", "capabilityStatus": status,
+        "consumedUnits": consumed, "id": format!("{LAB_TENANT_ID}_{part}"),
+        "prepaidUnits": {"enabled": enabled, "suspended": 0, "warning": 0, "lockedOut": 0},
+        "servicePlans": plans, "skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900", "skuPartNumber": part
+    })
+}
+
+/// Microsoft 365 E3 with every plan the checks look for provisioned, and EMS E3 for Intune.
+pub fn healthy_skus(enabled: u64, consumed: u64) -> Vec<serde_json::Value> {
+    vec![
+        sku(
+            "ENTERPRISEPACK",
+            "Enabled",
+            enabled,
+            consumed,
+            &[
+                ("EXCHANGE_S_ENTERPRISE", "Success"),
+                ("TEAMS1", "Success"),
+                ("SHAREPOINTENTERPRISE", "Success"),
+                ("INTUNE_O365", "PendingActivation"),
+            ],
+        ),
+        sku(
+            "EMS",
+            "Enabled",
+            enabled,
+            consumed,
+            &[("INTUNE_A", "Success")],
+        ),
+        // A free SKU with thousands of units: not seats.
+        sku(
+            "FLOW_FREE",
+            "Enabled",
+            10_000,
+            3,
+            &[("FLOW_P2_VIRAL", "Success")],
+        ),
+    ]
 }
 
 impl Default for TenantFacts {
@@ -129,6 +272,15 @@ impl Default for TenantFacts {
             ],
             denied: vec![],
             unlicensed: vec![],
+            security_defaults: true,
+            ca_policies: vec![],
+            registration: vec![
+                ("breakglass1@contoso.onmicrosoft.com".into(), true, true),
+                ("breakglass2@contoso.onmicrosoft.com".into(), true, true),
+                ("user0@contoso.test".into(), false, false),
+            ],
+            skus: healthy_skus(50, 40),
+            users: LabUsers::clean(40),
         }
     }
 }
@@ -370,7 +522,7 @@ impl Directory {
             ));
         }
         let tenant = self.tenants.iter().find(|t| t.id == app.tenant_id)?;
-        if let Some(reply) = self.tenant_resource(rest) {
+        if let Some(reply) = self.tenant_resource(rest, req) {
             return Some(reply);
         }
         let domain_json = |name: &str, verified: bool| {
@@ -444,9 +596,19 @@ impl Directory {
     /// `organization` and the Global Administrator role's members, in Graph's documented shapes
     /// (learn.microsoft.com/graph/api/organization-get, …/directoryrole-list-members), with
     /// Graph's 403 bodies for a denied permission and a missing licence.
-    fn tenant_resource(&self, rest: &str) -> Option<Reply> {
+    fn tenant_resource(&self, rest: &str, req: &Request) -> Option<Reply> {
         let f = &self.facts;
-        let known = rest.starts_with("organization") || rest.starts_with("directoryRoles");
+        let known = [
+            "organization",
+            "directoryRoles",
+            "policies/",
+            "identity/conditionalAccess",
+            "reports/authenticationMethods",
+            "subscribedSkus",
+            "users",
+        ]
+        .iter()
+        .any(|p| rest.starts_with(p));
         if !known {
             return None;
         }
@@ -477,6 +639,69 @@ impl Directory {
                     "mobileDeviceManagementAuthority": f.mdm_authority,
                 }]}),
             ));
+        }
+        let list = |context: &str, value: Vec<serde_json::Value>| {
+            Reply::json(
+                200,
+                &json!({"@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{context}"), "value": value}),
+            )
+        };
+        match rest {
+            "policies/identitySecurityDefaultsEnforcementPolicy" => {
+                return Some(Reply::json(
+                    200,
+                    &json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
+                        "id": "00000000-0000-0000-0000-000000000005",
+                        "displayName": "Security Defaults",
+                        "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft.",
+                        "isEnabled": f.security_defaults}),
+                ));
+            }
+            "identity/conditionalAccess/policies" => {
+                return Some(list(
+                    "identity/conditionalAccess/policies",
+                    f.ca_policies.clone(),
+                ));
+            }
+            "reports/authenticationMethods/userRegistrationDetails" => {
+                let admins_only = req
+                    .query("$filter")
+                    .is_some_and(|q| q.replace(' ', "") == "isAdmineqtrue");
+                let value = f
+                    .registration
+                    .iter()
+                    .filter(|(_, admin, _)| *admin || !admins_only)
+                    .map(|(upn, admin, registered)| json!({"id": upn, "userPrincipalName": upn, "userDisplayName": upn, "isAdmin": admin, "isMfaRegistered": registered, "isMfaCapable": registered, "methodsRegistered": if *registered { json!(["microsoftAuthenticatorPush"]) } else { json!([]) }}))
+                    .collect();
+                return Some(list(
+                    "reports/authenticationMethods/userRegistrationDetails",
+                    value,
+                ));
+            }
+            "subscribedSkus" => return Some(list("subscribedSkus", f.skus.clone())),
+            "users" => {
+                let u = &f.users;
+                let top = req
+                    .query("$top")
+                    .and_then(|t| t.parse::<usize>().ok())
+                    .unwrap_or(u.page)
+                    .clamp(1, 999);
+                let from = req
+                    .query("$skiptoken")
+                    .and_then(|t| t.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let to = (from + top).min(u.count);
+                let value: Vec<serde_json::Value> = (from..to).map(|i| u.user(i)).collect();
+                let mut body = json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": value});
+                if to < u.count {
+                    body["@odata.nextLink"] = json!(format!(
+                        "https://{}/v1.0/users?$top={top}&$skiptoken={to}",
+                        self.graph_host
+                    ));
+                }
+                return Some(Reply::json(200, &body));
+            }
+            _ => {}
         }
         if rest.starts_with("directoryRoles(roleTemplateId=") && rest.ends_with("/members") {
             let value: Vec<serde_json::Value> = f
@@ -630,10 +855,40 @@ pub fn lab_directory() -> Directory {
         }],
         throttled: Arc::default(),
         log: Arc::default(),
-        // The demo's tenant: the last sync two days ago, one Global Administrator.
+        // The demo's tenant: the last sync two days ago, one Global Administrator, MFA for
+        // administrators only in a report-only policy, Teams still being provisioned, and a
+        // few users without a usage location (seats for the 1,000 users of tenant.toml, 212
+        // of them assigned so far).
         facts: TenantFacts {
             last_sync_minutes_ago: Some(2 * 24 * 60),
             global_admins: vec![("user".into(), "admin@contoso.onmicrosoft.com".into())],
+            security_defaults: false,
+            ca_policies: vec![ca_policy(
+                "Require MFA for administrators",
+                "enabledForReportingButNotEnforced",
+                false,
+                &[GLOBAL_ADMIN],
+            )],
+            registration: vec![("admin@contoso.onmicrosoft.com".into(), true, false)],
+            skus: vec![
+                sku(
+                    "ENTERPRISEPACK",
+                    "Enabled",
+                    1000,
+                    212,
+                    &[
+                        ("EXCHANGE_S_ENTERPRISE", "Success"),
+                        ("TEAMS1", "PendingActivation"),
+                        ("SHAREPOINTENTERPRISE", "Success"),
+                    ],
+                ),
+                sku("EMS", "Enabled", 1000, 212, &[("INTUNE_A", "Success")]),
+            ],
+            users: LabUsers {
+                without_location: 3,
+                with_errors: vec![7],
+                ..LabUsers::clean(212)
+            },
             ..TenantFacts::default()
         },
     }

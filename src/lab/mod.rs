@@ -484,9 +484,19 @@ impl Demo {
         })
     }
 
-    /// The environment a scan of the demo runs with: the process's, plus the lab DC's bind
-    /// password (as a user exports `TENANT_READY_LDAP_PASSWORD`).
+    /// The environment a scan of the demo runs with: the process's, plus the lab tenant's app
+    /// registration and the lab DC's bind password (as a user exports `AZURE_*` and
+    /// `TENANT_READY_LDAP_PASSWORD`).
     pub fn env(&self, mut env: crate::settings::Env) -> crate::settings::Env {
+        // The lab tenant's app registration, for `--graph` against the stand-in.
+        for (k, v) in crate::graph::ENV_VARS.iter().zip([
+            entra::LAB_TENANT_ID,
+            entra::LAB_CLIENT_ID,
+            entra::LAB_CLIENT_SECRET,
+        ]) {
+            env.vars
+                .push(((*k).to_owned(), crate::secrets::Secret::new(v.to_owned())));
+        }
         if self.dc.is_ok() {
             env.ldap_password = Some(crate::secrets::Secret::new(
                 samba::ADMIN_PASSWORD.to_owned(),
@@ -504,6 +514,8 @@ impl Demo {
             "scan".into(),
             "--config".into(),
             self.config.display().to_string(),
+            // The tenant's own view, from the Entra ID stand-in's Graph (credentials in `env`).
+            "--graph".into(),
         ];
         cmd.extend(self.lab.scan_args());
         cmd.extend([

@@ -48,6 +48,7 @@ pub async fn observe(t: &EntraAdminsSpec, cx: &ProbeCx) -> Result<EntraAdminsEvi
         &t.permission,
     )
     .await?;
+    let session = cx.graph.as_deref();
     let members: Vec<Member> = items
         .iter()
         .map(|m| {
@@ -57,7 +58,7 @@ pub async fn observe(t: &EntraAdminsSpec, cx: &ProbeCx) -> Result<EntraAdminsEvi
                 .unwrap_or("")
                 .trim_start_matches("#microsoft.graph.")
                 .to_owned();
-            let name = m
+            let name: String = m
                 .get("userPrincipalName")
                 .or_else(|| m.get("displayName"))
                 .and_then(serde_json::Value::as_str)
@@ -65,6 +66,11 @@ pub async fn observe(t: &EntraAdminsSpec, cx: &ProbeCx) -> Result<EntraAdminsEvi
                 .chars()
                 .take(256)
                 .collect();
+            // People's names follow --redact-users; an app (service principal) is not a person.
+            let name = match session {
+                Some(s) if kind == "user" => s.person(&name),
+                _ => name,
+            };
             Member { kind, name }
         })
         .collect();

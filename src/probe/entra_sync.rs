@@ -30,6 +30,10 @@ pub struct EntraSyncEvidence {
     pub last_sync: Option<String>,
     /// Minutes from the last sync to the scan.
     pub minutes_since: Option<u64>,
+    /// Users whose `onPremisesProvisioningErrors` is not empty (read when sync is on).
+    pub provisioning_errors: Option<super::graph_users::Sample>,
+    /// Why the users could not be read (a permission), when they could not.
+    pub users_unread: Option<String>,
 }
 
 /// Reads the tenant's organization object.
@@ -54,19 +58,36 @@ pub async fn observe(t: &EntraSyncSpec, cx: &ProbeCx) -> Result<EntraSyncEvidenc
         })
         .and_then(|at| std::time::SystemTime::now().duration_since(at).ok())
         .map(|d| d.as_secs() / 60);
+    let sync_enabled = org
+        .get("onPremisesSyncEnabled")
+        .and_then(serde_json::Value::as_bool);
+    // Provisioning errors exist only for synced objects: the users are read when sync is on
+    // (the same pass `entra.licences` uses). A permission the app lacks leaves the sync verdict
+    // standing and says what was not read.
+    let (provisioning_errors, users_unread) = if sync_enabled == Some(true) {
+        match super::graph_users::summary(cx).await {
+            Ok(s) => (Some(s.provisioning_errors.clone()), None),
+            Err(ProbeError::NotApplicable { message, .. }) => {
+                (None, Some(message.render(crate::output::Lang::En)))
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        (None, None)
+    };
     Ok(EntraSyncEvidence {
-        sync_enabled: org
-            .get("onPremisesSyncEnabled")
-            .and_then(serde_json::Value::as_bool),
+        sync_enabled,
         last_sync,
         minutes_since,
+        provisioning_errors,
+        users_unread,
     })
 }
 
 /// Off warns (a cloud-only tenant needs no sync); on but stale warns, then fails.
 pub fn judge(t: &EntraSyncSpec, e: &EntraSyncEvidence) -> Judgement {
     let cycle = t.cycle_minutes;
-    let finding = match (e.sync_enabled, e.minutes_since) {
+    let sync = match (e.sync_enabled, e.minutes_since) {
         (Some(true), Some(m)) if m > t.fail_after_minutes => Some(Finding::fail(text!(
             "entra.sync-stale",
             minutes = m,
@@ -81,8 +102,18 @@ pub fn judge(t: &EntraSyncSpec, e: &EntraSyncEvidence) -> Judgement {
         (Some(true), None) => Some(Finding::fail(text!("entra.sync-never"))),
         (_, _) => Some(Finding::warn(text!("entra.sync-off"))),
     };
-    Judgement::from_findings(
-        finding.into_iter().collect(),
+    let mut findings: Vec<Finding> = sync.into_iter().collect();
+    if let Some(p) = &e.provisioning_errors
+        && p.count > 0
+    {
+        findings.push(Finding::warn(text!(
+            "entra.sync-provisioning-errors",
+            count = p.count,
+            names = p.first.join(", ")
+        )));
+    }
+    let mut j = Judgement::from_findings(
+        findings,
         text!(
             "entra.sync-ok",
             minutes = e.minutes_since.unwrap_or(0),
@@ -93,7 +124,12 @@ pub fn judge(t: &EntraSyncSpec, e: &EntraSyncEvidence) -> Judgement {
             cycle = cycle,
             warn = t.warn_after_minutes
         )],
-    )
+    );
+    if let Some(why) = &e.users_unread {
+        j.message
+            .push(text!("entra.sync-users-unread", why = why.clone()));
+    }
+    j
 }
 
 #[cfg(test)]
@@ -113,6 +149,8 @@ mod tests {
             sync_enabled: on,
             last_sync: None,
             minutes_since: m,
+            provisioning_errors: None,
+            users_unread: None,
         };
         assert_eq!(judge(&spec, &e(Some(true), Some(29))).status, Status::Pass);
         assert_eq!(judge(&spec, &e(Some(true), Some(181))).status, Status::Warn);
@@ -123,5 +161,11 @@ mod tests {
         assert_eq!(judge(&spec, &e(Some(true), None)).status, Status::Fail);
         assert_eq!(judge(&spec, &e(None, None)).status, Status::Warn);
         assert_eq!(judge(&spec, &e(Some(false), Some(5))).status, Status::Warn);
+        let mut errors = e(Some(true), Some(10));
+        errors.provisioning_errors = Some(crate::probe::graph_users::Sample {
+            count: 1,
+            first: vec!["a@contoso.test (PropertyConflict on UserPrincipalName)".into()],
+        });
+        assert_eq!(judge(&spec, &errors).status, Status::Warn);
     }
 }

@@ -19,6 +19,13 @@ pub struct Session {
     token: String,
     /// When throttling waits must end.
     pub deadline: Instant,
+    /// `--redact-users`: people's names become hashes salted with this (the tenant id), stable
+    /// from one scan of the tenant to the next so that `report diff` still matches them.
+    redact: Option<String>,
+    /// The one pass over the tenant's users that `entra.licences` and `entra.directory-sync`
+    /// share (100,000 users are read once, not once per check).
+    pub(crate) users:
+        tokio::sync::OnceCell<Result<std::sync::Arc<super::graph_users::UsersSummary>, ProbeError>>,
 }
 
 impl Session {
@@ -28,8 +35,42 @@ impl Session {
             graph,
             token,
             deadline,
+            redact: None,
+            users: tokio::sync::OnceCell::new(),
         }
     }
+
+    /// Names of people in the evidence become stable hashes salted with `salt`.
+    #[must_use]
+    pub fn redacting(mut self, salt: &str) -> Self {
+        self.redact = Some(salt.to_ascii_lowercase());
+        self
+    }
+
+    /// A person's name (a user principal name, an account's display name) as the report may show
+    /// it: itself, or with `--redact-users` `user-` and 12 hex digits of SHA-256(salt, name), the
+    /// same for the same name (case-insensitively) in every scan of the tenant.
+    pub fn person(&self, name: &str) -> String {
+        match &self.redact {
+            None => name.to_owned(),
+            Some(salt) => redact(salt, name),
+        }
+    }
+}
+
+/// `user-` and 12 hex digits of SHA-256 over the salt, a NUL and the lower-cased name (pure).
+pub fn redact(salt: &str, name: &str) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(salt.as_bytes());
+    ctx.update(&[0]);
+    ctx.update(name.to_lowercase().as_bytes());
+    let digest = ctx.finish();
+    let mut out = String::from("user-");
+    for b in &digest.as_ref()[..6] {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 impl std::fmt::Debug for Session {
@@ -261,19 +302,20 @@ pub fn refusal(path: &str, status: u16, body: &serde_json::Value, permission: &s
 }
 
 /// GETs `path` for a tenant check that needs `permission`, following every next link (up to
-/// [`MAX_PAGES`]) and returning the items of every page's `value` (or the one object).
-pub async fn read(
+/// [`MAX_PAGES`]) and handing each page's items (`value`, or the one object) to `each`: a list of
+/// 100,000 users is never held whole, only one page of it.
+pub async fn each_page(
     cx: &ProbeCx,
     path: &str,
     permission: &str,
-) -> Result<Vec<serde_json::Value>, ProbeError> {
+    mut each: impl FnMut(&[serde_json::Value]),
+) -> Result<(), ProbeError> {
     let Some(session) = cx.graph.as_deref() else {
         return Err(ProbeError::NotApplicable {
             kind: "graph",
             message: text!("skip.no-graph"),
         });
     };
-    let mut items = Vec::new();
     let mut next = Some(path.to_owned());
     for _ in 0..MAX_PAGES {
         let Some(url) = next.take() else { break };
@@ -289,13 +331,34 @@ pub async fn read(
             return Err(refusal(path, status, &body, permission));
         }
         match body.get("value") {
-            Some(serde_json::Value::Array(list)) => items.extend(list.iter().cloned()),
-            _ => items.push(body.clone()),
+            Some(serde_json::Value::Array(list)) => each(list),
+            _ => each(std::slice::from_ref(&body)),
         }
         next = body
             .get("@odata.nextLink")
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned);
     }
+    Ok(())
+}
+
+/// [`each_page`], collecting every item: for lists Microsoft keeps short (roles, policies, SKUs).
+pub async fn read(
+    cx: &ProbeCx,
+    path: &str,
+    permission: &str,
+) -> Result<Vec<serde_json::Value>, ProbeError> {
+    let mut items = Vec::new();
+    each_page(cx, path, permission, |page| {
+        items.extend(page.iter().cloned());
+    })
+    .await?;
     Ok(items)
+}
+
+/// A string field of a Graph object, cut to 256 characters (a name is evidence, not a payload).
+pub fn field(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(|s| s.chars().take(256).collect())
 }

@@ -29,8 +29,12 @@ pub mod dns_record;
 pub mod dns_spf;
 pub mod entra_admins;
 pub mod entra_domain;
+pub mod entra_licences;
+pub mod entra_mfa;
+pub mod entra_services;
 pub mod entra_sync;
 pub mod graph_get;
+pub mod graph_users;
 pub mod intune_mdm;
 pub mod net_endpoints;
 pub mod net_proxy;
@@ -102,6 +106,12 @@ pub enum ProbeSpec {
     EntraAdmins(entra_admins::EntraAdminsSpec),
     /// The MDM authority (Microsoft Graph), see [`intune_mdm`].
     IntuneMdm(intune_mdm::IntuneMdmSpec),
+    /// MFA for users and administrators (Microsoft Graph), see [`entra_mfa`].
+    EntraMfa(entra_mfa::EntraMfaSpec),
+    /// Licences against users (Microsoft Graph), see [`entra_licences`].
+    EntraLicences(entra_licences::EntraLicencesSpec),
+    /// The services' plans provisioned (Microsoft Graph), see [`entra_services`].
+    EntraServices(entra_services::EntraServicesSpec),
 }
 
 /// What a check runs against.
@@ -163,6 +173,9 @@ impl ProbeSpec {
             Self::EntraSync(_) => "entra-sync",
             Self::EntraAdmins(_) => "entra-admins",
             Self::IntuneMdm(_) => "intune-mdm",
+            Self::EntraMfa(_) => "entra-mfa",
+            Self::EntraLicences(_) => "entra-licences",
+            Self::EntraServices(_) => "entra-services",
         }
     }
 
@@ -185,7 +198,12 @@ impl ProbeSpec {
             | Self::QualityLatency(_)
             | Self::QualityBandwidth(_) => Target::Network,
             Self::DirectoryObjects(_) | Self::DirectoryForest(_) => Target::Directory,
-            Self::EntraSync(_) | Self::EntraAdmins(_) | Self::IntuneMdm(_) => Target::Tenant,
+            Self::EntraSync(_)
+            | Self::EntraAdmins(_)
+            | Self::IntuneMdm(_)
+            | Self::EntraMfa(_)
+            | Self::EntraLicences(_)
+            | Self::EntraServices(_) => Target::Tenant,
             _ => Target::Domain,
         }
     }
@@ -289,7 +307,10 @@ impl ProbeSpec {
             | Self::DirectoryForest(_)
             | Self::EntraSync(_)
             | Self::EntraAdmins(_)
-            | Self::IntuneMdm(_) => return Ok(None),
+            | Self::IntuneMdm(_)
+            | Self::EntraMfa(_)
+            | Self::EntraLicences(_)
+            | Self::EntraServices(_) => return Ok(None),
         }))
     }
 
@@ -432,6 +453,12 @@ pub enum Planned {
     EntraAdmins(entra_admins::EntraAdminsSpec),
     /// See [`intune_mdm`].
     IntuneMdm(intune_mdm::IntuneMdmSpec),
+    /// See [`entra_mfa`].
+    EntraMfa(entra_mfa::EntraMfaSpec),
+    /// See [`entra_licences`].
+    EntraLicences(entra_licences::EntraLicencesTask),
+    /// See [`entra_services`].
+    EntraServices(entra_services::EntraServicesTask),
 }
 
 impl Planned {
@@ -458,7 +485,10 @@ impl Planned {
             | Self::DirectoryForest(_)
             | Self::EntraSync(_)
             | Self::EntraAdmins(_)
-            | Self::IntuneMdm(_) => vec![],
+            | Self::IntuneMdm(_)
+            | Self::EntraMfa(_)
+            | Self::EntraLicences(_)
+            | Self::EntraServices(_) => vec![],
         }
     }
 }
@@ -734,6 +764,21 @@ pub async fn run(planned: &Planned, cx: &ProbeCx) -> Result<(Evidence, Judgement
         Planned::IntuneMdm(t) => {
             let e = intune_mdm::observe(t, cx).await?;
             let j = intune_mdm::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::EntraMfa(t) => {
+            let e = entra_mfa::observe(t, cx).await?;
+            let j = entra_mfa::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::EntraLicences(t) => {
+            let e = entra_licences::observe(t, cx).await?;
+            let j = entra_licences::judge(t, &e);
+            pack(&e, j)
+        }
+        Planned::EntraServices(t) => {
+            let e = entra_services::observe(t, cx).await?;
+            let j = entra_services::judge(t, &e);
             pack(&e, j)
         }
     })

@@ -426,6 +426,19 @@ async fn graph_scan_only(
     only: &[&str],
     service: &str,
 ) -> GraphRun {
+    graph_scan_with(dir, domains, env, only, service, "", &[]).await
+}
+
+/// [`graph_scan_only`] with more `[tenant]` keys and more scan flags.
+async fn graph_scan_with(
+    dir: Directory,
+    domains: &[(&str, String)],
+    env: &[(&str, &str)],
+    only: &[&str],
+    service: &str,
+    tenant_keys: &str,
+    flags: &[&str],
+) -> GraphRun {
     let hosts = [dir.login_host.clone(), dir.graph_host.clone()];
     let standin = EntraStandIn::start(dir).await.expect("stand-in on :443");
     let mut list: Vec<(String, String)> = hosts.iter().map(|h| standin.zone(h)).collect();
@@ -442,12 +455,13 @@ async fn graph_scan_only(
         .collect();
     std::fs::write(
         &cfg,
-        format!("[tenant]\ninitial_domain = \"contoso.onmicrosoft.com\"\n{names}"),
+        format!("[tenant]\ninitial_domain = \"contoso.onmicrosoft.com\"\n{tenant_keys}\n{names}"),
     )
     .unwrap();
     let report = tmp.path().join("report.json");
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenant-ready"));
     cmd.args(["scan", "--graph", "--no-progress"]);
+    cmd.args(flags);
     for o in only {
         cmd.args(["--only", o]);
     }
@@ -883,14 +897,449 @@ async fn without_graph_the_tenant_checks_skip_saying_how() {
                 "entra.directory-sync",
                 "entra.admins",
                 "intune.mdm-authority",
+                "entra.mfa",
+                "entra.licences",
+                "entra.services",
             ],
             ..Scan::default()
         },
     )
     .await;
-    assert_eq!(results.len(), 3);
+    assert_eq!(results.len(), 6);
     for r in &results {
         assert_eq!(r.status, Status::Skip, "{r:?}");
         assert!(r.message.contains("--graph"), "{}", r.message);
     }
+}
+
+/// MFA, licences and services read from Graph: pass on a healthy tenant, warn and fail as
+/// Microsoft's guidance says, skip naming the permission or the licence Graph says is missing.
+#[tokio::test(flavor = "multi_thread")]
+async fn mfa_licences_and_services_pass_fail_and_skip_for_permission_or_licence() {
+    use tenant_ready::lab::entra::{GLOBAL_ADMIN, TenantFacts, ca_policy, healthy_skus, sku};
+    let zone = [("managed.test", zone_as_graph_says("managed.test"))];
+    let only = ["entra.mfa", "entra.licences", "entra.services"];
+    let subject = "contoso.onmicrosoft.com";
+    let with = |facts: TenantFacts| Directory {
+        facts,
+        ..directory(Misbehave::No)
+    };
+    let run_of = |facts: TenantFacts, service: &'static str, users: &'static str| {
+        graph_scan_with(with(facts), &zone, &APP, &only, service, users, &[])
+    };
+    let message = |run: &GraphRun, check: &str| {
+        result(run, check, subject)["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let status = |run: &GraphRun, check: &str| result(run, check, subject)["status"].clone();
+
+    // Healthy: security defaults on, 50 seats for the 40 users tenant.toml counts, every plan
+    // of Exchange and Teams provisioned.
+    let run = run_of(TenantFacts::default(), "teams", "users = 40").await;
+    for check in only {
+        assert_eq!(
+            status(&run, check),
+            "pass",
+            "{}",
+            result(&run, check, subject)
+        );
+    }
+    assert_eq!(
+        result(&run, "entra.licences", subject)["evidence"]["licensed"],
+        40
+    );
+
+    // MFA only in a report-only policy for administrators: fail, naming the policy; an enforced
+    // policy for administrators only: warn; one for everyone: pass, but an administrator
+    // without a registered method warns.
+    let admins_only = |state: &str| TenantFacts {
+        security_defaults: false,
+        ca_policies: vec![ca_policy(
+            "Require MFA for admins",
+            state,
+            false,
+            &[GLOBAL_ADMIN],
+        )],
+        registration: vec![("admin@contoso.onmicrosoft.com".into(), true, true)],
+        ..TenantFacts::default()
+    };
+    let run = run_of(
+        admins_only("enabledForReportingButNotEnforced"),
+        "teams",
+        "",
+    )
+    .await;
+    assert_eq!(status(&run, "entra.mfa"), "fail");
+    assert!(
+        message(&run, "entra.mfa").contains("Require MFA for admins"),
+        "{}",
+        message(&run, "entra.mfa")
+    );
+    let run = run_of(admins_only("enabled"), "teams", "").await;
+    assert_eq!(
+        status(&run, "entra.mfa"),
+        "warn",
+        "{}",
+        message(&run, "entra.mfa")
+    );
+    let run = run_of(
+        TenantFacts {
+            security_defaults: false,
+            ca_policies: vec![ca_policy("MFA for everyone", "enabled", true, &[])],
+            registration: vec![
+                ("admin@contoso.onmicrosoft.com".into(), true, false),
+                ("user1@contoso.test".into(), false, false),
+            ],
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    assert_eq!(
+        status(&run, "entra.mfa"),
+        "warn",
+        "{}",
+        message(&run, "entra.mfa")
+    );
+    let mfa = result(&run, "entra.mfa", subject);
+    assert_eq!(
+        mfa["evidence"]["registration"]["not_registered"]["count"], 1,
+        "{mfa}"
+    );
+
+    // Fewer seats than users: fail; a subscription in its grace period: warn; a suspended one
+    // with users on it: fail. Teams still provisioning: fail; partly: warn.
+    let run = run_of(
+        TenantFacts {
+            skus: healthy_skus(50, 40),
+            ..TenantFacts::default()
+        },
+        "teams",
+        "users = 120",
+    )
+    .await;
+    assert_eq!(status(&run, "entra.licences"), "fail");
+    assert!(message(&run, "entra.licences").contains("120"));
+    let mut grace = healthy_skus(50, 40);
+    grace[0]["capabilityStatus"] = "Warning".into();
+    let run = run_of(
+        TenantFacts {
+            skus: grace,
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    assert_eq!(
+        status(&run, "entra.licences"),
+        "warn",
+        "{}",
+        message(&run, "entra.licences")
+    );
+    let run = run_of(
+        TenantFacts {
+            skus: vec![sku(
+                "ENTERPRISEPACK",
+                "Suspended",
+                50,
+                40,
+                &[
+                    ("EXCHANGE_S_ENTERPRISE", "Success"),
+                    ("TEAMS1", "PendingActivation"),
+                ],
+            )],
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    assert_eq!(status(&run, "entra.licences"), "fail");
+    assert_eq!(
+        status(&run, "entra.services"),
+        "fail",
+        "{}",
+        message(&run, "entra.services")
+    );
+    let run = run_of(
+        TenantFacts {
+            skus: vec![sku(
+                "ENTERPRISEPACK",
+                "Enabled",
+                50,
+                40,
+                &[
+                    ("EXCHANGE_S_ENTERPRISE", "Success"),
+                    ("TEAMS1", "PendingActivation"),
+                ],
+            )],
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    assert_eq!(status(&run, "entra.services"), "fail");
+    assert!(message(&run, "entra.services").contains("PendingActivation"));
+    let mut partly = healthy_skus(50, 40);
+    partly.push(sku(
+        "ENTERPRISEPREMIUM",
+        "Enabled",
+        5,
+        5,
+        &[("TEAMS1", "PendingProvisioning")],
+    ));
+    let run = run_of(
+        TenantFacts {
+            skus: partly,
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    assert_eq!(
+        status(&run, "entra.services"),
+        "warn",
+        "{}",
+        message(&run, "entra.services")
+    );
+
+    // A permission denied skips only the checks that need it, naming it; a tenant without
+    // Entra ID P1 skips the MFA check saying so, and the licences check still judges.
+    let run = run_of(
+        TenantFacts {
+            denied: vec!["subscribedSkus".into()],
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    for check in ["entra.licences", "entra.services"] {
+        let r = result(&run, check, subject);
+        assert_eq!(r["status"], "skip", "{r}");
+        assert_eq!(r["evidence"]["skip"]["kind"], "permission", "{r}");
+        assert!(
+            r["message"]
+                .as_str()
+                .unwrap()
+                .contains("LicenseAssignment.Read.All"),
+            "{r}"
+        );
+    }
+    assert_eq!(status(&run, "entra.mfa"), "pass");
+    let run = run_of(
+        TenantFacts {
+            denied: vec!["policies/".into()],
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    let r = result(&run, "entra.mfa", subject);
+    assert_eq!(r["status"], "skip", "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains("Policy.Read.All"),
+        "{r}"
+    );
+    let run = run_of(
+        TenantFacts {
+            security_defaults: false,
+            unlicensed: vec!["identity/conditionalAccess".into()],
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    let r = result(&run, "entra.mfa", subject);
+    assert_eq!(r["status"], "skip", "{r}");
+    assert_eq!(r["evidence"]["skip"]["kind"], "licence", "{r}");
+    let run = run_of(
+        TenantFacts {
+            unlicensed: vec!["subscribedSkus".into()],
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    let r = result(&run, "entra.licences", subject);
+    assert_eq!(r["evidence"]["skip"]["kind"], "licence", "{r}");
+    // The registration report needs AuditLog.Read.All and Entra ID P1: without them the
+    // policy verdict stands and the result says what it could not read.
+    let run = run_of(
+        TenantFacts {
+            unlicensed: vec!["reports/".into()],
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    let r = result(&run, "entra.mfa", subject);
+    assert_eq!(r["status"], "pass", "{r}");
+    assert!(r["evidence"]["registration_unread"].is_string(), "{r}");
+    // Users the licences check cannot list (User.Read.All denied): counts it cannot give are
+    // said, not guessed.
+    let run = run_of(
+        TenantFacts {
+            denied: vec!["users".into()],
+            ..TenantFacts::default()
+        },
+        "teams",
+        "",
+    )
+    .await;
+    let r = result(&run, "entra.licences", subject);
+    assert_eq!(r["status"], "pass", "{r}");
+    assert!(
+        r["evidence"]["users_unread"]
+            .as_str()
+            .unwrap()
+            .contains("User.Read.All"),
+        "{r}"
+    );
+}
+
+/// Users without a usage location and objects with provisioning errors are counted, the first
+/// named; `--redact-users` replaces every name with the same stable hash in every scan.
+#[tokio::test(flavor = "multi_thread")]
+async fn people_are_counted_and_named_only_as_a_fix_needs_or_hashed_on_request() {
+    use tenant_ready::lab::entra::{LabUsers, TenantFacts};
+    let zone = [("managed.test", zone_as_graph_says("managed.test"))];
+    let only = ["entra.licences", "entra.directory-sync", "entra.admins"];
+    let subject = "contoso.onmicrosoft.com";
+    let facts = || TenantFacts {
+        global_admins: vec![
+            ("user".into(), "admin@contoso.onmicrosoft.com".into()),
+            ("user".into(), "breakglass@contoso.onmicrosoft.com".into()),
+        ],
+        users: LabUsers {
+            without_location: 3,
+            with_errors: vec![7, 9],
+            ..LabUsers::clean(40)
+        },
+        ..TenantFacts::default()
+    };
+    let scan = |flags: &'static [&'static str]| {
+        graph_scan_with(
+            Directory {
+                facts: facts(),
+                ..directory(Misbehave::No)
+            },
+            &zone,
+            &APP,
+            &only,
+            "exchange",
+            "",
+            flags,
+        )
+    };
+    let plain = scan(&[]).await;
+    let lic = result(&plain, "entra.licences", subject);
+    assert_eq!(lic["status"], "warn", "{lic}");
+    assert_eq!(lic["evidence"]["no_usage_location"]["count"], 3, "{lic}");
+    assert_eq!(
+        lic["evidence"]["no_usage_location"]["first"][0],
+        "user0@contoso.test"
+    );
+    let sync = result(&plain, "entra.directory-sync", subject);
+    assert_eq!(sync["status"], "warn", "{sync}");
+    assert!(
+        sync["message"].as_str().unwrap().contains("2 users"),
+        "{sync}"
+    );
+    let text = serde_json::to_string(plain.report.as_ref().unwrap()).unwrap();
+    assert!(
+        text.contains("user7@contoso.test"),
+        "the first offenders are named"
+    );
+
+    let redacted = scan(&["--redact-users"]).await;
+    let again = scan(&["--redact-users"]).await;
+    let text = serde_json::to_string(redacted.report.as_ref().unwrap()).unwrap();
+    for name in ["user0@", "user7@", "admin@contoso", "breakglass@"] {
+        assert!(!text.contains(name), "{name} in {text}");
+        assert!(
+            !redacted.stdout.contains(name),
+            "{name} in {}",
+            redacted.stdout
+        );
+    }
+    let first = |run: &GraphRun| {
+        result(run, "entra.licences", subject)["evidence"]["no_usage_location"]["first"][0]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        first(&redacted).starts_with("user-"),
+        "{}",
+        first(&redacted)
+    );
+    assert_eq!(first(&redacted).len(), "user-".len() + 12);
+    assert_eq!(
+        first(&redacted),
+        first(&again),
+        "stable from one scan to the next"
+    );
+    assert_eq!(
+        result(&redacted, "entra.licences", subject)["evidence"]["no_usage_location"]["count"],
+        3,
+        "counts stay"
+    );
+}
+
+/// 100,000 users page through 999 at a time on the Graph host, each page asked for once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_thousand_users_page_through() {
+    use tenant_ready::lab::entra::{LabUsers, TenantFacts, healthy_skus};
+    let zone = [("managed.test", zone_as_graph_says("managed.test"))];
+    let dir = Directory {
+        facts: TenantFacts {
+            skus: healthy_skus(100_000, 100_000),
+            users: LabUsers {
+                without_location: 1,
+                with_errors: vec![99_999],
+                ..LabUsers::clean(100_000)
+            },
+            ..TenantFacts::default()
+        },
+        ..directory(Misbehave::No)
+    };
+    let log = dir.log.clone();
+    let run = graph_scan_with(
+        dir,
+        &zone,
+        &APP,
+        &["entra.licences", "entra.directory-sync"],
+        "exchange",
+        "users = 100000",
+        &[],
+    )
+    .await;
+    let subject = "contoso.onmicrosoft.com";
+    let lic = result(&run, "entra.licences", subject);
+    assert_eq!(lic["evidence"]["licensed"], 100_000, "{lic}");
+    assert_eq!(lic["evidence"]["no_usage_location"]["count"], 1, "{lic}");
+    let sync = result(&run, "entra.directory-sync", subject);
+    assert!(
+        sync["message"].as_str().unwrap().contains("1 users"),
+        "{sync}"
+    );
+    let pages = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("/v1.0/users"))
+        .count();
+    // Both checks share one pass over the users: 100,000 / 999 pages, rounded up.
+    assert_eq!(pages, 101);
 }
