@@ -103,7 +103,12 @@ pub fn graph_answers(data: &[u8]) {
     for d in &view.domains {
         let _ = (view.domain(&d.id), view.verification(&d.id), view.mx(&d.id));
     }
-    let text = crate::init_cmd::tenant_toml(&view, crate::tenant::Cloud::Worldwide, "fuzz");
+    let text = crate::init_cmd::tenant_toml(
+        &view,
+        &crate::init_cmd::Learned::default(),
+        crate::tenant::Cloud::Worldwide,
+        "fuzz",
+    );
     let path = Path::new("tenant.toml");
     let file = match settings::parse_file(text.as_bytes(), path) {
         Ok(f) => f,

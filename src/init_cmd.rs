@@ -48,14 +48,96 @@ fn one_line_toml_string(s: &str) -> String {
     out
 }
 
-/// The tenant.toml text for `view` (pure).
-pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
+/// What `init --from-graph` learns of the tenant beyond its domains; each part is the value
+/// or why it could not be read (a permission the app lacks is not a reason to write no file).
+#[derive(Clone, Debug)]
+pub struct Learned {
+    /// Users holding a licence (`users`, User.Read.All).
+    pub users: Result<u64, String>,
+    /// Exchange, Teams and Intune: their plans in the live subscriptions (`subscribedSkus`).
+    pub services: Result<Vec<crate::probe::entra_services::ServiceState>, String>,
+}
+
+impl Default for Learned {
+    fn default() -> Self {
+        Self {
+            users: Err("not asked".into()),
+            services: Err("not asked".into()),
+        }
+    }
+}
+
+impl Learned {
+    /// The services some live subscription includes (provisioned or not yet).
+    fn licensed(&self) -> Option<Vec<&'static str>> {
+        let states = self.services.as_ref().ok()?;
+        Some(
+            states
+                .iter()
+                .filter(|s| !s.plans.is_empty())
+                .map(|s| s.service.as_str())
+                .collect(),
+        )
+    }
+
+    /// The comment lines for the `[tenant]` header: the users and the services Graph showed.
+    fn comment(&self) -> String {
+        let mut out = String::new();
+        match &self.users {
+            Ok(n) => out.push_str(&format!(
+                "# users: the {n} licensed users Microsoft Graph lists (the bandwidth model and entra.licences use it).\n"
+            )),
+            Err(why) => out.push_str(&format!(
+                "# users: not read from Microsoft Graph ({}): set it for the bandwidth model.\n",
+                one_line_comment(why)
+            )),
+        }
+        match &self.services {
+            Ok(states) => {
+                for s in states {
+                    let plans = if s.plans.is_empty() {
+                        "no live subscription includes it".to_owned()
+                    } else {
+                        s.plans
+                            .iter()
+                            .map(|p| {
+                                format!(
+                                    "{} in {}: {}",
+                                    one_line_toml_string(&p.plan),
+                                    one_line_toml_string(&p.sku),
+                                    one_line_toml_string(&p.status)
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    };
+                    out.push_str(&format!("# licences for {}: {plans}\n", s.service.as_str()));
+                }
+            }
+            Err(why) => out.push_str(&format!(
+                "# licences: not read from Microsoft Graph ({}).\n",
+                one_line_comment(why)
+            )),
+        }
+        out
+    }
+}
+
+/// Text for a `#` comment: one line, control characters shown escaped.
+fn one_line_comment(s: &str) -> String {
+    let quoted = one_line_toml_string(s);
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// The tenant.toml text for `view` and what else Graph showed (pure).
+pub fn tenant_toml(view: &GraphView, learned: &Learned, cloud: Cloud, tenant: &str) -> String {
     use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
     let mut doc = DocumentMut::new();
     let mut t = Table::new();
     t.decor_mut().set_prefix(format!(
-        "# Written by `tenant-ready init --from-graph` from Microsoft Graph (tenant {}).\n# Scan it with `tenant-ready scan --config tenant.toml` (add --graph to compare with Graph again).\n",
-        crate::escape::terminal(tenant)
+        "# Written by `tenant-ready init --from-graph` from Microsoft Graph (tenant {}).\n# Scan it with `tenant-ready scan --config tenant.toml` (add --graph to compare with Graph again).\n{}",
+        one_line_comment(tenant),
+        learned.comment()
     ));
     // Ids from Graph are written only when they are domain names (a scan would refuse the file
     // otherwise, and an id is outside input).
@@ -69,6 +151,11 @@ pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
         t["initial_domain"] = value(initial.to_string());
     }
     t["cloud"] = value(cloud.as_str());
+    if let Ok(n) = learned.users
+        && n > 0
+    {
+        t["users"] = value(i64::try_from(n.min(u64::from(u32::MAX))).unwrap_or(i64::MAX));
+    }
     t["graph"] = value(true);
     doc["tenant"] = Item::Table(t);
     let mut domains = ArrayOfTables::new();
@@ -104,9 +191,14 @@ pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
             ));
             continue;
         }
+        // Graph lists services only once a domain is verified: until then, those the tenant
+        // holds licences for (all three when the licences are unknown or hold none).
         let unverified_all = svc.is_empty();
         let svc = if unverified_all {
-            vec!["exchange", "teams", "intune"]
+            learned
+                .licensed()
+                .filter(|l| !l.is_empty())
+                .unwrap_or_else(|| vec!["exchange", "teams", "intune"])
         } else {
             svc
         };
@@ -136,7 +228,7 @@ pub fn tenant_toml(view: &GraphView, cloud: Cloud, tenant: &str) -> String {
         }
         if !d.is_verified {
             e.decor_mut().set_prefix(if unverified_all {
-                "\n# Not verified yet (Graph: isVerified false): publish the verification TXT, then Verify in the\n# admin center. Graph lists services only once a domain is verified: keep those it will use.\n"
+                "\n# Not verified yet (Graph: isVerified false): publish the verification TXT, then Verify in the\n# admin center. Graph lists services only once a domain is verified: these are the tenant's\n# licensed ones; keep those this domain will use.\n"
             } else {
                 "\n# Not verified yet (Graph: isVerified false): publish the verification TXT, then Verify in the admin center.\n"
             });
@@ -207,19 +299,60 @@ fn run(a: &InitArgs) -> Result<String, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let view = rt.block_on(async {
+    let (view, learned) = rt.block_on(async {
         let graph = Graph::connect(&cx, hosts, &creds, timeout).await?;
-        graph.view(&[]).await
+        let view = graph.view(&[]).await?;
+        let mut cx = cx.clone();
+        cx.graph = Some(std::sync::Arc::new(graph.session()));
+        Ok::<_, String>((view, learn(&catalog, &cx).await))
     })?;
-    let text = tenant_toml(&view, cloud, &creds.tenant);
+    let text = tenant_toml(&view, &learned, cloud, &creds.tenant);
     crate::report::write_atomic(&a.output, text.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", a.output.display()))?;
     let n = view.domains.iter().filter(|d| !d.is_initial).count();
+    let users = learned
+        .users
+        .as_ref()
+        .map_or_else(|_| String::new(), |u| format!(", {u} licensed users"));
     Ok(format!(
-        "wrote {} from Microsoft Graph: {n} domains with their services and exact verification and MX values; scan it with `tenant-ready scan --config {}`",
+        "wrote {} from Microsoft Graph: {n} domains with their services and exact verification and MX values{users}; scan it with `tenant-ready scan --config {}`",
         a.output.display(),
         a.output.display()
     ))
+}
+
+/// Reads the licensed users and the services' plans with the checks' own readers (the same
+/// permissions, the same paging and limits); a part Graph refuses is said in the file.
+async fn learn(catalog: &Catalog, cx: &crate::probe::ProbeCx) -> Learned {
+    use crate::probe::{ProbeSpec, entra_services};
+    let why = |e: crate::probe::ProbeError| match e {
+        crate::probe::ProbeError::NotApplicable { message, .. } => {
+            message.render(crate::output::Lang::En)
+        }
+        other => other.to_string(),
+    };
+    let users = crate::probe::graph_users::summary(cx)
+        .await
+        .map(|s| s.licensed)
+        .map_err(why);
+    let spec = catalog.checks.iter().find_map(|c| match &c.probe {
+        ProbeSpec::EntraServices(spec) => Some(spec.clone()),
+        _ => None,
+    });
+    let services = match spec {
+        Some(spec) => {
+            let task = entra_services::EntraServicesTask {
+                spec,
+                services: crate::tenant::Service::DEFAULT.to_vec(),
+            };
+            entra_services::observe(&task, cx)
+                .await
+                .map(|e| e.services)
+                .map_err(why)
+        }
+        None => Err("the catalogue has no entra.services check".into()),
+    };
+    Learned { users, services }
 }
 
 #[cfg(test)]
@@ -280,7 +413,7 @@ mod tests {
                 ..GraphDomain::default()
             },
         ]);
-        let text = tenant_toml(&view, Cloud::Worldwide, "t");
+        let text = tenant_toml(&view, &Learned::default(), Cloud::Worldwide, "t");
         assert!(text.ends_with('\n'), "{text}");
         let parsed: crate::tenant::TenantFile = toml::from_str(&text).unwrap();
         let names: Vec<&str> = parsed.domain.iter().map(|d| d.name.as_str()).collect();
@@ -308,7 +441,7 @@ mod tests {
             is_verified: true,
             ..GraphDomain::default()
         });
-        let text = tenant_toml(&alias, Cloud::Worldwide, "t");
+        let text = tenant_toml(&alias, &Learned::default(), Cloud::Worldwide, "t");
         assert!(
             text.contains("# [[domain]]\n# name = \"alias.com\"\n"),
             "{text}"

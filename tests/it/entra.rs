@@ -698,6 +698,7 @@ async fn init_from_graph_writes_the_tenant_as_graph_lists_it() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("4 domains"), "{err}");
+    assert!(err.contains("212 licensed users"), "{err}");
     let text = std::fs::read_to_string(&out).unwrap();
     let file: tenant_ready::tenant::TenantFile = toml::from_str(&text).unwrap();
     assert_eq!(
@@ -722,6 +723,14 @@ async fn init_from_graph_writes_the_tenant_as_graph_lists_it() {
     );
     assert_eq!(file.domain[0].mx.as_deref(), Some(want_mx.as_str()));
     assert!(text.contains("# Not verified yet"), "{text}");
+    // What it learned beyond the domains: the licensed users, and each service's plans.
+    assert_eq!(file.tenant.users, Some(212), "{text}");
+    assert!(
+        text.contains(
+            "# licences for teams: \"TEAMS1\" in \"ENTERPRISEPACK\": \"PendingActivation\""
+        ),
+        "{text}"
+    );
     // Never a domain without `services` (a scan reads that as all three), and a final newline.
     assert!(file.domain.iter().all(|d| d.services.is_some()), "{text}");
     assert!(text.ends_with('\n'), "{text:?}");
