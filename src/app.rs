@@ -59,6 +59,9 @@ pub fn main(cli: Cli) -> Exit {
         Command::Init(a) if a.from_graph => crate::init_cmd::from_graph(&a),
         Command::Init(a) => report_usage(init(&a)),
         Command::Report(r) => crate::report_cmd::run(r, &env),
+        Command::Graph(crate::cli::GraphCommand::Permissions(a)) => {
+            report_usage(crate::permissions_cmd::list(&a).and_then(|t| print(&t)))
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

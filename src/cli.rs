@@ -41,6 +41,9 @@ pub enum Command {
     /// Import exact expected values from Microsoft's own tools into tenant.toml.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Microsoft Graph: what `--graph` needs of the app registration.
+    #[command(subcommand)]
+    Graph(GraphCommand),
     /// Work on saved JSON reports: render, merge sites, diff runs.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -104,6 +107,14 @@ pub enum ReportCommand {
         #[arg(long, value_enum)]
         lang: Option<Lang>,
     },
+}
+
+/// `tenant-ready graph …`.
+#[derive(Debug, Subcommand)]
+pub enum GraphCommand {
+    /// List the application permissions `--graph` and each tenant check need (least privilege,
+    /// from Microsoft Graph's API reference), to grant with admin consent.
+    Permissions(CatalogArgs),
 }
 
 /// `tenant-ready import …`.

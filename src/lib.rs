@@ -71,6 +71,7 @@ pub mod outcome;
 pub mod output;
 pub mod pattern;
 pub mod percent;
+pub mod permissions_cmd;
 pub mod plan;
 pub mod probe;
 pub mod report;

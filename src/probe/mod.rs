@@ -179,6 +179,47 @@ impl ProbeSpec {
         }
     }
 
+    /// The Microsoft Graph application permissions the check reads with: (permission, what it
+    /// reads, required). A check without its optional permission still judges, saying what it
+    /// could not read; without a required one it skips, naming it.
+    pub fn graph_permissions(&self) -> Vec<(&str, &'static str, bool)> {
+        let users = graph_users::PERMISSION;
+        match self {
+            Self::EntraSync(s) => vec![
+                (s.permission.as_str(), "organization: sync state", true),
+                (users, "users: provisioning errors", false),
+            ],
+            Self::EntraAdmins(s) => vec![(
+                s.permission.as_str(),
+                "directoryRoles: Global Administrator members",
+                true,
+            )],
+            Self::IntuneMdm(s) => {
+                vec![(s.permission.as_str(), "organization: MDM authority", true)]
+            }
+            Self::EntraMfa(s) => vec![
+                (
+                    s.permission.as_str(),
+                    "security defaults, Conditional Access policies",
+                    true,
+                ),
+                (
+                    s.registration_permission.as_str(),
+                    "administrators' MFA registration (Entra ID P1/P2)",
+                    false,
+                ),
+            ],
+            Self::EntraLicences(s) => vec![
+                (s.permission.as_str(), "subscribedSkus: seats", true),
+                (users, "users: licensed, usage location", false),
+            ],
+            Self::EntraServices(s) => {
+                vec![(s.permission.as_str(), "subscribedSkus: service plans", true)]
+            }
+            _ => vec![],
+        }
+    }
+
     /// Measurements that concurrency would skew: the runner runs them after every other check,
     /// one at a time.
     pub fn exclusive(&self) -> bool {
