@@ -123,12 +123,10 @@ async fn one(n: usize, bin: &std::path::Path) -> Result<(), String> {
         .collect();
     // The peer: curl asking for the same pages, one connection, bodies discarded.
     let mut curl = Command::new("curl");
-    curl.args(["-s", "--cacert"])
-        .arg(&ca)
-        .args([
-            "--resolve",
-            &format!("graph.microsoft.com:443:{}", standin.ip()),
-        ]);
+    curl.args(["-s", "--cacert"]).arg(&ca).args([
+        "--resolve",
+        &format!("graph.microsoft.com:443:{}", standin.ip()),
+    ]);
     for p in &pages {
         curl.args(["-o", "/dev/null"])
             .arg(format!("https://graph.microsoft.com{p}"));

@@ -264,6 +264,94 @@ pub fn entra_answers(data: &[u8]) {
             let _ = (view.verification("x.test"), view.mx("x.test"));
         }
     }
+    tenant_resources(&v);
+}
+
+/// The tenant checks' readers and judges on one Graph answer (`value`, or the object), read as
+/// each resource they ask for: Conditional Access policies, subscriptions, users. Nothing
+/// panics, every message renders, and what `init --from-graph` writes of it stays valid TOML.
+fn tenant_resources(v: &serde_json::Value) {
+    use crate::probe::{ProbeSpec, entra_licences, entra_mfa, entra_services, graph_users};
+    static CATALOG: std::sync::OnceLock<Option<Catalog>> = std::sync::OnceLock::new();
+    let Some(catalog) = CATALOG.get_or_init(|| Catalog::embedded().ok()) else {
+        return;
+    };
+    let items: Vec<serde_json::Value> = match v.get("value").and_then(|x| x.as_array()) {
+        Some(a) => a.iter().take(1_000).cloned().collect(),
+        None => vec![v.clone()],
+    };
+    let render = |j: &crate::outcome::Judgement| {
+        for t in j.message.iter().chain(&j.expected) {
+            let _ = (
+                t.render(crate::output::Lang::En),
+                t.render(crate::output::Lang::Ko),
+            );
+        }
+    };
+    let mut users = graph_users::UsersSummary::default();
+    users.add_page(&items, &|n| crate::probe::graph_get::redact("fuzz", n));
+    let mut learned = crate::init_cmd::Learned {
+        users: Ok(users.licensed),
+        ..crate::init_cmd::Learned::default()
+    };
+    for c in &catalog.checks {
+        match &c.probe {
+            ProbeSpec::EntraMfa(spec) => {
+                let e = entra_mfa::EntraMfaEvidence {
+                    security_defaults: false,
+                    policies: items
+                        .iter()
+                        .filter_map(|p| entra_mfa::policy_of(spec, p))
+                        .collect(),
+                    registration: None,
+                    registration_unread: None,
+                };
+                render(&entra_mfa::judge(spec, &e));
+            }
+            ProbeSpec::EntraLicences(spec) => {
+                let task = entra_licences::EntraLicencesTask {
+                    spec: spec.clone(),
+                    users: Some(u32::try_from(users.users).unwrap_or(u32::MAX)),
+                };
+                let e = entra_licences::EntraLicencesEvidence {
+                    skus: items
+                        .iter()
+                        .map(|s| entra_licences::sku_of(spec, s))
+                        .collect(),
+                    users_expected: task.users,
+                    users: Some(users.users),
+                    licensed: Some(users.licensed),
+                    no_usage_location: Some(users.no_usage_location.clone()),
+                    users_unread: None,
+                };
+                render(&entra_licences::judge(&task, &e));
+            }
+            ProbeSpec::EntraServices(spec) => {
+                let task = entra_services::EntraServicesTask {
+                    spec: spec.clone(),
+                    services: crate::tenant::Service::DEFAULT.to_vec(),
+                };
+                let services = entra_services::states(&task, &items);
+                render(&entra_services::judge(
+                    &task,
+                    &entra_services::EntraServicesEvidence {
+                        services: services.clone(),
+                    },
+                ));
+                learned.services = Ok(services);
+            }
+            _ => {}
+        }
+    }
+    let view = crate::graph::GraphView {
+        domains: vec![],
+        records: vec![],
+    };
+    let text =
+        crate::init_cmd::tenant_toml(&view, &learned, crate::tenant::Cloud::Worldwide, "fuzz");
+    if let Err(e) = toml::from_str::<crate::tenant::TenantFile>(&text) {
+        panic!("init wrote a file a scan refuses: {e}\n{text}");
+    }
 }
 
 fn plan(catalog: &Catalog, file: Option<&LoadedFile>) {
