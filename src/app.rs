@@ -2,8 +2,7 @@
 //! [`main`]; the lab example and the tests call [`scan`] inside their own runtime.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::path::Path;
 
 use tokio_util::sync::CancellationToken;
 
@@ -13,12 +12,8 @@ use crate::cli::{
     ScanArgs,
 };
 use crate::error::ConfigError;
-use crate::outcome::CheckResult;
-use crate::plan;
-use crate::probe::ProbeCx;
-use crate::report::{self, Exit, Report, RunInfo, Summary, TenantInfo, Tool, Vantage};
-use crate::runner::{self, RunOptions};
-use crate::settings::{self, Env, Settings};
+use crate::report::{self, Exit, Report};
+use crate::settings::{Env, Settings};
 
 /// Runs a parsed command line and returns the exit code.
 pub fn main(cli: Cli) -> Exit {
@@ -59,6 +54,19 @@ pub fn main(cli: Cli) -> Exit {
         Command::Init(a) if a.from_graph => crate::init_cmd::from_graph(&a),
         Command::Init(a) => report_usage(init(&a)),
         Command::Report(r) => crate::report_cmd::run(r, &env),
+        Command::Serve(a) => {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return Exit::Usage;
+                }
+            };
+            rt.block_on(crate::serve::serve(*a, env))
+        }
         Command::Graph(crate::cli::GraphCommand::Permissions(a)) => {
             report_usage(crate::permissions_cmd::list(&a).and_then(|t| print(&t)))
         }
@@ -181,154 +189,22 @@ fn init_tracing(verbosity: i8) {
         .try_init();
 }
 
-/// Everything validated before the first packet is sent.
-struct Prepared {
-    settings: Settings,
-    catalog: Catalog,
-    tasks: Vec<plan::Task>,
-}
-
-fn prepare(args: &ScanArgs, env: &Env) -> Result<Prepared, ConfigError> {
-    let config = match &args.config {
-        Some(p) => Some(p.clone()),
-        None if args.domains.is_empty() && Path::new("tenant.toml").is_file() => {
-            Some(PathBuf::from("tenant.toml"))
-        }
-        None => None,
-    };
-    let file = config.as_deref().map(settings::load_file).transpose()?;
-    let settings = Settings::resolve(args, file.as_ref(), env)?;
-    let catalog = Catalog::load(&settings.checks_dirs, settings.builtin_checks)?;
-    let tasks = plan::plan(&catalog, &settings)?;
-    let outputs = settings
-        .output
-        .iter()
-        .chain(settings.reports.iter().map(|(_, p)| p));
-    for p in outputs {
-        prepare_output(p)?;
-    }
-    Ok(Prepared {
-        settings,
-        catalog,
-        tasks,
-    })
-}
-
-// Where Microsoft Entra ID and Graph are for the tenant's cloud is Graph's own question.
-pub use crate::graph::graph_hosts;
-
-/// `--graph`: asks Microsoft Graph for the tenant's domains and their records, makes those the
-/// exact expectations of the DNS checks (and what `entra.domain` knows), and plans again.
-async fn apply_graph(
-    p: &mut Prepared,
-    cx: &ProbeCx,
-    env: &Env,
-) -> Result<crate::graph::Session, String> {
-    let creds = crate::graph::Credentials::from_env(|k| env.var(k))?;
-    let hosts = graph_hosts(p.settings.cloud)?;
-    let names: Vec<String> = p
-        .settings
-        .domains
-        .iter()
-        .map(|d| d.name.to_string())
-        .collect();
-    let graph = crate::graph::Graph::connect(cx, hosts, &creds, p.settings.timeout).await?;
-    let view = graph.view(&names).await?;
-    for d in &mut p.settings.domains {
-        let name = d.name.as_str();
-        d.graph = view.domain(name).cloned();
-        if let Some(v) = view.verification(name) {
-            d.exact.insert(
-                "verification",
-                settings::Exact {
-                    value: v,
-                    from: "Microsoft Graph (verificationDnsRecords)".into(),
-                },
-            );
-        }
-        if let Some(mx) = view.mx(name) {
-            d.exact.insert(
-                "mx",
-                settings::Exact {
-                    value: mx,
-                    from: "Microsoft Graph (serviceConfigurationRecords)".into(),
-                },
-            );
-        }
-    }
-    p.settings.graph_verified = view
-        .domains
-        .iter()
-        .filter(|d| d.is_verified)
-        .map(|d| d.id.trim_end_matches('.').to_ascii_lowercase())
-        .collect();
-    p.tasks = plan::plan(&p.catalog, &p.settings).map_err(|e| e.to_string())?;
-    let session = graph.session();
-    // Salted with the tenant as the user named it (an id or a domain): the same hashes from one
-    // scan to the next, different ones for another tenant.
-    Ok(if p.settings.redact_users {
-        session.redacting(&creds.tenant)
-    } else {
-        session
-    })
-}
-
-/// Refuses a report path we could not write to, before scanning (and creates its directory).
-fn prepare_output(path: &Path) -> Result<(), ConfigError> {
-    if path.is_dir() {
-        return Err(ConfigError::Usage(format!(
-            "report path {} is a directory; give a file name",
-            path.display()
-        )));
-    }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| ConfigError::Read {
-            path: dir.to_owned(),
-            source,
-        })?;
-    }
-    Ok(())
-}
+pub use crate::scan::{
+    NetOpts, Scanned, authoritative_timeout, build_report, graph_hosts, probe_cx, probe_cx_from,
+    raise_open_files, resolve_settings, run_scan, step_timeout,
+};
 
 /// Runs a scan and writes its reports; returns the exit code.
 pub async fn scan(args: ScanArgs, env: Env) -> Exit {
-    let mut p = match prepare(&args, &env) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
-            return Exit::Usage;
-        }
-    };
-    init_tracing(p.settings.verbosity);
+    init_tracing(
+        i8::try_from(args.verbose)
+            .unwrap_or(i8::MAX)
+            .saturating_sub(i8::try_from(args.quiet).unwrap_or(i8::MAX)),
+    );
     // Network checks open a socket per host:port at once (1,000 for a full endpoint list); the
     // soft open-files limit (often 1,024) would turn that into EMFILE errors. Raise it to the hard
     // limit, as scanners do; if that fails, the errors name the cause.
-    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
-        tracing::debug!("cannot raise the open-files limit: {e}");
-    }
-    let mut cx = match probe_cx(&p.settings, &p.catalog) {
-        Ok(cx) => cx,
-        Err(e) => {
-            eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
-            return Exit::Usage;
-        }
-    };
-    if p.settings.graph {
-        match apply_graph(&mut p, &cx, &env).await {
-            Ok(session) => cx.graph = Some(std::sync::Arc::new(session)),
-            Err(e) => {
-                eprintln!(
-                    "error: Microsoft Graph: {}",
-                    // One line, always: the text carries what Graph answered.
-                    crate::escape::terminal(&e)
-                );
-                return Exit::Usage;
-            }
-        }
-    }
-    let s = &p.settings;
-    let resolvers = cx.resolver.describe().to_vec();
-    let resolver = cx.resolver.clone();
+    raise_open_files();
     let cancel = CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
@@ -341,126 +217,32 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
             }
         })
     };
-    let directory = plan::directory_read(&p.tasks);
-    let bar = progress_bar(s.progress, p.tasks.len());
-    let started = SystemTime::now();
-    let clock = Instant::now();
-    let results = runner::run(
-        p.tasks,
-        cx,
-        RunOptions {
-            concurrency: s.concurrency,
-            timeout: s.timeout,
-            budget: s.budget,
-        },
-        cancel,
-        |r: &CheckResult| {
-            bar.inc(1);
-            bar.set_message(format!(
-                "{} {}",
-                crate::escape::terminal(&r.check),
-                crate::escape::terminal(&r.subject)
-            ));
-        },
-    )
-    .await;
-    bar.finish_and_clear();
+    let scanned = run_scan(&args, &env, cancel).await;
     ctrl_c.abort();
-    if let Some((canary, said)) = resolver.blind() {
-        // One line for the cause; the results it turned into errors each say it too.
-        eprintln!(
-            "warning: the resolver {} says {} is {}: it cannot see the public internet, so every DNS verdict resting on a name not existing is an error (use --nameserver with a resolver that resolves public names)",
-            crate::escape::terminal(&resolvers.join(", ")),
-            crate::escape::terminal(&canary),
-            said.render(s.lang)
-        );
-    }
-    let report = build_report(&p.catalog, s, results, started, clock.elapsed(), resolvers);
+    let Scanned {
+        report,
+        settings: s,
+        directory,
+    } = match scanned {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
     if let Some(path) = &s.directory_csv
         && let Err(e) = write_directory_csv(path, directory.as_deref())
     {
         eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
         return Exit::Usage;
     }
-    match write_reports(&report, s) {
+    match write_reports(&report, &s) {
         Ok(()) => report::exit_code(&report.summary),
         Err(e) => {
             eprintln!("error: {}", crate::escape::terminal_lines(&e.to_string()));
             Exit::Usage
         }
     }
-}
-
-/// The probes' shared resources for these settings: the scan resolver (cached, per-query timeout
-/// capped so one lost packet cannot eat a check, and asking the cloud's SPF include before it
-/// believes any "does not exist") and the authoritative-query options.
-pub fn probe_cx(s: &Settings, catalog: &Catalog) -> Result<ProbeCx, ConfigError> {
-    probe_cx_from(&NetOpts {
-        nameservers: s.nameservers.clone(),
-        ca_file: s.ca_file.clone(),
-        timeout: s.timeout,
-        concurrency: s.concurrency.get(),
-        authoritative_port: s.authoritative_port,
-        canary: catalog.resolver_canary(s.cloud),
-    })
-}
-
-// How a scan's options become the probes' shared resources is the probes' business (`init
-// --from-graph` builds them too): see `probe::context`.
-pub use crate::probe::context::{NetOpts, authoritative_timeout, probe_cx_from};
-
-// The step bound is the probes' own (the planner needs it too): see `probe::step_timeout`.
-pub use crate::probe::step_timeout;
-
-/// Builds the report model.
-pub fn build_report(
-    catalog: &Catalog,
-    s: &Settings,
-    results: Vec<CheckResult>,
-    started: SystemTime,
-    elapsed: std::time::Duration,
-    resolvers: Vec<String>,
-) -> Report {
-    Report {
-        schema_version: report::SCHEMA_VERSION,
-        tool: Tool {
-            name: env!("CARGO_PKG_NAME").into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        run: RunInfo {
-            started_at: report::rfc3339(started),
-            finished_at: report::rfc3339(started + elapsed),
-            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-            vantage: Vantage::local(),
-            resolvers,
-        },
-        tenant: TenantInfo {
-            name: s.tenant_name.clone(),
-            domains: s.domains.iter().map(|d| d.name.to_string()).collect(),
-        },
-        summary: Summary::of(&results, s.fail_on),
-        responsibilities: report::responsibilities(catalog, &results),
-        results,
-    }
-}
-
-fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {
-    if !enabled {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    // The quality measurements run for seconds with no check finishing: the spinner and the
-    // elapsed time keep moving, so a waiting bar is not a stuck one.
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar
 }
 
 fn render(report: &Report, format: Format, s: &Settings) -> std::io::Result<Vec<u8>> {

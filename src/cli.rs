@@ -41,6 +41,8 @@ pub enum Command {
     /// Import exact expected values from Microsoft's own tools into tenant.toml.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Scan on a schedule and serve the results to Prometheus (/metrics, /probe, reports).
+    Serve(Box<ServeArgs>),
     /// Microsoft Graph: what `--graph` needs of the app registration.
     #[command(subcommand)]
     Graph(GraphCommand),
@@ -107,6 +109,29 @@ pub enum ReportCommand {
         #[arg(long, value_enum)]
         lang: Option<Lang>,
     },
+}
+
+/// `tenant-ready serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen (Prometheus scrapes it; 9465 is free in Prometheus' port allocations).
+    #[arg(long, default_value = "127.0.0.1:9465")]
+    pub listen: std::net::SocketAddr,
+    /// Time between scans (a random tenth of it is added, so sites do not scan in step).
+    #[arg(long, default_value = "15m")]
+    pub interval: String,
+    /// The `site` label on every series (the office, data centre or VPN egress scanned from).
+    #[arg(long, default_value = "default")]
+    pub site: String,
+    /// Let `/probe` scan any domain, not only the configuration's domains and endpoints.
+    #[arg(long)]
+    pub allow_any_target: bool,
+    /// Stop after this many scheduled scans (benchmarks, tests).
+    #[arg(long, hide = true)]
+    pub max_scans: Option<u64>,
+    /// The scan: tenant.toml and every `scan` flag.
+    #[command(flatten)]
+    pub scan: ScanArgs,
 }
 
 /// `tenant-ready graph …`.
@@ -191,7 +216,7 @@ pub struct FetchArgs {
 }
 
 /// `tenant-ready scan`.
-#[derive(Debug, Default, Args)]
+#[derive(Clone, Debug, Default, Args)]
 pub struct ScanArgs {
     /// Domains to scan (default: the [[domain]] entries of the configuration).
     #[arg(value_name = "DOMAIN")]

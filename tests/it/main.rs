@@ -29,6 +29,7 @@ mod report_cmd;
 mod report_html;
 mod report_json;
 mod runner;
+mod serve;
 mod source_ports;
 mod support;
 mod tls;
