@@ -242,6 +242,24 @@ pub fn saved_report(data: &[u8]) {
     // The pictures and the diff page read the evidence too: numbers, samples and thresholds.
     let mut page = Vec::new();
     let _ = crate::report::html::render_diff(&r, &d, crate::output::Lang::Ko, &mut page);
+    // `serve`'s exposition of it: whatever a subject or check id holds, it stays inside its
+    // label value (one line per series: five status series per result, keyed by check, subject
+    // and responsibility, so duplicate keys share theirs).
+    let text = crate::serve::metrics::scrape(
+        Some(&r),
+        &crate::serve::metrics::ServerState::default(),
+        "fuzz",
+    );
+    let keys: std::collections::HashSet<(&str, &str, &str)> = r
+        .results
+        .iter()
+        .map(|x| (x.check.as_str(), x.subject.as_str(), x.responsibility.as_str()))
+        .collect();
+    let series = text
+        .lines()
+        .filter(|l| l.starts_with("tenant_ready_check_status{"))
+        .count();
+    assert_eq!(series, keys.len() * 5, "{text}");
 }
 
 /// Microsoft Entra ID's and Microsoft Graph's JSON answers (or whoever answers as them): OpenID

@@ -152,6 +152,7 @@ async fn run(a: ServeArgs, env: Env) -> Result<(), String> {
         async move {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
+                () = terminated() => {}
                 () = stop.cancelled() => {}
             }
         }
@@ -162,6 +163,16 @@ async fn run(a: ServeArgs, env: Env) -> Result<(), String> {
     stop.cancel();
     let _ = scheduler.await;
     served.map_err(|e| format!("serving on {local}: {e}"))
+}
+
+/// SIGTERM, as systemd and Kubernetes stop a service: a graceful stop, like Ctrl-C.
+async fn terminated() {
+    #[cfg(unix)]
+    if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        s.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await;
 }
 
 /// The routes (public for the tests, which serve them on a listener of their own).
@@ -420,9 +431,9 @@ async fn probe(
         args.domains = vec![target.clone()];
     }
     if let Some(b) = budget {
+        // The run's budget: a check still running when it ends is `error` ("the run's budget
+        // ran out"), and the answer goes back before Prometheus gives up on the scrape.
         args.budget = Some(format!("{}ms", b.as_millis()));
-        // A check's own timeout never outlives the scrape.
-        args.timeout = Some(format!("{}ms", b.as_millis()));
     }
     match crate::scan::run_scan(&args, &s.env, CancellationToken::new()).await {
         Ok(mut scanned) => {

@@ -78,7 +78,7 @@ fn free_port() -> u16 {
 
 /// A serve of two domains (one ready, one whose MX goes elsewhere) on a lab DNS server.
 struct Served {
-    _child: Killed,
+    child: Killed,
     addr: SocketAddr,
     _dir: tempfile::TempDir,
 }
@@ -127,7 +127,7 @@ async fn start_serve(dns: SocketAddr, extra: &[&str]) -> Served {
     .await
     .unwrap();
     Served {
-        _child: child,
+        child,
         addr,
         _dir: dir,
     }
@@ -320,6 +320,14 @@ async fn probe_runs_one_target_and_refuses_clearly() {
     })
     .await
     .unwrap();
+    // SIGTERM (systemd, Kubernetes) stops it gracefully: exit 0.
+    let mut served = served;
+    let pid = served.child.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || served.child.0.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
 }
 
 /// A second probe while one runs is told to come back (429), never queued behind it.
