@@ -242,6 +242,11 @@ pub struct ScanArgs {
     /// permission Domain.Read.All).
     #[arg(long)]
     pub graph: bool,
+    /// Scan only the K-th of N shards of the domains (1 ≤ K ≤ N; a domain's shard follows from
+    /// its name alone); shard 1 also runs the checks that are not per domain. `report merge`
+    /// joins the shards' JSON reports into one.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// Replace people's names (administrators, users the tenant checks single out) with stable
     /// hashes (`user-` and 12 hex digits, the same in every scan of the tenant); counts stay.
     #[arg(long)]

@@ -253,7 +253,13 @@ pub fn saved_report(data: &[u8]) {
     let keys: std::collections::HashSet<(&str, &str, &str)> = r
         .results
         .iter()
-        .map(|x| (x.check.as_str(), x.subject.as_str(), x.responsibility.as_str()))
+        .map(|x| {
+            (
+                x.check.as_str(),
+                x.subject.as_str(),
+                x.responsibility.as_str(),
+            )
+        })
         .collect();
     let series = text
         .lines()

@@ -82,6 +82,7 @@ pub mod scan;
 pub mod secrets;
 pub mod serve;
 pub mod settings;
+pub mod shard;
 pub mod spf;
 pub mod spf_macro;
 pub mod stub;

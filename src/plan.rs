@@ -381,6 +381,11 @@ pub fn plan(catalog: &Catalog, s: &Settings) -> Result<Vec<Task>, ConfigError> {
             });
         }
     }
+    // A shard other than the first runs only its domains' checks: the shared ones (endpoints,
+    // network, directory, tenant) run once, in shard 1, so the shards' union is the whole scan.
+    if s.shard.is_some_and(|sh| !sh.runs_shared_checks()) {
+        tasks.retain(|t| t.check.probe.target() == Target::Domain);
+    }
     Ok(tasks)
 }
 

@@ -68,7 +68,19 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
                 runs.push((site, rep));
             }
             let catalog = Catalog::embedded().map_err(|e| (Exit::Usage, e.to_string()))?;
-            let merged = saved::merge(runs, &catalog, FailOn::Fail);
+            // Shards of one scan join into that scan; whole scans from several sites are tagged
+            // with their site.
+            let merged = if runs.iter().any(|(_, r)| r.run.shard.is_some()) {
+                let named = files
+                    .iter()
+                    .zip(runs)
+                    .map(|(f, (_, r))| (f.display().to_string(), r))
+                    .collect();
+                saved::merge_shards(named, &catalog, FailOn::Fail)
+                    .map_err(|e| (Exit::Usage, crate::escape::terminal(&e).into_owned()))?
+            } else {
+                saved::merge(runs, &catalog, FailOn::Fail)
+            };
             let mut bytes = Vec::new();
             report::json::render(&merged, &mut bytes).map_err(|e| (Exit::Usage, e.to_string()))?;
             out(&bytes, output.as_deref()).map_err(|e| (Exit::Usage, e))?;

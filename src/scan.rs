@@ -260,6 +260,7 @@ pub fn build_report(
             duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             vantage: Vantage::local(),
             resolvers,
+            shard: s.shard.map(|sh| sh.to_string()),
         },
         tenant: TenantInfo {
             name: s.tenant_name.clone(),

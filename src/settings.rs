@@ -191,6 +191,8 @@ pub struct Settings {
     pub graph: bool,
     /// `--redact-users`: people's names in the tenant checks' evidence become stable hashes.
     pub redact_users: bool,
+    /// `--shard K/N`: this shard's domains only (already filtered in `domains`).
+    pub shard: Option<crate::shard::Shard>,
     /// List the manual checklist in the human report: `--checklist`, or a full scan.
     pub checklist: bool,
     /// Tenant display name.
@@ -691,6 +693,16 @@ impl Settings {
             file.and_then(|f| f.dkim.as_ref()),
             &in_file,
         )?;
+        let shard = args
+            .shard
+            .as_deref()
+            .map(crate::shard::Shard::parse)
+            .transpose()
+            .map_err(usage)?;
+        let mut domains = domains;
+        if let Some(shard) = shard {
+            domains.retain(|d| shard.contains(&d.name.to_string()));
+        }
         let from_file = FileLayer::read(tf, &in_file)?;
         let flags = FlagLayer::read(args, env)?;
         let directory = directory_settings(
@@ -707,6 +719,7 @@ impl Settings {
         Ok(Self {
             graph: args.graph || tf.tenant.graph.unwrap_or(false),
             redact_users: args.redact_users,
+            shard,
             checklist: args.checklist || (args.only.is_empty() && args.skip.is_empty()),
             tenant_name: tf.tenant.name.clone(),
             initial_domain: from_file.initial_domain,

@@ -64,6 +64,9 @@ pub struct RunInfo {
     pub vantage: Vantage,
     /// The DNS resolvers used.
     pub resolvers: Vec<String>,
+    /// `K/N` when the run scanned one shard (`--shard`); absent for a whole scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 /// Where the scan ran from (network checks differ per site).

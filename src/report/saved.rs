@@ -136,12 +136,119 @@ pub fn merge(reports: Vec<(String, Report)>, catalog: &Catalog, fail_on: FailOn)
                 arch: std::env::consts::ARCH.into(),
             },
             resolvers,
+            shard: None,
         },
         tenant: TenantInfo { name, domains },
         responsibilities: responsibilities(catalog, &results),
         summary,
         results,
     }
+}
+
+/// Joins the shards of one scan (`scan --shard K/N`) into the report one machine would have
+/// written: the same results (the domains' from every shard, the shared checks' from shard 1)
+/// and the same verdict. Every shard of N must be there once, and nothing else.
+pub fn merge_shards(
+    reports: Vec<(String, Report)>,
+    catalog: &Catalog,
+    fail_on: FailOn,
+) -> Result<Report, String> {
+    let mut shards: Vec<(crate::shard::Shard, String, Report)> = Vec::new();
+    for (name, r) in reports {
+        let Some(spec) = r.run.shard.as_deref() else {
+            return Err(format!(
+                "{name} is a whole scan, not a shard: merge shards with shards (or whole scans from several sites with each other)"
+            ));
+        };
+        let shard = crate::shard::Shard::parse(spec)
+            .map_err(|e| format!("{name}: run.shard: {}", e.trim_start_matches("--shard ")))?;
+        shards.push((shard, name, r));
+    }
+    let n = shards.first().map_or(0, |(s, _, _)| s.count);
+    if let Some((s, name, _)) = shards.iter().find(|(s, _, _)| s.count != n) {
+        return Err(format!("{name} is shard {s}, the others are of {n}"));
+    }
+    shards.sort_by_key(|(s, _, _)| s.index);
+    for w in shards.windows(2) {
+        if w[0].0.index == w[1].0.index {
+            return Err(format!(
+                "shard {} is given twice ({} and {})",
+                w[0].0, w[0].1, w[1].1
+            ));
+        }
+    }
+    let missing: Vec<String> = (1..=n)
+        .filter(|k| !shards.iter().any(|(s, _, _)| s.index == *k))
+        .map(|k| format!("{k}/{n}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "shard {} missing: the merged report would leave its domains out",
+            missing.join(", ")
+        ));
+    }
+    let mut domain_results = Vec::new();
+    let mut shared = Vec::new();
+    let mut domains: Vec<String> = Vec::new();
+    let mut hosts = Vec::new();
+    let mut resolvers = Vec::new();
+    let mut name = None;
+    let (mut started, mut finished, mut longest) = (None::<String>, None::<String>, 0u64);
+    for (shard, _, r) in shards {
+        for x in r.results {
+            if r.tenant.domains.contains(&x.subject) {
+                domain_results.push(x);
+            } else {
+                shared.push(x);
+            }
+        }
+        domains.extend(r.tenant.domains);
+        name = name.or(r.tenant.name);
+        hosts.push(format!(
+            "{} ({shard})",
+            r.run.vantage.host.as_deref().unwrap_or("?")
+        ));
+        for x in r.run.resolvers {
+            if !resolvers.contains(&x) {
+                resolvers.push(x);
+            }
+        }
+        started = Some(match started {
+            Some(s) if s <= r.run.started_at => s,
+            _ => r.run.started_at,
+        });
+        finished = Some(match finished {
+            Some(f) if f >= r.run.finished_at => f,
+            _ => r.run.finished_at,
+        });
+        // Shards run side by side: the scan took as long as the slowest.
+        longest = longest.max(r.run.duration_ms);
+    }
+    domain_results.extend(shared);
+    let results = domain_results;
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        tool: super::Tool {
+            name: "tenant-ready".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        run: RunInfo {
+            started_at: started.unwrap_or_default(),
+            finished_at: finished.unwrap_or_default(),
+            duration_ms: longest,
+            vantage: Vantage {
+                host: Some(format!("shards: {}", hosts.join(", "))),
+                os: std::env::consts::OS.into(),
+                arch: std::env::consts::ARCH.into(),
+            },
+            resolvers,
+            shard: None,
+        },
+        tenant: TenantInfo { name, domains },
+        responsibilities: responsibilities(catalog, &results),
+        summary: Summary::of(&results, fail_on),
+        results,
+    })
 }
 
 /// One change between two runs.
@@ -303,6 +410,7 @@ mod tests {
                     arch: "x86_64".into(),
                 },
                 resolvers: vec![],
+                shard: None,
             },
             tenant: TenantInfo {
                 name: None,

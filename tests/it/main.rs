@@ -30,6 +30,7 @@ mod report_html;
 mod report_json;
 mod runner;
 mod serve;
+mod shard;
 mod source_ports;
 mod support;
 mod tls;

@@ -323,7 +323,13 @@ async fn probe_runs_one_target_and_refuses_clearly() {
     // SIGTERM (systemd, Kubernetes) stops it gracefully: exit 0.
     let mut served = served;
     let pid = served.child.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = tokio::task::spawn_blocking(move || served.child.0.wait().unwrap())
         .await
         .unwrap();
