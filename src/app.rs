@@ -286,9 +286,13 @@ fn write_reports(report: &Report, s: &Settings) -> Result<(), ConfigError> {
         path: path.to_owned(),
         source,
     };
-    for (fmt, path) in &s.reports {
+    // NDJSON outputs were written as the scan went (crate::report::stream).
+    for (fmt, path) in s.reports.iter().filter(|(f, _)| *f != Format::Ndjson) {
         let bytes = render(report, *fmt, s).map_err(|e| io_err(path, e))?;
         report::write_atomic(path, &bytes).map_err(|e| io_err(path, e))?;
+    }
+    if s.format == Format::Ndjson {
+        return Ok(());
     }
     let bytes = render(report, s.format, s).map_err(|e| io_err(Path::new("-"), e))?;
     match &s.output {

@@ -224,7 +224,17 @@ pub fn saved_report(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(r) = crate::report::saved::parse(text, Path::new("fuzz.json")) else {
+    // NDJSON (a streamed report, maybe cut short) or one JSON document.
+    let parsed = if crate::report::ndjson::looks_like(text) {
+        static CATALOG: std::sync::OnceLock<Option<Catalog>> = std::sync::OnceLock::new();
+        let Some(catalog) = CATALOG.get_or_init(|| Catalog::embedded().ok()) else {
+            return;
+        };
+        crate::report::ndjson::parse(text, Path::new("fuzz.ndjson"), catalog).map(|(r, _)| r)
+    } else {
+        crate::report::saved::parse(text, Path::new("fuzz.json"))
+    };
+    let Ok(r) = parsed else {
         return;
     };
     for format in [
@@ -233,6 +243,7 @@ pub fn saved_report(data: &[u8]) {
         Format::Markdown,
         Format::Junit,
         Format::Html,
+        Format::Ndjson,
     ] {
         let _ =
             crate::report::render_format(&r, format, crate::report::human::HumanOptions::default());

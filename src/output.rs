@@ -17,6 +17,8 @@ pub enum Format {
     Junit,
     /// One self-contained HTML page for meetings (no external assets).
     Html,
+    /// One JSON object per line, each result as it finishes, then a summary line (streams).
+    Ndjson,
 }
 
 impl Format {

@@ -33,7 +33,7 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
             lang,
             color,
             checklist,
-        } => saved::load(&file)
+        } => load(&file)
             .map_err(|e| (Exit::Usage, e.to_string()))
             .and_then(|rep| {
                 let lang = lang.unwrap_or_else(|| env.lang());
@@ -59,7 +59,7 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
         ReportCommand::Merge { files, output } => (|| {
             let mut runs = Vec::new();
             for f in &files {
-                let rep = saved::load(f).map_err(|e| (Exit::Usage, e.to_string()))?;
+                let rep = load(f).map_err(|e| (Exit::Usage, e.to_string()))?;
                 let mut site = saved::site_name(&rep, f);
                 // Two runs from one host (before and after a change) stay apart.
                 if runs.iter().any(|(s, _)| *s == site) {
@@ -94,8 +94,8 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
             lang,
         } => (|| {
             let (a, b) = (
-                saved::load(&old).map_err(|e| (Exit::Usage, e.to_string()))?,
-                saved::load(&new).map_err(|e| (Exit::Usage, e.to_string()))?,
+                load(&old).map_err(|e| (Exit::Usage, e.to_string()))?,
+                load(&new).map_err(|e| (Exit::Usage, e.to_string()))?,
             );
             let d = saved::diff(&a, &b);
             let bytes = match format {
@@ -129,4 +129,18 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
             code
         }
     }
+}
+
+/// A saved report (JSON or NDJSON); an incomplete NDJSON one (a scan stopped mid-run) is read
+/// for what it holds, saying so on stderr.
+fn load(path: &Path) -> Result<report::Report, crate::error::ConfigError> {
+    let (report, note) = saved::load_noting(path)?;
+    if let Some(why) = note {
+        eprintln!(
+            "warning: {}: {}",
+            crate::escape::terminal(&path.display().to_string()),
+            why
+        );
+    }
+    Ok(report)
 }

@@ -173,6 +173,18 @@ pub async fn run_scan(
     let bar = progress_bar(s.progress, p.tasks.len());
     let started = SystemTime::now();
     let clock = Instant::now();
+    let mut streams = open_streams(s)?;
+    if let Some(st) = &mut streams {
+        let partial = build_report(
+            &p.catalog,
+            s,
+            Vec::new(),
+            started,
+            std::time::Duration::ZERO,
+            resolvers.clone(),
+        );
+        st.header(&partial.tool, &partial.run, &partial.tenant);
+    }
     let results = runner::run(
         p.tasks,
         cx,
@@ -183,6 +195,9 @@ pub async fn run_scan(
         },
         cancel,
         |r: &CheckResult| {
+            if let Some(st) = &mut streams {
+                st.result(r);
+            }
             bar.inc(1);
             bar.set_message(format!(
                 "{} {}",
@@ -203,6 +218,11 @@ pub async fn run_scan(
         );
     }
     let report = build_report(&p.catalog, s, results, started, clock.elapsed(), resolvers);
+    if let Some(st) = streams {
+        st.finish(&report).map_err(|(path, e)| {
+            crate::escape::terminal(&format!("cannot write {}: {e}", path.display())).into_owned()
+        })?;
+    }
     Ok(Scanned {
         report,
         settings: p.settings,
@@ -289,4 +309,26 @@ fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {
     // elapsed time keep moving, so a waiting bar is not a stuck one.
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
+}
+
+/// The NDJSON outputs the settings ask for (`--format ndjson`, `--report ndjson=FILE`), opened
+/// before the scan so each result is written as it finishes.
+fn open_streams(s: &Settings) -> Result<Option<report::stream::Streams>, String> {
+    use crate::output::Format;
+    let mut files: Vec<&Path> = s
+        .reports
+        .iter()
+        .filter(|(f, _)| *f == Format::Ndjson)
+        .map(|(_, p)| p.as_path())
+        .collect();
+    let mut stdout = false;
+    if s.format == Format::Ndjson {
+        match &s.output {
+            Some(p) => files.push(p),
+            None => stdout = true,
+        }
+    }
+    report::stream::Streams::open(&files, stdout).map_err(|(path, e)| {
+        crate::escape::terminal(&format!("cannot write {}: {e}", path.display())).into_owned()
+    })
 }

@@ -562,7 +562,7 @@ impl FlagLayer {
             }
             let fmt = Format::parse(fmt).ok_or_else(|| {
                 usage(format!(
-                    "--report `{r}`: unknown format `{fmt}` (human, json, markdown, junit, html, directory-csv)"
+                    "--report `{r}`: unknown format `{fmt}` (human, json, markdown, junit, html, ndjson, directory-csv)"
                 ))
             })?;
             reports.push((fmt, PathBuf::from(path)));

@@ -9,7 +9,9 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod ndjson;
 pub mod saved;
+pub mod stream;
 
 use std::io::Write;
 use std::path::Path;
@@ -200,6 +202,7 @@ pub fn render_format(
         Format::Markdown => markdown::render(report, o.lang, &mut buf)?,
         Format::Junit => junit::render(report, &mut buf)?,
         Format::Html => html::render(report, o.lang, &mut buf)?,
+        Format::Ndjson => ndjson::render(report, &mut buf)?,
     }
     Ok(buf)
 }

@@ -15,11 +15,22 @@ use crate::output::FailOn;
 
 /// Reads a report written by `scan --report json=…` (or `report merge`).
 pub fn load(path: &Path) -> Result<Report, ConfigError> {
+    load_noting(path).map(|(r, _)| r)
+}
+
+/// [`load`] of a JSON or an NDJSON report, with `Some(why)` when an NDJSON one is incomplete
+/// (a scan stopped before its summary line): it holds what the scan found until then.
+pub fn load_noting(path: &Path) -> Result<(Report, Option<String>), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse(&text, path)
+    if super::ndjson::looks_like(&text) {
+        let catalog = Catalog::embedded()?;
+        let (report, note) = super::ndjson::parse(&text, path, &catalog)?;
+        return Ok((validated(report, path)?, note));
+    }
+    Ok((parse(&text, path)?, None))
 }
 
 /// Parses and validates a saved report's text (`path` names it in errors). A saved report is
@@ -56,6 +67,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Report, ConfigError> {
     }
     let report: Report = serde_json::from_value(value)
         .map_err(|e| bad(format!("not a valid tenant-ready report: {e}")))?;
+    validated(report, path)
+}
+
+/// Checks what renderers trust: every index a responsibility row carries points at a result.
+fn validated(report: Report, path: &Path) -> Result<Report, ConfigError> {
+    let bad = |message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
     let n = report.results.len();
     // Each result belongs to one responsibility row, once: a row naming one result 200,000 times
     // (783 KB of JSON) made the HTML renderer allocate 7 GB.

@@ -107,6 +107,8 @@ async fn run(a: ServeArgs, env: Env) -> Result<(), String> {
     let mut args = a.scan;
     // A server has no terminal: no progress bar, no report files of its own.
     args.no_progress = true;
+    // Nor a stream on stdout: the results are served.
+    args.format = None;
     if !args.report.is_empty() || args.output.is_some() {
         return Err(
             "serve writes no report files: its reports are /report.json and /report.html".into(),

@@ -21,6 +21,7 @@ mod hostile;
 mod korean;
 mod layering;
 mod misbehaving;
+mod ndjson;
 mod net;
 mod netns;
 mod quality;
