@@ -174,11 +174,25 @@ pub async fn run(
     cancel: CancellationToken,
     on_result: impl FnMut(&CheckResult),
 ) -> Vec<CheckResult> {
+    run_keeping(tasks, cx, opts, cancel, true, on_result).await
+}
+
+/// [`run`], keeping the results only when `keep`: a scan whose only outputs stream (NDJSON) hands
+/// each result to `on_result` and forgets it, so memory does not grow with the domains; the
+/// returned list is then empty.
+pub async fn run_keeping(
+    tasks: Vec<Task>,
+    cx: ProbeCx,
+    opts: RunOptions,
+    cancel: CancellationToken,
+    keep: bool,
+    on_result: impl FnMut(&CheckResult),
+) -> Vec<CheckResult> {
     let exec = move |p: Planned| {
         let cx = cx.clone();
         async move { probe::run(&p, &cx).await }
     };
-    run_with(tasks, opts, cancel, exec, on_result).await
+    run_inner(tasks, opts, cancel, exec, keep, on_result).await
 }
 
 /// [`run`] with the probe execution injected: tests drive the runner's timing, concurrency and
@@ -188,6 +202,37 @@ pub async fn run_with<E, F>(
     opts: RunOptions,
     cancel: CancellationToken,
     exec: E,
+    on_result: impl FnMut(&CheckResult),
+) -> Vec<CheckResult>
+where
+    E: Fn(Planned) -> F + Clone + Send + 'static,
+    F: Future<Output = Result<(Evidence, Judgement), ProbeError>> + Send + 'static,
+{
+    run_inner(tasks, opts, cancel, exec, true, on_result).await
+}
+
+/// Where results go as they finish: kept in plan order, or only marked done.
+struct Collected {
+    results: Vec<Option<CheckResult>>,
+    done: Vec<bool>,
+    keep: bool,
+}
+
+impl Collected {
+    fn put(&mut self, i: usize, r: CheckResult) {
+        self.done[i] = true;
+        if self.keep {
+            self.results[i] = Some(r);
+        }
+    }
+}
+
+async fn run_inner<E, F>(
+    tasks: Vec<Task>,
+    opts: RunOptions,
+    cancel: CancellationToken,
+    exec: E,
+    keep: bool,
     mut on_result: impl FnMut(&CheckResult),
 ) -> Vec<CheckResult>
 where
@@ -195,7 +240,15 @@ where
     F: Future<Output = Result<(Evidence, Judgement), ProbeError>> + Send + 'static,
 {
     let tasks: Vec<Arc<Task>> = tasks.into_iter().map(Arc::new).collect();
-    let mut results: Vec<Option<CheckResult>> = vec![None; tasks.len()];
+    let mut results = Collected {
+        results: if keep {
+            vec![None; tasks.len()]
+        } else {
+            Vec::new()
+        },
+        done: vec![false; tasks.len()],
+        keep,
+    };
     // A task is spawned only when a slot is free, so at most `concurrency` probe futures exist at
     // once: memory stays flat however many domains are scanned, and a check's timeout (which
     // starts at spawn) never includes time spent queueing.
@@ -225,7 +278,7 @@ where
                 Work::Skip(reason) => {
                     let r = skipped(&task, reason);
                     on_result(&r);
-                    results[i] = Some(r);
+                    results.put(i, r);
                     continue;
                 }
                 Work::Run(p) => p.clone(),
@@ -269,22 +322,24 @@ where
             }
         }
     }
-    // Checks never started because the run stopped still get their row.
+    // Checks never started because the run stopped still get their row (handed on like any
+    // other, so a stream has it too).
     let why = stopped.unwrap_or(INTERRUPTED);
-    results
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            r.unwrap_or_else(|| finished(&tasks[i], Err(Failure::Cancelled(why)), Duration::ZERO))
-        })
-        .collect()
+    for (i, task) in tasks.iter().enumerate() {
+        if !results.done[i] {
+            let r = finished(task, Err(Failure::Cancelled(why)), Duration::ZERO);
+            on_result(&r);
+            results.put(i, r);
+        }
+    }
+    results.results.into_iter().flatten().collect()
 }
 
 fn collect(
     joined: Result<(tokio::task::Id, (usize, Outcome, Duration)), tokio::task::JoinError>,
     tasks: &[Arc<Task>],
     ids: &std::collections::HashMap<tokio::task::Id, usize>,
-    results: &mut [Option<CheckResult>],
+    results: &mut Collected,
     stopped: Option<&'static str>,
     on_result: &mut impl FnMut(&CheckResult),
 ) {
@@ -314,5 +369,5 @@ fn collect(
         }
     };
     on_result(&r);
-    results[i] = Some(r);
+    results.put(i, r);
 }

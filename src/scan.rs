@@ -185,7 +185,9 @@ pub async fn run_scan(
         );
         st.header(&partial.tool, &partial.run, &partial.tenant);
     }
-    let results = runner::run(
+    // Only streamed outputs: each result is written and forgotten (memory flat in the domains).
+    let keep = streams.is_none() || !only_streams(s);
+    let results = runner::run_keeping(
         p.tasks,
         cx,
         RunOptions {
@@ -194,6 +196,7 @@ pub async fn run_scan(
             budget: s.budget,
         },
         cancel,
+        keep,
         |r: &CheckResult| {
             if let Some(st) = &mut streams {
                 st.result(r);
@@ -217,11 +220,19 @@ pub async fn run_scan(
             said.render(s.lang)
         );
     }
-    let report = build_report(&p.catalog, s, results, started, clock.elapsed(), resolvers);
+    let mut report = build_report(&p.catalog, s, results, started, clock.elapsed(), resolvers);
     if let Some(st) = streams {
-        st.finish(&report).map_err(|(path, e)| {
-            crate::escape::terminal(&format!("cannot write {}: {e}", path.display())).into_owned()
-        })?;
+        let (summary, rows) = (st.summary(s.fail_on), st.responsibilities(&p.catalog));
+        st.finish(&report.run, &summary, &rows)
+            .map_err(|(path, e)| {
+                crate::escape::terminal(&format!("cannot write {}: {e}", path.display()))
+                    .into_owned()
+            })?;
+        if !keep {
+            // The verdict (the exit code) from what was streamed; no other report reads it.
+            report.summary = summary;
+            report.responsibilities = rows;
+        }
     }
     Ok(Scanned {
         report,
@@ -331,4 +342,10 @@ fn open_streams(s: &Settings) -> Result<Option<report::stream::Streams>, String>
     report::stream::Streams::open(&files, stdout).map_err(|(path, e)| {
         crate::escape::terminal(&format!("cannot write {}: {e}", path.display())).into_owned()
     })
+}
+
+/// Whether every output the settings ask for streams (so no result needs keeping).
+fn only_streams(s: &Settings) -> bool {
+    use crate::output::Format;
+    s.format == Format::Ndjson && s.reports.iter().all(|(f, _)| *f == Format::Ndjson)
 }

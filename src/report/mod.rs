@@ -152,14 +152,21 @@ pub struct Summary {
 impl Summary {
     /// Counts the results and decides the verdict.
     pub fn of(results: &[CheckResult], fail_on: FailOn) -> Self {
-        let count = |s: Status| results.iter().filter(|r| r.status == s).count();
-        let (pass, warn, fail, error, skip) = (
-            count(Status::Pass),
-            count(Status::Warn),
-            count(Status::Fail),
-            count(Status::Error),
-            count(Status::Skip),
-        );
+        Self::of_statuses(results.iter().map(|r| r.status), fail_on)
+    }
+
+    /// [`Summary::of`] from the statuses alone (a streamed scan keeps no results).
+    pub fn of_statuses(statuses: impl Iterator<Item = Status>, fail_on: FailOn) -> Self {
+        let (mut pass, mut warn, mut fail, mut error, mut skip) = (0, 0, 0, 0, 0);
+        for st in statuses {
+            *match st {
+                Status::Pass => &mut pass,
+                Status::Warn => &mut warn,
+                Status::Fail => &mut fail,
+                Status::Error => &mut error,
+                Status::Skip => &mut skip,
+            } += 1;
+        }
         let verdict = if fail > 0 || (fail_on == FailOn::Warn && warn > 0) {
             Verdict::NotReady
         } else if error > 0 {
@@ -168,7 +175,7 @@ impl Summary {
             Verdict::Ready
         };
         Self {
-            total: results.len(),
+            total: pass + warn + fail + error + skip,
             pass,
             warn,
             fail,
@@ -312,23 +319,43 @@ impl ResponsibilityRow {
 
 /// Builds the responsibility roll-up.
 pub fn responsibilities(catalog: &Catalog, results: &[CheckResult]) -> Vec<ResponsibilityRow> {
+    responsibilities_of(
+        catalog,
+        results
+            .iter()
+            .map(|r| (r.responsibility.as_str(), r.status)),
+    )
+}
+
+/// [`responsibilities`] from each result's responsibility and status, in result order (a
+/// streamed scan keeps only these). One pass, whatever the number of results.
+pub fn responsibilities_of<'a>(
+    catalog: &Catalog,
+    results: impl Iterator<Item = (&'a str, Status)>,
+) -> Vec<ResponsibilityRow> {
+    let row_of: std::collections::HashMap<&str, usize> = catalog
+        .responsibilities
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    let mut idx: Vec<Vec<usize>> = vec![Vec::new(); catalog.responsibilities.len()];
+    let mut worst: Vec<Status> = vec![Status::Skip; catalog.responsibilities.len()];
+    for (i, (resp, status)) in results.enumerate() {
+        if let Some(&row) = row_of.get(resp) {
+            idx[row].push(i);
+            worst[row] = worst[row].worst(status);
+        }
+    }
     catalog
         .responsibilities
         .iter()
-        .map(|r| {
-            let idx: Vec<usize> = results
-                .iter()
-                .enumerate()
-                .filter(|(_, x)| x.responsibility == r.id)
-                .map(|(i, _)| i)
-                .collect();
+        .zip(idx.into_iter().zip(worst))
+        .map(|(r, (idx, worst))| {
             let status = if !r.automated && idx.is_empty() {
                 ResponsibilityStatus::Manual
             } else {
-                idx.iter()
-                    .map(|&i| results[i].status)
-                    .fold(Status::Skip, Status::worst)
-                    .into()
+                worst.into()
             };
             ResponsibilityRow {
                 id: r.id.clone(),

@@ -2,12 +2,11 @@
 //! finishes, the summary when it ends (see [`super::ndjson`]). Files are written in place, not
 //! atomically: a scan killed mid-run leaves what it found, which `report render` reads.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Report, RunInfo, TenantInfo, Tool, ndjson};
-use crate::outcome::CheckResult;
+use super::{ResponsibilityRow, RunInfo, Summary, TenantInfo, Tool, ndjson};
+use crate::outcome::{CheckResult, Status};
 
 enum Sink {
     File(PathBuf, std::io::BufWriter<std::fs::File>),
@@ -17,8 +16,10 @@ enum Sink {
 /// The open NDJSON outputs.
 pub struct Streams {
     sinks: Vec<Sink>,
-    /// (check, subject) of each result in the order written: the summary line's indices.
-    order: Vec<(String, String)>,
+    /// Each result's responsibility (interned) and status, in the order written: all the
+    /// summary line needs, a few bytes a result however large the result was.
+    tally: Vec<(u32, Status)>,
+    names: Vec<String>,
     /// The first write error (the scan goes on; the error is reported at the end).
     failed: Option<(PathBuf, std::io::Error)>,
 }
@@ -37,7 +38,8 @@ impl Streams {
         }
         Ok((!sinks.is_empty()).then_some(Self {
             sinks,
-            order: Vec::new(),
+            tally: Vec::new(),
+            names: Vec::new(),
             failed: None,
         }))
     }
@@ -73,30 +75,48 @@ impl Streams {
 
     /// One finished result.
     pub fn result(&mut self, r: &CheckResult) {
-        self.order.push((r.check.clone(), r.subject.clone()));
+        // A scan has a few dozen responsibilities: a linear search beats hashing here.
+        let id = match self.names.iter().position(|n| *n == r.responsibility) {
+            Some(i) => i,
+            None => {
+                self.names.push(r.responsibility.clone());
+                self.names.len() - 1
+            }
+        };
+        self.tally
+            .push((u32::try_from(id).unwrap_or(u32::MAX), r.status));
         self.write(&ndjson::result_line(r));
     }
 
-    /// The summary line, its indices those of the lines as written; then flushes and closes.
-    pub fn finish(mut self, report: &Report) -> Result<(), (PathBuf, std::io::Error)> {
-        let at: HashMap<(&str, &str), usize> = self
-            .order
-            .iter()
-            .enumerate()
-            .map(|(i, (c, s))| ((c.as_str(), s.as_str()), i))
-            .collect();
-        let mut rows = report.responsibilities.clone();
-        for row in &mut rows {
-            let mut idx: Vec<usize> = row
-                .results
-                .iter()
-                .filter_map(|&i| report.results.get(i))
-                .filter_map(|r| at.get(&(r.check.as_str(), r.subject.as_str())).copied())
-                .collect();
-            idx.sort_unstable();
-            row.results = idx;
-        }
-        let line = ndjson::summary_line(&report.run, &report.summary, &rows);
+    /// The counts and verdict of what was written.
+    pub fn summary(&self, fail_on: crate::output::FailOn) -> Summary {
+        Summary::of_statuses(self.tally.iter().map(|(_, s)| *s), fail_on)
+    }
+
+    /// The roll-up of what was written, indexing the result lines.
+    pub fn responsibilities(&self, catalog: &crate::catalog::Catalog) -> Vec<ResponsibilityRow> {
+        let none = String::new();
+        super::responsibilities_of(
+            catalog,
+            self.tally.iter().map(|(id, s)| {
+                let name = usize::try_from(*id)
+                    .ok()
+                    .and_then(|i| self.names.get(i))
+                    .unwrap_or(&none);
+                (name.as_str(), *s)
+            }),
+        )
+    }
+
+    /// The summary line (`run` finished, `summary` and `rows` from [`Streams::summary`] and
+    /// [`Streams::responsibilities`]); then flushes and closes.
+    pub fn finish(
+        mut self,
+        run: &RunInfo,
+        summary: &Summary,
+        rows: &[ResponsibilityRow],
+    ) -> Result<(), (PathBuf, std::io::Error)> {
+        let line = ndjson::summary_line(run, summary, rows);
         self.write(&line);
         for sink in &mut self.sinks {
             if let Sink::File(p, w) = sink

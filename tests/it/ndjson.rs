@@ -152,6 +152,30 @@ async fn ndjson_streams_results_and_every_report_command_reads_it() {
                 .unwrap()
                 .starts_with("{\"type\":\"summary\"")
         );
+        // Streamed only (no result kept in memory): the same summary and roll-up.
+        let streamed: serde_json::Value =
+            serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(streamed["summary"], json["summary"]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "the exit code follows the verdict"
+        );
+        let rows = |v: &serde_json::Value| -> Vec<(String, String, usize)> {
+            v["responsibilities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["id"].as_str().unwrap().to_owned(),
+                        r["status"].as_str().unwrap().to_owned(),
+                        r["results"].as_array().unwrap().len(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(rows(&streamed), rows(&json));
 
         // Cut mid-line with no summary (a killed scan): rendered, said to be incomplete.
         let full = std::fs::read_to_string(&nd).unwrap();
