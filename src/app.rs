@@ -246,16 +246,18 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
 }
 
 fn render(report: &Report, format: Format, s: &Settings) -> std::io::Result<Vec<u8>> {
-    report::render_format(
-        report,
-        format,
-        report::human::HumanOptions {
-            color: s.color && s.output.is_none(),
-            lang: s.lang,
-            quiet: s.verbosity < 0,
-            checklist: s.checklist,
-        },
-    )
+    report::render_format(report, format, human_options(s, false))
+}
+
+/// How the human report looks: coloured only on stdout when colour is on (a file never gets
+/// escape sequences).
+fn human_options(s: &Settings, to_file: bool) -> report::human::HumanOptions {
+    report::human::HumanOptions {
+        color: s.color && s.output.is_none() && !to_file,
+        lang: s.lang,
+        quiet: s.verbosity < 0,
+        checklist: s.checklist,
+    }
 }
 
 /// The directory-csv report: every offending value the directory read found (a header alone,
@@ -286,26 +288,31 @@ fn write_reports(report: &Report, s: &Settings) -> Result<(), ConfigError> {
         path: path.to_owned(),
         source,
     };
+    // Files stream from the serialiser to disk (a 100,000-domain JSON report is never one
+    // string in memory), through a temporary file and a rename.
+    let to_file = |fmt: Format, path: &Path| {
+        report::write_atomic_with(path, |w| {
+            report::render_format_to(report, fmt, human_options(s, true), w)
+        })
+        .map_err(|e| io_err(path, e))
+    };
     // NDJSON outputs were written as the scan went (crate::report::stream).
     for (fmt, path) in s.reports.iter().filter(|(f, _)| *f != Format::Ndjson) {
-        let bytes = render(report, *fmt, s).map_err(|e| io_err(path, e))?;
-        report::write_atomic(path, &bytes).map_err(|e| io_err(path, e))?;
+        to_file(*fmt, path)?;
     }
     if s.format == Format::Ndjson {
         return Ok(());
     }
+    if let Some(path) = &s.output {
+        return to_file(s.format, path);
+    }
     let bytes = render(report, s.format, s).map_err(|e| io_err(Path::new("-"), e))?;
-    match &s.output {
-        Some(path) => report::write_atomic(path, &bytes).map_err(|e| io_err(path, e))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is the reader's choice, not an error.
-            if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush())
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                return Err(io_err(Path::new("stdout"), e));
-            }
-        }
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is the reader's choice, not an error.
+    if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(io_err(Path::new("stdout"), e));
     }
     Ok(())
 }

@@ -201,17 +201,27 @@ pub fn render_format(
     format: crate::output::Format,
     o: human::HumanOptions,
 ) -> std::io::Result<Vec<u8>> {
-    use crate::output::Format;
     let mut buf = Vec::new();
-    match format {
-        Format::Human => human::render(report, o, &mut buf)?,
-        Format::Json => json::render(report, &mut buf)?,
-        Format::Markdown => markdown::render(report, o.lang, &mut buf)?,
-        Format::Junit => junit::render(report, &mut buf)?,
-        Format::Html => html::render(report, o.lang, &mut buf)?,
-        Format::Ndjson => ndjson::render(report, &mut buf)?,
-    }
+    render_format_to(report, format, o, &mut buf)?;
     Ok(buf)
+}
+
+/// [`render_format`] into a writer (a report file streams there as it is serialised).
+pub fn render_format_to(
+    report: &Report,
+    format: crate::output::Format,
+    o: human::HumanOptions,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    use crate::output::Format;
+    match format {
+        Format::Human => human::render(report, o, out),
+        Format::Json => json::render(report, out),
+        Format::Markdown => markdown::render(report, o.lang, out),
+        Format::Junit => junit::render(report, out),
+        Format::Html => html::render(report, o.lang, out),
+        Format::Ndjson => ndjson::render(report, out),
+    }
 }
 
 /// Exit codes (DESIGN.md §3).
@@ -385,6 +395,15 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
 /// tenant.toml kept at 0600 stays 0600), or the usual ones for a new file; and the directory is
 /// synced after the rename, so the new name survives a crash.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] of what `fill` writes (through a buffer), so a large report streams to disk
+/// instead of being built in memory first.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -406,7 +425,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     #[cfg(unix)]
     builder.permissions(mode.clone());
     let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush()?;
+    }
     // The umask applied at creation; an existing file's exact mode is restored.
     #[cfg(unix)]
     if path.exists() {
