@@ -15,6 +15,21 @@ use crate::error::ConfigError;
 use crate::report::{self, Exit, Report};
 use crate::settings::{Env, Settings};
 
+/// The multi-threaded runtime `scan` and `serve` run on (`None`, said on stderr, if the OS
+/// refuses its threads).
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 /// Runs a parsed command line and returns the exit code.
 pub fn main(cli: Cli) -> Exit {
     // One crypto provider for the whole process (ring; see Cargo.toml). Installing twice is
@@ -23,15 +38,8 @@ pub fn main(cli: Cli) -> Exit {
     let env = env_from_process();
     match cli.command {
         Command::Scan(args) => {
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    return Exit::Usage;
-                }
+            let Some(rt) = runtime() else {
+                return Exit::Usage;
             };
             // The scan runs on a worker, not in `block_on`'s thread: every finished check wakes the
             // task awaiting the runner, and from `block_on` that is a futex wake of a third
@@ -55,15 +63,8 @@ pub fn main(cli: Cli) -> Exit {
         Command::Init(a) => report_usage(init(&a)),
         Command::Report(r) => crate::report_cmd::run(r, &env),
         Command::Serve(a) => {
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    return Exit::Usage;
-                }
+            let Some(rt) = runtime() else {
+                return Exit::Usage;
             };
             rt.block_on(crate::serve::serve(*a, env))
         }

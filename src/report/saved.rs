@@ -105,6 +105,60 @@ pub fn site_name(report: &Report, path: &Path) -> String {
     })
 }
 
+/// The time several runs span: the earliest start, the latest finish (RFC 3339 UTC strings
+/// order as times).
+#[derive(Default)]
+struct Span {
+    started: Option<String>,
+    finished: Option<String>,
+}
+
+impl Span {
+    fn add(&mut self, run: &RunInfo) {
+        if self.started.as_ref().is_none_or(|s| *s > run.started_at) {
+            self.started = Some(run.started_at.clone());
+        }
+        if self.finished.as_ref().is_none_or(|f| *f < run.finished_at) {
+            self.finished = Some(run.finished_at.clone());
+        }
+    }
+}
+
+/// A report joined from several runs (sites or shards), summary and roll-up recomputed.
+fn joined(
+    catalog: &Catalog,
+    fail_on: FailOn,
+    results: Vec<CheckResult>,
+    tenant: TenantInfo,
+    (span, duration_ms): (Span, u64),
+    host: String,
+    resolvers: Vec<String>,
+) -> Report {
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: super::Tool {
+            name: "tenant-ready".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        run: RunInfo {
+            started_at: span.started.unwrap_or_default(),
+            finished_at: span.finished.unwrap_or_default(),
+            duration_ms,
+            vantage: Vantage {
+                host: Some(host),
+                os: std::env::consts::OS.into(),
+                arch: std::env::consts::ARCH.into(),
+            },
+            resolvers,
+            shard: None,
+        },
+        tenant,
+        responsibilities: responsibilities(catalog, &results),
+        summary: Summary::of(&results, fail_on),
+        results,
+    }
+}
+
 /// Merges runs from several sites into one report: every result tagged with its site, the
 /// summary and responsibilities recomputed over all of them.
 pub fn merge(reports: Vec<(String, Report)>, catalog: &Catalog, fail_on: FailOn) -> Report {
@@ -112,7 +166,7 @@ pub fn merge(reports: Vec<(String, Report)>, catalog: &Catalog, fail_on: FailOn)
     let mut domains: Vec<String> = Vec::new();
     let mut sites = Vec::new();
     let mut name = None;
-    let (mut started, mut finished) = (None::<String>, None::<String>);
+    let mut span = Span::default();
     let mut resolvers = Vec::new();
     for (site, r) in reports {
         for mut x in r.results {
@@ -125,44 +179,21 @@ pub fn merge(reports: Vec<(String, Report)>, catalog: &Catalog, fail_on: FailOn)
             }
         }
         name = name.or(r.tenant.name);
-        // RFC 3339 UTC strings order as times.
-        started = Some(match started {
-            Some(s) if s <= r.run.started_at => s,
-            _ => r.run.started_at.clone(),
-        });
-        finished = Some(match finished {
-            Some(f) if f >= r.run.finished_at => f,
-            _ => r.run.finished_at.clone(),
-        });
+        span.add(&r.run);
         resolvers.extend(r.run.resolvers.into_iter().map(|x| format!("{site}: {x}")));
         sites.push(site);
     }
     // Network results of the same check side by side, site after site.
     results.sort_by_key(|r| r.check.starts_with("dns.") || r.check.starts_with("tls."));
-    let summary = Summary::of(&results, fail_on);
-    Report {
-        schema_version: SCHEMA_VERSION,
-        tool: super::Tool {
-            name: "tenant-ready".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        run: RunInfo {
-            started_at: started.unwrap_or_default(),
-            finished_at: finished.unwrap_or_default(),
-            duration_ms: 0,
-            vantage: Vantage {
-                host: Some(format!("merged: {}", sites.join(", "))),
-                os: std::env::consts::OS.into(),
-                arch: std::env::consts::ARCH.into(),
-            },
-            resolvers,
-            shard: None,
-        },
-        tenant: TenantInfo { name, domains },
-        responsibilities: responsibilities(catalog, &results),
-        summary,
+    joined(
+        catalog,
+        fail_on,
         results,
-    }
+        TenantInfo { name, domains },
+        (span, 0),
+        format!("merged: {}", sites.join(", ")),
+        resolvers,
+    )
 }
 
 /// Joins the shards of one scan (`scan --shard K/N`) into the report one machine would have
@@ -213,7 +244,7 @@ pub fn merge_shards(
     let mut hosts = Vec::new();
     let mut resolvers = Vec::new();
     let mut name = None;
-    let (mut started, mut finished, mut longest) = (None::<String>, None::<String>, 0u64);
+    let (mut span, mut longest) = (Span::default(), 0u64);
     for (shard, _, r) in shards {
         for x in r.results {
             if r.tenant.domains.contains(&x.subject) {
@@ -228,47 +259,25 @@ pub fn merge_shards(
             "{} ({shard})",
             r.run.vantage.host.as_deref().unwrap_or("?")
         ));
+        span.add(&r.run);
+        // Shards run side by side: the scan took as long as the slowest.
+        longest = longest.max(r.run.duration_ms);
         for x in r.run.resolvers {
             if !resolvers.contains(&x) {
                 resolvers.push(x);
             }
         }
-        started = Some(match started {
-            Some(s) if s <= r.run.started_at => s,
-            _ => r.run.started_at,
-        });
-        finished = Some(match finished {
-            Some(f) if f >= r.run.finished_at => f,
-            _ => r.run.finished_at,
-        });
-        // Shards run side by side: the scan took as long as the slowest.
-        longest = longest.max(r.run.duration_ms);
     }
     domain_results.extend(shared);
-    let results = domain_results;
-    Ok(Report {
-        schema_version: SCHEMA_VERSION,
-        tool: super::Tool {
-            name: "tenant-ready".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        run: RunInfo {
-            started_at: started.unwrap_or_default(),
-            finished_at: finished.unwrap_or_default(),
-            duration_ms: longest,
-            vantage: Vantage {
-                host: Some(format!("shards: {}", hosts.join(", "))),
-                os: std::env::consts::OS.into(),
-                arch: std::env::consts::ARCH.into(),
-            },
-            resolvers,
-            shard: None,
-        },
-        tenant: TenantInfo { name, domains },
-        responsibilities: responsibilities(catalog, &results),
-        summary: Summary::of(&results, fail_on),
-        results,
-    })
+    Ok(joined(
+        catalog,
+        fail_on,
+        domain_results,
+        TenantInfo { name, domains },
+        (span, longest),
+        format!("shards: {}", hosts.join(", ")),
+        resolvers,
+    ))
 }
 
 /// One change between two runs.
