@@ -27,8 +27,7 @@ pub fn load_noting(path: &Path) -> Result<(Report, Option<String>), ConfigError>
     })?;
     if super::ndjson::looks_like(&text) {
         let catalog = Catalog::embedded()?;
-        let (report, note) = super::ndjson::parse(&text, path, &catalog)?;
-        return Ok((validated(report, path)?, note));
+        return super::ndjson::parse(&text, path, &catalog);
     }
     Ok((parse(&text, path)?, None))
 }
@@ -71,7 +70,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Report, ConfigError> {
 }
 
 /// Checks what renderers trust: every index a responsibility row carries points at a result.
-fn validated(report: Report, path: &Path) -> Result<Report, ConfigError> {
+pub(crate) fn validated(report: Report, path: &Path) -> Result<Report, ConfigError> {
     let bad = |message: String| ConfigError::Invalid {
         path: path.to_owned(),
         message,
