@@ -57,12 +57,12 @@ use tracing_subscriber::layer::SubscriberExt as _;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "support/dnsperf.rs"]
+mod dnsperf;
+use dnsperf::{DNSPERF_FLAGS, dnsperf};
+
 /// Round trips on the longest check's path (see the module doc).
 const CHAIN: u32 = 5;
-
-/// dnsperf's flags: two threads (the machine's cores), eight sockets, and 256 queries outstanding
-/// (the scan's default concurrency). Other settings were tried: this was dnsperf's best.
-const DNSPERF_FLAGS: [&str; 6] = ["-T", "2", "-c", "8", "-q", "256"];
 
 /// A memory figure of this process from /proc/self/status (`VmHWM:` peak, `VmRSS:` now), MB.
 fn status_mb(key: &str) -> f64 {
@@ -489,36 +489,6 @@ async fn replay(server: SocketAddr, queries: &Path, concurrency: usize) -> Resul
         cpu_ms("self") - cpu
     );
     Ok(())
-}
-
-/// dnsperf sending `queries` once to `server`: (queries completed, wall seconds).
-fn dnsperf(server: SocketAddr, queries: &Path) -> Result<(u64, f64), String> {
-    let out = Command::new("dnsperf")
-        .args([
-            "-s",
-            &server.ip().to_string(),
-            "-p",
-            &server.port().to_string(),
-        ])
-        .arg("-d")
-        .arg(queries)
-        .args(["-n", "1", "-e"])
-        .args(DNSPERF_FLAGS)
-        .output()
-        .map_err(|e| format!("dnsperf: {e} (apt-get install dnsperf)"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |key: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next().map(str::to_owned))
-    };
-    let completed = field("Queries completed:")
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("unexpected dnsperf output:\n{text}"))?;
-    let secs = field("Run time (s):")
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("unexpected dnsperf output:\n{text}"))?;
-    Ok((completed, secs))
 }
 
 fn main() -> ExitCode {

@@ -179,9 +179,10 @@ pub async fn run(
 
 /// [`run`], keeping the results only when `keep`: a scan whose only outputs stream (NDJSON) hands
 /// each result to `on_result` and forgets it, so memory does not grow with the domains; the
-/// returned list is then empty.
+/// returned list is then empty. The tasks are taken from the plan as slots free up, so a lazy
+/// plan ([`crate::plan::Plan`]) builds each domain's tasks only when their turn comes.
 pub async fn run_keeping(
-    tasks: Vec<Task>,
+    tasks: impl IntoIterator<Item = Task>,
     cx: ProbeCx,
     opts: RunOptions,
     cancel: CancellationToken,
@@ -198,7 +199,7 @@ pub async fn run_keeping(
 /// [`run`] with the probe execution injected: tests drive the runner's timing, concurrency and
 /// panic handling with fake probes.
 pub async fn run_with<E, F>(
-    tasks: Vec<Task>,
+    tasks: impl IntoIterator<Item = Task>,
     opts: RunOptions,
     cancel: CancellationToken,
     exec: E,
@@ -211,24 +212,40 @@ where
     run_inner(tasks, opts, cancel, exec, true, on_result).await
 }
 
-/// Where results go as they finish: kept in plan order, or only marked done.
+/// Where results go as they finish: kept in plan order, or only handed on.
 struct Collected {
     results: Vec<Option<CheckResult>>,
-    done: Vec<bool>,
+    /// Tasks taken from the plan so far (the next task's index).
+    taken: usize,
     keep: bool,
 }
 
 impl Collected {
-    fn put(&mut self, i: usize, r: CheckResult) {
-        self.done[i] = true;
+    /// The index of the next task taken from the plan.
+    fn open(&mut self) -> usize {
         if self.keep {
-            self.results[i] = Some(r);
+            self.results.push(None);
+        }
+        self.taken += 1;
+        self.taken - 1
+    }
+
+    fn put(&mut self, i: usize, r: CheckResult) {
+        if let Some(slot) = self.results.get_mut(i) {
+            *slot = Some(r);
         }
     }
 }
 
+/// The tasks in flight: their index in the plan by the runtime's task id, and the task by index.
+#[derive(Default)]
+struct Running {
+    ids: std::collections::HashMap<tokio::task::Id, usize>,
+    tasks: std::collections::HashMap<usize, Arc<Task>>,
+}
+
 async fn run_inner<E, F>(
-    tasks: Vec<Task>,
+    tasks: impl IntoIterator<Item = Task>,
     opts: RunOptions,
     cancel: CancellationToken,
     exec: E,
@@ -239,44 +256,59 @@ where
     E: Fn(Planned) -> F + Clone + Send + 'static,
     F: Future<Output = Result<(Evidence, Judgement), ProbeError>> + Send + 'static,
 {
-    let tasks: Vec<Arc<Task>> = tasks.into_iter().map(Arc::new).collect();
+    let mut plan = tasks.into_iter().fuse();
     let mut results = Collected {
-        results: if keep {
-            vec![None; tasks.len()]
-        } else {
-            Vec::new()
-        },
-        done: vec![false; tasks.len()],
+        results: Vec::new(),
+        taken: 0,
         keep,
     };
     // A task is spawned only when a slot is free, so at most `concurrency` probe futures exist at
     // once: memory stays flat however many domains are scanned, and a check's timeout (which
     // starts at spawn) never includes time spent queueing.
     let mut set = JoinSet::new();
-    let mut ids = std::collections::HashMap::new();
+    let mut running = Running::default();
     let stop_all = CancellationToken::new();
     let deadline = opts.budget.map(|b| Instant::now() + b);
     let mut stopped: Option<&'static str> = None;
-    // Measurements that concurrency would skew (network quality) run last, alone: every other
-    // check first, at full concurrency; results keep the plan's order either way.
+    // Measurements that concurrency would skew (network quality) run last, alone: set aside as
+    // the plan reaches them, started one at a time once everything else has finished; results
+    // keep the plan's order either way.
     let exclusive = |t: &Task| t.check.probe.exclusive() && matches!(t.work, Work::Run(_));
-    let order: Vec<usize> = (0..tasks.len())
-        .filter(|&i| !exclusive(&tasks[i]))
-        .chain((0..tasks.len()).filter(|&i| exclusive(&tasks[i])))
-        .collect();
-    let mut next = 0;
+    let mut deferred: std::collections::VecDeque<(usize, Arc<Task>)> =
+        std::collections::VecDeque::new();
+    let mut exhausted = false;
     loop {
-        while stopped.is_none()
-            && next < order.len()
-            && set.len() < opts.concurrency.get()
-            && (!exclusive(&tasks[order[next]]) || set.is_empty())
-        {
-            let i = order[next];
-            next += 1;
-            let task = Arc::clone(&tasks[i]);
+        while stopped.is_none() && set.len() < opts.concurrency.get() {
+            let (i, task) = if exhausted {
+                match deferred.pop_front() {
+                    Some(next) if set.is_empty() => next,
+                    Some(next) => {
+                        deferred.push_front(next);
+                        break;
+                    }
+                    None => break,
+                }
+            } else {
+                let Some(task) = plan.next() else {
+                    exhausted = true;
+                    continue;
+                };
+                let (i, task) = (results.open(), Arc::new(task));
+                if exclusive(&task) {
+                    deferred.push_back((i, task));
+                    continue;
+                }
+                (i, task)
+            };
             let probe = match &task.work {
                 Work::Skip(reason) => {
                     let r = skipped(&task, reason);
+                    on_result(&r);
+                    results.put(i, r);
+                    continue;
+                }
+                Work::Error(why) => {
+                    let r = redacted(error_result(&task, "plan", why.clone(), Duration::ZERO));
                     on_result(&r);
                     results.put(i, r);
                     continue;
@@ -297,7 +329,8 @@ where
                 };
                 (i, r, start.elapsed())
             });
-            ids.insert(handle.id(), i);
+            running.ids.insert(handle.id(), i);
+            running.tasks.insert(i, task);
         }
         if set.is_empty() {
             break;
@@ -310,7 +343,7 @@ where
         };
         tokio::select! {
             Some(joined) = set.join_next_with_id() => {
-                collect(joined, &tasks, &ids, &mut results, stopped, &mut on_result);
+                collect(joined, &mut running, &mut results, stopped, &mut on_result);
             }
             () = cancel.cancelled(), if stopped.is_none() => {
                 stopped = Some(INTERRUPTED);
@@ -323,34 +356,48 @@ where
         }
     }
     // Checks never started because the run stopped still get their row (handed on like any
-    // other, so a stream has it too).
+    // other, so a stream has it too): the measurements set aside, then the rest of the plan.
     let why = stopped.unwrap_or(INTERRUPTED);
-    for (i, task) in tasks.iter().enumerate() {
-        if !results.done[i] {
-            let r = finished(task, Err(Failure::Cancelled(why)), Duration::ZERO);
-            on_result(&r);
-            results.put(i, r);
-        }
+    let mut cancelled = |i: usize, task: &Task, results: &mut Collected| {
+        let r = finished(task, Err(Failure::Cancelled(why)), Duration::ZERO);
+        on_result(&r);
+        results.put(i, r);
+    };
+    for (i, task) in deferred {
+        cancelled(i, &task, &mut results);
+    }
+    for task in plan {
+        let i = results.open();
+        cancelled(i, &task, &mut results);
     }
     results.results.into_iter().flatten().collect()
 }
 
 fn collect(
     joined: Result<(tokio::task::Id, (usize, Outcome, Duration)), tokio::task::JoinError>,
-    tasks: &[Arc<Task>],
-    ids: &std::collections::HashMap<tokio::task::Id, usize>,
+    running: &mut Running,
     results: &mut Collected,
     stopped: Option<&'static str>,
     on_result: &mut impl FnMut(&CheckResult),
 ) {
+    let id = match &joined {
+        Ok((id, _)) => *id,
+        Err(e) => e.id(),
+    };
+    let Some((index, task)) = running
+        .ids
+        .remove(&id)
+        .and_then(|i| Some((i, running.tasks.remove(&i)?)))
+    else {
+        return;
+    };
     let (i, r) = match joined {
         Ok((_, (i, Err(Failure::Stopped), d))) => {
             let why = stopped.unwrap_or(INTERRUPTED);
-            (i, finished(&tasks[i], Err(Failure::Cancelled(why)), d))
+            (i, finished(&task, Err(Failure::Cancelled(why)), d))
         }
-        Ok((_, (i, outcome, d))) => (i, finished(&tasks[i], outcome, d)),
+        Ok((_, (i, outcome, d))) => (i, finished(&task, outcome, d)),
         Err(e) => {
-            let Some(&i) = ids.get(&e.id()) else { return };
             let what = if e.is_panic() {
                 let payload = e.into_panic();
                 let text = payload
@@ -363,8 +410,8 @@ fn collect(
                 ("cancelled", Text::new(INTERRUPTED))
             };
             (
-                i,
-                redacted(error_result(&tasks[i], what.0, what.1, Duration::ZERO)),
+                index,
+                redacted(error_result(&task, what.0, what.1, Duration::ZERO)),
             )
         }
     };

@@ -17,11 +17,11 @@ use crate::report::{self, Report, RunInfo, Summary, TenantInfo, Tool, Vantage};
 use crate::runner::{self, RunOptions};
 use crate::settings::{self, Env, Settings};
 
-/// Everything validated before the first packet is sent.
+/// Everything validated before the first packet is sent. The plan itself is built when the scan
+/// starts (after `--graph` has filled in the exact records) and taken lazily by the runner.
 struct Prepared {
     settings: Settings,
     catalog: Catalog,
-    tasks: Vec<plan::Task>,
 }
 
 /// The settings a scan with `args` would run with (nothing planned, nothing created).
@@ -47,7 +47,9 @@ fn prepare(args: &ScanArgs, env: &Env) -> Result<Prepared, ConfigError> {
     let file = config.as_deref().map(settings::load_file).transpose()?;
     let settings = Settings::resolve(args, file.as_ref(), env)?;
     let catalog = Catalog::load(&settings.checks_dirs, settings.builtin_checks)?;
-    let tasks = plan::plan(&catalog, &settings)?;
+    // Planned once here so a selection or template error is a usage error before any packet;
+    // the scan plans again, lazily, with what Graph adds.
+    plan::Plan::new(&catalog, &settings)?;
     let outputs = settings
         .output
         .iter()
@@ -55,18 +57,14 @@ fn prepare(args: &ScanArgs, env: &Env) -> Result<Prepared, ConfigError> {
     for p in outputs {
         prepare_output(p)?;
     }
-    Ok(Prepared {
-        settings,
-        catalog,
-        tasks,
-    })
+    Ok(Prepared { settings, catalog })
 }
 
 // Where Microsoft Entra ID and Graph are for the tenant's cloud is Graph's own question.
 pub use crate::graph::graph_hosts;
 
 /// `--graph`: asks Microsoft Graph for the tenant's domains and their records, makes those the
-/// exact expectations of the DNS checks (and what `entra.domain` knows), and plans again.
+/// exact expectations of the DNS checks (and what `entra.domain` knows).
 async fn apply_graph(
     p: &mut Prepared,
     cx: &ProbeCx,
@@ -110,7 +108,6 @@ async fn apply_graph(
         .filter(|d| d.is_verified)
         .map(|d| d.id.trim_end_matches('.').to_ascii_lowercase())
         .collect();
-    p.tasks = plan::plan(&p.catalog, &p.settings).map_err(|e| e.to_string())?;
     let session = graph.session();
     // Salted with the tenant as the user named it (an id or a domain): the same hashes from one
     // scan to the next, different ones for another tenant.
@@ -169,8 +166,10 @@ pub async fn run_scan(
     let s = &p.settings;
     let resolvers = cx.resolver.describe().to_vec();
     let resolver = cx.resolver.clone();
-    let directory = plan::directory_read(&p.tasks);
-    let bar = progress_bar(s.progress, p.tasks.len());
+    let tasks = plan::Plan::new(&p.catalog, s)
+        .map_err(|e| crate::escape::terminal_lines(&e.to_string()))?;
+    let directory = plan::directory_read(tasks.shared());
+    let bar = progress_bar(s.progress, tasks.len());
     let started = SystemTime::now();
     let clock = Instant::now();
     let mut streams = open_streams(s)?;
@@ -188,7 +187,7 @@ pub async fn run_scan(
     // Only streamed outputs: each result is written and forgotten (memory flat in the domains).
     let keep = streams.is_none() || !only_streams(s);
     let results = runner::run_keeping(
-        p.tasks,
+        tasks,
         cx,
         RunOptions {
             concurrency: s.concurrency,

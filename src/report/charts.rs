@@ -69,7 +69,7 @@ fn section(check: &str) -> &'static str {
 }
 
 /// The subject a row stands for (with the site, in a merged report).
-fn row_name(r: &CheckResult) -> String {
+pub(super) fn row_name(r: &CheckResult) -> String {
     match &r.site {
         Some(site) => format!("{} @ {site}", r.subject),
         None => r.subject.clone(),

@@ -18,7 +18,7 @@ fn cell(s: &str) -> String {
 
 /// A check id as code (`dns.mx`) when it is one; anything else (a hand-made saved report) is
 /// shown escaped: a code span cannot escape a backtick inside it.
-fn check_id(id: &str) -> String {
+pub(super) fn check_id(id: &str) -> String {
     if !id.is_empty()
         && id
             .chars()
@@ -84,7 +84,10 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
     writeln!(out, "# {}: {verdict}", t("heading.title", lang))?;
     writeln!(out)?;
     let mut args = super::human::summary_args(s);
-    args.push(("domains", cell(&report.tenant.domains.join(", "))));
+    args.push((
+        "domains",
+        cell(&super::html::some_names(&report.tenant.domains, lang)),
+    ));
     writeln!(out, "{}", tf("markdown.counts", lang, &args))?;
     writeln!(out)?;
     matrix(report, lang, out)?;

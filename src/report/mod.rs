@@ -3,11 +3,13 @@
 //! rendered report in place so a reader never sees half a file.
 
 pub mod charts;
+pub mod digest;
 pub mod directory_csv;
 pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod large;
 pub mod markdown;
 pub mod ndjson;
 pub mod saved;
@@ -217,6 +219,14 @@ pub fn render_format_to(
     match format {
         Format::Human => human::render(report, o, out),
         Format::Json => json::render(report, out),
+        Format::Markdown | Format::Html if report.results.len() > digest::LARGE => {
+            let d = digest::Digest::of(report).map_err(std::io::Error::other)?;
+            if format == Format::Html {
+                large::html(&d, o.lang, out)
+            } else {
+                large::markdown(&d, o.lang, out)
+            }
+        }
         Format::Markdown => markdown::render(report, o.lang, out),
         Format::Junit => junit::render(report, out),
         Format::Html => html::render(report, o.lang, out),

@@ -19,6 +19,7 @@ mod fetch;
 mod fuzz_regressions;
 mod hostile;
 mod korean;
+mod large_report;
 mod layering;
 mod misbehaving;
 mod ndjson;

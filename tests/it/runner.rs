@@ -86,7 +86,7 @@ async fn concurrency_is_bounded_and_the_timeout_starts_with_the_slot() {
     let start = tokio::time::Instant::now();
     // Each probe takes 800 ms with a 1 s timeout; with one slot the last starts after 3.2 s of
     // queueing and must still pass.
-    let tasks = (0..5).map(|_| task(800)).collect();
+    let tasks: Vec<Task> = (0..5).map(|_| task(800)).collect();
     let results = run_with(
         tasks,
         opts(1, 1000, None),
@@ -107,7 +107,7 @@ async fn concurrency_is_bounded_and_the_timeout_starts_with_the_slot() {
     );
 
     let (a, p) = counters();
-    let tasks = (0..10).map(|_| task(100)).collect();
+    let tasks: Vec<Task> = (0..10).map(|_| task(100)).collect();
     run_with(
         tasks,
         opts(3, 1000, None),
@@ -290,5 +290,76 @@ async fn measurements_run_last_and_alone() {
             "sleep-40",
             "sleep-100"
         ]
+    );
+}
+
+/// The runner takes tasks from the plan only as slots free up (a lazy plan builds a domain's
+/// tasks when their turn comes): at no point are more tasks taken than finished plus the slots.
+#[tokio::test(start_paused = true)]
+async fn tasks_are_taken_from_the_plan_only_as_slots_free_up() {
+    let (taken, finished, most) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let plan = {
+        let (taken, finished, most) =
+            (Arc::clone(&taken), Arc::clone(&finished), Arc::clone(&most));
+        (0..500).map(move |i| {
+            let now = taken.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now - finished.load(Ordering::SeqCst), Ordering::SeqCst);
+            task(10 + i % 7)
+        })
+    };
+    let (a, p) = counters();
+    let done = Arc::clone(&finished);
+    let results = run_with(
+        plan,
+        opts(4, 1000, None),
+        CancellationToken::new(),
+        fake(a, p),
+        move |_| {
+            done.fetch_add(1, Ordering::SeqCst);
+        },
+    )
+    .await;
+    assert_eq!(results.len(), 500);
+    assert_eq!(taken.load(Ordering::SeqCst), 500);
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        4,
+        "in flight at most the 4 slots"
+    );
+    // Results keep the plan's order.
+    let subjects: Vec<String> = results.iter().map(|r| r.subject.clone()).collect();
+    let expected: Vec<String> = (0..500).map(|i| format!("sleep-{}", 10 + i % 7)).collect();
+    assert_eq!(subjects, expected);
+}
+
+/// Stopped early, the rest of a lazy plan still gets its rows, in order, each handed on.
+#[tokio::test(start_paused = true)]
+async fn a_stopped_run_still_gives_the_untaken_tasks_their_rows() {
+    let (a, p) = counters();
+    let handed = Arc::new(AtomicUsize::new(0));
+    let h = Arc::clone(&handed);
+    let results = run_with(
+        (0..50).map(|_| task(1000)),
+        opts(2, 10_000, Some(1500)),
+        CancellationToken::new(),
+        fake(a, p),
+        move |_| {
+            h.fetch_add(1, Ordering::SeqCst);
+        },
+    )
+    .await;
+    assert_eq!(results.len(), 50);
+    assert_eq!(handed.load(Ordering::SeqCst), 50);
+    assert_eq!(
+        results.iter().filter(|r| r.status == Status::Pass).count(),
+        2
+    );
+    assert!(
+        results[2..].iter().all(|r| error_kind(r) == "cancelled"),
+        "{results:?}"
     );
 }
