@@ -230,6 +230,7 @@ pub fn saved_report(data: &[u8]) {
         let Some(catalog) = CATALOG.get_or_init(|| Catalog::embedded().ok()) else {
             return;
         };
+        large_report(text, catalog);
         crate::report::ndjson::parse(text, Path::new("fuzz.ndjson"), catalog).map(|(r, _)| r)
     } else {
         crate::report::saved::parse(text, Path::new("fuzz.json"))
@@ -277,6 +278,24 @@ pub fn saved_report(data: &[u8]) {
         .filter(|l| l.starts_with("tenant_ready_check_status{"))
         .count();
     assert_eq!(series, keys.len() * 5, "{text}");
+}
+
+/// A saved NDJSON report read line by line into a large report's digest (what `report render`
+/// does past 20,000 results), and both of its pages: whatever a line holds, no markup of its
+/// own reaches the HTML (every `<` on the page is one of ours).
+fn large_report(text: &str, catalog: &Catalog) {
+    let Ok((d, _)) =
+        crate::report::digest::Digest::read_ndjson(text.as_bytes(), Path::new("fuzz"), catalog)
+    else {
+        return;
+    };
+    let mut page = Vec::new();
+    if crate::report::large::html(&d, crate::output::Lang::En, &mut page).is_ok() {
+        let page = String::from_utf8_lossy(&page);
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+    }
+    let _ = crate::report::large::markdown(&d, crate::output::Lang::Ko, &mut Vec::new());
 }
 
 /// Microsoft Entra ID's and Microsoft Graph's JSON answers (or whoever answers as them): OpenID

@@ -291,6 +291,8 @@ pub struct Plan<'a> {
     current: std::vec::IntoIter<Task>,
     shared: Vec<Task>,
     len: usize,
+    /// Tasks yielded so far.
+    taken: usize,
 }
 
 impl<'a> Plan<'a> {
@@ -328,6 +330,7 @@ impl<'a> Plan<'a> {
             current: current.into_iter(),
             shared,
             len,
+            taken: 0,
         })
     }
 
@@ -350,9 +353,16 @@ impl<'a> Plan<'a> {
 impl Iterator for Plan<'_> {
     type Item = Task;
 
+    /// What remains (the runner sizes its result list with it, once).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.len.saturating_sub(self.taken);
+        (left, Some(left))
+    }
+
     fn next(&mut self) -> Option<Task> {
         loop {
             if let Some(t) = self.current.next() {
+                self.taken += 1;
                 return Some(t);
             }
             let Some(d) = self.domains.s.domains.get(self.next_domain) else {

@@ -258,7 +258,9 @@ where
 {
     let mut plan = tasks.into_iter().fuse();
     let mut results = Collected {
-        results: Vec::new(),
+        // Sized once: grown by doubling, the list of a large scan's results was copied at its
+        // largest, briefly holding it twice.
+        results: Vec::with_capacity(if keep { plan.size_hint().0 } else { 0 }),
         taken: 0,
         keep,
     };

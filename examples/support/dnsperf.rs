@@ -38,4 +38,3 @@ pub(crate) fn dnsperf(server: SocketAddr, queries: &Path) -> Result<(u64, f64), 
         .ok_or_else(|| format!("unexpected dnsperf output:\n{text}"))?;
     Ok((completed, secs))
 }
-
