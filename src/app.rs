@@ -197,6 +197,17 @@ pub use crate::scan::{
 
 /// Runs a scan and writes its reports; returns the exit code.
 pub async fn scan(args: ScanArgs, env: Env) -> Exit {
+    if args.domains.is_empty()
+        && args.config.is_none()
+        && !args.graph
+        && !std::path::Path::new("tenant.toml").is_file()
+    {
+        // A first run: what to do, not just what is missing.
+        eprintln!(
+            "nothing to scan yet: no domain on the command line and no tenant.toml here.\n  tenant-ready scan contoso.com     scan one domain now\n  tenant-ready init                 write a commented tenant.toml, edit its domains, then: tenant-ready scan"
+        );
+        return Exit::Usage;
+    }
     init_tracing(
         i8::try_from(args.verbose)
             .unwrap_or(i8::MAX)

@@ -35,6 +35,21 @@ fn assert_usage_error(args: &[&str], dir: &Path, fragment: &str) {
     assert!(stderr.contains(fragment), "{args:?}: {stderr}");
 }
 
+/// `scan` with nothing to scan (no domain, no tenant.toml here) says what to do: the two ways to
+/// start, exit 2, nothing run.
+#[test]
+fn a_first_run_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&["scan"], dir.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("tenant-ready scan contoso.com"), "{stderr}");
+    assert!(stderr.contains("tenant-ready init"), "{stderr}");
+    // An empty tenant.toml is a configuration to fix: one line, as before.
+    std::fs::write(dir.path().join("tenant.toml"), "").unwrap();
+    assert_usage_error(&["scan"], dir.path(), "no domains to scan");
+}
+
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
@@ -80,7 +95,6 @@ fn bad_input_is_one_line_and_exit_2() {
     let long = format!("{}.com", "a".repeat(64));
     let too_long = format!("{}com", "abcdefghi.".repeat(26));
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["scan"], "no domains to scan"),
         (
             vec!["scan", "con_toso.com"],
             "domain argument `con_toso.com`",

@@ -12,6 +12,7 @@ mod cli;
 mod conformance;
 mod directory;
 mod dns;
+mod docs_links;
 mod documented;
 mod endpoints;
 mod entra;
