@@ -200,7 +200,7 @@ pub async fn scan(args: ScanArgs, env: Env) -> Exit {
     if args.domains.is_empty()
         && args.config.is_none()
         && !args.graph
-        && !std::path::Path::new("tenant.toml").is_file()
+        && !Path::new("tenant.toml").is_file()
     {
         // A first run: what to do, not just what is missing.
         eprintln!(
