@@ -117,10 +117,11 @@ fn every_relative_link_in_the_readme_and_docs_resolves() {
                 dead.push(format!("{name}: {link} (no such file)"));
                 continue;
             }
-            if let Some(a) = fragment {
-                if target.extension().is_some_and(|e| e == "md") && !anchors(&target).contains(a) {
-                    dead.push(format!("{name}: {link} (no such heading)"));
-                }
+            if let Some(a) = fragment
+                && target.extension().is_some_and(|e| e == "md")
+                && !anchors(&target).contains(a)
+            {
+                dead.push(format!("{name}: {link} (no such heading)"));
             }
         }
     }
