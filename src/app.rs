@@ -166,12 +166,33 @@ pub fn env_from_process() -> Env {
             .or_else(|| std::env::var("LANG").ok()),
         stdout_tty: std::io::stdout().is_terminal(),
         stderr_tty: std::io::stderr().is_terminal(),
+        columns: columns(),
         ldap_password: std::env::var(crate::directory::PASSWORD_VAR)
             .ok()
             .filter(|p| !p.is_empty())
             .map(crate::secrets::Secret::new),
         vars: Vec::new(),
     }
+}
+
+/// The width the human report wraps to ([`Env::columns`]): `COLUMNS` (a shell's, or set for
+/// one command), else the terminal's, else 100 on a terminal; nothing for a file or a pipe.
+fn columns() -> Option<usize> {
+    // Narrower than this, nothing fits beside the indentation: 20 columns at least.
+    const NARROWEST: usize = 20;
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        return Some(n.max(NARROWEST));
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let cols = console::Term::stdout()
+        .size_checked()
+        .map_or(100, |(_, cols)| usize::from(cols));
+    Some(cols.max(NARROWEST))
 }
 
 fn init_tracing(verbosity: i8) {
@@ -266,6 +287,11 @@ fn render(report: &Report, format: Format, s: &Settings) -> std::io::Result<Vec<
 fn human_options(s: &Settings, to_file: bool) -> report::human::HumanOptions {
     report::human::HumanOptions {
         color: s.color && s.output.is_none() && !to_file,
+        width: if s.output.is_none() && !to_file {
+            s.width
+        } else {
+            None
+        },
         lang: s.lang,
         quiet: s.verbosity < 0,
         checklist: s.checklist,

@@ -101,6 +101,8 @@ pub const KEYS: &[&str] = &[
     "title.corrected",
     "chart.matrix",
     "chart.matrix-left-out",
+    "progress.measuring",
+    "progress.finishing",
     "large.note",
     "large.subjects",
     "large.subjects-left-out",

@@ -74,6 +74,7 @@ pub mod percent;
 pub mod permissions_cmd;
 pub mod plan;
 pub mod probe;
+pub mod progress;
 pub mod report;
 pub mod report_cmd;
 pub mod rtt;

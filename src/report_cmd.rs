@@ -55,6 +55,7 @@ pub fn run(cmd: ReportCommand, env: &Env) -> Exit {
                         format,
                         HumanOptions {
                             color,
+                            width: if output.is_none() { env.columns } else { None },
                             lang,
                             quiet: false,
                             checklist,

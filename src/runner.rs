@@ -174,7 +174,7 @@ pub async fn run(
     cancel: CancellationToken,
     on_result: impl FnMut(&CheckResult),
 ) -> Vec<CheckResult> {
-    run_keeping(tasks, cx, opts, cancel, true, on_result).await
+    run_keeping(tasks, cx, opts, cancel, true, self::on_result(on_result)).await
 }
 
 /// [`run`], keeping the results only when `keep`: a scan whose only outputs stream (NDJSON) hands
@@ -187,13 +187,30 @@ pub async fn run_keeping(
     opts: RunOptions,
     cancel: CancellationToken,
     keep: bool,
-    on_result: impl FnMut(&CheckResult),
+    hooks: Hooks<impl FnMut(&Task), impl FnMut(&CheckResult)>,
 ) -> Vec<CheckResult> {
     let exec = move |p: Planned| {
         let cx = cx.clone();
         async move { probe::run(&p, &cx).await }
     };
-    run_inner(tasks, opts, cancel, exec, keep, on_result).await
+    run_inner(tasks, opts, cancel, exec, keep, hooks).await
+}
+
+/// What the caller hears of a run as it goes (the progress line, the NDJSON stream): each
+/// task as it starts, each result as it finishes.
+pub struct Hooks<S, R> {
+    /// A task taken a slot and started (its probe is running).
+    pub on_start: S,
+    /// A result, finished or skipped.
+    pub on_result: R,
+}
+
+/// [`Hooks`] with only results heard.
+pub fn on_result<R: FnMut(&CheckResult)>(on_result: R) -> Hooks<impl FnMut(&Task), R> {
+    Hooks {
+        on_start: |_: &Task| {},
+        on_result,
+    }
 }
 
 /// [`run`] with the probe execution injected: tests drive the runner's timing, concurrency and
@@ -209,7 +226,22 @@ where
     E: Fn(Planned) -> F + Clone + Send + 'static,
     F: Future<Output = Result<(Evidence, Judgement), ProbeError>> + Send + 'static,
 {
-    run_inner(tasks, opts, cancel, exec, true, on_result).await
+    run_inner(tasks, opts, cancel, exec, true, self::on_result(on_result)).await
+}
+
+/// [`run_with`] with both [`Hooks`].
+pub async fn run_with_hooks<E, F>(
+    tasks: impl IntoIterator<Item = Task>,
+    opts: RunOptions,
+    cancel: CancellationToken,
+    exec: E,
+    hooks: Hooks<impl FnMut(&Task), impl FnMut(&CheckResult)>,
+) -> Vec<CheckResult>
+where
+    E: Fn(Planned) -> F + Clone + Send + 'static,
+    F: Future<Output = Result<(Evidence, Judgement), ProbeError>> + Send + 'static,
+{
+    run_inner(tasks, opts, cancel, exec, true, hooks).await
 }
 
 /// Where results go as they finish: kept in plan order, or only handed on.
@@ -250,12 +282,16 @@ async fn run_inner<E, F>(
     cancel: CancellationToken,
     exec: E,
     keep: bool,
-    mut on_result: impl FnMut(&CheckResult),
+    hooks: Hooks<impl FnMut(&Task), impl FnMut(&CheckResult)>,
 ) -> Vec<CheckResult>
 where
     E: Fn(Planned) -> F + Clone + Send + 'static,
     F: Future<Output = Result<(Evidence, Judgement), ProbeError>> + Send + 'static,
 {
+    let Hooks {
+        mut on_start,
+        mut on_result,
+    } = hooks;
     let mut plan = tasks.into_iter().fuse();
     let mut results = Collected {
         // Sized once: grown by doubling, the list of a large scan's results was copied at its
@@ -317,6 +353,7 @@ where
                 }
                 Work::Run(p) => p.clone(),
             };
+            on_start(&task);
             let (exec, stop) = (exec.clone(), stop_all.clone());
             let timeout = task.check.timeout.unwrap_or(opts.timeout);
             let handle = set.spawn(async move {

@@ -13,6 +13,7 @@ use crate::error::ConfigError;
 use crate::outcome::CheckResult;
 use crate::plan;
 use crate::probe::ProbeCx;
+use crate::progress;
 use crate::report::{self, Report, RunInfo, Summary, TenantInfo, Tool, Vantage};
 use crate::runner::{self, RunOptions};
 use crate::settings::{self, Env, Settings};
@@ -169,7 +170,7 @@ pub async fn run_scan(
     let tasks = plan::Plan::new(&p.catalog, s)
         .map_err(|e| crate::escape::terminal_lines(&e.to_string()))?;
     let directory = plan::directory_read(tasks.shared());
-    let bar = progress_bar(s.progress, tasks.len());
+    let bar = progress::bar(s.progress, tasks.len());
     let started = SystemTime::now();
     let clock = Instant::now();
     let mut streams = open_streams(s)?;
@@ -186,6 +187,12 @@ pub async fn run_scan(
     }
     // Only streamed outputs: each result is written and forgotten (memory flat in the domains).
     let keep = streams.is_none() || !only_streams(s);
+    // A measurement runs for seconds with nothing else finishing: the progress line names it
+    // and counts its planned time down (a ticker redraws it), so a waiting bar is not a stuck one.
+    let measuring = progress::Measuring::default();
+    let ticker = s
+        .progress
+        .then(|| measuring.tick(bar.clone(), s.lang, std::time::Duration::from_millis(250)));
     let results = runner::run_keeping(
         tasks,
         cx,
@@ -196,19 +203,26 @@ pub async fn run_scan(
         },
         cancel,
         keep,
-        |r: &CheckResult| {
-            if let Some(st) = &mut streams {
-                st.result(r);
-            }
-            bar.inc(1);
-            bar.set_message(format!(
-                "{} {}",
-                crate::escape::terminal(&r.check),
-                crate::escape::terminal(&r.subject)
-            ));
+        runner::Hooks {
+            on_start: |t: &plan::Task| measuring.start(t),
+            on_result: |r: &CheckResult| {
+                if let Some(st) = &mut streams {
+                    st.result(r);
+                }
+                measuring.stop();
+                bar.inc(1);
+                bar.set_message(format!(
+                    "{} {}",
+                    crate::escape::terminal(&r.check),
+                    crate::escape::terminal(&r.subject)
+                ));
+            },
         },
     )
     .await;
+    if let Some(t) = ticker {
+        t.abort();
+    }
     bar.finish_and_clear();
     if let Some((canary, said)) = resolver.blind() {
         // One line for the cause; the results it turned into errors each say it too.
@@ -300,25 +314,6 @@ pub fn build_report(
         responsibilities: report::responsibilities(catalog, &results),
         results,
     }
-}
-
-fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {
-    if !enabled {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    // The quality measurements run for seconds with no check finishing: the spinner and the
-    // elapsed time keep moving, so a waiting bar is not a stuck one.
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar
 }
 
 /// The NDJSON outputs the settings ask for (`--format ndjson`, `--report ndjson=FILE`), opened

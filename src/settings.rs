@@ -44,6 +44,10 @@ pub struct Env {
     pub stdout_tty: bool,
     /// stderr is a terminal.
     pub stderr_tty: bool,
+    /// The width the human report wraps to: `COLUMNS` when set, else the terminal's when stdout
+    /// is one (100 when it cannot be read); `None` for a file or a pipe, where each result stays
+    /// on one line (so grep finds it whole).
+    pub columns: Option<usize>,
     /// `TENANT_READY_LDAP_PASSWORD`: the directory's bind password.
     pub ldap_password: Option<crate::secrets::Secret>,
     /// Variables the scan reads before the process environment's (the offline demo hands over
@@ -235,6 +239,8 @@ pub struct Settings {
     pub progress: bool,
     /// Colour the human report.
     pub color: bool,
+    /// The terminal width the human report on stdout wraps to ([`Env::columns`]).
+    pub width: Option<usize>,
     /// Log verbosity (-v minus -q).
     pub verbosity: i8,
     /// Check definitions directory.
@@ -741,6 +747,7 @@ impl Settings {
             lang: flags.lang,
             progress: !args.no_progress && env.stderr_tty && args.quiet == 0,
             color: flags.color,
+            width: env.columns,
             verbosity: i8::try_from(args.verbose).unwrap_or(i8::MAX)
                 - i8::try_from(args.quiet).unwrap_or(i8::MAX),
             // tenant.toml's directories first (relative to the file), then the command line's.

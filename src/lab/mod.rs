@@ -152,7 +152,7 @@ pub fn token_signing_cert(host: &str, days: i64) -> Result<Vec<u8>, rcgen::Error
     p.distinguished_name = dn;
     let now = time::OffsetDateTime::now_utc();
     p.not_before = now - time::Duration::days(365 - days.min(365));
-    p.not_after = now + time::Duration::days(days);
+    p.not_after = pki::days_from(now, days);
     Ok(p.self_signed(&key)?.der().to_vec())
 }
 

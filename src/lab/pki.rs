@@ -20,6 +20,23 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::{Duration, OffsetDateTime};
 
+/// Added to a lab certificate's end of validity: "N days left" is N whole days from the moment
+/// it is minted, and a check run a second later would count N − 1 (the days round down, and
+/// X.509 times drop the fraction of a second). An hour keeps the count at N for the length of
+/// any test (found as a flaky `expires in 3 days` under load).
+pub const DAYS_MARGIN: Duration = Duration::hours(1);
+
+/// `now` + `days`, with [`DAYS_MARGIN`] for a certificate still valid (an expired one's "N days
+/// ago" rounds towards zero, so it needs none).
+pub fn days_from(now: OffsetDateTime, days: i64) -> OffsetDateTime {
+    now + Duration::days(days)
+        + if days > 0 {
+            DAYS_MARGIN
+        } else {
+            Duration::ZERO
+        }
+}
+
 /// A 1024-bit RSA public key (SubjectPublicKeyInfo, base64 DER), generated once with
 /// `openssl genrsa 1024`; its private half was never kept.
 const RSA1024_SPKI: &str = "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCri+/yipvB6kTSpjxJ2WCcnYQnjIId4SWeELfhDkh7lFm74iEZa9XqWdGdWGti34Z0MGsWjLUGz9NL6BtKG1FL2A8UekGqjRRhsu4gVwSW79ZrP5muYolHKVYIaNxnyCdDA6Yuj+TKjgknq4N/x5GRygzdW2l/B/rOWPLDrdLiUwIDAQAB";
@@ -141,7 +158,7 @@ impl Pki {
         p.distinguished_name = dn(spec.names.first().map_or("lab", String::as_str));
         let now = OffsetDateTime::now_utc();
         p.not_before = now + Duration::days(spec.from_days);
-        p.not_after = now + Duration::days(spec.until_days);
+        p.not_after = days_from(now, spec.until_days);
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.extended_key_usages.clone_from(&spec.eku);
         p.use_authority_key_identifier_extension = spec.signer == Signer::Intermediate;

@@ -503,6 +503,27 @@ pub enum Planned {
 }
 
 impl Planned {
+    /// How long a measurement runs by design (the progress line counts it down: a quality
+    /// check takes seconds with nothing else finishing); `None` for a probe that is as quick as
+    /// its network.
+    pub fn expected_duration(&self) -> Option<Duration> {
+        match self {
+            Self::QualityLatency(t) => Some(
+                Duration::from_millis(t.spec.interval_ms)
+                    .saturating_mul(t.spec.samples)
+                    .saturating_add(Duration::from_millis(t.spec.reply_timeout_ms)),
+            ),
+            Self::QualityBandwidth(t) => Some(
+                Duration::from_millis(t.spec.max_ms).saturating_mul(if t.spec.upload {
+                    2
+                } else {
+                    1
+                }),
+            ),
+            _ => None,
+        }
+    }
+
     /// The DNS questions this probe asks through the resolver (for the NS-consistency comparison).
     pub fn questions(&self) -> Vec<dns::Question> {
         match self {

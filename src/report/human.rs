@@ -13,6 +13,17 @@ use crate::i18n::{t, tf};
 use crate::outcome::{CheckResult, Status};
 use crate::output::Lang;
 
+use super::wrap::{cols, hanging};
+
+/// Where the finding, expected, fix and docs lines start under a result.
+const DETAIL: usize = 13;
+
+/// The subject column at most this share of the line (a long host name moves to a line of its
+/// own rather than pushing every message right).
+const SUBJECT_SHARE: usize = 4;
+
+/// Room the message needs beside the subject; with less, it goes under it.
+const MESSAGE_ROOM: usize = 40;
 /// How to render.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HumanOptions {
@@ -24,6 +35,8 @@ pub struct HumanOptions {
     pub quiet: bool,
     /// List the manual checklist (else one line says how many items it has).
     pub checklist: bool,
+    /// Wrap to this many columns (a terminal); `None`: each result on one line (a file, a pipe).
+    pub width: Option<usize>,
 }
 
 struct Paint(bool, Lang);
@@ -45,9 +58,28 @@ impl Paint {
             Status::Skip => ("-", "2"),
         };
         let word = t(&format!("status.{}", s.as_str()), self.1);
-        // Pad by characters, not bytes: Korean words are wider in bytes.
-        let pad = 5usize.saturating_sub(word.chars().count());
+        // Pad by display columns, not bytes or characters: a Hangul syllable takes two.
+        let pad = self.status_cols().saturating_sub(2 + cols(word));
         self.code(code, &format!("{icon} {word}{}", " ".repeat(pad)))
+    }
+    /// The status column's width: the icon, a space and the widest status word (at least 5).
+    fn status_cols(&self) -> usize {
+        2 + ["pass", "warn", "fail", "error", "skip"]
+            .iter()
+            .map(|s| cols(t(&format!("status.{s}"), self.1)))
+            .max()
+            .unwrap_or(5)
+            .max(5)
+    }
+    /// The visible width of [`Self::rstatus`].
+    fn rstatus_cols(&self, s: ResponsibilityStatus) -> usize {
+        let key = format!("status.{}", s.as_str());
+        let word = t(&key, self.1);
+        6.max(if self.1 == Lang::En {
+            cols(&word.to_uppercase())
+        } else {
+            cols(word)
+        })
     }
     fn rstatus(&self, s: ResponsibilityStatus) -> String {
         let (key, code) = match s {
@@ -64,7 +96,7 @@ impl Paint {
         } else {
             word.to_owned()
         };
-        let pad = 6usize.saturating_sub(word.chars().count());
+        let pad = 6usize.saturating_sub(cols(&word));
         self.code(code, &format!("{word}{}", " ".repeat(pad)))
     }
     fn dim(&self, t: &str) -> String {
@@ -91,37 +123,93 @@ fn result_lines(
     p: &Paint,
     r: &CheckResult,
     width: (usize, usize),
+    wrap: Option<usize>,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "    {}  {:<w0$}  {:<w1$}  {}",
-        p.status(r.status),
-        esc(&r.check),
-        esc(&r.subject),
-        esc(&r.message_in(p.1)),
-        w0 = width.0,
-        w1 = width.1
-    )?;
-    if matches!(r.status, Status::Fail | Status::Warn | Status::Error) {
-        let indent = " ".repeat(13);
-        if let Some(e) = r.expected_in(p.1) {
-            writeln!(
-                out,
-                "{indent}{} {}",
-                p.dim(t("label.expected", p.1)),
-                esc(&e)
-            )?;
+    let finding = r.message_in(p.1);
+    let (check, subject, message) = (esc(&r.check), esc(&r.subject), esc(&finding));
+    match wrap {
+        None => writeln!(
+            out,
+            "    {}  {:<w0$}  {:<w1$}  {}",
+            p.status(r.status),
+            check,
+            subject,
+            message,
+            w0 = width.0,
+            w1 = width.1
+        )?,
+        Some(w) => {
+            // The check column is padded by display columns; the subject sits beside it when
+            // it fits its column, and the message beside that when it has room.
+            let head = format!("    {}  {check}", p.status(r.status));
+            let used = 4 + p.status_cols() + 2 + cols(&check);
+            let lead = used + width.0.saturating_sub(cols(&check)) + 2;
+            let msg_col = lead + width.1 + 2;
+            let pad = |n: usize| " ".repeat(n);
+            if cols(&subject) <= width.1 && w.saturating_sub(msg_col) >= MESSAGE_ROOM {
+                let lines = hanging(&message, msg_col, msg_col, w);
+                writeln!(
+                    out,
+                    "{head}{}{subject}{}{}",
+                    pad(lead - used),
+                    pad(width.1 - cols(&subject) + 2),
+                    lines.join("\n")
+                )?;
+            } else {
+                let lines = hanging(&subject, lead, lead, w);
+                writeln!(out, "{head}{}{}", pad(lead - used), lines.join("\n"))?;
+                let lines = hanging(&message, DETAIL, DETAIL, w);
+                writeln!(out, "{}{}", pad(DETAIL), lines.join("\n"))?;
+            }
         }
-        let fix = r.remediation_in(p.1);
-        if let Some(m) = fix {
-            writeln!(out, "{indent}{} {}", p.dim(t("label.fix", p.1)), esc(m))?;
+    }
+    if matches!(r.status, Status::Fail | Status::Warn | Status::Error) {
+        let indent = " ".repeat(DETAIL);
+        let detail = |label: &str, text: &str| -> String {
+            let at = DETAIL + cols(label) + 1;
+            let text = match wrap {
+                Some(w) => hanging(text, at, at, w).join("\n"),
+                None => text.to_owned(),
+            };
+            format!("{indent}{} {text}", p.dim(label))
+        };
+        if let Some(e) = r.expected_in(p.1) {
+            writeln!(out, "{}", detail(t("label.expected", p.1), &esc(&e)))?;
+        }
+        if let Some(m) = r.remediation_in(p.1) {
+            writeln!(out, "{}", detail(t("label.fix", p.1), &esc(m)))?;
         }
         if let Some(d) = &r.docs {
-            writeln!(out, "{indent}{} {}", p.dim(t("label.docs", p.1)), esc(d))?;
+            writeln!(out, "{}", detail(t("label.docs", p.1), &esc(d)))?;
         }
     }
     Ok(())
+}
+
+/// `text` (already escaped) as one line, or wrapped to `width` with continuations indented by
+/// `indent`; `lead` columns are already on the line.
+fn line(text: &str, lead: usize, indent: usize, width: Option<usize>) -> String {
+    match width {
+        Some(w) => hanging(text, lead, indent, w).join("\n"),
+        None => text.to_owned(),
+    }
+}
+
+/// `plain` wrapped, then its trailing `[…]` or `(…)` (from `open`) dimmed when it sits whole on
+/// the last line (colour codes never enter the wrapping, which counts visible columns).
+fn with_dim_tail(p: &Paint, wrapped: &str, open: char) -> String {
+    if !p.0 {
+        return wrapped.to_owned();
+    }
+    let last = wrapped.rfind('\n').map_or(0, |i| i + 1);
+    match wrapped[last..].rfind(open) {
+        Some(i) => {
+            let at = last + i;
+            format!("{}{}", &wrapped[..at], p.dim(&wrapped[at..]))
+        }
+        None => wrapped.to_owned(),
+    }
 }
 
 /// `{total}`, `{pass}`… for the summary messages.
@@ -139,10 +227,8 @@ pub fn summary_args(s: &super::Summary) -> Vec<(&'static str, String)> {
 /// Renders the terminal report.
 pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io::Result<()> {
     let p = Paint(o.color, o.lang);
-    writeln!(
-        out,
-        "{} {} · {}{} · {}: {}",
-        p.bold("tenant-ready"),
+    let header = format!(
+        "{} · {}{} · {}: {}",
         esc(&report.tool.version),
         report
             .tenant
@@ -152,21 +238,26 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
         esc(&report.tenant.domains.join(", ")),
         t("label.resolvers", o.lang),
         esc(&report.run.resolvers.join(", "))
-    )?;
-    let width = (
-        report
-            .results
-            .iter()
-            .map(|r| esc(&r.check).chars().count())
-            .max()
-            .unwrap_or(0),
-        report
-            .results
-            .iter()
-            .map(|r| esc(&r.subject).chars().count())
-            .max()
-            .unwrap_or(0),
     );
+    writeln!(
+        out,
+        "{} {}",
+        p.bold("tenant-ready"),
+        line(&header, cols("tenant-ready "), 2, o.width)
+    )?;
+    let longest = |f: fn(&CheckResult) -> &str| {
+        report
+            .results
+            .iter()
+            .map(|r| cols(&esc(f(r))))
+            .max()
+            .unwrap_or(0)
+    };
+    let mut width = (longest(|r| &r.check), longest(|r| &r.subject));
+    if let Some(w) = o.width {
+        // On a terminal the subject column is sized to its content within a share of the line.
+        width.1 = width.1.min(w / SUBJECT_SHARE);
+    }
     for phase in PHASES {
         let rows: Vec<&ResponsibilityRow> = report
             .responsibilities
@@ -190,15 +281,21 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
             if o.quiet && shown.is_empty() {
                 continue;
             }
+            let text = format!(
+                "{} [{} · {}]",
+                title(r, o.lang),
+                esc(&r.id),
+                esc(&r.seed_ref)
+            );
+            let at = 2 + p.rstatus_cols(r.status) + 1;
             writeln!(
                 out,
-                "  {} {} {}",
+                "  {} {}",
                 p.rstatus(r.status),
-                title(r, o.lang),
-                p.dim(&format!("[{} · {}]", esc(&r.id), esc(&r.seed_ref)))
+                with_dim_tail(&p, &line(&text, at, 9, o.width), '[')
             )?;
             for x in shown {
-                result_lines(&p, x, width, out)?;
+                result_lines(&p, x, width, o.width, out)?;
             }
         }
     }
@@ -213,10 +310,15 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
             writeln!(
                 out,
                 "{}",
-                p.dim(&tf(
-                    "heading.manual-hidden",
-                    o.lang,
-                    &[("n", manual.len().to_string())]
+                p.dim(&line(
+                    &tf(
+                        "heading.manual-hidden",
+                        o.lang,
+                        &[("n", manual.len().to_string())]
+                    ),
+                    0,
+                    2,
+                    o.width
                 ))
             )?;
         } else if !manual.is_empty() {
@@ -240,11 +342,12 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
                 } else {
                     "  "
                 };
+                let text = format!("{} ({})", title(r, o.lang), esc(&r.seed_ref));
+                let at = indent.len() + 4;
                 writeln!(
                     out,
-                    "{indent}[ ] {} {}",
-                    title(r, o.lang),
-                    p.dim(&format!("({})", esc(&r.seed_ref)))
+                    "{indent}[ ] {}",
+                    with_dim_tail(&p, &line(&text, at, at, o.width), '(')
                 )?;
             }
         }
@@ -252,13 +355,13 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
     let s = &report.summary;
     writeln!(out)?;
     let lang = o.lang;
-    writeln!(
-        out,
+    let summary = format!(
         "{} · {:.1}s",
         tf("summary", lang, &summary_args(s)),
         // Display only; precision loss is irrelevant at these magnitudes.
         f64::from(u32::try_from(report.run.duration_ms).unwrap_or(u32::MAX)) / 1000.0
-    )?;
+    );
+    writeln!(out, "{}", line(&summary, 0, 2, o.width))?;
     let verdict = match s.verdict {
         Verdict::Ready => p.code("1;32", t("verdict.ready", lang)),
         Verdict::NotReady => p.code("1;31", t("verdict.not-ready", lang)),
@@ -272,6 +375,13 @@ pub fn render(report: &Report, o: HumanOptions, out: &mut dyn Write) -> std::io:
         Verdict::NotReady => tf("why.failing", lang, &args),
         Verdict::Inconclusive => tf("why.undetermined", lang, &args),
     };
-    writeln!(out, "{}: {verdict} — {why}", t("verdict.label", lang))?;
+    let label = t("verdict.label", lang);
+    let word = match s.verdict {
+        Verdict::Ready => t("verdict.ready", lang),
+        Verdict::NotReady => t("verdict.not-ready", lang),
+        Verdict::Inconclusive => t("verdict.inconclusive", lang),
+    };
+    let lead = cols(label) + 2 + cols(word) + 3;
+    writeln!(out, "{label}: {verdict} — {}", line(&why, lead, 2, o.width))?;
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod ndjson;
 pub mod saved;
 pub mod stream;
+pub mod wrap;
 
 use std::io::Write;
 use std::path::Path;

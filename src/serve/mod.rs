@@ -316,6 +316,7 @@ async fn rendered(s: &Shared, format: crate::output::Format, content_type: &str)
         lang,
         quiet: false,
         checklist: true,
+        width: None,
     };
     match crate::report::render_format(&report, format, o) {
         Ok(body) => ([(header::CONTENT_TYPE, content_type.to_owned())], body).into_response(),

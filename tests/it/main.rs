@@ -36,4 +36,5 @@ mod serve;
 mod shard;
 mod source_ports;
 mod support;
+mod terminal;
 mod tls;

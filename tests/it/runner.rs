@@ -12,7 +12,7 @@ use tenant_ready::outcome::{Judgement, Status};
 use tenant_ready::plan::{Task, Work};
 use tenant_ready::probe::dns_dmarc::DnsDmarcTask;
 use tenant_ready::probe::{Planned, ProbeError};
-use tenant_ready::runner::{RunOptions, run_with};
+use tenant_ready::runner::{Hooks, RunOptions, run_with, run_with_hooks};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::error_kind;
@@ -362,4 +362,40 @@ async fn a_stopped_run_still_gives_the_untaken_tasks_their_rows() {
         results[2..].iter().all(|r| error_kind(r) == "cancelled"),
         "{results:?}"
     );
+}
+
+/// Each task is announced when it starts (the progress line names a running measurement), before
+/// its result; skipped rows are never started.
+#[tokio::test(start_paused = true)]
+async fn each_started_task_is_announced_before_its_result() {
+    let events = std::sync::Mutex::new(Vec::new());
+    let mut tasks: Vec<Task> = (0..6).map(|i| task(10 + i)).collect();
+    tasks[2].work = Work::Skip(tenant_ready::text!("value", value = "n/a"));
+    let (a, p) = counters();
+    let results = run_with_hooks(
+        tasks,
+        opts(2, 1000, None),
+        CancellationToken::new(),
+        fake(a, p),
+        Hooks {
+            on_start: |t: &Task| events.lock().unwrap().push(format!("start {}", t.subject)),
+            on_result: |r: &tenant_ready::outcome::CheckResult| {
+                events.lock().unwrap().push(format!("done {}", r.subject));
+            },
+        },
+    )
+    .await;
+    assert_eq!(results.len(), 6);
+    let events = events.into_inner().unwrap();
+    let starts = events.iter().filter(|e| e.starts_with("start")).count();
+    assert_eq!(starts, 5, "{events:?}");
+    for r in results.iter().filter(|r| r.status == Status::Pass) {
+        let s = events
+            .iter()
+            .position(|e| *e == format!("start {}", r.subject));
+        let d = events
+            .iter()
+            .position(|e| *e == format!("done {}", r.subject));
+        assert!(s.unwrap() < d.unwrap(), "{events:?}");
+    }
 }
