@@ -274,6 +274,14 @@ impl Digest {
         rows
     }
 
+    /// Those of `cells` that are findings (warn, fail or error).
+    pub fn problem_cells<'a>(&'a self, cells: &'a [u32]) -> impl Iterator<Item = Cell> + 'a {
+        cells
+            .iter()
+            .filter_map(|&i| self.cells.get(i as usize).copied())
+            .filter(|c| matches!(c.status, Status::Warn | Status::Fail | Status::Error))
+    }
+
     /// The worst status among `cells`.
     pub fn worst(&self, cells: &[u32]) -> Status {
         cells

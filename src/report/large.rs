@@ -23,14 +23,7 @@ fn status_word(s: Status, lang: Lang) -> &'static str {
 fn problem_subjects<'a>(d: &Digest, rows: &'a [Vec<u32>]) -> Vec<(usize, &'a [u32])> {
     rows.iter()
         .enumerate()
-        .filter(|(_, cells)| {
-            cells.iter().any(|&i| {
-                matches!(
-                    d.cells[i as usize].status,
-                    Status::Warn | Status::Fail | Status::Error
-                )
-            })
-        })
+        .filter(|(_, cells)| d.problem_cells(cells).next().is_some())
         .map(|(s, cells)| (s, cells.as_slice()))
         .collect()
 }
@@ -97,14 +90,7 @@ fn row_cells(d: &Digest, cells: &[u32], col: &[Option<usize>], width: usize) -> 
 fn page_label(d: &Digest, rows: &[Vec<u32>], range: std::ops::Range<usize>, lang: Lang) -> String {
     let problems = rows[range.clone()]
         .iter()
-        .filter(|cells| {
-            cells.iter().any(|&i| {
-                matches!(
-                    d.cells[i as usize].status,
-                    Status::Warn | Status::Fail | Status::Error
-                )
-            })
-        })
+        .filter(|cells| d.problem_cells(cells).next().is_some())
         .count();
     tf(
         "large.page",
@@ -144,10 +130,8 @@ pub fn html(d: &Digest, lang: Lang, out: &mut dyn Write) -> std::io::Result<()> 
     )?;
     for &(s, cells) in subjects.iter().take(MAX_SUBJECTS) {
         let worst = d.worst(cells);
-        let checks: Vec<String> = cells
-            .iter()
-            .map(|&i| d.cells[i as usize])
-            .filter(|c| matches!(c.status, Status::Warn | Status::Fail | Status::Error))
+        let checks: Vec<String> = d
+            .problem_cells(cells)
             .map(|c| {
                 format!(
                     "<code>{}</code> <span class=\"s s-{st}\">{}</span>",
@@ -340,10 +324,8 @@ pub fn markdown(d: &Digest, lang: Lang, out: &mut dyn Write) -> std::io::Result<
         )?;
         for &(sub, cells) in subjects.iter().take(MAX_SUBJECTS) {
             let worst = d.worst(cells);
-            let checks: Vec<String> = cells
-                .iter()
-                .map(|&i| d.cells[i as usize])
-                .filter(|c| matches!(c.status, Status::Warn | Status::Fail | Status::Error))
+            let checks: Vec<String> = d
+                .problem_cells(cells)
                 .map(|c| {
                     format!(
                         "{} {}",
@@ -382,15 +364,7 @@ pub fn markdown(d: &Digest, lang: Lang, out: &mut dyn Write) -> std::io::Result<
             d.problems.len(),
             d.problems_total
         )?;
-        writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |\n|---|---|---|---|---|",
-            t("column.status", lang),
-            t("column.check", lang),
-            t("column.subject", lang),
-            t("column.finding", lang),
-            t("column.remediation", lang)
-        )?;
+        writeln!(out, "{}", super::markdown::problems_head(lang))?;
         for r in &d.problems {
             writeln!(
                 out,

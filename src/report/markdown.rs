@@ -34,6 +34,18 @@ fn rstatus(s: ResponsibilityStatus, lang: Lang) -> &'static str {
     t(&format!("status.{}", s.as_str()), lang)
 }
 
+/// The problems table's header and rule (this report's and a large report's).
+pub(super) fn problems_head(lang: Lang) -> String {
+    format!(
+        "| {} | {} | {} | {} | {} |\n|---|---|---|---|---|",
+        t("column.status", lang),
+        t("column.check", lang),
+        t("column.subject", lang),
+        t("column.finding", lang),
+        t("column.remediation", lang)
+    )
+}
+
 /// The domain × check matrix as tables of glyphs (GitHub and Azure DevOps render them), one per
 /// section, before the details.
 fn matrix(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Result<()> {
@@ -133,16 +145,7 @@ pub fn render(report: &Report, lang: Lang, out: &mut dyn Write) -> std::io::Resu
         writeln!(out)?;
         writeln!(out, "## {}", t("heading.problems", lang))?;
         writeln!(out)?;
-        writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            t("column.status", lang),
-            t("column.check", lang),
-            t("column.subject", lang),
-            t("column.finding", lang),
-            t("column.remediation", lang)
-        )?;
-        writeln!(out, "|---|---|---|---|---|")?;
+        writeln!(out, "{}", problems_head(lang))?;
         for r in &problems {
             let fix = r.remediation_in(lang);
             writeln!(
